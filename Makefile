@@ -1,0 +1,49 @@
+# The project's vocabulary: make dev | test | lint | bench | build | deploy
+SHELL := /bin/bash
+PORT ?= 3000
+VENV := .venv
+# Python 3.13, the Lambda runtime: through pyenv where it has one (its shims can loop), else on PATH.
+PYTHON313 := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2>/dev/null) && [ -x "$$p/bin/python3.13" ] && echo "$$p/bin/python3.13" || command -v python3.13 2>/dev/null)
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(dir $(PYTHON313)):$(PATH)
+
+.PHONY: dev test unit lint bench build validate deploy clean venv
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	  echo "error: Python 3.13 (the Lambda runtime) was not found: install it, or put python3.13 on PATH (pyenv install 3.13)" >&2; exit 1; fi
+	"$(PYTHON313)" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+dev: venv  ## the whole product on the local stack (moto): http://127.0.0.1:$(PORT)
+	PORT=$(PORT) $(PY) -m infra.local
+
+test: venv  ## every test tier
+	$(PY) -m pytest
+
+unit: venv
+	$(PY) -m pytest tests/unit tests/template
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+validate: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint
+
+build: venv  ## sam build without Docker (python3.13 from PATH)
+	$(VENV)/bin/sam build
+
+bench: venv
+	$(PY) -m bench
+
+deploy: build  ## make deploy ENV=dev|prod
+	$(VENV)/bin/sam deploy --config-env $(or $(ENV),dev)
+
+clean:
+	rm -rf .aws-sam $(VENV)

@@ -1,0 +1,13 @@
+"""The agent API (behind the HTTP API's JWT authorizer)."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+
+from switchboard.api.app import resolve
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event, context):
+    return resolve(event, context)

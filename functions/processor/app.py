@@ -1,0 +1,22 @@
+"""Inbound queue consumer: each record is one normalized event; failures are reported per record."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from switchboard.models import InboundEnvelope
+from switchboard.services import processing
+
+logger = Logger()
+batch = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record):
+    envelope = InboundEnvelope.model_validate_json(record.body)
+    outcome = processing.process(envelope)
+    logger.info("inbound processed", extra={"kind": envelope.event.kind, "channel": envelope.event.channel,
+                                            "result": outcome.result, "conversation_id": outcome.conversation_id})
+
+
+@logger.inject_lambda_context
+def handler(event, context):
+    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

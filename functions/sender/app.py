@@ -1,0 +1,22 @@
+"""Outbound FIFO consumer: sends each reply once; a failure stops the rest of its group, keeping order."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+from switchboard.models import OutboundJob
+from switchboard.services import sending
+
+logger = Logger()
+batch = SqsFifoPartialProcessor()
+
+
+def record_handler(record):
+    job = OutboundJob.model_validate_json(record.body)
+    result = sending.send(job)
+    logger.info("outbound handled", extra={"conversation_id": job.conversation_id, "message_id": job.message_id,
+                                           "result": result})
+
+
+@logger.inject_lambda_context
+def handler(event, context):
+    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

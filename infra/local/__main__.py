@@ -1,0 +1,33 @@
+"""`python -m infra.local` (make dev): serve the whole product on 127.0.0.1:$PORT until interrupted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT / "layers" / "shared"))
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from infra.local.stack import LocalStack
+
+    port = int(os.environ.get("PORT", "3000"))
+    stack = LocalStack(ROOT, port, os.environ.get("AWS_ENDPOINT_URL") or None)
+    stack.start()
+    print(f"Switchboard local stack ready: http://127.0.0.1:{port}/  (AWS stand-in: {stack.endpoint})", flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    stack.stop()
+
+
+if __name__ == "__main__":
+    main()

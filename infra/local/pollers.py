@@ -1,0 +1,98 @@
+"""SQS event sources and schedules, as Lambda's pollers and EventBridge Scheduler run them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.local.events import scheduled_event, sqs_event
+from infra.local.lambdas import Function
+
+log = logging.getLogger("local.pollers")
+RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
+UNIT = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+@dataclass
+class SqsSource:
+    function: Function
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    report_failures: bool
+    sqs: Any
+    busy: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.poll_once(wait=1)
+            except Exception:
+                log.exception("poller for %s failed", self.function.name)
+                time.sleep(1)
+
+    def poll_once(self, wait: int = 0) -> int:
+        out = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.batch_size, 10),
+                                       WaitTimeSeconds=wait, AttributeNames=["All"], MessageAttributeNames=["All"],
+                                       MessageSystemAttributeNames=["All"])
+        messages = out.get("Messages", [])
+        if not messages:
+            return 0
+        self.busy = True
+        try:
+            failed = self._invoke(messages)
+            done = [m for m in messages if m["MessageId"] not in failed]
+            for start in range(0, len(done), 10):
+                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+            for m in messages:
+                if m["MessageId"] in failed:
+                    # Locally a failed record comes back after a short backoff instead of the full
+                    # visibility timeout, so that retries and the DLQ can be seen within seconds.
+                    count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                    self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                                       VisibilityTimeout=min(2 ** (count - 1), 30))
+        finally:
+            self.busy = False
+        return len(messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:
+        ids = {m["MessageId"] for m in messages}
+        try:
+            result = self.function.invoke(sqs_event(messages, self.queue_arn))
+        except Exception:
+            log.exception("%s failed its batch", self.function.name)
+            return ids
+        if not self.report_failures:
+            return set()
+        failures = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
+        return {f.get("itemIdentifier") for f in failures} & ids
+
+
+@dataclass
+class Schedule:
+    function: Function
+    every_seconds: int
+    on_run: Any
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every_seconds):
+            try:
+                self.on_run(self.function)
+            except Exception:
+                log.exception("scheduled %s failed", self.function.name)
+
+
+def schedule_seconds(expression: str) -> int | None:
+    m = RATE.fullmatch(expression.strip())
+    return int(m.group(1)) * UNIT[m.group(2)] if m else None
+
+
+def run_scheduled(function: Function) -> Any:
+    return function.invoke(scheduled_event(function.name))

@@ -1,0 +1,95 @@
+"""The provider sandbox: every outbound provider call lands here, is recorded in the outbox and answered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+PREFIX = "/_sandbox"
+
+
+def media_bytes(media_id: str) -> bytes:
+    return f"sandbox media {media_id}\n".encode() * 8
+
+
+@dataclass
+class Fault:
+    status: int
+    count: int
+    retry_after: int | None = None
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class Sandbox:
+    base_url: str
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def channel_base(self, channel: str) -> str:
+        return f"{self.base_url}{PREFIX}/{channel}"
+
+    def add_fault(self, channel: str, fault: Fault) -> None:
+        with self.lock:
+            self.faults.setdefault(channel, []).append(fault)
+
+    def _take_fault(self, channel: str) -> Fault | None:
+        with self.lock:
+            queue = self.faults.get(channel) or []
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                queue.pop(0)
+            return fault
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+               ) -> tuple[int, dict[str, str], bytes]:
+        rest = path[len(PREFIX) + 1:]
+        channel, _, subpath = rest.partition("/")
+        if method == "GET" and "/media/" in f"/{subpath}":
+            return 200, {"Content-Type": "application/octet-stream"}, media_bytes(subpath.rsplit("/", 2)[-2])
+        content_type = headers.get("content-type", headers.get("Content-Type", ""))
+        recorded: Any
+        if content_type.startswith("application/json"):
+            try:
+                recorded = json.loads(body or b"null")
+            except ValueError:
+                recorded = body.decode("utf-8", "replace")
+        else:
+            recorded = body.decode("utf-8", "replace")
+        url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+        safe_headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+        fault = self._take_fault(channel)
+        if method != "GET":
+            with self.lock:
+                self.outbox.append({"channel": channel, "method": method, "url": url, "headers": safe_headers,
+                                    "body": recorded, "answered": fault.status if fault else 200})
+        if fault:
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            payload = fault.body or {"error": {"message": "sandbox fault", "code": fault.status}}
+            return fault.status, {"Content-Type": "application/json", **extra}, json.dumps(payload).encode()
+        answer = getattr(self, f"_{channel}", self._generic)(method, subpath, recorded, parse_qs(query))
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+
+    def _whatsapp(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        parts = subpath.strip("/").split("/")
+        if method == "GET" and len(parts) >= 2:  # media look-up: /vNN/{media_id}
+            media_id = parts[-1]
+            data = media_bytes(media_id)
+            return {"id": media_id, "url": f"{self.channel_base('whatsapp')}/media/{media_id}/download",
+                    "mime_type": "image/jpeg", "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+                    "messaging_product": "whatsapp"}
+        to = body.get("to") if isinstance(body, dict) else None
+        return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
+
+    def _generic(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        return {"ok": True, "id": f"sandbox-{uuid.uuid4().hex}"}

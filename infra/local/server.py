@@ -1,0 +1,187 @@
+"""The local stack's HTTP front: API Gateway's routes, the /_local controls, the sandbox, the frontend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from infra.local import auth
+from infra.local.events import http_event
+from infra.local.lambdas import match
+from infra.local.sandbox import PREFIX as SANDBOX_PREFIX
+from infra.local.sandbox import Fault
+
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
+
+log = logging.getLogger("local.http")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Handler(BaseHTTPRequestHandler):
+    stack: LocalStack
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # access log without query strings
+        log.debug("%s %s", self.command, urlsplit(self.path).path)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _send(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", "application/json")
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload))
+
+    def _body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._json(413, {"message": "Request Entity Too Large"})
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        body = self._body()
+        if body is None:
+            return
+        try:
+            if url.path.startswith("/_local/"):
+                self._local(url.path, url.query, body)
+            elif url.path.startswith(SANDBOX_PREFIX + "/"):
+                status, headers, data = self.stack.sandbox.handle(self.command, url.path, url.query,
+                                                                  dict(self.headers.items()), body)
+                self._send(status, data, headers)
+            elif url.path.startswith(("/api/", "/webhooks/", "/webchat/", "/survey/")):
+                self._api(url.path, url.query, body)
+            else:
+                self._static(url.path)
+        except Exception:
+            log.exception("request failed: %s %s", self.command, url.path)
+            self._json(500, {"message": "Internal Server Error"})
+
+    # -- API Gateway ---------------------------------------------------------------------------
+    def _api(self, path: str, query: str, body: bytes) -> None:
+        found = match(self.stack.routes, self.command, path)
+        if not found:
+            self._json(404, {"message": "Not Found"})
+            return
+        route, params = found
+        claims = None
+        if route.auth:
+            claims = auth.verify(self.headers.get("Authorization"))
+            if claims is None:
+                self._json(401, {"message": "Unauthorized"})
+                return
+        event = http_event(self.command, path, query, dict(self.headers.items()), body,
+                           f"{route.method} {route.path}", params, claims, self.client_address[0])
+        result = self.stack.functions[route.function].invoke(event)
+        self._lambda_response(result)
+
+    def _lambda_response(self, result: Any) -> None:
+        import base64
+
+        if not isinstance(result, dict) or "statusCode" not in result:
+            self._json(200, result)
+            return
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ",".join(str(v) for v in values)
+        self._send(int(result["statusCode"]), data, headers)
+
+    # -- local controls ------------------------------------------------------------------------
+    def _local(self, path: str, query: str, body: bytes) -> None:
+        stack = self.stack
+        payload: Any = {}
+        if body and self.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                self._json(400, {"error": {"code": "bad_json", "message": "body is not JSON"}})
+                return
+        if path == "/_local/token" and self.command == "POST":
+            email, role = (payload or {}).get("email"), (payload or {}).get("role", "agent")
+            if not isinstance(email, str) or "@" not in email or role not in auth.ROLES:
+                self._json(400, {"error": {"code": "bad_request", "message": "email and role (agent|admin) required"}})
+                return
+            self._json(200, {"token": auth.issue(email, role)})
+        elif path == "/_local/outbox" and self.command == "GET":
+            self._json(200, {"items": list(stack.sandbox.outbox)})
+        elif path == "/_local/emails" and self.command == "GET":
+            self._json(200, {"items": stack.sent_emails()})
+        elif path == "/_local/clock":
+            if self.command == "POST":
+                seconds = (payload or {}).get("advance_seconds")
+                if not isinstance(seconds, int | float) or seconds < 0:
+                    self._json(400, {"error": {"code": "bad_request", "message": "advance_seconds >= 0 required"}})
+                    return
+                stack.clock.advance(seconds)
+            now = stack.clock.now()
+            self._json(200, {"now": stack.clock.iso(now), "epoch": int(now.timestamp())})
+        elif path.startswith("/_local/run/") and self.command == "POST":
+            name = path.rsplit("/", 1)[-1]
+            if name not in stack.functions:
+                self._json(404, {"error": {"code": "not_found", "message": f"no function {name}"}})
+                return
+            started = time.monotonic()
+            result = stack.run_now(name)
+            self._json(200, {"function": name, "result": result, "seconds": round(time.monotonic() - started, 3)})
+        elif path == "/_local/sandbox/faults" and self.command == "POST":
+            stack.sandbox.add_fault(payload["channel"], Fault(status=int(payload["status"]),
+                                                              count=int(payload.get("count", 1)),
+                                                              retry_after=payload.get("retry_after"),
+                                                              body=payload.get("body")))
+            self._json(200, {"ok": True})
+        elif path == "/_local/email" and self.command == "POST":
+            status, answer = stack.deliver_email(body)
+            self._json(status, answer)
+        elif path == "/_local/queues" and self.command == "GET":
+            self._json(200, stack.queue_depths())
+        else:
+            self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})
+
+    # -- the frontend --------------------------------------------------------------------------
+    def _static(self, path: str) -> None:
+        root = self.stack.root / "frontend"
+        if path == "/config.json":
+            self._json(200, {"apiUrl": "", "local": True})
+            return
+        target = (root / path.lstrip("/")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not str(target).startswith(str(root.resolve())) or not target.is_file():
+            self._json(404, {"message": "Not Found"})
+            return
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if target.suffix == ".js":
+            content_type = "text/javascript"
+        self._send(200, target.read_bytes(), {"Content-Type": content_type, "Cache-Control": "no-cache",
+                                              "X-Content-Type-Options": "nosniff"})
+
+
+def serve(stack: LocalStack, port: int) -> ThreadingHTTPServer:
+    handler = type("BoundHandler", (Handler,), {"stack": stack})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server

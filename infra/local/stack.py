@@ -1,0 +1,191 @@
+"""Assembles the local stack: the AWS stand-in, the template's resources, functions, pollers, HTTP front."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from infra.local import resources
+from infra.local.lambdas import Function, http_routes, load_functions
+from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds
+from infra.local.sandbox import Sandbox
+from infra.local.server import serve
+from infra.local.template import Resolver, load
+
+log = logging.getLogger("local")
+
+# Local defaults of the channel secrets (documented in the README); the environment overrides them.
+LOCAL_SECRETS = {
+    "META_APP_SECRET": "local-meta-app-secret",
+    "META_VERIFY_TOKEN": "local-verify-token",
+    "WHATSAPP_ACCESS_TOKEN": "local-whatsapp-token",
+    "TELEGRAM_SECRET_TOKEN": "local-telegram-secret",
+    "TELEGRAM_BOT_TOKEN": "123456:local-telegram-bot-token",
+    "TWILIO_AUTH_TOKEN": "local-twilio-token",
+    "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+    "SURVEY_SIGNING_KEY": "local-survey-signing-key",
+}
+# Per-function variables that make no sense in one shared process (secrets come from LOCAL_SECRETS instead).
+PER_FUNCTION = ("CHANNEL",)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalStack:
+    def __init__(self, root: Path, port: int, endpoint: str | None = None):
+        self.root = root
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.endpoint = endpoint
+        self.moto: Any = None
+        self.sandbox = Sandbox(self.base_url)
+        self.functions: dict[str, Function] = {}
+        self.sources: list[SqsSource] = []
+        self.schedules: list[Schedule] = []
+        self.threads: list[threading.Thread] = []
+        self.server: Any = None
+        self.clock: Any = None
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self.endpoint:
+            from moto.server import ThreadedMotoServer
+
+            moto_port = free_port()
+            self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+            self.moto.start()
+            self.endpoint = f"http://127.0.0.1:{moto_port}"
+        os.environ.update({"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": "us-east-1",
+                           "AWS_REGION": "us-east-1"})
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        import boto3
+
+        clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "s3")}
+        template = load(self.root / "template.yaml")
+        resolver = Resolver(template)
+        resources.create_all(template, resolver, clients)
+        self.functions = load_functions(self.root, template, resolver)
+        self._environment()
+        from switchboard import clock
+
+        self.clock = clock
+        self.routes = http_routes(template, self.functions)
+        self._event_sources(resolver, clients["sqs"])
+        self.server = serve(self, self.port)
+        self._thread(self.server.serve_forever, "http")
+
+    def _environment(self) -> None:
+        env: dict[str, str] = {}
+        for fn in self.functions.values():
+            for key, value in fn.environment.items():
+                if key not in PER_FUNCTION and not key.endswith("_PARAM"):
+                    env[key] = value
+        env |= {"STAGE": "local", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false",
+                "WHATSAPP_API_BASE_URL": f"{self.sandbox.channel_base('whatsapp')}/v21.0",
+                "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or self.base_url}
+        for key, value in LOCAL_SECRETS.items():
+            env[key] = os.environ.get(key) or value
+        os.environ.update(env)
+
+    def _event_sources(self, resolver: Resolver, sqs: Any) -> None:
+        for fn in self.functions.values():
+            for event in fn.events.values():
+                props = event.get("Properties") or {}
+                if event.get("Type") == "SQS":
+                    arn = resolver.resolve(props["Queue"])
+                    reports = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+                    source = SqsSource(function=fn, queue_url=resources.queue_url_by_arn(resolver, arn), queue_arn=arn,
+                                       batch_size=int(props.get("BatchSize", 10)), report_failures=reports, sqs=sqs)
+                    self.sources.append(source)
+                    self._thread(source.run, f"sqs-{fn.name}")
+                elif event.get("Type") in ("Schedule", "ScheduleV2"):
+                    seconds = schedule_seconds(str(props.get("ScheduleExpression", "")))
+                    if seconds:
+                        schedule = Schedule(function=fn, every_seconds=seconds, on_run=run_scheduled)
+                        self.schedules.append(schedule)
+                        self._thread(schedule.run, f"schedule-{fn.name}")
+
+    def _thread(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    # -- controls ------------------------------------------------------------------------------
+    def run_now(self, name: str, settle_seconds: float = 60.0) -> Any:
+        """Run a function as its schedule would, then wait until the queue work it caused is done."""
+        result = run_scheduled(self.functions[name])
+        self.wait_idle(settle_seconds)
+        return result
+
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        depths = {}
+        for source in self.sources:
+            attrs = source.sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            depths[source.function.name] = {"visible": int(attrs["ApproximateNumberOfMessages"]),
+                                            "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                                            "busy": int(source.busy)}
+        return depths
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            busy = any(d["visible"] or d["in_flight"] or d["busy"] for d in self.queue_depths().values())
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 2:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def sent_emails(self) -> list[dict[str, Any]]:
+        """Emails sent through SES, read from the in-process AWS stand-in."""
+        if self.moto is None:
+            return []
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        items = []
+        for message in backend.sent_messages:
+            raw = getattr(message, "raw_data", None)
+            items.append({"source": getattr(message, "source", None),
+                          "to": list(getattr(message, "destinations", None) or []),
+                          "subject": getattr(message, "subject", None), "raw": raw})
+        return items
+
+    def deliver_email(self, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """Deliver a raw message as SES receiving would: object in the bucket, then the email function."""
+        fn = self.functions.get("EmailFunction")
+        if fn is None:
+            return 501, {"error": {"code": "not_implemented", "message": "the template has no EmailFunction yet"}}
+        from infra.local.events import ses_event
+
+        message_id = uuid.uuid4().hex
+        bucket = os.environ.get("MEDIA_BUCKET", "")
+        import boto3
+
+        boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound-email/{message_id}", Body=raw)
+        result = fn.invoke(ses_event(raw, message_id, bucket))
+        self.wait_idle(30)
+        return 200, {"message_id": message_id, "result": result}
+
+    def stop(self) -> None:
+        for item in (*self.sources, *self.schedules):
+            item.stop.set()
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.moto:
+            self.moto.stop()

@@ -1,0 +1,1 @@
+"""The agent API: one resolver, routes split into routers by capability."""

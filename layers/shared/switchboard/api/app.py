@@ -1,0 +1,55 @@
+"""The agent API resolver: validation and OpenAPI on, domain errors mapped to HTTP in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from switchboard.api import conversations
+from switchboard.api.schemas import Health
+from switchboard.errors import SwitchboardError
+
+logger = Logger(child=True)
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(conversations.router)
+
+
+def error(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json",
+                    body={"error": {"code": code, "message": message}})
+
+
+@app.exception_handler(SwitchboardError)
+def domain_error(exc: SwitchboardError) -> Response:
+    if exc.status >= 500:
+        logger.warning("dependency failure", extra={"code": exc.code})
+    return error(exc.status, exc.code, exc.message)
+
+
+@app.exception_handler(RequestValidationError)
+def validation_error(exc: RequestValidationError) -> Response:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5])
+    return error(422, "validation_error", problems or "invalid request")
+
+
+@app.not_found
+def not_found(_exc: Exception) -> Response:
+    return error(404, "not_found", "no such route")
+
+
+@app.get("/api/health", summary="Liveness (no auth)")
+def health() -> Health:
+    return Health()
+
+
+@app.get("/api/openapi.json", summary="This document (no auth)", include_in_schema=False)
+def openapi() -> dict[str, Any]:
+    return app.get_openapi_schema(title="Switchboard agent API", version="1.0.0").model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+
+
+def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

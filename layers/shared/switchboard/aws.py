@@ -1,0 +1,40 @@
+"""Cached AWS client factories. Nothing is created at import time."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+@cache
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def client(service: str) -> Any:
+    from botocore.config import Config
+
+    # Standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    return _session().client(service, config=config)
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def sqs() -> Any:
+    return client("sqs")
+
+
+def s3() -> Any:
+    return client("s3")
+
+
+def reset() -> None:
+    """Forget cached clients (tests that swap endpoints)."""
+    client.cache_clear()
+    _session.cache_clear()

@@ -1,0 +1,1 @@
+"""One module per channel behind one interface (base.Channel), looked up in registry."""

@@ -1,0 +1,70 @@
+"""The channel interface: verify a webhook, parse it into normalized events, send a reply, fetch media."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from switchboard.errors import NotFound
+from switchboard.models import Attachment, InboundMessage, SendRequest, SendResult, StatusUpdate
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's HTTP request, body as the raw bytes it signed."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    query: dict[str, str]
+    body: bytes
+    url: str = ""
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    status: int = 200
+    body: str = ""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class MediaContent:
+    data: bytes
+    mime_type: str | None
+    sha256: str | None = None
+
+
+class Channel:
+    """Subclasses implement verify, parse and send; the rest has sensible defaults."""
+
+    name: ClassVar[str]
+    # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
+    reply_window_seconds: ClassVar[int | None] = None
+
+    def handshake(self, request: WebhookRequest) -> WebhookReply:
+        """A GET to the webhook (subscription check). Channels without one answer 404."""
+        raise NotFound("no handshake for this channel")
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureError unless the request is authentic."""
+        raise NotImplementedError
+
+    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
+        """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
+        raise NotImplementedError
+
+    def acknowledge(self) -> WebhookReply:
+        return WebhookReply(200, "", "text/plain")
+
+    def send(self, request: SendRequest) -> SendResult:
+        """Send one reply. Raise PermanentSendError or RetryableSendError."""
+        raise NotImplementedError
+
+    def fetch_media(self, attachment: Attachment) -> MediaContent:
+        """Download an attachment the webhook only referenced. Raise MediaError."""
+        raise NotImplementedError

@@ -1,0 +1,61 @@
+"""What WhatsApp, Messenger and Instagram share: Meta's GET handshake, X-Hub-Signature-256, Graph errors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from switchboard import secrets
+from switchboard.channels.base import Channel, WebhookReply, WebhookRequest
+from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
+
+
+class MetaChannel(Channel):
+    # Graph error codes worth a retry later (throttling, maintenance); everything else is permanent.
+    retryable_codes: frozenset[int] = frozenset({4, 17, 32, 613, 80007, 130429, 131056, 131057, 2})
+
+    def handshake(self, request: WebhookRequest) -> WebhookReply:
+        expected = secrets.get("meta_verify_token")
+        token = request.query.get("hub.verify_token", "")
+        challenge = request.query.get("hub.challenge", "")
+        if (request.query.get("hub.mode") == "subscribe" and expected and challenge
+                and hmac.compare_digest(token.encode(), expected.encode())):
+            return WebhookReply(200, challenge, "text/plain")
+        raise Forbidden("verify token mismatch", code="handshake_refused")
+
+    def verify(self, request: WebhookRequest) -> None:
+        secret = secrets.get("meta_app_secret")
+        header = request.header("x-hub-signature-256") or ""
+        if not secret:
+            raise SignatureError("no app secret configured: refusing every request")
+        if not header.startswith("sha256="):
+            raise SignatureError("missing X-Hub-Signature-256")
+        expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(header[len("sha256="):].strip().lower().encode(), expected.encode()):
+            raise SignatureError("signature mismatch")
+
+    @staticmethod
+    def load_json(body: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise MalformedPayload("body is not JSON") from None
+        if not isinstance(data, dict):
+            raise MalformedPayload("body is not a JSON object")
+        return data
+
+    def graph_error(self, response: Any) -> None:
+        """Raise the send error a Graph API failure means."""
+        try:
+            error = response.json().get("error") or {}
+        except ValueError:
+            error = {}
+        code = error.get("code") if isinstance(error, dict) else None
+        title = (error.get("message") or error.get("error_user_msg") or "") if isinstance(error, dict) else ""
+        reason = f"{self.name} error {code}: {title}".strip(": ") if code else f"{self.name} HTTP {response.status_code}"
+        if response.status_code == 429 or response.status_code >= 500 or code in self.retryable_codes:
+            retry = response.headers.get("Retry-After")
+            raise RetryableSendError(reason, retry_after=float(retry) if retry and retry.isdigit() else None)
+        raise PermanentSendError(reason)

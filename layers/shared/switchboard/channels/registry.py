@@ -1,0 +1,23 @@
+"""Channel name -> implementation. Adding a channel is one line here."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+
+from switchboard.channels.base import Channel
+from switchboard.errors import NotFound
+
+# Imported lazily so that a function pays only for the channels it uses.
+CHANNELS: dict[str, str] = {
+    "whatsapp": "switchboard.channels.whatsapp:WhatsAppChannel",
+}
+
+
+@cache
+def get(name: str) -> Channel:
+    target = CHANNELS.get(name)
+    if target is None:
+        raise NotFound(f"unknown channel {name!r}", code="unknown_channel")
+    module, cls = target.split(":")
+    return getattr(import_module(module), cls)()

@@ -1,0 +1,76 @@
+"""Typed domain errors. They are mapped to HTTP in one place per entry point, never by message text."""
+
+from __future__ import annotations
+
+
+class SwitchboardError(Exception):
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str = "", *, code: str | None = None):
+        super().__init__(message or self.__class__.__name__)
+        self.message = message or self.__class__.__name__
+        if code:
+            self.code = code
+
+
+class BadRequest(SwitchboardError):
+    code, status = "bad_request", 400
+
+
+class Unauthorized(SwitchboardError):
+    code, status = "unauthorized", 401
+
+
+class Forbidden(SwitchboardError):
+    code, status = "forbidden", 403
+
+
+class NotFound(SwitchboardError):
+    code, status = "not_found", 404
+
+
+class Conflict(SwitchboardError):
+    code, status = "conflict", 409
+
+
+class PayloadTooLarge(SwitchboardError):
+    code, status = "payload_too_large", 413
+
+
+class SignatureError(Unauthorized):
+    code = "invalid_signature"
+
+
+class MalformedPayload(BadRequest):
+    code = "malformed_payload"
+
+
+class ServiceUnavailable(SwitchboardError):
+    """An AWS dependency failed: answer 5xx so that the caller retries."""
+
+    code, status = "service_unavailable", 503
+
+
+class SendError(SwitchboardError):
+    """A provider refused or failed a send."""
+
+
+class PermanentSendError(SendError):
+    """Retrying will not help (blocked user, invalid recipient, outside the reply window)."""
+
+    code = "send_failed"
+
+
+class RetryableSendError(SendError):
+    """Throttled or the provider is down: try again later."""
+
+    code = "send_retry"
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MediaError(SwitchboardError):
+    """A media download failed; the processor retries it."""

@@ -1,0 +1,32 @@
+"""Decoding and encoding the HTTP API (payload v2) events the functions receive."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from switchboard.channels.base import WebhookRequest
+from switchboard.errors import SwitchboardError
+
+
+def webhook_request(event: dict[str, Any]) -> WebhookRequest:
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogateescape")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    query = dict(event.get("queryStringParameters") or {})
+    http = (event.get("requestContext") or {}).get("http") or {}
+    form: dict[str, list[str]] = {}
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    return WebhookRequest(method=http.get("method", "POST").upper(), path=event.get("rawPath", ""),
+                          headers=headers, query=query, body=raw, form=form)
+
+
+def http_response(status: int, body: str, content_type: str = "application/json") -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
+
+
+def error_response(exc: SwitchboardError) -> dict[str, Any]:
+    return http_response(exc.status, json.dumps({"error": {"code": exc.code, "message": exc.message}}))

@@ -1,0 +1,150 @@
+"""The normalized models shared by channels, store, queue and API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
+Direction = Literal["inbound", "outbound"]
+ConversationStatus = Literal["open", "pending", "resolved"]
+# Outbound delivery states; receipts only ever move a message forward (failed is terminal).
+DeliveryStatus = Literal["received", "queued", "sending", "sent", "delivered", "read", "failed"]
+STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Attachment(Model):
+    kind: Literal["image", "audio", "video", "document", "sticker", "file"]
+    provider_media_id: str | None = None
+    url: str | None = Field(None, description="the provider's (expiring) URL, when it sends one")
+    mime_type: str | None = None
+    filename: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    s3_key: str | None = None
+    status: Literal["pending", "stored", "failed"] = "pending"
+    voice: bool = False
+
+
+class Location(Model):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+class InboundMessage(Model):
+    """One customer message, as every channel normalizes it."""
+
+    kind: Literal["message"] = "message"
+    channel: Channel
+    provider_message_id: str
+    inbox_id: str = Field(description="the business address it was sent to (WhatsApp phone_number_id, page id...)")
+    sender_id: str = Field(description="the customer's address on the channel (wa_id, PSID, chat id...)")
+    identity: str = Field(description="normalized identity, e.g. phone:+15551234567")
+    sender_name: str | None = None
+    type: str = "text"
+    text: str = ""
+    attachments: list[Attachment] = []
+    location: Location | None = None
+    reply_to: str | None = Field(None, description="provider id of the message this one answers or quotes")
+    reaction: str | None = None
+    payload: str | None = Field(None, description="button / quick-reply / postback payload")
+    timestamp: float = Field(description="unix seconds, the provider's time of the message")
+
+
+class StatusUpdate(Model):
+    """A delivery receipt for one of our outbound messages."""
+
+    kind: Literal["status"] = "status"
+    channel: Channel
+    provider_message_id: str
+    status: Literal["sent", "delivered", "read", "failed"]
+    timestamp: float
+    error_code: str | None = None
+    error_title: str | None = None
+
+
+InboundEvent = Annotated[InboundMessage | StatusUpdate, Field(discriminator="kind")]
+
+
+class OutboundJob(Model):
+    """The outbound queue's message: which stored message to send."""
+
+    conversation_id: str
+    message_id: str
+    created_at: str
+
+
+class InboundEnvelope(Model):
+    """The inbound queue's message."""
+
+    event: InboundEvent
+    received_at: str
+
+
+class SendRequest(Model):
+    """What a channel needs to send one reply."""
+
+    channel: Channel
+    inbox_id: str
+    recipient: str
+    text: str
+    reply_to: str | None = None
+
+
+class SendResult(Model):
+    provider_message_id: str
+
+
+class Contact(Model):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    surveys_opt_out: bool = False
+    created_at: str
+
+
+class Conversation(Model):
+    id: str
+    channel: Channel
+    inbox_id: str
+    contact_id: str
+    contact_name: str | None = None
+    recipient: str
+    status: ConversationStatus = "open"
+    assignee: str | None = None
+    labels: list[str] = []
+    last_message: dict | None = None
+    created_at: str
+    updated_at: str
+    last_inbound_at: str | None = None
+    first_response_at: str | None = None
+    resolved_at: str | None = None
+
+
+class Message(Model):
+    id: str
+    conversation_id: str
+    direction: Direction
+    channel: Channel
+    type: str = "text"
+    text: str = ""
+    attachments: list[Attachment] = []
+    location: Location | None = None
+    reply_to: str | None = None
+    reaction: str | None = None
+    payload: str | None = None
+    created_at: str
+    status: DeliveryStatus
+    status_at: float | None = None
+    failure_reason: str | None = None
+    sender: str | None = None
+    provider_message_id: str | None = None
+    lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")

@@ -1,0 +1,43 @@
+"""The queues: inbound events to the processor, outbound jobs to the sender (FIFO per conversation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from switchboard import aws
+from switchboard.errors import ServiceUnavailable
+from switchboard.models import InboundEnvelope, OutboundJob
+from switchboard.settings import get_settings
+
+SQS_BATCH = 10
+
+
+def _call(op: str, **kwargs: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return getattr(aws.sqs(), op)(**kwargs)
+    except (BotoCoreError, ClientError) as exc:
+        raise ServiceUnavailable(f"SQS {op} failed") from exc
+
+
+def send_inbound(envelopes: Sequence[InboundEnvelope]) -> None:
+    """Enqueue every envelope or raise; entries SQS refused are retried once, then it is an error."""
+    url = get_settings().inbound_queue_url
+    for start in range(0, len(envelopes), SQS_BATCH):
+        chunk = envelopes[start:start + SQS_BATCH]
+        entries = [{"Id": str(i), "MessageBody": e.model_dump_json(exclude_none=True)} for i, e in enumerate(chunk)]
+        for _attempt in range(2):
+            failed = _call("send_message_batch", QueueUrl=url, Entries=entries).get("Failed", [])
+            if not failed:
+                break
+            retry = {f["Id"] for f in failed}
+            entries = [e for e in entries if e["Id"] in retry]
+        else:
+            raise ServiceUnavailable(f"SQS refused {len(entries)} messages")
+
+
+def send_outbound(job: OutboundJob) -> None:
+    _call("send_message", QueueUrl=get_settings().outbound_queue_url, MessageBody=job.model_dump_json(),
+          MessageGroupId=job.conversation_id, MessageDeduplicationId=job.message_id)

@@ -1,0 +1,54 @@
+"""The webhook's work: verify, parse, record each new provider message once, enqueue, acknowledge."""
+
+from __future__ import annotations
+
+from switchboard import clock, queue
+from switchboard.channels import registry
+from switchboard.channels.base import WebhookReply, WebhookRequest
+from switchboard.errors import PayloadTooLarge
+from switchboard.models import InboundEnvelope, InboundMessage, StatusUpdate
+from switchboard.settings import get_settings
+from switchboard.store import markers
+from switchboard.store.table import Table
+
+
+def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, dict[str, int]]:
+    """Answer a provider's request. Raises a SwitchboardError for anything that is not a 2xx."""
+    channel = registry.get(channel_name)
+    if request.method == "GET":
+        return channel.handshake(request), {}
+    if len(request.body) > get_settings().max_webhook_body_bytes:
+        raise PayloadTooLarge("webhook body over the size limit")
+    channel.verify(request)
+    events = channel.parse(request)
+    counts = ingest(events)
+    return channel.acknowledge(), counts
+
+
+def ingest(events: list[InboundMessage | StatusUpdate]) -> dict[str, int]:
+    """Durably record and enqueue. Returns counts for the log (never content)."""
+    table = Table()
+    now = clock.now()
+    received_at = clock.iso(now)
+    expires_at = int(now.timestamp()) + get_settings().dedupe_ttl_seconds
+    seen: set[tuple[str, str, str]] = set()
+    envelopes: list[InboundEnvelope] = []
+    counts = {"messages": 0, "duplicates": 0, "statuses": 0}
+    for event in events:
+        marker = (event.kind, event.provider_message_id, getattr(event, "status", ""))
+        if marker in seen:
+            counts["duplicates"] += 1
+            continue
+        seen.add(marker)
+        if isinstance(event, InboundMessage):
+            existing = markers.claim_inbound(table, event.channel, event.provider_message_id, received_at, expires_at)
+            if existing and existing.get("processed"):
+                counts["duplicates"] += 1
+                continue  # stored and processed already: a provider retry
+            # New, or claimed earlier without being processed (that attempt may not have enqueued it).
+            counts["messages" if existing is None else "duplicates"] += 1
+        else:
+            counts["statuses"] += 1
+        envelopes.append(InboundEnvelope(event=event, received_at=received_at))
+    queue.send_inbound(envelopes)
+    return counts

@@ -1,0 +1,36 @@
+"""Scheduled jobs read only what is due, through the sparse DueIndex, never a Scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from switchboard import clock
+from switchboard.store import keys
+from switchboard.store.table import Table
+
+PAGE = 100
+
+
+def due_items(table: Table, job: str, limit: int = 1000) -> Iterator[dict[str, Any]]:
+    """Items due for `job` at the clock's now, oldest first, at most `limit`."""
+    upper = clock.iso(clock.now()) + "~"  # '~' sorts after '#<id>': everything due up to now
+    start, seen = None, 0
+    while seen < limit:
+        items, start = table.query("due_pk = :pk AND due_sk <= :now", {":pk": keys.due_pk(job), ":now": upper},
+                                   index=keys.DUE_INDEX, limit=min(PAGE, limit - seen), start=start)
+        yield from items
+        seen += len(items)
+        if not start:
+            return
+
+
+def run(job: str, handle: Any, table: Table | None = None) -> dict[str, int]:
+    """Apply `handle(table, item)` to each due item; returns counts for the log."""
+    table = table or Table()
+    counts = {"due": 0, "done": 0}
+    for item in due_items(table, job):
+        counts["due"] += 1
+        if handle(table, item):
+            counts["done"] += 1
+    return counts

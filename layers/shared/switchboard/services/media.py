@@ -1,0 +1,40 @@
+"""Copies attachments the providers only referenced into the private media bucket."""
+
+from __future__ import annotations
+
+from switchboard import aws
+from switchboard.channels import registry
+from switchboard.errors import MediaError, ServiceUnavailable
+from switchboard.models import Message
+from switchboard.settings import get_settings
+from switchboard.store import conversations
+from switchboard.store.table import Table
+
+
+def media_key(message: Message, index: int) -> str:
+    return f"media/{message.conversation_id}/{message.id}/{index}"
+
+
+def store_pending(table: Table, message: Message) -> int:
+    """Download every pending attachment; raise MediaError (so the queue retries) if any fails."""
+    pending = [i for i, a in enumerate(message.attachments) if a.status == "pending"]
+    if not pending:
+        return 0
+    channel = registry.get(message.channel)
+    attachments = list(message.attachments)
+    for index in pending:
+        content = channel.fetch_media(attachments[index])
+        key = media_key(message, index)
+        try:
+            aws.s3().put_object(Bucket=get_settings().media_bucket, Key=key, Body=content.data,
+                                ContentType=content.mime_type or "application/octet-stream")
+        except Exception as exc:
+            raise ServiceUnavailable("S3 put failed") from exc
+        attachments[index] = attachments[index].model_copy(update={
+            "s3_key": key, "status": "stored", "size": len(content.data),
+            "mime_type": content.mime_type or attachments[index].mime_type})
+    conversations.update_attachments(table, message.model_copy(update={"attachments": attachments}))
+    return len(pending)
+
+
+__all__ = ["MediaError", "media_key", "store_pending"]

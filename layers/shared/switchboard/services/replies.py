@@ -1,0 +1,28 @@
+"""Agents' replies: stored as queued, then handed to the sender through the outbound FIFO queue."""
+
+from __future__ import annotations
+
+from switchboard import clock, ids, queue
+from switchboard.errors import Conflict, ServiceUnavailable
+from switchboard.models import Message, OutboundJob
+from switchboard.services.sending import window_open
+from switchboard.store import conversations
+from switchboard.store.table import Table
+
+
+def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Message:
+    table = table or Table()
+    conv = conversations.require(table, conv_id)
+    if not window_open(conv):
+        raise Conflict("the reply window of this conversation has closed; the customer has to write first",
+                       code="reply_window_closed")
+    message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
+                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent)
+    conversations.add_outbound(table, conv, message)
+    try:
+        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))
+    except ServiceUnavailable:
+        # Stored but not queued: say so on the message instead of leaving it queued forever.
+        conversations.record_failed(table, message, "could not be queued for sending; please resend")
+        raise
+    return message

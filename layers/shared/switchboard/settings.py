@@ -1,0 +1,45 @@
+"""The one settings model. Nothing else in the code reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: str = Field("local", alias="STAGE")
+    table_name: str = Field("switchboard", alias="TABLE_NAME")
+    inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
+    outbound_queue_url: str = Field("", alias="OUTBOUND_QUEUE_URL")
+    media_bucket: str = Field("", alias="MEDIA_BUCKET")
+    channel: str = Field("", alias="CHANNEL", description="the webhook function's own channel")
+
+    # Provider endpoints are settings so that the local stack can point them at its sandbox.
+    whatsapp_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="WHATSAPP_API_BASE_URL")
+
+    # Secrets: a value straight from the environment (local stack, tests), else the SSM parameter name.
+    meta_app_secret: str = Field("", alias="META_APP_SECRET")
+    meta_app_secret_param: str = Field("", alias="META_APP_SECRET_PARAM")
+    meta_verify_token: str = Field("", alias="META_VERIFY_TOKEN")
+    meta_verify_token_param: str = Field("", alias="META_VERIFY_TOKEN_PARAM")
+    whatsapp_access_token: str = Field("", alias="WHATSAPP_ACCESS_TOKEN")
+    whatsapp_access_token_param: str = Field("", alias="WHATSAPP_ACCESS_TOKEN_PARAM")
+
+    max_webhook_body_bytes: int = Field(1_048_576, alias="MAX_WEBHOOK_BODY_BYTES")
+    # Inbound dedupe markers must outlive the longest provider retry window (WhatsApp: 7 days).
+    dedupe_ttl_seconds: int = Field(8 * 24 * 3600, alias="DEDUPE_TTL_SECONDS")
+    # A send claimed longer ago than this, without an outcome, is never retried blind.
+    send_lease_seconds: int = Field(120, alias="SEND_LEASE_SECONDS")
+    http_timeout_seconds: float = Field(10.0, alias="HTTP_TIMEOUT_SECONDS")
+    http_max_retries: int = Field(3, alias="HTTP_MAX_RETRIES")
+    media_max_bytes: int = Field(100 * 1024 * 1024, alias="MEDIA_MAX_BYTES")
+    default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

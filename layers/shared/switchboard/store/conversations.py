@@ -1,0 +1,274 @@
+"""Conversations and their messages: the inbox, one conversation, its messages in time order."""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from switchboard import clock, ids
+from switchboard.errors import NotFound
+from switchboard.models import STATUS_RANK, Contact, Conversation, Message
+from switchboard.store import keys
+from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
+
+STATUSES = ("open", "pending", "resolved")
+PREVIEW_CHARS = 200
+
+
+def _conversation(item: dict[str, Any]) -> Conversation:
+    return Conversation.model_validate(item)
+
+
+def _message(item: dict[str, Any]) -> Message:
+    return Message.model_validate(item)
+
+
+def get(table: Table, conv_id: str, consistent: bool = False) -> Conversation | None:
+    item = table.get(keys.conversation(conv_id), consistent=consistent)
+    return _conversation(item) if item and item.get("type") == "conversation" else None
+
+
+def require(table: Table, conv_id: str) -> Conversation:
+    conv = get(table, conv_id)
+    if conv is None:
+        raise NotFound(f"conversation {conv_id} not found")
+    return conv
+
+
+def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str) -> Conversation:
+    """The contact's current conversation in this inbox, started on first contact."""
+    pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
+    pointer = table.get(pointer_key)
+    if pointer:
+        conv = get(table, pointer["conversation_id"])
+        if conv:
+            return conv
+    now = clock.iso(clock.now())
+    conv_id = ids.new_id("cv_")
+    item: dict[str, Any] = {
+        **keys.conversation(conv_id), **keys.inbox_keys("open", None, now, conv_id),
+        "type": "conversation", "id": conv_id, "channel": channel, "inbox_id": inbox_id,
+        "contact_id": contact.id, "contact_name": contact.name, "recipient": recipient, "status": "open",
+        "labels": [], "created_at": now, "updated_at": now,
+    }
+    try:
+        table.transact([
+            # Overwrites a pointer whose conversation is gone (retention), never a live one.
+            {"Put": {"Item": {**pointer_key, "type": "active_pointer", "conversation_id": conv_id},
+                     "ConditionExpression": "attribute_not_exists(pk) OR conversation_id = :old",
+                     "ExpressionAttributeValues": {":old": pointer["conversation_id"] if pointer else "-"}}},
+            {"Put": {"Item": item}},
+            {"Put": {"Item": {**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
+                              "conversation_id": conv_id, "channel": channel, "created_at": now}}},
+        ])
+    except ConditionFailed:
+        winner = table.get(pointer_key, consistent=True)
+        conv = get(table, winner["conversation_id"], consistent=True) if winner else None
+        if conv is None:
+            raise
+        return conv
+    return _conversation(item)
+
+
+def _preview(message: Message) -> dict[str, Any]:
+    text = message.text or (f"[{message.type}]" if message.type != "text" else "")
+    return {"text": text[:PREVIEW_CHARS], "direction": message.direction, "created_at": message.created_at}
+
+
+def message_item(message: Message) -> dict[str, Any]:
+    return {**keys.message(message.conversation_id, message.created_at, message.id), "type": "message",
+            **message.model_dump(mode="json", exclude_none=True)}
+
+
+def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str) -> bool:
+    """Store a customer message and bring the conversation up to date, atomically. False if already stored.
+
+    Inbox order uses our receive time (one clock for every channel); the reply window uses the provider's
+    time of the customer's message.
+    """
+    sort = keys.inbox_sort(received_at, conv.id)
+    last_inbound = max(message.created_at, conv.last_inbound_at or "")
+    try:
+        table.transact([
+            {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {
+                "Key": keys.conversation(conv.id),
+                "UpdateExpression": "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, "
+                                    "gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, reopened_count = "
+                                    "if_not_exists(reopened_count, :zero) + :reopen REMOVE resolved_at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
+                                              ":open": "open", ":g1": keys.inbox_status_pk("open"), ":sort": sort,
+                                              ":zero": 0, ":reopen": 1 if conv.status == "resolved" else 0},
+            }},
+        ])
+    except ConditionFailed as exc:
+        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+            return False  # already stored: a redelivery
+        raise
+    return True
+
+
+def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True) -> None:
+    """Store an outbound message (queued) and update the conversation's activity."""
+    sort = keys.inbox_sort(message.created_at, conv.id)
+    expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
+    vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
+    if counts_as_response:
+        expression += ", first_response_at = if_not_exists(first_response_at, :at)"
+    table.transact([
+        {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
+                    "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": vals}},
+    ])
+
+
+def get_message(table: Table, conv_id: str, created_at: str, msg_id: str, consistent: bool = True) -> Message | None:
+    item = table.get(keys.message(conv_id, created_at, msg_id), consistent=consistent)
+    return _message(item) if item else None
+
+
+def update_attachments(table: Table, message: Message) -> None:
+    table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET attachments = :a",
+                 vals={":a": [a.model_dump(mode="json", exclude_none=True) for a in message.attachments]})
+
+
+def messages(table: Table, conv_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[Message], str | None]:
+    items, last = table.query("pk = :pk AND begins_with(sk, :p)",
+                              {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX},
+                              limit=limit, start=decode_cursor(cursor))
+    return [_message(i) for i in items], encode_cursor(last)
+
+
+# -- the inbox -------------------------------------------------------------------------------
+def inbox(table: Table, *, status: str | None = None, assignee: str | None = None, channel: str | None = None,
+          label: str | None = None, limit: int = 25, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
+    """Newest activity first: one index Query per partition; the unfiltered view merges the three statuses.
+
+    The cursor maps each partition still to read to the index key to resume after (None: from the top).
+    """
+    filters, vals, names = [], {}, {}
+    if channel:
+        filters.append("#ch = :ch")
+        vals[":ch"] = channel
+        names["#ch"] = "channel"
+    if label:
+        filters.append("contains(#lb, :lb)")
+        vals[":lb"] = label
+        names["#lb"] = "labels"
+    if assignee and status:
+        filters.append("#st = :st")
+        vals[":st"] = status
+        names["#st"] = "status"
+    if assignee:
+        partitions = {"assignee": (keys.INBOX_BY_ASSIGNEE, "gsi2pk", "gsi2sk", keys.inbox_assignee_pk(assignee))}
+    else:
+        partitions = {s: (keys.INBOX_BY_STATUS, "gsi1pk", "gsi1sk", keys.inbox_status_pk(s))
+                      for s in ((status,) if status else STATUSES)}
+    state = decode_cursor(cursor) if cursor else {name: None for name in partitions}
+    pages: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
+    for name, (index, pk_attr, _, pk_value) in partitions.items():
+        if name in state:
+            pages[name] = _filtered_page(table, index, pk_attr, pk_value, limit, state[name],
+                                         " AND ".join(filters) or None, vals, names)
+    merged = heapq.merge(*[[(name, item) for item in items] for name, (items, _) in pages.items()],
+                         key=lambda pair: pair[1][partitions[pair[0]][2]], reverse=True)
+    taken = [pair for _, pair in zip(range(limit), merged, strict=False)]
+    next_state: dict[str, Any] = {}
+    for name, (items, last) in pages.items():
+        used = [item for n, item in taken if n == name]
+        if len(used) < len(items):  # this partition has items left over in this page: resume after the last used
+            next_state[name] = _index_key(used[-1], partitions[name]) if used else state[name]
+        elif last:
+            next_state[name] = last
+    return [_conversation(item) for _, item in taken], (encode_cursor(next_state) if next_state else None)
+
+
+def _index_key(item: dict[str, Any], partition: tuple[str, str, str, str]) -> dict[str, Any]:
+    _, pk_attr, sk_attr, _ = partition
+    return {"pk": item["pk"], "sk": item["sk"], pk_attr: item[pk_attr], sk_attr: item[sk_attr]}
+
+
+def _filtered_page(table: Table, index: str, pk_attr: str, pk_value: str, limit: int, start: dict[str, Any] | None,
+                   filter_expression: str | None, vals: dict[str, Any], names: dict[str, str]
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Up to `limit` matching items and where to resume; a filter may need several reads to fill the page."""
+    found: list[dict[str, Any]] = []
+    last = start
+    while True:
+        items, last = table.query(f"{pk_attr} = :pkv", {":pkv": pk_value, **vals}, index=index,
+                                  names=names or None, forward=False, limit=limit, start=last,
+                                  filter_expression=filter_expression)
+        found.extend(items)
+        if len(found) >= limit or not last:
+            break
+    if len(found) > limit:
+        found = found[:limit]
+        sk_attr = "gsi2sk" if pk_attr == "gsi2pk" else "gsi1sk"
+        last = {"pk": found[-1]["pk"], "sk": found[-1]["sk"], pk_attr: pk_value, sk_attr: found[-1][sk_attr]}
+    return found, last
+
+
+# -- outbound delivery state -----------------------------------------------------------------
+def claim_send(table: Table, message: Message, lease_until: float) -> bool:
+    """queued -> sending, once. False when another worker has it or it has left the queue."""
+    try:
+        table.update(keys.message(message.conversation_id, message.created_at, message.id),
+                     "SET #st = :sending, lease_until = :lease",
+                     names={"#st": "status"}, vals={":sending": "sending", ":queued": "queued", ":lease": lease_until},
+                     condition="#st = :queued")
+        return True
+    except ConditionFailed:
+        return False
+
+
+def release_send(table: Table, message: Message) -> None:
+    """sending -> queued after a retryable failure: the provider did not take it."""
+    table.update(keys.message(message.conversation_id, message.created_at, message.id),
+                 "SET #st = :queued REMOVE lease_until", names={"#st": "status"},
+                 vals={":queued": "queued", ":sending": "sending"}, condition="#st = :sending")
+
+
+def record_sent(table: Table, message: Message, provider_message_id: str) -> None:
+    now = clock.epoch()
+    table.transact([
+        {"Update": {"Key": keys.message(message.conversation_id, message.created_at, message.id),
+                    "UpdateExpression": "SET #st = :sent, status_at = :now, provider_message_id = :pid REMOVE lease_until",
+                    "ConditionExpression": "#st = :sending",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {":sent": "sent", ":sending": "sending", ":now": now,
+                                                  ":pid": provider_message_id}}},
+        {"Put": {"Item": {**keys.provider_message(message.channel, provider_message_id), "type": "provider_message",
+                          "conversation_id": message.conversation_id, "message_id": message.id,
+                          "created_at": message.created_at}}},
+    ])
+
+
+def record_failed(table: Table, message: Message, reason: str) -> None:
+    table.update(keys.message(message.conversation_id, message.created_at, message.id),
+                 "SET #st = :failed, failure_reason = :r, status_at = :now REMOVE lease_until",
+                 names={"#st": "status"}, vals={":failed": "failed", ":r": reason[:500], ":now": clock.epoch()})
+
+
+def apply_receipt(table: Table, channel: str, provider_message_id: str, status: str, timestamp: float,
+                  reason: str | None = None) -> str:
+    """Move an outbound message forward on a receipt; never backwards. Returns what happened."""
+    ref = table.get(keys.provider_message(channel, provider_message_id))
+    if not ref:
+        return "unknown"
+    key = keys.message(ref["conversation_id"], ref["created_at"], ref["message_id"])
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    expression = "SET #st = :st, status_at = :ts"
+    vals: dict[str, Any] = {":st": status, ":ts": timestamp}
+    if reason:
+        expression += ", failure_reason = :r"
+        vals[":r"] = reason[:500]
+    vals |= {f":l{i}": s for i, s in enumerate(lower)}
+    placeholders = ", ".join(f":l{i}" for i in range(len(lower)))
+    try:
+        table.update(key, expression, names={"#st": "status"}, vals=vals,
+                     condition=f"attribute_exists(pk) AND #st IN ({placeholders})")
+    except ConditionFailed:
+        return "stale"
+    return "applied"

@@ -1,0 +1,100 @@
+"""Every key string of the single table is built here, and only here.
+
+Items (pk / sk):
+  CONV#<id>            META                      conversation          GSI1 inbox by status, GSI2 by assignee
+  CONV#<id>            MSG#<created>#<msg id>    message, in time order
+  CONV#<id>            DUE#<job>                 due work              DueIndex (sparse)
+  CONTACT#<id>         PROFILE                   contact
+  CONTACT#<id>         IDENTITY#<identity>       the contact's identities
+  CONTACT#<id>         CONV#<id>                 the contact's conversations
+  IDENTITY#<identity>  IDENTITY                  identity -> contact ("phone:+15551234567")
+  ACTIVE#<ch>#<inbox>#<contact>  ACTIVE          the contact's current conversation in an inbox
+  INBOUND#<ch>#<provider id>     INBOUND         dedupe marker of an inbound provider message
+  PROVIDERMSG#<ch>#<provider id> PROVIDERMSG     provider message id -> our outbound message
+"""
+
+from __future__ import annotations
+
+Key = dict[str, str]
+
+META = "META"
+MSG_PREFIX = "MSG#"
+
+
+def conversation(conv_id: str) -> Key:
+    return {"pk": f"CONV#{conv_id}", "sk": META}
+
+
+def message(conv_id: str, created_at: str, msg_id: str) -> Key:
+    return {"pk": f"CONV#{conv_id}", "sk": f"{MSG_PREFIX}{created_at}#{msg_id}"}
+
+
+def conversation_pk(conv_id: str) -> str:
+    return f"CONV#{conv_id}"
+
+
+def contact(contact_id: str) -> Key:
+    return {"pk": f"CONTACT#{contact_id}", "sk": "PROFILE"}
+
+
+def identity(identity_id: str) -> Key:
+    return {"pk": f"IDENTITY#{identity_id}", "sk": "IDENTITY"}
+
+
+def contact_identity(contact_id: str, identity_id: str) -> Key:
+    return {"pk": f"CONTACT#{contact_id}", "sk": f"IDENTITY#{identity_id}"}
+
+
+def contact_conversation(contact_id: str, conv_id: str) -> Key:
+    return {"pk": f"CONTACT#{contact_id}", "sk": f"CONV#{conv_id}"}
+
+
+def active_conversation(channel: str, inbox_id: str, contact_id: str) -> Key:
+    return {"pk": f"ACTIVE#{channel}#{inbox_id}#{contact_id}", "sk": "ACTIVE"}
+
+
+def inbound_marker(channel: str, provider_id: str) -> Key:
+    return {"pk": f"INBOUND#{channel}#{provider_id}", "sk": "INBOUND"}
+
+
+def provider_message(channel: str, provider_id: str) -> Key:
+    return {"pk": f"PROVIDERMSG#{channel}#{provider_id}", "sk": "PROVIDERMSG"}
+
+
+# -- indexes ---------------------------------------------------------------------------------
+INBOX_BY_STATUS = "GSI1"
+INBOX_BY_ASSIGNEE = "GSI2"
+DUE_INDEX = "DueIndex"
+
+
+def inbox_status_pk(status: str) -> str:
+    return f"STATUS#{status}"
+
+
+def inbox_assignee_pk(agent: str) -> str:
+    return f"ASSIGNEE#{agent.lower()}"
+
+
+def inbox_sort(updated_at: str, conv_id: str) -> str:
+    return f"{updated_at}#{conv_id}"
+
+
+def inbox_keys(status: str, assignee: str | None, updated_at: str, conv_id: str) -> dict[str, str]:
+    """The index attributes a conversation item carries (GSI2 only while assigned: sparse)."""
+    sort = inbox_sort(updated_at, conv_id)
+    keys = {"gsi1pk": inbox_status_pk(status), "gsi1sk": sort}
+    if assignee:
+        keys |= {"gsi2pk": inbox_assignee_pk(assignee), "gsi2sk": sort}
+    return keys
+
+
+def due(conv_id: str, job: str) -> Key:
+    return {"pk": conversation_pk(conv_id), "sk": f"DUE#{job}"}
+
+
+def due_index(job: str, due_at: str, conv_id: str) -> dict[str, str]:
+    return {"due_pk": f"DUE#{job}", "due_sk": f"{due_at}#{conv_id}"}
+
+
+def due_pk(job: str) -> str:
+    return f"DUE#{job}"

@@ -1,0 +1,25 @@
+"""Dedupe markers of inbound provider messages: the webhook's durable write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.store import keys
+from switchboard.store.table import ConditionFailed, Table
+
+
+def claim_inbound(table: Table, channel: str, provider_id: str, received_at: str, expires_at: int) -> dict[str, Any] | None:
+    """Record first sight of a provider message. None when new, else the existing marker."""
+    item = {**keys.inbound_marker(channel, provider_id), "type": "inbound_marker", "received_at": received_at,
+            "expires_at": expires_at}
+    try:
+        table.put(item, condition="attribute_not_exists(pk)", return_old_on_fail=True)
+    except ConditionFailed as exc:
+        return exc.item or {"processed": False}
+    return None
+
+
+def mark_processed(table: Table, channel: str, provider_id: str, conversation_id: str) -> None:
+    table.update(keys.inbound_marker(channel, provider_id), "SET #p = :t, conversation_id = :c",
+                 names={"#p": "processed"}, vals={":t": True, ":c": conversation_id})
+
