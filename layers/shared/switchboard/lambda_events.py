@@ -21,7 +21,7 @@ def webhook_request(event: dict[str, Any]) -> WebhookRequest:
     if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
     return WebhookRequest(method=http.get("method", "POST").upper(), path=event.get("rawPath", ""),
-                          headers=headers, query=query, body=raw, form=form)
+                          headers=headers, query=query, body=raw, raw_query=event.get("rawQueryString", ""), form=form)
 
 
 def http_response(status: int, body: str, content_type: str = "application/json") -> dict[str, Any]:

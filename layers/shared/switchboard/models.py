@@ -56,21 +56,41 @@ class InboundMessage(Model):
     reaction: str | None = None
     payload: str | None = Field(None, description="button / quick-reply / postback payload")
     timestamp: float = Field(description="unix seconds, the provider's time of the message")
+    edited: bool = Field(False, description="an edit of the stored message with this provider_message_id")
+    subject: str | None = Field(None, description="email subject")
+    thread_refs: list[str] = Field([], description="provider ids (RFC Message-IDs) this message answers, oldest first")
+    raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
 
 
 class StatusUpdate(Model):
-    """A delivery receipt for one of our outbound messages."""
+    """A delivery receipt for one of our outbound messages, or (watermark) for all of them up to a time."""
 
     kind: Literal["status"] = "status"
     channel: Channel
-    provider_message_id: str
+    provider_message_id: str = Field("", description="empty for a watermark receipt")
     status: Literal["sent", "delivered", "read", "failed"]
     timestamp: float
     error_code: str | None = None
     error_title: str | None = None
+    watermark: float | None = Field(None, description="unix seconds: every outbound message up to it (Messenger)")
+    inbox_id: str | None = Field(None, description="with a watermark: the business address")
+    sender_id: str | None = Field(None, description="with a watermark: the customer's address")
 
 
-InboundEvent = Annotated[InboundMessage | StatusUpdate, Field(discriminator="kind")]
+class ContactEvent(Model):
+    """Something the customer did to the channel itself (blocked or unblocked us)."""
+
+    kind: Literal["contact_event"] = "contact_event"
+    channel: Channel
+    provider_event_id: str
+    inbox_id: str
+    sender_id: str
+    identity: str
+    event: Literal["blocked", "unblocked"]
+    timestamp: float
+
+
+InboundEvent = Annotated[InboundMessage | StatusUpdate | ContactEvent, Field(discriminator="kind")]
 
 
 class OutboundJob(Model):
@@ -92,10 +112,14 @@ class SendRequest(Model):
     """What a channel needs to send one reply."""
 
     channel: Channel
-    inbox_id: str
-    recipient: str
+    inbox_id: str = Field(description="the business address the customer wrote to (send from it)")
+    recipient: str = Field(description="the customer's address on the channel")
     text: str
-    reply_to: str | None = None
+    reply_to: str | None = Field(None, description="provider id of the message to quote / answer")
+    conversation_id: str | None = None
+    message_id: str | None = Field(None, description="our id of the message: an idempotency key where supported")
+    subject: str | None = Field(None, description="email: the thread's subject")
+    thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
 
 class SendResult(Model):

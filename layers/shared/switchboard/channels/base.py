@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from switchboard.errors import NotFound
-from switchboard.models import Attachment, InboundMessage, SendRequest, SendResult, StatusUpdate
+from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,8 @@ class WebhookRequest:
     headers: dict[str, str]  # lower-cased names
     query: dict[str, str]
     body: bytes
-    url: str = ""
-    form: dict[str, list[str]] = field(default_factory=dict)
+    raw_query: str = ""
+    form: dict[str, list[str]] = field(default_factory=dict)  # an urlencoded body, parsed, blanks kept
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -54,7 +54,7 @@ class Channel:
         """Raise SignatureError unless the request is authentic."""
         raise NotImplementedError
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
+    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent]:
         """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
         raise NotImplementedError
 

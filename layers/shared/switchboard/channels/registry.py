@@ -11,6 +11,12 @@ from switchboard.errors import NotFound
 # Imported lazily so that a function pays only for the channels it uses.
 CHANNELS: dict[str, str] = {
     "whatsapp": "switchboard.channels.whatsapp:WhatsAppChannel",
+    "messenger": "switchboard.channels.messenger:MessengerChannel",
+    "instagram": "switchboard.channels.instagram:InstagramChannel",
+    "telegram": "switchboard.channels.telegram:TelegramChannel",
+    "sms": "switchboard.channels.sms:SmsChannel",
+    "email": "switchboard.channels.email:EmailChannel",
+    "webchat": "switchboard.channels.webchat:WebchatChannel",
 }
 
 
@@ -20,4 +26,9 @@ def get(name: str) -> Channel:
     if target is None:
         raise NotFound(f"unknown channel {name!r}", code="unknown_channel")
     module, cls = target.split(":")
-    return getattr(import_module(module), cls)()
+    try:
+        return getattr(import_module(module), cls)()
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            raise NotFound(f"channel {name!r} is not available", code="unknown_channel") from None
+        raise
