@@ -25,6 +25,7 @@ class SqsSource:
     batch_size: int
     report_failures: bool
     sqs: Any
+    backoff_cap: int = 30  # seconds before a failed record is retried (0: at once, for tests)
     busy: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -56,7 +57,7 @@ class SqsSource:
                     # visibility timeout, so that retries and the DLQ can be seen within seconds.
                     count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
                     self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                                       VisibilityTimeout=min(2 ** (count - 1), 30))
+                                                       VisibilityTimeout=min(2 ** (count - 1), self.backoff_cap))
         finally:
             self.busy = False
         return len(messages)

@@ -31,8 +31,27 @@ LOCAL_SECRETS = {
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
     "SURVEY_SIGNING_KEY": "local-survey-signing-key",
 }
+# Each provider's base URL setting points at the sandbox (with the path prefix its real base URL has).
+SANDBOX_CHANNELS = {"whatsapp": "/v21.0", "messenger": "/v21.0", "instagram": "/v21.0", "telegram": "", "twilio": ""}
 # Per-function variables that make no sense in one shared process (secrets come from LOCAL_SECRETS instead).
 PER_FUNCTION = ("CHANNEL",)
+
+
+def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url: str,
+                      overrides: Any) -> dict[str, str]:
+    """One process runs every function: the union of their variables, secrets as values, providers in the sandbox."""
+    env: dict[str, str] = {}
+    for fn in functions.values():
+        for key, value in fn.environment.items():
+            if key not in PER_FUNCTION and not key.endswith("_PARAM"):
+                env[key] = value
+    env |= {"STAGE": "local", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false",
+            "PUBLIC_BASE_URL": overrides.get("PUBLIC_BASE_URL") or base_url}
+    for channel, suffix in SANDBOX_CHANNELS.items():
+        env[f"{channel.upper()}_API_BASE_URL"] = sandbox.channel_base(channel) + suffix
+    for key, value in LOCAL_SECRETS.items():
+        env[key] = overrides.get(key) or value
+    return env
 
 
 def free_port() -> int:
@@ -86,17 +105,7 @@ class LocalStack:
         self._thread(self.server.serve_forever, "http")
 
     def _environment(self) -> None:
-        env: dict[str, str] = {}
-        for fn in self.functions.values():
-            for key, value in fn.environment.items():
-                if key not in PER_FUNCTION and not key.endswith("_PARAM"):
-                    env[key] = value
-        env |= {"STAGE": "local", "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false",
-                "WHATSAPP_API_BASE_URL": f"{self.sandbox.channel_base('whatsapp')}/v21.0",
-                "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or self.base_url}
-        for key, value in LOCAL_SECRETS.items():
-            env[key] = os.environ.get(key) or value
-        os.environ.update(env)
+        os.environ.update(local_environment(self.functions, self.sandbox, self.base_url, os.environ))
 
     def _event_sources(self, resolver: Resolver, sqs: Any) -> None:
         for fn in self.functions.values():

@@ -13,8 +13,12 @@ def _session() -> Any:
     return boto3.session.Session()
 
 
-@cache
 def client(service: str) -> Any:
+    return _client(service)
+
+
+@cache
+def _client(service: str) -> Any:
     from botocore.config import Config
 
     # Standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
@@ -36,5 +40,5 @@ def s3() -> Any:
 
 def reset() -> None:
     """Forget cached clients (tests that swap endpoints)."""
-    client.cache_clear()
+    _client.cache_clear()
     _session.cache_clear()

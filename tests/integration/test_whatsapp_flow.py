@@ -1,0 +1,258 @@
+"""WhatsApp end to end through the real handlers on moto: webhook -> queue -> processor -> API -> sender."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from switchboard import aws
+
+SECRET = b"test-meta-secret"
+PNID = "200000000000002"
+
+
+def wa_message(wamid: str, sender: str = "15551234567", text: str = "hi", kind: str = "text", **extra: Any) -> dict:
+    message = {"from": sender, "id": wamid, "timestamp": str(int(time.time())), "type": kind}
+    message[kind] = extra.pop("body", {"body": text}) if kind == "text" else extra.pop("body")
+    return message | extra
+
+
+def wa_payload(*messages: dict, statuses: list[dict] | None = None, name: str = "Ann", sender: str = "15551234567",
+               entries: int = 1) -> dict:
+    value: dict[str, Any] = {"messaging_product": "whatsapp",
+                             "metadata": {"display_phone_number": "15550001111", "phone_number_id": PNID},
+                             "contacts": [{"profile": {"name": name}, "wa_id": sender}], "messages": list(messages)}
+    if statuses:
+        value["statuses"] = statuses
+    entry = {"id": "WABA", "changes": [{"field": "messages", "value": value}]}
+    return {"object": "whatsapp_business_account", "entry": [entry] * entries}
+
+
+def signed(payload: dict | bytes, secret: bytes = SECRET) -> tuple[bytes, dict[str, str]]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    sig = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    return raw, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+
+
+def post(stack, payload, secret: bytes = SECRET):
+    raw, headers = signed(payload, secret)
+    return stack.http("POST", "/webhooks/whatsapp", raw, headers)
+
+
+def conversations(stack) -> list[dict]:
+    r = stack.http("GET", "/api/conversations", role="agent")
+    assert r.status == 200, r
+    return r.json()["items"]
+
+
+def messages(stack, conv_id: str) -> list[dict]:
+    r = stack.http("GET", f"/api/conversations/{conv_id}/messages", role="agent")
+    assert r.status == 200, r
+    return r.json()["items"]
+
+
+def test_a_batch_lands_as_one_conversation_with_every_message(stack):
+    # Given a batch with escaped unicode, an image, a location and a button reply, in two entries
+    raw = json.dumps(wa_payload(
+        wa_message("wamid.1", text="Grüße 📦"),
+        wa_message("wamid.2", kind="image", body={"id": "MEDIA9", "mime_type": "image/jpeg", "caption": "photo"}),
+        wa_message("wamid.3", kind="location", body={"latitude": 56.95, "longitude": 24.1, "name": "Riga"}),
+        wa_message("wamid.4", kind="interactive", body={"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}),
+    )).encode()
+    assert b"\\u00fc" in raw  # Meta's escaped form: the signature covers these bytes, not a re-serialization
+    # When it is posted and processed
+    assert post(stack, raw).status == 200
+    assert stack.drain("ProcessorFunction") == 4
+    # Then one open conversation holds the four messages, in a useful form
+    (conv,) = conversations(stack)
+    assert conv["channel"] == "whatsapp" and conv["status"] == "open" and conv["contact"]["name"] == "Ann"
+    by_text = {m["text"]: m for m in messages(stack, conv["id"])}
+    assert set(by_text) == {"Grüße 📦", "photo", "Riga", "Yes"}
+    image = by_text["photo"]["attachments"][0]
+    assert image["status"] == "stored" and image["s3_key"].startswith("media/")
+    stored = aws.s3().get_object(Bucket=stack.resolver.refs["MediaBucket"], Key=image["s3_key"])["Body"].read()
+    assert stored.startswith(b"sandbox media MEDIA9")
+    assert by_text["Riga"]["location"]["latitude"] == 56.95
+
+
+def test_redeliveries_store_one_message_even_twenty_at_once(stack):
+    payload = wa_payload(wa_message("wamid.dup", text="once"))
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(post(stack, payload).status)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 20
+    stack.drain("ProcessorFunction")
+    assert post(stack, payload).status == 200  # after processing: acknowledged, not even enqueued
+    assert stack.queue_count("InboundQueue") == 0
+    (conv,) = conversations(stack)
+    assert [m["text"] for m in messages(stack, conv["id"])] == ["once"]
+
+
+def test_refused_requests_store_nothing(stack):
+    payload = wa_payload(wa_message("wamid.forged"))
+    assert post(stack, payload, secret=b"wrong").status == 401
+    raw, headers = signed(payload)
+    assert stack.http("POST", "/webhooks/whatsapp", raw, {"Content-Type": "application/json"}).status == 401
+    assert stack.http("POST", "/webhooks/whatsapp", raw + b" ", headers).status == 401  # tampered
+    assert post(stack, b'{"object": "whatsapp_business_account", "entry": [').status == 400
+    assert post(stack, {"object": "page", "entry": []}).status == 400
+    big = {"object": "whatsapp_business_account", "entry": [], "pad": "x" * 1_100_000}
+    assert post(stack, big).status == 413
+    assert stack.queue_count("InboundQueue") == 0
+    assert stack.items("INBOUND#") == []
+
+
+def test_handshake(stack):
+    ok = stack.http("GET", "/webhooks/whatsapp", query="hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=42")
+    assert (ok.status, ok.body) == (200, "42")
+    bad = stack.http("GET", "/webhooks/whatsapp", query="hub.mode=subscribe&hub.verify_token=nope&hub.challenge=42")
+    assert bad.status == 403
+
+
+class Flaky:
+    """Wraps an AWS client: the named operation raises a throttling error `times` times."""
+
+    def __init__(self, client: Any, operation: str, times: int = 1):
+        self.client, self.operation, self.times = client, operation, times
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if name != self.operation:
+            return attr
+
+        def failing(**kwargs: Any) -> Any:
+            if self.times > 0:
+                self.times -= 1
+                from botocore.exceptions import ClientError
+
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, name)
+            return attr(**kwargs)
+
+        return failing
+
+
+@pytest.mark.parametrize(("service", "operation"), [("dynamodb", "put_item"), ("sqs", "send_message_batch")])
+def test_an_aws_failure_is_a_5xx_and_the_retry_stores_once(stack, monkeypatch, service, operation):
+    payload = wa_payload(wa_message("wamid.fault", text="after a fault"))
+    real = aws.client(service)
+    flaky = Flaky(real, operation)
+    original = aws.client
+    monkeypatch.setattr(aws, "client", lambda name: flaky if name == service else original(name))
+    assert post(stack, payload).status == 503
+    assert post(stack, payload).status == 200  # the provider's retry
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    assert [m["text"] for m in messages(stack, conv["id"])] == ["after a fault"]
+
+
+def test_reply_goes_out_once_and_receipts_move_it_forward(stack):
+    post(stack, wa_payload(wa_message("wamid.q", text="where is my order?")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    r = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "On its way!"}, role="agent")
+    assert r.status == 202 and r.json()["status"] == "queued"
+    assert stack.drain("SenderFunction") == 1
+    (sent,) = stack.sandbox.outbox
+    assert sent["url"].endswith(f"/{PNID}/messages") and sent["body"]["to"] == "15551234567"
+    assert sent["body"]["text"]["body"] == "On its way!"
+    reply = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"][0]
+    assert reply["status"] == "sent"
+    # A duplicate job (SQS redelivery) never sends twice
+    from switchboard import queue
+    from switchboard.models import OutboundJob
+
+    queue.send_outbound(OutboundJob(conversation_id=conv["id"], message_id=reply["id"], created_at=reply["created_at"]))
+    stack.drain("SenderFunction")
+    assert len(stack.sandbox.outbox) == 1
+    # Receipts out of order: read, then a late delivered, which must not regress it
+    wamid = stack.items("PROVIDERMSG#")[0]["pk"].split("#", 2)[2]
+    now = int(time.time())
+    read = {"id": wamid, "status": "read", "timestamp": str(now + 2), "recipient_id": "15551234567"}
+    delivered = {"id": wamid, "status": "delivered", "timestamp": str(now + 1), "recipient_id": "15551234567"}
+    post(stack, wa_payload(statuses=[read]))
+    post(stack, wa_payload(statuses=[delivered]))
+    stack.drain("ProcessorFunction")
+    reply = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"][0]
+    assert reply["status"] == "read"
+    assert not [m for m in messages(stack, conv["id"]) if m["text"] == ""]  # statuses are never customer messages
+
+
+def test_provider_errors_fail_the_reply_with_a_reason_or_retry(stack):
+    from infra.local.sandbox import Fault
+
+    post(stack, wa_payload(wa_message("wamid.e", text="hello")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    # A throttled provider: the job waits and goes out on a later delivery
+    stack.sandbox.add_fault("whatsapp", Fault(status=429, count=5, retry_after=60))
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "first"}, role="agent")
+    stack.source("SenderFunction").poll_once()
+    out = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert out[0]["status"] == "queued"
+    stack.sandbox.faults.clear()
+    stack.drain("SenderFunction")
+    assert [m["status"] for m in messages(stack, conv["id"]) if m["direction"] == "outbound"] == ["sent"]
+    # A permanent error: failed, with the provider's reason, never retried
+    stack.sandbox.add_fault("whatsapp", Fault(status=400, count=1, body={"error": {"code": 131026, "message": "undeliverable"}}))
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "second"}, role="agent")
+    stack.drain("SenderFunction")
+    second = [m for m in messages(stack, conv["id"]) if m["text"] == "second"][0]
+    assert second["status"] == "failed" and "131026" in second["failure_reason"]
+
+
+def test_media_download_failure_is_retried_not_forgotten(stack, monkeypatch):
+    from switchboard.channels import whatsapp
+    from switchboard.errors import MediaError
+
+    calls = {"n": 0}
+    real = whatsapp.WhatsAppChannel.fetch_media
+
+    def flaky(self, attachment):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise MediaError("media lookup answered 500")
+        return real(self, attachment)
+
+    monkeypatch.setattr(whatsapp.WhatsAppChannel, "fetch_media", flaky)
+    post(stack, wa_payload(wa_message("wamid.m", kind="image", body={"id": "M1", "mime_type": "image/jpeg"})))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    (msg,) = messages(stack, conv["id"])
+    assert calls["n"] == 2 and msg["attachments"][0]["status"] == "stored"
+
+
+def test_poison_message_does_not_block_its_batch_and_reaches_the_dlq(stack):
+    sqs = stack.clients["sqs"]
+    sqs.send_message(QueueUrl=stack.resolver.refs["InboundQueue"], MessageBody="not json")
+    post(stack, wa_payload(wa_message("wamid.ok", text="fine")))
+    stack.drain("ProcessorFunction", max_polls=20)
+    (conv,) = conversations(stack)
+    assert [m["text"] for m in messages(stack, conv["id"])] == ["fine"]
+    assert stack.queue_count("InboundDLQ") == 1
+
+
+def test_the_agent_api_needs_a_token_and_answers_errors_as_json(stack):
+    assert stack.http("GET", "/api/conversations").status == 401
+    assert stack.http("GET", "/api/health").status == 200
+    missing = stack.http("GET", "/api/conversations/cv_nope", role="agent")
+    assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
+    bad = stack.http("GET", "/api/conversations", role="agent", query="status=closed")
+    assert bad.status == 422 and "error" in bad.json()
+    bad_cursor = stack.http("GET", "/api/conversations", role="agent", query="cursor=%%%")
+    assert bad_cursor.status == 400
+    post(stack, wa_payload(wa_message("wamid.x")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    empty = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": ""}, role="agent")
+    assert empty.status == 422
+    spec = stack.http("GET", "/api/openapi.json").json()
+    assert {"/api/conversations", "/api/conversations/{conversation_id}/messages"} <= set(spec["paths"])
