@@ -63,7 +63,8 @@ def test_a_batch_lands_as_one_conversation_with_every_message(stack):
         wa_message("wamid.1", text="Grüße 📦"),
         wa_message("wamid.2", kind="image", body={"id": "MEDIA9", "mime_type": "image/jpeg", "caption": "photo"}),
         wa_message("wamid.3", kind="location", body={"latitude": 56.95, "longitude": 24.1, "name": "Riga"}),
-        wa_message("wamid.4", kind="interactive", body={"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}),
+        wa_message("wamid.4", kind="interactive",
+                   body={"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}),
     )).encode()
     assert b"\\u00fc" in raw  # Meta's escaped form: the signature covers these bytes, not a re-serialization
     # When it is posted and processed
@@ -112,7 +113,8 @@ def test_refused_requests_store_nothing(stack):
 
 
 def test_handshake(stack):
-    ok = stack.http("GET", "/webhooks/whatsapp", query="hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=42")
+    query = "hub.mode=subscribe&hub.verify_token=test-verify-token&hub.challenge=42"
+    ok = stack.http("GET", "/webhooks/whatsapp", query=query)
     assert (ok.status, ok.body) == (200, "42")
     bad = stack.http("GET", "/webhooks/whatsapp", query="hub.mode=subscribe&hub.verify_token=nope&hub.challenge=42")
     assert bad.status == 403
@@ -164,7 +166,7 @@ def test_reply_goes_out_once_and_receipts_move_it_forward(stack):
     (sent,) = stack.sandbox.outbox
     assert sent["url"].endswith(f"/{PNID}/messages") and sent["body"]["to"] == "15551234567"
     assert sent["body"]["text"]["body"] == "On its way!"
-    reply = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"][0]
+    reply = next(m for m in messages(stack, conv["id"]) if m["direction"] == "outbound")
     assert reply["status"] == "sent"
     # A duplicate job (SQS redelivery) never sends twice
     from switchboard import queue
@@ -181,7 +183,7 @@ def test_reply_goes_out_once_and_receipts_move_it_forward(stack):
     post(stack, wa_payload(statuses=[read]))
     post(stack, wa_payload(statuses=[delivered]))
     stack.drain("ProcessorFunction")
-    reply = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"][0]
+    reply = next(m for m in messages(stack, conv["id"]) if m["direction"] == "outbound")
     assert reply["status"] == "read"
     assert not [m for m in messages(stack, conv["id"]) if m["text"] == ""]  # statuses are never customer messages
 
@@ -202,10 +204,11 @@ def test_provider_errors_fail_the_reply_with_a_reason_or_retry(stack):
     stack.drain("SenderFunction")
     assert [m["status"] for m in messages(stack, conv["id"]) if m["direction"] == "outbound"] == ["sent"]
     # A permanent error: failed, with the provider's reason, never retried
-    stack.sandbox.add_fault("whatsapp", Fault(status=400, count=1, body={"error": {"code": 131026, "message": "undeliverable"}}))
+    undeliverable = {"error": {"code": 131026, "message": "undeliverable"}}
+    stack.sandbox.add_fault("whatsapp", Fault(status=400, count=1, body=undeliverable))
     stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "second"}, role="agent")
     stack.drain("SenderFunction")
-    second = [m for m in messages(stack, conv["id"]) if m["text"] == "second"][0]
+    second = next(m for m in messages(stack, conv["id"]) if m["text"] == "second")
     assert second["status"] == "failed" and "131026" in second["failure_reason"]
 
 

@@ -61,6 +61,10 @@ class PermanentSendError(SendError):
 
     code = "send_failed"
 
+    def __init__(self, message: str = "", *, recipient_blocked: bool = False):
+        super().__init__(message)
+        self.recipient_blocked = recipient_blocked
+
 
 class RetryableSendError(SendError):
     """Throttled or the provider is down: try again later."""

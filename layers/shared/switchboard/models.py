@@ -57,9 +57,21 @@ class InboundMessage(Model):
     payload: str | None = Field(None, description="button / quick-reply / postback payload")
     timestamp: float = Field(description="unix seconds, the provider's time of the message")
     edited: bool = Field(False, description="an edit of the stored message with this provider_message_id")
+    event_id: str | None = Field(None, description="the provider's id of this event where it differs from the "
+                                 "message's (an edit's update id): the dedupe key then")
     subject: str | None = Field(None, description="email subject")
     thread_refs: list[str] = Field([], description="provider ids (RFC Message-IDs) this message answers, oldest first")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
+
+
+def dedupe_id(event: InboundMessage | StatusUpdate | ContactEvent) -> str:
+    """The key under which the webhook records first sight of an event."""
+    if isinstance(event, InboundMessage):
+        return event.event_id or (f"{event.provider_message_id}#edit#{event.timestamp}" if event.edited
+                                  else event.provider_message_id)
+    if isinstance(event, ContactEvent):
+        return f"event#{event.provider_event_id}"
+    return f"status#{event.provider_message_id}#{event.status}#{event.watermark or ''}"
 
 
 class StatusUpdate(Model):
@@ -137,6 +149,7 @@ class Contact(Model):
 
 class Conversation(Model):
     id: str
+    blocked: bool = Field(False, description="the customer blocked us on this channel: replies cannot reach them")
     channel: Channel
     inbox_id: str
     contact_id: str
@@ -151,6 +164,8 @@ class Conversation(Model):
     last_inbound_at: str | None = None
     first_response_at: str | None = None
     resolved_at: str | None = None
+    subject: str | None = Field(None, description="email: the thread's subject")
+    thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
 
 class Message(Model):
@@ -172,3 +187,4 @@ class Message(Model):
     sender: str | None = None
     provider_message_id: str | None = None
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
+    edited_at: float | None = None

@@ -48,7 +48,7 @@ def get_conversation(conversation_id: str) -> ConversationDetail:
     return ConversationDetail(**summary, inbox_id=conv.inbox_id, created_at=conv.created_at,
                               last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
                               resolved_at=conv.resolved_at, reply_window_closes_at=window_closes_at(conv),
-                              reply_window_open=window_open(conv))
+                              reply_window_open=window_open(conv), blocked=conv.blocked)
 
 
 @router.get("/api/conversations/<conversation_id>/messages", summary="Messages, oldest first")

@@ -69,6 +69,7 @@ class ConversationDetail(ConversationSummary):
     reply_window_closes_at: str | None = Field(
         None, description="when free-form replies stop being allowed; null for channels without a window")
     reply_window_open: bool = True
+    blocked: bool = Field(False, description="the customer blocked us on this channel")
 
 
 class MessageOut(ApiModel):

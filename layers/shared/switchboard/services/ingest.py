@@ -6,7 +6,7 @@ from switchboard import clock, queue
 from switchboard.channels import registry
 from switchboard.channels.base import WebhookReply, WebhookRequest
 from switchboard.errors import PayloadTooLarge
-from switchboard.models import InboundEnvelope, InboundMessage, StatusUpdate
+from switchboard.models import ContactEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 from switchboard.settings import get_settings
 from switchboard.store import markers
 from switchboard.store.table import Table
@@ -25,23 +25,23 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
     return channel.acknowledge(), counts
 
 
-def ingest(events: list[InboundMessage | StatusUpdate]) -> dict[str, int]:
+def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:
     """Durably record and enqueue. Returns counts for the log (never content)."""
     table = Table()
     now = clock.now()
     received_at = clock.iso(now)
     expires_at = int(now.timestamp()) + get_settings().dedupe_ttl_seconds
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[str] = set()
     envelopes: list[InboundEnvelope] = []
     counts = {"messages": 0, "duplicates": 0, "statuses": 0}
     for event in events:
-        marker = (event.kind, event.provider_message_id, getattr(event, "status", ""))
-        if marker in seen:
+        key = dedupe_id(event)
+        if key in seen:
             counts["duplicates"] += 1
             continue
-        seen.add(marker)
-        if isinstance(event, InboundMessage):
-            existing = markers.claim_inbound(table, event.channel, event.provider_message_id, received_at, expires_at)
+        seen.add(key)
+        if not isinstance(event, StatusUpdate):
+            existing = markers.claim_inbound(table, event.channel, key, received_at, expires_at)
             if existing and existing.get("processed"):
                 counts["duplicates"] += 1
                 continue  # stored and processed already: a provider retry

@@ -6,13 +6,23 @@ from dataclasses import dataclass
 
 from switchboard import clock, ids
 from switchboard.errors import RetryableSendError
-from switchboard.models import InboundEnvelope, InboundMessage, Message, StatusUpdate
+from switchboard.models import (
+    Contact,
+    ContactEvent,
+    Conversation,
+    InboundEnvelope,
+    InboundMessage,
+    Message,
+    StatusUpdate,
+    dedupe_id,
+)
 from switchboard.services import media
 from switchboard.store import contacts, conversations, markers
 from switchboard.store.table import Table
 
-# A receipt can overtake the sender's record of the provider id: retry it for this long, then let it go.
-UNKNOWN_RECEIPT_RETRY_SECONDS = 300
+# An event can overtake what it refers to (a receipt before the sender's record, an edit before its
+# message): retry it for this long, then let it go.
+OVERTAKEN_RETRY_SECONDS = 300
 
 
 @dataclass
@@ -26,6 +36,10 @@ def process(envelope: InboundEnvelope, table: Table | None = None) -> Outcome:
     event = envelope.event
     if isinstance(event, StatusUpdate):
         return _receipt(table, event, envelope)
+    if isinstance(event, ContactEvent):
+        return _contact_event(table, event)
+    if event.edited:
+        return _edit(table, event, envelope)
     return _message(table, event)
 
 
@@ -38,27 +52,69 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         status="received", sender=sender, provider_message_id=event.provider_message_id)
 
 
+def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
+    """Email follows its thread (a reply to one of our messages); everything else the contact's current one."""
+    for ref in reversed(event.thread_refs):
+        conv_id = conversations.by_provider_message(table, event.channel, ref)
+        conv = conversations.get(table, conv_id) if conv_id else None
+        if conv:
+            return conv
+    return conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id)
+
+
 def _message(table: Table, event: InboundMessage) -> Outcome:
     contact = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name)
-    conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id)
+    conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
     if not stored:
         # A redelivery: finish whatever the earlier attempt left undone (media).
         message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
     media.store_pending(table, message)
-    markers.mark_processed(table, event.channel, event.provider_message_id, conv.id)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)
 
 
+def _overtaken(envelope: InboundEnvelope, what: str) -> None:
+    waited = (clock.now() - clock.parse_iso(envelope.received_at)).total_seconds()
+    if waited < OVERTAKEN_RETRY_SECONDS:
+        raise RetryableSendError(f"{what} not recorded yet")
+
+
+def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Outcome:
+    original = markers.get(table, event.channel, event.provider_message_id)
+    if not original or not original.get("processed"):
+        _overtaken(envelope, "the edited message")
+        return _message(table, event.model_copy(update={"edited": False}))  # never seen: keep it as a message
+    conv_id = original["conversation_id"]
+    changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
+                                         event.text, event.timestamp)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
+    return Outcome("edited" if changed else "stale", conv_id)
+
+
+def _contact_event(table: Table, event: ContactEvent) -> Outcome:
+    contact = contacts.find(table, event.identity)
+    conv = conversations.active(table, event.channel, event.inbox_id, contact.id) if contact else None
+    if conv:
+        conversations.set_blocked(table, conv.id, event.event == "blocked")
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id if conv else None)
+    return Outcome(event.event if conv else "unknown", conv.id if conv else None)
+
+
 def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope) -> Outcome:
+    if event.watermark is not None:
+        contact = contacts.find(table, f"{event.channel}:{event.sender_id}")
+        conv = conversations.active(table, event.channel, event.inbox_id or "", contact.id) if contact else None
+        if conv is None:
+            return Outcome("unknown")
+        moved = conversations.apply_watermark(table, conv.id, event.status, event.watermark)
+        return Outcome(f"watermark:{moved}", conv.id)
     reason = None
     if event.status == "failed":
         reason = " ".join(filter(None, [event.error_code, event.error_title])) or "failed at the provider"
     result = conversations.apply_receipt(table, event.channel, event.provider_message_id, event.status,
                                          event.timestamp, reason)
     if result == "unknown":
-        waited = (clock.now() - clock.parse_iso(envelope.received_at)).total_seconds()
-        if waited < UNKNOWN_RECEIPT_RETRY_SECONDS:
-            raise RetryableSendError("receipt for a message not recorded yet")
+        _overtaken(envelope, "the receipt's message")
     return Outcome(result)

@@ -53,9 +53,12 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
     channel = registry.get(conv.channel)
     try:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
-                                          text=message.text, reply_to=message.reply_to))
+                                          text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
+                                          message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs))
     except PermanentSendError as exc:
         conversations.record_failed(table, message, exc.message)
+        if exc.recipient_blocked:
+            conversations.set_blocked(table, conv.id, True)
         return "failed"
     except RetryableSendError:
         conversations.release_send(table, message)

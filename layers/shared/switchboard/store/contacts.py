@@ -19,6 +19,12 @@ def get(table: Table, contact_id: str) -> Contact | None:
     return _contact(item) if item else None
 
 
+def find(table: Table, identity: str) -> Contact | None:
+    """The contact behind an identity, without creating one."""
+    found = table.get(keys.identity(identity))
+    return get(table, found["contact_id"]) if found else None
+
+
 def resolve(table: Table, identity: str, channel: str, address: str, name: str | None) -> Contact:
     """The contact behind an identity, created with it on first sight (safe under concurrent first messages)."""
     found = table.get(keys.identity(identity))

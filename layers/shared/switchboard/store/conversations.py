@@ -35,6 +35,35 @@ def require(table: Table, conv_id: str) -> Conversation:
     return conv
 
 
+def active(table: Table, channel: str, inbox_id: str, contact_id: str) -> Conversation | None:
+    """The contact's current conversation in this inbox, if there is one."""
+    pointer = table.get(keys.active_conversation(channel, inbox_id, contact_id))
+    return get(table, pointer["conversation_id"]) if pointer else None
+
+
+def by_provider_message(table: Table, channel: str, provider_message_id: str) -> str | None:
+    """The conversation one of our sent messages belongs to (receipts, email threading)."""
+    ref = table.get(keys.provider_message(channel, provider_message_id))
+    return ref["conversation_id"] if ref else None
+
+
+def set_blocked(table: Table, conv_id: str, blocked: bool) -> None:
+    """The customer blocked (or unblocked) us on the channel: agents see it on the conversation."""
+    table.update(keys.conversation(conv_id), "SET blocked = :b, updated_at = updated_at", vals={":b": blocked},
+                 condition="attribute_exists(pk)")
+
+
+def edit_message(table: Table, conv_id: str, created_at: str, msg_id: str, text: str, edited_at: float) -> bool:
+    """Apply a customer's edit; an older edit arriving late never overwrites a newer one."""
+    try:
+        table.update(keys.message(conv_id, created_at, msg_id), "SET #t = :t, edited_at = :e",
+                     names={"#t": "text"}, vals={":t": text, ":e": edited_at},
+                     condition="attribute_exists(pk) AND (attribute_not_exists(edited_at) OR edited_at < :e)")
+    except ConditionFailed:
+        return False
+    return True
+
+
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str) -> Conversation:
     """The contact's current conversation in this inbox, started on first contact."""
     pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
@@ -249,6 +278,20 @@ def record_failed(table: Table, message: Message, reason: str) -> None:
     table.update(keys.message(message.conversation_id, message.created_at, message.id),
                  "SET #st = :failed, failure_reason = :r, status_at = :now REMOVE lease_until",
                  names={"#st": "status"}, vals={":failed": "failed", ":r": reason[:500], ":now": clock.epoch()})
+
+
+def apply_watermark(table: Table, conv_id: str, status: str, watermark: float, limit: int = 50) -> int:
+    """Every outbound message up to the watermark moves forward (Messenger/Instagram receipts). Recent first."""
+    upper = f"{keys.MSG_PREFIX}{clock.iso(clock.from_epoch(watermark))}~"
+    items, _ = table.query("pk = :pk AND sk BETWEEN :lo AND :hi",
+                           {":pk": keys.conversation_pk(conv_id), ":lo": keys.MSG_PREFIX, ":hi": upper},
+                           forward=False, limit=limit)
+    moved = 0
+    for item in items:
+        if item.get("direction") == "outbound" and item.get("provider_message_id") and \
+                STATUS_RANK.get(item.get("status", ""), 99) < STATUS_RANK[status]:
+            moved += apply_receipt(table, item["channel"], item["provider_message_id"], status, watermark) == "applied"
+    return moved
 
 
 def apply_receipt(table: Table, channel: str, provider_message_id: str, status: str, timestamp: float,

@@ -19,7 +19,15 @@ def claim_inbound(table: Table, channel: str, provider_id: str, received_at: str
     return None
 
 
-def mark_processed(table: Table, channel: str, provider_id: str, conversation_id: str) -> None:
-    table.update(keys.inbound_marker(channel, provider_id), "SET #p = :t, conversation_id = :c",
-                 names={"#p": "processed"}, vals={":t": True, ":c": conversation_id})
+def mark_processed(table: Table, channel: str, provider_id: str, conversation_id: str | None,
+                   message_created_at: str | None = None, message_id: str | None = None) -> None:
+    """After processing: redeliveries are acknowledged without enqueueing, and edits find their message."""
+    table.update(keys.inbound_marker(channel, provider_id),
+                 "SET #p = :t, conversation_id = :c, message_created_at = :at, message_id = :m",
+                 names={"#p": "processed"},
+                 vals={":t": True, ":c": conversation_id or "-", ":at": message_created_at or "-", ":m": message_id or "-"})
+
+
+def get(table: Table, channel: str, provider_id: str) -> dict[str, Any] | None:
+    return table.get(keys.inbound_marker(channel, provider_id), consistent=True)
 

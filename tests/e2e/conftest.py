@@ -1,0 +1,117 @@
+"""End-to-end tier: the local stack (`python -m infra.local`) in a subprocess, driven over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from infra.local.stack import free_port
+from tests.conftest import ROOT
+
+SECRETS = {"META_APP_SECRET": "e2e-meta-secret", "META_VERIFY_TOKEN": "e2e-verify-token",
+           "TELEGRAM_SECRET_TOKEN": "e2e-telegram-secret", "TWILIO_AUTH_TOKEN": "e2e-twilio-token"}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+class LocalStack:
+    def __init__(self, base: str):
+        self.base = base
+        self.tokens: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: bytes | dict | None = None, headers: dict[str, str] | None = None,
+                role: str | None = None, timeout: float = 60) -> Reply:
+        headers = dict(headers or {})
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        if role:
+            headers["Authorization"] = f"Bearer {self.token(role)}"
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Reply(r.status, r.read())
+        except urllib.error.HTTPError as e:
+            return Reply(e.code, e.read())
+
+    def token(self, role: str) -> str:
+        if role not in self.tokens:
+            r = self.request("POST", "/_local/token", {"email": f"{role}@example.com", "role": role})
+            self.tokens[role] = r.json()["token"]
+        return self.tokens[role]
+
+    def post_meta(self, channel: str, payload: dict | bytes, secret: str = SECRETS["META_APP_SECRET"]) -> Reply:
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        return self.request("POST", f"/webhooks/{channel}", raw,
+                            {"Content-Type": "application/json", "X-Hub-Signature-256": sig})
+
+    def api(self, method: str, path: str, body: dict | None = None, role: str = "agent") -> Reply:
+        return self.request(method, path, body, role=role)
+
+    def wait_for(self, predicate: Any, timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.2)
+        return None
+
+    def conversations(self, **query: str) -> list[dict]:
+        q = ("?" + urllib.parse.urlencode(query)) if query else ""
+        return self.api("GET", f"/api/conversations{q}").json()["items"]
+
+    def messages(self, conv_id: str) -> list[dict]:
+        return self.api("GET", f"/api/conversations/{conv_id}/messages").json()["items"]
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), LOCAL_LOG_LEVEL="WARNING", **SECRETS)
+    env.pop("AWS_ENDPOINT_URL", None)
+    log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"e2e-stack-{port}.log"), "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    stack = LocalStack(f"http://127.0.0.1:{port}")
+    try:
+        ready = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ready = stack.request("GET", "/api/health", timeout=2).status == 200
+            except OSError:
+                ready = False
+            if ready:
+                break
+            time.sleep(0.3)
+        assert ready, f"local stack did not start; see {log.name}"
+        yield stack
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
