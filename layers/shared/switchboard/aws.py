@@ -22,7 +22,8 @@ def _client(service: str) -> Any:
     from botocore.config import Config
 
     # Standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5,
+                    signature_version="s3v4" if service == "s3" else None)
     return _session().client(service, config=config)
 
 

@@ -10,7 +10,7 @@ Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "emai
 Direction = Literal["inbound", "outbound"]
 ConversationStatus = Literal["open", "pending", "resolved"]
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
-DeliveryStatus = Literal["received", "queued", "sending", "sent", "delivered", "read", "failed"]
+DeliveryStatus = Literal["received", "queued", "sending", "sent", "delivered", "read", "failed", "note"]
 STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
 
 
@@ -164,6 +164,8 @@ class Conversation(Model):
     last_inbound_at: str | None = None
     first_response_at: str | None = None
     resolved_at: str | None = None
+    resolved_by: str | None = None
+    unread_count: int = 0
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 

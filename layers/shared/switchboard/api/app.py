@@ -8,13 +8,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import conversations
+from switchboard.api import canned, contacts, conversations
 from switchboard.api.schemas import Health
 from switchboard.errors import SwitchboardError
 
 logger = Logger(child=True)
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(conversations.router)
+app.include_router(canned.router)
+app.include_router(contacts.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

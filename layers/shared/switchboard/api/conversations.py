@@ -8,16 +8,21 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from switchboard import clock, ids
 from switchboard.api.auth import caller
 from switchboard.api.schemas import (
+    AssignIn,
     ConversationDetail,
     ConversationPage,
     ConversationSummary,
+    LabelsIn,
     MessageOut,
     MessagePage,
+    NoteIn,
     ReplyIn,
 )
-from switchboard.services import replies
+from switchboard.models import Conversation, Message
+from switchboard.services import media, replies
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store import conversations
 from switchboard.store.table import Table
@@ -43,12 +48,7 @@ def list_conversations(
 @router.get("/api/conversations/<conversation_id>", summary="One conversation, with its reply window")
 def get_conversation(conversation_id: str) -> ConversationDetail:
     caller(router.current_event.raw_event)
-    conv = conversations.require(Table(), conversation_id)
-    summary = ConversationSummary.of(conv).model_dump()
-    return ConversationDetail(**summary, inbox_id=conv.inbox_id, created_at=conv.created_at,
-                              last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
-                              resolved_at=conv.resolved_at, reply_window_closes_at=window_closes_at(conv),
-                              reply_window_open=window_open(conv), blocked=conv.blocked)
+    return _detail(conversations.require(Table(), conversation_id))
 
 
 @router.get("/api/conversations/<conversation_id>/messages", summary="Messages, oldest first")
@@ -61,7 +61,7 @@ def list_messages(
     table = Table()
     conversations.require(table, conversation_id)
     items, next_cursor = conversations.messages(table, conversation_id, limit=limit, cursor=cursor)
-    return MessagePage(items=[MessageOut.of(m) for m in items], next_cursor=next_cursor)
+    return MessagePage(items=[MessageOut.of(m, media.presigned_url) for m in items], next_cursor=next_cursor)
 
 
 @router.post("/api/conversations/<conversation_id>/messages", summary="Reply (queued, then sent)",
@@ -70,3 +70,61 @@ def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = caller(router.current_event.raw_event)
     message = replies.reply(conversation_id, body.text, who.email)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message))
+
+
+def _detail(conv: Conversation) -> ConversationDetail:
+    summary = ConversationSummary.of(conv).model_dump()
+    return ConversationDetail(**summary, inbox_id=conv.inbox_id, created_at=conv.created_at,
+                              last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
+                              resolved_at=conv.resolved_at, resolved_by=conv.resolved_by,
+                              reply_window_closes_at=window_closes_at(conv), reply_window_open=window_open(conv),
+                              blocked=conv.blocked)
+
+
+@router.post("/api/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
+             responses={201: {"description": "stored", "content": {"application/json": {"model": MessageOut}}}})
+def post_note(conversation_id: str, body: NoteIn) -> Response[MessageOut]:
+    who = caller(router.current_event.raw_event)
+    table = Table()
+    conv = conversations.require(table, conversation_id)
+    note = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
+                   type="note", text=body.text, created_at=clock.iso(clock.now()), status="note", sender=who.email)
+    conversations.add_note(table, note)
+    return Response(status_code=201, content_type="application/json", body=MessageOut.of(note))
+
+
+@router.post("/api/conversations/<conversation_id>/resolve", summary="Resolve")
+def resolve(conversation_id: str) -> ConversationDetail:
+    who = caller(router.current_event.raw_event)
+    return _detail(conversations.set_status(Table(), conversation_id, "resolved", who.email))
+
+
+@router.post("/api/conversations/<conversation_id>/reopen", summary="Reopen")
+def reopen(conversation_id: str) -> ConversationDetail:
+    caller(router.current_event.raw_event)
+    return _detail(conversations.set_status(Table(), conversation_id, "open"))
+
+
+@router.post("/api/conversations/<conversation_id>/pending", summary="Mark pending (waiting on the customer)")
+def pending(conversation_id: str) -> ConversationDetail:
+    caller(router.current_event.raw_event)
+    return _detail(conversations.set_status(Table(), conversation_id, "pending"))
+
+
+@router.post("/api/conversations/<conversation_id>/assign", summary="Assign to an agent (null unassigns)")
+def assign(conversation_id: str, body: AssignIn) -> ConversationDetail:
+    caller(router.current_event.raw_event)
+    return _detail(conversations.assign(Table(), conversation_id, body.agent))
+
+
+@router.post("/api/conversations/<conversation_id>/labels", summary="Replace the labels")
+def labels(conversation_id: str, body: LabelsIn) -> ConversationDetail:
+    caller(router.current_event.raw_event)
+    unique = list(dict.fromkeys(label.lower() for label in body.labels))
+    return _detail(conversations.set_labels(Table(), conversation_id, unique))
+
+
+@router.post("/api/conversations/<conversation_id>/read", summary="Mark read (clears the unread count)")
+def read(conversation_id: str) -> ConversationDetail:
+    caller(router.current_event.raw_event)
+    return _detail(conversations.mark_read(Table(), conversation_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from switchboard import aws
 from switchboard.channels import registry
 from switchboard.errors import MediaError, ServiceUnavailable
-from switchboard.models import Message
+from switchboard.models import Attachment, Message
 from switchboard.settings import get_settings
 from switchboard.store import conversations
 from switchboard.store.table import Table
@@ -37,4 +37,18 @@ def store_pending(table: Table, message: Message) -> int:
     return len(pending)
 
 
-__all__ = ["MediaError", "media_key", "store_pending"]
+LINK_SECONDS = 300
+
+
+def presigned_url(attachment: Attachment) -> str | None:
+    """A short-lived link to a stored attachment: agents never get the bucket itself."""
+    if not attachment.s3_key:
+        return None
+    params = {"Bucket": get_settings().media_bucket, "Key": attachment.s3_key}
+    if attachment.filename:
+        safe = "".join(c for c in attachment.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
+        params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+    return aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=LINK_SECONDS)
+
+
+__all__ = ["MediaError", "media_key", "presigned_url", "store_pending"]

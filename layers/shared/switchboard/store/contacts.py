@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard import clock, ids
+from switchboard.errors import Conflict, NotFound
 from switchboard.models import Contact
 from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
@@ -67,3 +68,57 @@ def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:
     items, _ = table.query("pk = :pk AND begins_with(sk, :p)",
                            {":pk": keys.contact(contact_id)["pk"], ":p": "IDENTITY#"})
     return [{"identity": i["identity"], "channel": i["channel"], "address": i["address"]} for i in items]
+
+
+def related(table: Table, contact_id: str) -> tuple[Contact, list[dict[str, Any]], list[str]]:
+    """The profile, identities and conversation ids: one Query over the contact's partition."""
+    items: list[dict[str, Any]] = []
+    start = None
+    while True:
+        page, start = table.query("pk = :pk", {":pk": keys.contact_pk(contact_id)}, start=start)
+        items += page
+        if not start:
+            break
+    profile = next((i for i in items if i["sk"] == "PROFILE"), None)
+    if profile is None:
+        raise NotFound(f"contact {contact_id} not found")
+    identities_ = [{"identity": i["identity"], "channel": i["channel"], "address": i["address"]}
+                   for i in items if i["sk"].startswith("IDENTITY#")]
+    conversation_ids = [i["conversation_id"] for i in items if i["sk"].startswith("CONV#")]
+    return _contact(profile), identities_, conversation_ids
+
+
+def add_identity(table: Table, contact_id: str, identity: str, channel: str, address: str) -> None:
+    """Link one more identity to a contact; one owned by someone else is a conflict (merge them instead)."""
+    now = clock.iso(clock.now())
+    try:
+        table.transact([
+            {"Put": {"Item": {**keys.identity(identity), "type": "identity", "contact_id": contact_id,
+                              "channel": channel, "address": address, "created_at": now},
+                     "ConditionExpression": "attribute_not_exists(pk) OR contact_id = :me",
+                     "ExpressionAttributeValues": {":me": contact_id}}},
+            {"Put": {"Item": {**keys.contact_identity(contact_id, identity), "type": "contact_identity",
+                              "identity": identity, "channel": channel, "address": address, "created_at": now}}},
+        ])
+    except ConditionFailed:
+        raise Conflict(f"{identity.split(':', 1)[0]} belongs to another contact", code="identity_taken") from None
+
+
+def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
+    """Edit the profile; a new email or phone becomes an identity, so the customer is recognized there too."""
+    if changes.get("email"):
+        add_identity(table, contact_id, f"email:{changes['email'].lower()}", "email", changes["email"].lower())
+    if changes.get("phone"):
+        add_identity(table, contact_id, f"phone:{changes['phone']}", "sms", changes["phone"])
+    sets = {k: v for k, v in changes.items() if v is not None}
+    removes = [k for k, v in changes.items() if v is None]
+    names = {f"#{k}": k for k in changes}
+    expression = ("SET " + ", ".join(f"#{k} = :{k}" for k in sets) if sets else "") + \
+                 (" REMOVE " + ", ".join(f"#{k}" for k in removes) if removes else "")
+    try:
+        item = table.update(keys.contact(contact_id), expression.strip(), names=names,
+                            vals={f":{k}": v for k, v in sets.items()} or None,
+                            condition="attribute_exists(pk)", return_new=True)
+    except ConditionFailed:
+        raise NotFound(f"contact {contact_id} not found") from None
+    return _contact(item or {})

@@ -124,12 +124,13 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
                 "Key": keys.conversation(conv.id),
                 "UpdateExpression": "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, "
                                     "gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, reopened_count = "
-                                    "if_not_exists(reopened_count, :zero) + :reopen REMOVE resolved_at",
+                                    "if_not_exists(reopened_count, :zero) + :reopen, unread_count = "
+                                    "if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
                                               ":open": "open", ":g1": keys.inbox_status_pk("open"), ":sort": sort,
-                                              ":zero": 0, ":reopen": 1 if conv.status == "resolved" else 0},
+                                              ":zero": 0, ":one": 1, ":reopen": 1 if conv.status == "resolved" else 0},
             }},
         ])
     except ConditionFailed as exc:
@@ -145,12 +146,55 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
     expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
     vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
     if counts_as_response:
-        expression += ", first_response_at = if_not_exists(first_response_at, :at)"
+        expression += ", first_response_at = if_not_exists(first_response_at, :at), unread_count = :zero"
+        vals[":zero"] = 0
     table.transact([
         {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
                     "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": vals}},
     ])
+
+
+def add_note(table: Table, message: Message) -> None:
+    """An internal note: stored in the conversation, never sent, never counted as a response."""
+    table.put(message_item(message), condition="attribute_not_exists(pk)")
+
+
+def _update_conversation(table: Table, conv_id: str, expression: str, vals: dict[str, Any],
+                         names: dict[str, str] | None = None) -> Conversation:
+    try:
+        item = table.update(keys.conversation(conv_id), expression, names=names, vals=vals,
+                            condition="attribute_exists(pk)", return_new=True)
+    except ConditionFailed:
+        raise NotFound(f"conversation {conv_id} not found") from None
+    return _conversation(item or {})
+
+
+def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -> Conversation:
+    """open / pending / resolved; resolving records who and when (CSAT is credited to them)."""
+    vals: dict[str, Any] = {":st": status, ":g1": keys.inbox_status_pk(status)}
+    expression = "SET #st = :st, gsi1pk = :g1"
+    if status == "resolved":
+        expression += ", resolved_at = :now, resolved_by = :by"
+        vals |= {":now": clock.iso(clock.now()), ":by": by or "-"}
+    else:
+        expression += " REMOVE resolved_at, resolved_by"
+    return _update_conversation(table, conv_id, expression, vals, {"#st": "status"})
+
+
+def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:
+    if agent:
+        return _update_conversation(table, conv_id, "SET assignee = :a, gsi2pk = :g2",
+                                    {":a": agent.lower(), ":g2": keys.inbox_assignee_pk(agent)})
+    return _update_conversation(table, conv_id, "REMOVE assignee, gsi2pk", {})
+
+
+def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
+    return _update_conversation(table, conv_id, "SET labels = :l", {":l": labels})
+
+
+def mark_read(table: Table, conv_id: str) -> Conversation:
+    return _update_conversation(table, conv_id, "SET unread_count = :z", {":z": 0})
 
 
 def get_message(table: Table, conv_id: str, created_at: str, msg_id: str, consistent: bool = True) -> Message | None:

@@ -11,6 +11,8 @@ Items (pk / sk):
   ACTIVE#<ch>#<inbox>#<contact>  ACTIVE          the contact's current conversation in an inbox
   INBOUND#<ch>#<provider id>     INBOUND         dedupe marker of an inbound provider message
   PROVIDERMSG#<ch>#<provider id> PROVIDERMSG     provider message id -> our outbound message
+  CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
+  CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
 """
 
 from __future__ import annotations
@@ -61,6 +63,22 @@ def provider_message(channel: str, provider_id: str) -> Key:
     return {"pk": f"PROVIDERMSG#{channel}#{provider_id}", "sk": "PROVIDERMSG"}
 
 
+def canned_pk() -> str:
+    return "CANNED"
+
+
+def canned(canned_id: str) -> Key:
+    return {"pk": canned_pk(), "sk": f"CANNED#{canned_id}"}
+
+
+def canned_shortcut(shortcut: str) -> Key:
+    return {"pk": f"CANNEDSHORTCUT#{shortcut.lower()}", "sk": "CANNEDSHORTCUT"}
+
+
+def contact_pk(contact_id: str) -> str:
+    return f"CONTACT#{contact_id}"
+
+
 # -- indexes ---------------------------------------------------------------------------------
 INBOX_BY_STATUS = "GSI1"
 INBOX_BY_ASSIGNEE = "GSI2"
@@ -82,7 +100,7 @@ def inbox_sort(updated_at: str, conv_id: str) -> str:
 def inbox_keys(status: str, assignee: str | None, updated_at: str, conv_id: str) -> dict[str, str]:
     """The index attributes a conversation item carries (GSI2 only while assigned: sparse)."""
     sort = inbox_sort(updated_at, conv_id)
-    keys = {"gsi1pk": inbox_status_pk(status), "gsi1sk": sort}
+    keys = {"gsi1pk": inbox_status_pk(status), "gsi1sk": sort, "gsi2sk": sort}
     if assignee:
         keys |= {"gsi2pk": inbox_assignee_pk(assignee), "gsi2sk": sort}
     return keys
