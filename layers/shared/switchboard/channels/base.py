@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from switchboard.errors import NotFound
 from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
@@ -58,7 +58,8 @@ class Channel:
         """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
         raise NotImplementedError
 
-    def acknowledge(self) -> WebhookReply:
+    def acknowledge(self, events: list[Any] | None = None) -> WebhookReply:
+        """The 2xx answer once the events are stored (some channels answer with content)."""
         return WebhookReply(200, "", "text/plain")
 
     def send(self, request: SendRequest) -> SendResult:

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from switchboard import secrets
+from switchboard.channels import http
 from switchboard.channels.base import Channel, WebhookReply, WebhookRequest
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
 
@@ -49,13 +50,26 @@ class MetaChannel(Channel):
     def graph_error(self, response: Any) -> None:
         """Raise the send error a Graph API failure means."""
         try:
-            error = response.json().get("error") or {}
+            body = response.json()
         except ValueError:
-            error = {}
-        code = error.get("code") if isinstance(error, dict) else None
-        title = (error.get("message") or error.get("error_user_msg") or "") if isinstance(error, dict) else ""
-        reason = f"{self.name} error {code}: {title}".strip(": ") if code else f"{self.name} HTTP {response.status_code}"
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        code = _error_code(error.get("code"))
+        title = next((t for t in (error.get("message"), error.get("error_user_msg")) if isinstance(t, str) and t), "")
+        reason = f"{self.name} error {code}: {title}".rstrip(": ") if code is not None else ""
+        reason = reason or f"{self.name} HTTP {response.status_code}"
         if response.status_code == 429 or response.status_code >= 500 or code in self.retryable_codes:
-            retry = response.headers.get("Retry-After")
-            raise RetryableSendError(reason, retry_after=float(retry) if retry and retry.isdigit() else None)
+            raise RetryableSendError(reason, retry_after=http.retry_after(response))
         raise PermanentSendError(reason)
+
+
+def _error_code(value: Any) -> int | None:
+    """Graph's numeric error code (an int; tolerate its string form and nothing else)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+        return int(value)
+    return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import re
 from typing import Any
 
 from switchboard import clock, secrets
@@ -17,6 +19,7 @@ from switchboard.settings import get_settings
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 RECEIPTS = ("sent", "delivered", "read", "failed")
 MAX_TEXT = 4096
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -28,15 +31,46 @@ def _list(value: Any) -> list[Any]:
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else (str(value) if isinstance(value, int) else None)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        return None
+    if not value.isascii():
+        # JSON can carry lone surrogates ("\\ud800"), which no UTF-8 store or queue accepts.
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # str.isdigit alone accepts "١٢٣" and "²"
 
 
 def _timestamp(value: Any) -> float:
     try:
-        ts = float(value)
-    except (TypeError, ValueError):
+        ts = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
         return clock.now().timestamp()
     return ts if 0 < ts < 1e11 else clock.now().timestamp()
+
+
+def _coordinate(value: Any, limit: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    # NaN and infinities parse as JSON but serialize as null, which the queue's consumer then rejects.
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def _location(body: dict[str, Any]) -> Location | None:
+    latitude, longitude = _coordinate(body.get("latitude"), 90), _coordinate(body.get("longitude"), 180)
+    if latitude is None or longitude is None:
+        return None
+    return Location(latitude=latitude, longitude=longitude, name=_str(body.get("name")), address=_str(body.get("address")))
 
 
 class WhatsAppChannel(MetaChannel):
@@ -49,10 +83,10 @@ class WhatsAppChannel(MetaChannel):
         if data.get("object") != "whatsapp_business_account" or not isinstance(entries, list):
             raise MalformedPayload("not a WhatsApp Business Account notification")
         events: list[InboundMessage | StatusUpdate] = []
+        # An entry or change of an unknown shape is skipped, not fatal: refusing the POST would make Meta
+        # redeliver (and us refuse) the valid messages batched with it for days, then drop them.
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
-                raise MalformedPayload("entry of the wrong shape")
-            for change in entry.get("changes", []):
+            for change in _list(_dict(entry).get("changes")):
                 change = _dict(change)
                 if change.get("field") != "messages":
                     continue  # other subscriptions (templates, account updates): acknowledged, ignored
@@ -64,10 +98,10 @@ class WhatsAppChannel(MetaChannel):
         names: dict[str, str] = {}
         for contact in _list(value.get("contacts")):
             contact = _dict(contact)
-            who = _str(contact.get("wa_id")) or _str(contact.get("user_id"))
             name = _str(_dict(contact.get("profile")).get("name"))
-            if who and name:
-                names[who] = name
+            for who in (_str(contact.get("wa_id")), _str(contact.get("user_id"))):
+                if who and name:
+                    names[who] = name
         events: list[InboundMessage | StatusUpdate] = []
         for raw in _list(value.get("messages")):
             raw = _dict(raw)
@@ -88,7 +122,7 @@ class WhatsAppChannel(MetaChannel):
         kind = _str(raw.get("type")) or "unknown"
         if kind == "system":
             return None  # number changes and the like: not a customer message
-        identity = f"phone:+{sender}" if sender.isdigit() else f"whatsapp:{sender}"
+        identity = f"phone:+{sender}" if _digits(sender) else f"whatsapp:{sender}"
         fields: dict[str, Any] = {"type": kind, "text": ""}
         body = _dict(raw.get(kind))
         if kind == "text":
@@ -99,13 +133,12 @@ class WhatsAppChannel(MetaChannel):
                 kind=kind, provider_media_id=_str(body.get("id")), mime_type=_str(body.get("mime_type")),
                 sha256=_str(body.get("sha256")), filename=_str(body.get("filename")), voice=body.get("voice") is True)]
         elif kind == "location":
-            try:
-                fields["location"] = Location(latitude=body.get("latitude"), longitude=body.get("longitude"),
-                                              name=_str(body.get("name")), address=_str(body.get("address")))
-            except ValueError:
+            location = _location(body)
+            if location is None:
                 fields["type"] = "unsupported"
             else:
-                fields["text"] = ", ".join(p for p in (fields["location"].name, fields["location"].address) if p)
+                fields["location"] = location
+                fields["text"] = ", ".join(p for p in (location.name, location.address) if p)
         elif kind == "interactive":
             reply = _dict(body.get(_str(body.get("type")) or "")) if body.get("type") != "nfm_reply" else {}
             fields["text"] = _str(reply.get("title")) or _str(_dict(body.get("nfm_reply")).get("body")) or ""
@@ -151,7 +184,7 @@ class WhatsAppChannel(MetaChannel):
             raise PermanentSendError(f"text longer than WhatsApp's {MAX_TEXT} characters")
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
-        if request.recipient.isdigit():
+        if _digits(request.recipient):
             body["to"] = request.recipient
         else:
             body["recipient"] = request.recipient  # business-scoped user id
@@ -162,12 +195,17 @@ class WhatsAppChannel(MetaChannel):
         if response.status_code >= 400:
             self.graph_error(response)
         try:
-            provider_id = response.json()["messages"][0]["id"]
+            provider_id = _str(response.json()["messages"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError):
-            raise RetryableSendError("unexpected answer from the Graph API") from None
+            provider_id = None
+        if not provider_id:
+            # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
+            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
         return SendResult(provider_message_id=provider_id)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
+        import requests
+
         if not attachment.provider_media_id:
             raise MediaError("no media id")
         try:
@@ -177,11 +215,19 @@ class WhatsAppChannel(MetaChannel):
             if meta.status_code >= 400:
                 raise MediaError(f"media lookup answered {meta.status_code}")
             info = meta.json()
-            download = http.request("GET", info["url"], headers=headers, stream=True)
-            if download.status_code >= 400:
-                raise MediaError(f"media download answered {download.status_code}")
-            data = _read_capped(download, get_settings().media_max_bytes)
-        except (RetryableSendError, PermanentSendError, ValueError, KeyError, TypeError) as exc:
+            url = info["url"]
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise MediaError("media lookup returned no URL")
+            # The URL is Meta's own; it refuses anonymous downloads, so the same bearer goes along.
+            download = http.request("GET", url, headers=headers, stream=True)
+            try:
+                if download.status_code >= 400:
+                    raise MediaError(f"media download answered {download.status_code}")
+                data = _read_capped(download, get_settings().media_max_bytes)
+            finally:
+                download.close()
+        except (RetryableSendError, PermanentSendError, requests.RequestException, ValueError, KeyError,
+                TypeError) as exc:
             raise MediaError(f"media fetch failed: {type(exc).__name__}") from exc
         expected = attachment.sha256 or _str(info.get("sha256"))
         if expected and not _hash_matches(data, expected):

@@ -1,0 +1,64 @@
+"""Instagram Messaging: Messenger's event shape under object "instagram", plus stories and shared posts; 1000-byte texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.channels.messenger import Event, MessengerChannel, _seconds, _str
+from switchboard.channels.whatsapp import _dict
+from switchboard.errors import PermanentSendError
+from switchboard.models import Attachment, Location
+from switchboard.settings import get_settings
+
+# Shared posts and reels arrive as an expiring CDN URL of their media.
+SHARED_MEDIA = {"share": ("image", "post"), "ig_post": ("image", "post"), "reel": ("video", "reel"),
+                "ig_reel": ("video", "reel")}
+
+
+class InstagramChannel(MessengerChannel):
+    name = "instagram"
+    object_type = "instagram"
+    max_text_bytes = 1000  # UTF-8 bytes, not characters
+    token_name = "instagram_access_token"
+    # Dashboard test webhooks (and some Instagram Login subscriptions) wrap one messaging event per change.
+    change_fields = frozenset({"messages", "messaging_postbacks", "message_reactions", "messaging_seen", "message_edit"})
+
+    def _attachment(self, item: dict[str, Any]) -> tuple[str, Attachment | Location | None, str]:
+        kind = _str(item.get("type")) or ""
+        payload = _dict(item.get("payload"))
+        url = _str(payload.get("url"))
+        if kind == "story_mention":  # the story may be an image or a video: the download's Content-Type tells
+            return kind, Attachment(kind="file", url=url) if url else None, "Mentioned you in their story"
+        if kind in SHARED_MEDIA:
+            media_kind, what = SHARED_MEDIA[kind]
+            label = _str(payload.get("title")) or f"[shared {what}]"
+            return kind, Attachment(kind=media_kind, url=url) if url else None, label
+        return super()._attachment(item)
+
+    def _reply_extras(self, reply: dict[str, Any], fields: dict[str, Any], labels: list[str]) -> None:
+        story = _dict(reply.get("story"))
+        if not story:
+            return
+        fields["type"] = "story_reply"  # the text is the customer's answer; the story itself rides as an attachment
+        url = _str(story.get("url"))
+        if url:
+            fields["attachments"].append(Attachment(kind="file", url=url))
+        labels.append("Replied to your story")
+
+    def _receipts(self, status: str, raw: dict[str, Any], body: dict[str, Any], inbox_id: str,
+                  sender: str) -> list[Event]:
+        # Instagram names the last message seen, never a watermark, and sends no delivery receipts: without
+        # one, our earlier messages would stay "sent" forever. What was sent before the customer looked is read.
+        if status == "read" and body.get("watermark") is None and _seconds(raw.get("timestamp")):
+            body = {**body, "watermark": raw["timestamp"]}
+        return super()._receipts(status, raw, body, inbox_id, sender)
+
+    def _api_base_url(self) -> str:
+        return get_settings().instagram_api_base_url
+
+    def _check_text(self, text: str) -> None:
+        if not text:
+            raise PermanentSendError("instagram cannot send an empty message")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > self.max_text_bytes:
+            raise PermanentSendError(f"text longer than Instagram's {self.max_text_bytes} bytes of UTF-8 ({size})")

@@ -1,0 +1,90 @@
+"""The website chat widget: our own protocol. Visitors hold a short-lived signed token; replies are polled."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets as pysecrets
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from switchboard import clock, secrets
+from switchboard.channels.base import Channel
+from switchboard.errors import Forbidden, ServiceUnavailable, Unauthorized
+from switchboard.models import SendRequest, SendResult
+from switchboard.settings import get_settings
+
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True)
+class Visitor:
+    visitor_id: str
+    widget_id: str
+    name: str | None = None
+    email: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"email:{self.email}" if self.email else f"webchat:{self.visitor_id}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _key() -> bytes:
+    key = secrets.get("webchat_token_secret")
+    if not key:
+        raise ServiceUnavailable("no web chat token secret configured")
+    return key.encode()
+
+
+def new_visitor_id() -> str:
+    """128 random bits: knowing it is what lets a browser resume its own conversation."""
+    return "v_" + pysecrets.token_hex(16)
+
+
+def check_origin(origin: str | None) -> None:
+    allowed = [o.strip().rstrip("/") for o in get_settings().webchat_allowed_origins.split(",") if o.strip()]
+    if allowed and (origin or "").rstrip("/") not in allowed:
+        raise Forbidden("this website may not open a chat", code="origin_not_allowed")
+
+
+def issue_token(visitor: Visitor) -> tuple[str, int]:
+    expires = clock.epoch() + get_settings().webchat_token_seconds
+    claims = {"v": visitor.visitor_id, "w": visitor.widget_id, "n": visitor.name, "e": visitor.email, "x": expires}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{body}.{_b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest())}", expires
+
+
+def read_token(authorization: str | None) -> Visitor:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("a visitor token is required", code="missing_token")
+    try:
+        body, signature = authorization[7:].strip().split(".")
+        expected = _b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            raise Unauthorized("invalid visitor token", code="invalid_token")
+        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        visitor = Visitor(visitor_id=str(claims["v"]), widget_id=str(claims["w"]), name=claims.get("n"),
+                          email=claims.get("e"))
+        expires = int(claims["x"])
+    except (ValueError, KeyError, TypeError):
+        raise Unauthorized("invalid visitor token", code="invalid_token") from None
+    if clock.epoch() > expires:
+        raise Unauthorized("the visitor token has expired", code="expired_token")
+    return visitor
+
+
+class WebchatChannel(Channel):
+    """Inbound comes through services/webchat (its own routes); outbound is stored and picked up by polling."""
+
+    name = "webchat"
+    reply_window_seconds: ClassVar[int | None] = None
+
+    def send(self, request: SendRequest) -> SendResult:
+        # Delivery is the visitor's next poll: the stored message is the delivery.
+        return SendResult(provider_message_id=f"webchat:{request.message_id}")
