@@ -12,7 +12,7 @@ batch = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record):
     envelope = InboundEnvelope.model_validate_json(record.body)
-    outcome = processing.process(envelope)
+    outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
     logger.info("inbound processed", extra={"kind": envelope.event.kind, "channel": envelope.event.channel,
                                             "result": outcome.result, "conversation_id": outcome.conversation_id})
 

@@ -54,8 +54,9 @@ class Sandbox:
                ) -> tuple[int, dict[str, str], bytes]:
         rest = path[len(PREFIX) + 1:]
         channel, _, subpath = rest.partition("/")
-        if method == "GET" and "/media/" in f"/{subpath}":
-            return 200, {"Content-Type": "application/octet-stream"}, media_bytes(subpath.rsplit("/", 2)[-2])
+        if method == "GET" and "/media/" in f"/{subpath}":  # any channel's media download
+            media_id = f"/{subpath}".split("/media/", 1)[1].split("/")[0]
+            return 200, {"Content-Type": "application/octet-stream"}, media_bytes(media_id)
         content_type = headers.get("content-type", headers.get("Content-Type", ""))
         recorded: Any
         if content_type.startswith("application/json"):
@@ -90,6 +91,23 @@ class Sandbox:
         to = body.get("to") if isinstance(body, dict) else None
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
+
+    def _messenger(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        recipient = (body.get("recipient") or {}).get("id") if isinstance(body, dict) else None
+        return {"recipient_id": recipient, "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
+
+    _instagram = _messenger
+
+    def _telegram(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        if subpath.endswith("/getFile"):
+            file_id = (query.get("file_id") or [""])[0] or (body.get("file_id") if isinstance(body, dict) else "")
+            return {"ok": True, "result": {"file_id": file_id, "file_path": f"media/{file_id}/file"}}
+        chat = body.get("chat_id") if isinstance(body, dict) else None
+        return {"ok": True, "result": {"message_id": int(uuid.uuid4().int % 10**9), "chat": {"id": chat},
+                                       "date": 0, "text": body.get("text") if isinstance(body, dict) else None}}
+
+    def _twilio(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        return {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}
 
     def _generic(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
         return {"ok": True, "id": f"sandbox-{uuid.uuid4().hex}"}

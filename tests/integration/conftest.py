@@ -110,8 +110,15 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         reset_caches()
+        from switchboard.services import automation_config
+        from switchboard.store.table import Table
+
+        # Automated replies would add messages to every test's conversations: tests that want them turn them on.
+        automation_config.save(Table(), {section: {"enabled": False}
+                                         for section in ("greeting", "away", "auto_reply", "survey")})
         try:
             yield Stack(functions, resolver, clients, sandbox, http_routes(template, functions))
         finally:
+            automation_config.forget()
             server.shutdown()
             server.server_close()

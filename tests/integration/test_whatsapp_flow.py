@@ -76,8 +76,11 @@ def test_a_batch_lands_as_one_conversation_with_every_message(stack):
     by_text = {m["text"]: m for m in messages(stack, conv["id"])}
     assert set(by_text) == {"Grüße 📦", "photo", "Riga", "Yes"}
     image = by_text["photo"]["attachments"][0]
-    assert image["status"] == "stored" and image["s3_key"].startswith("media/")
-    stored = aws.s3().get_object(Bucket=stack.resolver.refs["MediaBucket"], Key=image["s3_key"])["Body"].read()
+    assert image["status"] == "stored" and "X-Amz-Signature" in image["url"]
+    (item,) = [i for i in stack.items("CONV#") if i.get("text") == "photo"]
+    s3_key = item["attachments"][0]["s3_key"]
+    assert s3_key.startswith(f"media/{conv['id']}/")
+    stored = aws.s3().get_object(Bucket=stack.resolver.refs["MediaBucket"], Key=s3_key)["Body"].read()
     assert stored.startswith(b"sandbox media MEDIA9")
     assert by_text["Riga"]["location"]["latitude"] == 56.95
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
+CHANNELS: tuple[str, ...] = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
 Direction = Literal["inbound", "outbound"]
 ConversationStatus = Literal["open", "pending", "resolved"]
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
@@ -145,6 +146,7 @@ class Contact(Model):
     phone: str | None = None
     surveys_opt_out: bool = False
     created_at: str
+    first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
 
 
 class Conversation(Model):
@@ -165,7 +167,9 @@ class Conversation(Model):
     first_response_at: str | None = None
     resolved_at: str | None = None
     resolved_by: str | None = None
+    last_agent_reply_at: str | None = None
     unread_count: int = 0
+    rating: int | None = None
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
@@ -190,3 +194,4 @@ class Message(Model):
     provider_message_id: str | None = None
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
     edited_at: float | None = None
+    raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")

@@ -50,6 +50,9 @@ class Settings(BaseModel):
     twilio_auth_token_param: str = Field("", alias="TWILIO_AUTH_TOKEN_PARAM")
     twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
     twilio_account_sid_param: str = Field("", alias="TWILIO_ACCOUNT_SID_PARAM")
+    survey_signing_key: str = Field("", alias="SURVEY_SIGNING_KEY")
+    survey_signing_key_param: str = Field("", alias="SURVEY_SIGNING_KEY_PARAM")
+    survey_from_address: str = Field("", alias="SURVEY_FROM_ADDRESS")
     webchat_token_secret: str = Field("", alias="WEBCHAT_TOKEN_SECRET")
     webchat_token_secret_param: str = Field("", alias="WEBCHAT_TOKEN_SECRET_PARAM")
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import canned, contacts, conversations
+from switchboard.api import admin, canned, contacts, conversations, survey_pages
 from switchboard.api.schemas import Health
 from switchboard.errors import SwitchboardError
 
@@ -17,6 +17,8 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(conversations.router)
 app.include_router(canned.router)
 app.include_router(contacts.router)
+app.include_router(admin.router)
+app.include_router(survey_pages.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -22,7 +22,7 @@ from switchboard.api.schemas import (
     ReplyIn,
 )
 from switchboard.models import Conversation, Message
-from switchboard.services import media, replies
+from switchboard.services import media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store import conversations
 from switchboard.store.table import Table
@@ -96,19 +96,19 @@ def post_note(conversation_id: str, body: NoteIn) -> Response[MessageOut]:
 @router.post("/api/conversations/<conversation_id>/resolve", summary="Resolve")
 def resolve(conversation_id: str) -> ConversationDetail:
     who = caller(router.current_event.raw_event)
-    return _detail(conversations.set_status(Table(), conversation_id, "resolved", who.email))
+    return _detail(workflow.resolve(Table(), conversation_id, who.email))
 
 
 @router.post("/api/conversations/<conversation_id>/reopen", summary="Reopen")
 def reopen(conversation_id: str) -> ConversationDetail:
     caller(router.current_event.raw_event)
-    return _detail(conversations.set_status(Table(), conversation_id, "open"))
+    return _detail(workflow.reopen(Table(), conversation_id))
 
 
 @router.post("/api/conversations/<conversation_id>/pending", summary="Mark pending (waiting on the customer)")
 def pending(conversation_id: str) -> ConversationDetail:
     caller(router.current_event.raw_event)
-    return _detail(conversations.set_status(Table(), conversation_id, "pending"))
+    return _detail(workflow.pending(Table(), conversation_id))
 
 
 @router.post("/api/conversations/<conversation_id>/assign", summary="Assign to an agent (null unassigns)")

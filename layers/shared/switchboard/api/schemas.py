@@ -188,3 +188,27 @@ class ContactPatch(ApiModel):
 class Me(ApiModel):
     email: str
     role: Literal["agent", "admin"]
+
+
+class Percentiles(ApiModel):
+    p50: float | None = None
+    p90: float | None = None
+    count: int = 0
+
+
+class Csat(ApiModel):
+    average: float | None = None
+    responses: int = 0
+    satisfied_share: float | None = Field(None, description="share of ratings 4 and 5")
+
+
+class MetricsOut(ApiModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    conversations: int
+    first_response_seconds: Percentiles
+    resolution_seconds: Percentiles
+    csat: Csat
+    by_channel: dict[str, int]
+    by_status: dict[str, int]

@@ -1,25 +1,111 @@
-"""The scheduled jobs' entry points. Each reads its due items only; each is safe to rerun."""
+"""Automated replies and the scheduled jobs. Every step is claimed once (a conditional write), so a rerun,
+a retry or an overlap never sends twice. Jobs read only what is due (DueIndex), never the table."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from switchboard.services import jobs
-from switchboard.store.table import Table
+from switchboard import business_hours, clock, ids, queue
+from switchboard.errors import ServiceUnavailable
+from switchboard.models import Contact, Conversation, Message, OutboundJob
+from switchboard.services import jobs, lifecycle, survey
+from switchboard.services.automation_config import load as load_settings
+from switchboard.services.sending import window_open
+from switchboard.store import conversations, keys
+from switchboard.store.table import ConditionFailed, Table
 
 
-def _not_scheduled_yet(_table: Table, _item: dict[str, Any]) -> bool:
-    # Nothing schedules these jobs' items yet (issue 5): a due item found here is left as it is.
-    return False
+def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
+    """Record that something happened, once. False when it had already happened."""
+    try:
+        table.put({**key, "type": "marker", **attrs}, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
+    """An automated reply: respects the reply window, never counts as an agent's response."""
+    if not window_open(conv) or conv.blocked:
+        return None
+    message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
+                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"automation:{kind}")
+    conversations.add_outbound(table, conv, message, counts_as_response=False)
+    try:
+        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))
+    except ServiceUnavailable:
+        conversations.record_failed(table, message, "could not be queued for sending")
+        raise
+    return message
+
+
+def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Message, first_contact: bool) -> list[str]:
+    """After a customer message is stored: greeting, away message, and the auto-reply's wait."""
+    config = load_settings(table)
+    now = clock.now()
+    sent: list[str] = []
+    if config.greeting.enabled and first_contact and _claim(table, {"pk": keys.contact_pk(contact.id), "sk": "GREETED"}):
+        if send_automated(table, conv, config.greeting.text, "greeting"):
+            sent.append("greeting")
+    if config.away.enabled and not business_hours.is_open(config.business_hours, now):
+        answered_lately = conv.last_agent_reply_at and \
+            now - clock.parse_iso(conv.last_agent_reply_at) < timedelta(minutes=config.away.min_minutes_since_agent)
+        day = business_hours.local_date(config.business_hours, now).isoformat()
+        if not answered_lately and _claim(table, {"pk": keys.conversation_pk(conv.id), "sk": f"AWAY#{day}"},
+                                          expires_at=int(now.timestamp()) + 3 * 86400):
+            if send_automated(table, conv, config.away.text, "away"):
+                sent.append("away")
+    if config.auto_reply.enabled:
+        # The wait starts at the first unanswered message: an existing entry is left as it is.
+        due_at = clock.iso(now + timedelta(minutes=config.auto_reply.after_minutes))
+        try:
+            table.put({**keys.due(conv.id, "auto_reply"), **keys.due_index("auto_reply", due_at, conv.id),
+                       "type": "due", "job": "auto_reply", "conversation_id": conv.id,
+                       "waiting_since": message.created_at}, condition="attribute_not_exists(pk)")
+        except ConditionFailed:
+            pass
+    return sent
+
+
+def _take(table: Table, item: dict[str, Any]) -> bool:
+    """Claim a due item by deleting it: of two overlapping runs, one wins."""
+    try:
+        table.delete({"pk": item["pk"], "sk": item["sk"]}, condition="due_sk = :s", vals={":s": item["due_sk"]})
+    except ConditionFailed:
+        return False
+    return True
+
+
+def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
+    if not _take(table, item):
+        return False
+    conv = conversations.get(table, item["conversation_id"], consistent=True)
+    if conv is None or conv.status != "open":
+        return False
+    if conv.last_agent_reply_at and conv.last_agent_reply_at >= item["waiting_since"]:
+        return False  # an agent answered meanwhile
+    config = load_settings(table)
+    if not config.auto_reply.enabled:
+        return False
+    return send_automated(table, conv, config.auto_reply.text, "auto_reply") is not None
 
 
 def run_auto_reply() -> dict[str, int]:
-    return jobs.run("auto_reply", _not_scheduled_yet)
+    return jobs.run("auto_reply", _auto_reply)
 
 
-def run_retention() -> dict[str, int]:
-    return jobs.run("retention", _not_scheduled_yet)
+def _survey(table: Table, item: dict[str, Any]) -> bool:
+    # Sent (or decided against) first, then the entry goes: a failed send stays due for the next run,
+    # and survey.send's own claim keeps two runs from mailing twice.
+    sent = survey.send(table, item)
+    _take(table, item)
+    return sent
 
 
 def run_survey() -> dict[str, int]:
-    return jobs.run("survey", _not_scheduled_yet)
+    return jobs.run("survey", _survey)
+
+
+def run_retention() -> dict[str, int]:
+    return lifecycle.run_retention()

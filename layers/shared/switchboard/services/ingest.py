@@ -22,7 +22,7 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
     channel.verify(request)
     events = channel.parse(request)
     counts = ingest(events)
-    return channel.acknowledge(), counts
+    return channel.acknowledge(events), counts
 
 
 def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from switchboard import clock
+from switchboard.errors import SwitchboardError
 from switchboard.store import keys
 from switchboard.store.table import Table
 
@@ -26,11 +27,17 @@ def due_items(table: Table, job: str, limit: int = 1000) -> Iterator[dict[str, A
 
 
 def run(job: str, handle: Any, table: Table | None = None) -> dict[str, int]:
-    """Apply `handle(table, item)` to each due item; returns counts for the log."""
+    """Apply `handle(table, item)` to each due item; returns counts for the log.
+
+    One item's failure does not stop the run: it stays due and the next run tries it again.
+    """
     table = table or Table()
-    counts = {"due": 0, "done": 0}
+    counts = {"due": 0, "done": 0, "errors": 0}
     for item in due_items(table, job):
         counts["due"] += 1
-        if handle(table, item):
-            counts["done"] += 1
+        try:
+            if handle(table, item):
+                counts["done"] += 1
+        except SwitchboardError:
+            counts["errors"] += 1
     return counts

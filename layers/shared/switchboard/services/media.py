@@ -15,15 +15,28 @@ def media_key(message: Message, index: int) -> str:
     return f"media/{message.conversation_id}/{message.id}/{index}"
 
 
-def store_pending(table: Table, message: Message) -> int:
+# Downloads are retried with the queue's redeliveries; after this many attempts an attachment is marked
+# failed (expired CDN links, files over a provider's limit) instead of going round until the DLQ.
+MAX_ATTEMPTS = 4
+
+
+def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
     """Download every pending attachment; raise MediaError (so the queue retries) if any fails."""
     pending = [i for i, a in enumerate(message.attachments) if a.status == "pending"]
     if not pending:
         return 0
     channel = registry.get(message.channel)
     attachments = list(message.attachments)
+    failure: MediaError | None = None
     for index in pending:
-        content = channel.fetch_media(attachments[index])
+        try:
+            content = channel.fetch_media(attachments[index])
+        except MediaError as exc:
+            if attempt < MAX_ATTEMPTS:
+                failure = exc
+            else:
+                attachments[index] = attachments[index].model_copy(update={"status": "failed"})
+            continue
         key = media_key(message, index)
         try:
             aws.s3().put_object(Bucket=get_settings().media_bucket, Key=key, Body=content.data,
@@ -34,6 +47,8 @@ def store_pending(table: Table, message: Message) -> int:
             "s3_key": key, "status": "stored", "size": len(content.data),
             "mime_type": content.mime_type or attachments[index].mime_type})
     conversations.update_attachments(table, message.model_copy(update={"attachments": attachments}))
+    if failure:
+        raise failure
     return len(pending)
 
 

@@ -16,7 +16,7 @@ from switchboard.models import (
     StatusUpdate,
     dedupe_id,
 )
-from switchboard.services import media
+from switchboard.services import automation, media
 from switchboard.store import contacts, conversations, markers
 from switchboard.store.table import Table
 
@@ -31,7 +31,8 @@ class Outcome:
     conversation_id: str | None = None
 
 
-def process(envelope: InboundEnvelope, table: Table | None = None) -> Outcome:
+def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int = 1) -> Outcome:
+    """`attempt` is the queue's receive count: some failures are given up on after a few."""
     table = table or Table()
     event = envelope.event
     if isinstance(event, StatusUpdate):
@@ -40,7 +41,7 @@ def process(envelope: InboundEnvelope, table: Table | None = None) -> Outcome:
         return _contact_event(table, event)
     if event.edited:
         return _edit(table, event, envelope)
-    return _message(table, event)
+    return _message(table, event, attempt)
 
 
 def message_for(event: InboundMessage, conversation_id: str, sender: str | None) -> Message:
@@ -49,7 +50,7 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         direction="inbound", channel=event.channel, type=event.type, text=event.text,
         attachments=event.attachments, location=event.location, reply_to=event.reply_to,
         reaction=event.reaction, payload=event.payload, created_at=clock.iso(clock.from_epoch(event.timestamp)),
-        status="received", sender=sender, provider_message_id=event.provider_message_id)
+        status="received", sender=sender, provider_message_id=event.provider_message_id, raw_ref=event.raw_ref)
 
 
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
@@ -62,15 +63,19 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
     return conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id)
 
 
-def _message(table: Table, event: InboundMessage) -> Outcome:
-    contact = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name)
+def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    message_id = ids.stable_id("m_", event.channel, event.provider_message_id)
+    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name, message_id)
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
     if not stored:
-        # A redelivery: finish whatever the earlier attempt left undone (media).
+        # A redelivery: finish whatever the earlier attempt left undone (automation, media).
         message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
-    media.store_pending(table, message)
+        conv = conversations.get(table, conv.id, consistent=True) or conv
+    # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
+    automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id)
+    media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)
 

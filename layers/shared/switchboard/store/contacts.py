@@ -26,8 +26,11 @@ def find(table: Table, identity: str) -> Contact | None:
     return get(table, found["contact_id"]) if found else None
 
 
-def resolve(table: Table, identity: str, channel: str, address: str, name: str | None) -> Contact:
-    """The contact behind an identity, created with it on first sight (safe under concurrent first messages)."""
+def resolve(table: Table, identity: str, channel: str, address: str, name: str | None,
+            first_message_id: str | None = None) -> tuple[Contact, bool]:
+    """The contact behind an identity, created with it on first sight (safe under concurrent first messages).
+
+    Returns (contact, created)."""
     found = table.get(keys.identity(identity))
     if found:
         contact = get(table, found["contact_id"])
@@ -35,11 +38,11 @@ def resolve(table: Table, identity: str, channel: str, address: str, name: str |
             if name and contact.name != name:
                 table.update(keys.contact(contact.id), "SET #n = :n", names={"#n": "name"}, vals={":n": name})
                 contact = contact.model_copy(update={"name": name})
-            return contact
+            return contact, False
     now = clock.iso(clock.now())
     contact_id = ids.new_id("ct_")
     profile: dict[str, Any] = {**keys.contact(contact_id), "type": "contact", "id": contact_id, "name": name,
-                               "created_at": now}
+                               "created_at": now, "first_message_id": first_message_id}
     if identity.startswith("phone:"):
         profile["phone"] = identity.removeprefix("phone:")
     elif identity.startswith("email:"):
@@ -59,9 +62,9 @@ def resolve(table: Table, identity: str, channel: str, address: str, name: str |
         if winner:
             contact = get(table, winner["contact_id"])
             if contact:
-                return contact
+                return contact, False
         raise
-    return _contact(profile)
+    return _contact(profile), True
 
 
 def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:

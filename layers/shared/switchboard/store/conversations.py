@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import clock, ids
 from switchboard.errors import NotFound
 from switchboard.models import STATUS_RANK, Contact, Conversation, Message
-from switchboard.store import keys
+from switchboard.store import keys, metrics
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
 
 STATUSES = ("open", "pending", "resolved")
@@ -89,6 +89,9 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
             {"Put": {"Item": item}},
             {"Put": {"Item": {**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                               "conversation_id": conv_id, "channel": channel, "created_at": now}}},
+            {"Put": {"Item": {**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
+                              "conversation_id": conv_id, "contact_id": contact.id, "channel": channel}}},
+            metrics.increment(now[:10], {"conversations": 1, f"channel_{channel}": 1}),
         ])
     except ConditionFailed:
         winner = table.get(pointer_key, consistent=True)
@@ -117,8 +120,13 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
     """
     sort = keys.inbox_sort(received_at, conv.id)
     last_inbound = max(message.created_at, conv.last_inbound_at or "")
+    reopening: list[dict[str, Any]] = []
+    if conv.status == "resolved":  # the customer wrote again: reopened, and no survey for that resolution
+        reopening = [{"Delete": {"Key": keys.due(conv.id, "survey")}},
+                     metrics.increment(received_at[:10], {"reopened": 1})]
     try:
         table.transact([
+            *reopening,
             {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Update": {
                 "Key": keys.conversation(conv.id),
@@ -134,25 +142,42 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
             }},
         ])
     except ConditionFailed as exc:
-        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+        if exc.reasons and exc.reasons[len(reopening)] == "ConditionalCheckFailed":
             return False  # already stored: a redelivery
         raise
     return True
 
 
 def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True) -> None:
-    """Store an outbound message (queued) and update the conversation's activity."""
+    """Store an outbound message (queued) and update the conversation's activity.
+
+    An agent's reply (not an automated one) answers the customer: it is the first response once (counted in
+    the day's metrics), clears the unread count and cancels a pending auto-reply.
+    """
     sort = keys.inbox_sort(message.created_at, conv.id)
     expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
     vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
+    extra: list[dict[str, Any]] = []
+    condition = "attribute_exists(pk)"
     if counts_as_response:
-        expression += ", first_response_at = if_not_exists(first_response_at, :at), unread_count = :zero"
+        expression += ", last_agent_reply_at = :at, unread_count = :zero"
         vals[":zero"] = 0
-    table.transact([
-        {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
-                    "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": vals}},
-    ])
+        extra.append({"Delete": {"Key": keys.due(conv.id, "auto_reply")}})
+        if conv.first_response_at is None:
+            expression += ", first_response_at = :at"
+            condition += " AND attribute_not_exists(first_response_at)"
+            waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
+            extra.append(metrics.increment(message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1}))
+    put = {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}}
+    update = {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
+                         "ConditionExpression": condition, "ExpressionAttributeValues": vals}}
+    try:
+        table.transact([put, update, *extra])
+    except ConditionFailed as exc:
+        if conv.first_response_at is not None or not counts_as_response or (exc.reasons and exc.reasons[0] != "None"):
+            raise
+        # Another reply was first meanwhile: store this one as an ordinary reply.
+        add_outbound(table, conv.model_copy(update={"first_response_at": message.created_at}), message, counts_as_response)
 
 
 def add_note(table: Table, message: Message) -> None:

@@ -11,6 +11,9 @@ Items (pk / sk):
   ACTIVE#<ch>#<inbox>#<contact>  ACTIVE          the contact's current conversation in an inbox
   INBOUND#<ch>#<provider id>     INBOUND         dedupe marker of an inbound provider message
   PROVIDERMSG#<ch>#<provider id> PROVIDERMSG     provider message id -> our outbound message
+  CONV#<id>            DUE#retention             retention entry: DueIndex DUE#retention#<channel> by last activity
+  SETTINGS             AUTOMATION                the admins' automation settings document
+  AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
 """
@@ -116,3 +119,21 @@ def due_index(job: str, due_at: str, conv_id: str) -> dict[str, str]:
 
 def due_pk(job: str) -> str:
     return f"DUE#{job}"
+
+
+def retention_due(conv_id: str, channel: str, last_activity: str) -> dict[str, str]:
+    """Retention is scheduled by last activity per channel, so a policy change needs no rewrite:
+    the job asks each channel's partition for what is older than that channel's cut-off."""
+    return {**due(conv_id, "retention"), "due_pk": f"DUE#retention#{channel}", "due_sk": f"{last_activity}#{conv_id}"}
+
+
+def retention_due_pk(channel: str) -> str:
+    return f"DUE#retention#{channel}"
+
+
+def settings_doc() -> Key:
+    return {"pk": "SETTINGS", "sk": "AUTOMATION"}
+
+
+def audit(month: str, at: str, run_id: str) -> Key:
+    return {"pk": f"AUDIT#{month}", "sk": f"{at}#{run_id}"}

@@ -154,6 +154,16 @@ class Table:
             pending = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []) + pending[100:]
         return found
 
+    def batch_delete(self, keys_: list[dict[str, str]]) -> int:
+        """Delete many items, 25 per request; unprocessed ones are retried."""
+        pending = [{"DeleteRequest": {"Key": serialize(k)}} for k in keys_]
+        for _attempt in range(8):
+            if not pending:
+                return len(keys_)
+            out = self._call("batch_write_item", RequestItems={self.name: pending[:25]})
+            pending = out.get("UnprocessedItems", {}).get(self.name, []) + pending[25:]
+        raise ServiceUnavailable(f"DynamoDB left {len(pending)} deletes unprocessed")
+
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Actions are {"Put"|"Update"|"Delete"|"ConditionCheck": {...}} with plain-dict Item/Key/values."""
         wire = []

@@ -1,0 +1,53 @@
+"""The admins' automation settings document: stored in the table, defaults from the template, cached briefly."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from switchboard.automation_settings import AutomationSettings, defaults, merge
+from switchboard.errors import Conflict
+from switchboard.settings import get_settings
+from switchboard.store import keys
+from switchboard.store.table import ConditionFailed, Table
+
+CACHE_SECONDS = 30.0
+_cache: tuple[float, AutomationSettings] | None = None
+
+
+def _stored(table: Table) -> tuple[dict[str, Any] | None, int]:
+    item = table.get(keys.settings_doc(), consistent=True)
+    return (item["document"], int(item.get("version", 0))) if item else (None, 0)
+
+
+def load(table: Table, fresh: bool = False) -> AutomationSettings:
+    global _cache
+    if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
+        return _cache[1]
+    document, _ = _stored(table)
+    base = defaults(get_settings().default_retention_days)
+    current = merge(base.model_dump(mode="json"), document) if document else base
+    _cache = (time.monotonic(), current)
+    return current
+
+
+def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
+    """Merge a partial document into the stored one and validate the whole (BadRequest when invalid)."""
+    global _cache
+    document, version = _stored(table)
+    base = defaults(get_settings().default_retention_days).model_dump(mode="json")
+    current = merge(base, document).model_dump(mode="json") if document else base
+    updated = merge(current, patch)
+    try:
+        table.put({**keys.settings_doc(), "type": "settings", "document": updated.model_dump(mode="json"),
+                   "version": version + 1},
+                  condition="attribute_not_exists(pk) OR version = :v", vals={":v": version})
+    except ConditionFailed:
+        raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict") from None
+    _cache = None
+    return updated
+
+
+def forget() -> None:
+    global _cache
+    _cache = None

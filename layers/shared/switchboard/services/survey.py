@@ -1,0 +1,160 @@
+"""Satisfaction surveys: one email per resolution with signed, single-use, expiring rating links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+from datetime import timedelta
+from typing import Any
+
+from switchboard import aws, clock, secrets
+from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
+from switchboard.services.automation_config import load as load_settings
+from switchboard.settings import get_settings
+from switchboard.store import contacts, conversations, keys, metrics
+from switchboard.store.table import ConditionFailed, Table
+
+AUTOMATION = "automation"
+
+
+def survey_key(conv_id: str, resolution: str) -> dict[str, str]:
+    return {"pk": keys.conversation_pk(conv_id), "sk": f"SURVEY#{resolution}"}
+
+
+def suppression_key(address: str) -> dict[str, str]:
+    return {"pk": f"SUPPRESS#{address.lower()}", "sk": "SUPPRESS"}
+
+
+# -- tokens ------------------------------------------------------------------------------------
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _key() -> bytes:
+    key = secrets.get("survey_signing_key")
+    if not key:
+        raise ServiceUnavailable("no survey signing key configured")
+    return key.encode()
+
+
+def make_token(conv_id: str, resolution: str, expires: int) -> str:
+    body = _b64(json.dumps({"c": conv_id, "r": resolution, "e": expires}, separators=(",", ":")).encode())
+    return f"{body}.{_b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])}"
+
+
+def read_token(token: str) -> tuple[str, str]:
+    """(conversation id, resolution) of a genuine, unexpired token."""
+    try:
+        body, signature = token.split(".")
+        expected = _b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            raise Forbidden("this survey link is not valid", code="invalid_token")
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        conv_id, resolution, expires = str(claims["c"]), str(claims["r"]), int(claims["e"])
+    except (ValueError, KeyError, TypeError):
+        raise Forbidden("this survey link is not valid", code="invalid_token") from None
+    if clock.epoch() > expires:
+        raise Forbidden("this survey link has expired", code="expired_token")
+    return conv_id, resolution
+
+
+# -- sending -----------------------------------------------------------------------------------
+def send(table: Table, due: dict[str, Any]) -> bool:
+    """Email the survey for one resolution, at most once. False when none is due (reasons in the docstring
+    of the checks below); raises ServiceUnavailable when SES fails, so the job tries again later."""
+    conv = conversations.get(table, due["conversation_id"], consistent=True)
+    if conv is None or conv.status != "resolved" or conv.resolved_at != due["resolution"]:
+        return False  # reopened, or resolved again later (that resolution has its own entry)
+    if (conv.resolved_by or "").startswith(AUTOMATION):
+        return False
+    contact = contacts.get(table, conv.contact_id)
+    if contact is None or not contact.email or contact.surveys_opt_out:
+        return False
+    if table.get(suppression_key(contact.email)):
+        return False  # bounced or complained before
+    config = load_settings(table).survey
+    if not config.enabled:
+        return False
+    expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
+    claim = survey_key(conv.id, due["resolution"])
+    try:
+        table.put({**claim, "type": "survey", "state": "sending", "resolved_by": conv.resolved_by,
+                   "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False  # already sent for this resolution
+    token = make_token(conv.id, due["resolution"], expires)
+    try:
+        _email(contact.email, contact.name, token, config.subject, config.text)
+    except Exception:
+        table.delete(claim)  # not sent: let the next run try again
+        raise
+    table.update(claim, "SET #s = :sent", names={"#s": "state"}, vals={":sent": "sent"})
+    return True
+
+
+def _email(to: str, name: str | None, token: str, subject: str, intro: str) -> None:
+    settings = get_settings()
+    base = settings.public_base_url.rstrip("/")
+    links = [(n, f"{base}/survey/{token}?rating={n}") for n in range(1, 6)]
+    greeting = f"Hello {name}," if name else "Hello,"
+    text = "\n".join([greeting, "", intro, "Choose a rating (1 = poor, 5 = excellent):", ""]
+                     + [f"{n}: {url}" for n, url in links] + ["", "Thank you!"])
+    buttons = " ".join(f'<a href="{html.escape(url)}" style="padding:8px 14px;border:1px solid #345;'
+                       f'border-radius:4px;text-decoration:none">{n}</a>' for n, url in links)
+    body_html = (f"<p>{html.escape(greeting)}</p><p>{html.escape(intro)} Choose a rating "
+                 f"(1 = poor, 5 = excellent):</p><p>{buttons}</p><p>Thank you!</p>")
+    sender = settings.survey_from_address or settings.email_from_address or "support@example.com"
+    try:
+        aws.client("sesv2").send_email(
+            FromEmailAddress=sender, Destination={"ToAddresses": [to]},
+            Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                                "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
+                                         "Html": {"Data": body_html, "Charset": "UTF-8"}}}})
+    except Exception as exc:
+        raise ServiceUnavailable("SES send failed") from exc
+
+
+# -- answers -----------------------------------------------------------------------------------
+def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
+    """Store the customer's rating once. Returns (conversation id, whether this click recorded it)."""
+    if rating not in range(1, 6):
+        raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
+    conv_id, resolution = read_token(token)
+    record = table.get(survey_key(conv_id, resolution), consistent=True)
+    if record is None:
+        raise NotFound("this survey is no longer available", code="survey_gone")
+    at = clock.iso(clock.now())
+    try:
+        table.transact([
+            {"Update": {"Key": survey_key(conv_id, resolution), "UpdateExpression": "SET rating = :r, answered_at = :at",
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rating)",
+                        "ExpressionAttributeValues": {":r": rating, ":at": at}}},
+            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating = :r, rated_agent = :a",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":r": rating, ":a": record.get("resolved_by") or "-"}}},
+            metrics.increment(at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0}),
+        ])
+    except ConditionFailed:
+        return conv_id, False  # a second click: the first rating stands
+    return conv_id, True
+
+
+def record_comment(table: Table, token: str, comment: str) -> None:
+    conv_id, resolution = read_token(token)
+    comment = comment.strip()[:2000]
+    if not comment:
+        raise BadRequest("the comment is empty", code="empty_comment")
+    try:
+        table.update(survey_key(conv_id, resolution), "SET #c = :c",
+                     names={"#c": "comment"}, vals={":c": comment},
+                     condition="attribute_exists(rating) AND attribute_not_exists(#c)")
+    except ConditionFailed:
+        raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
+
+
+def suppress(table: Table, address: str, reason: str) -> None:
+    """A bounce or complaint: never mail this address again."""
+    table.put({**suppression_key(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})

@@ -1,0 +1,63 @@
+"""The widget's side of web chat: sessions, messages in (idempotent by client_message_id), replies out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard import clock, ids
+from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, issue_token, new_visitor_id
+from switchboard.errors import BadRequest
+from switchboard.models import InboundMessage
+from switchboard.services import ingest
+from switchboard.store import contacts, conversations
+from switchboard.store.table import Table
+
+DEFAULT_WIDGET = "default"
+
+
+def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    check_origin(origin)
+    visitor_id = body.get("visitor_id")
+    if visitor_id is not None and (not isinstance(visitor_id, str) or not visitor_id.startswith("v_")
+                                   or len(visitor_id) != 34 or not visitor_id[2:].isalnum()):
+        raise BadRequest("visitor_id is not one we issued", code="invalid_visitor")
+    widget = body.get("widget_id") or DEFAULT_WIDGET
+    name, email = body.get("name"), body.get("email")
+    if not isinstance(widget, str) or len(widget) > 64 or (name is not None and not isinstance(name, str)) \
+            or (email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320)):
+        raise BadRequest("widget_id, name and email must be short strings", code="invalid_session")
+    visitor = Visitor(visitor_id=visitor_id or new_visitor_id(), widget_id=widget, name=(name or None) and name[:200],
+                      email=email.strip().lower() if email else None)
+    token, expires = issue_token(visitor)
+    return {"token": token, "visitor_id": visitor.visitor_id, "expires_at": clock.iso(clock.from_epoch(expires))}
+
+
+def post_message(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
+    client_id, text = body.get("client_message_id"), body.get("text")
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+        raise BadRequest("client_message_id (8 to 64 characters) is required", code="invalid_message")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        raise BadRequest(f"text (1 to {MAX_TEXT} characters) is required", code="invalid_message")
+    provider_id = f"{visitor.visitor_id}:{client_id}"
+    event = InboundMessage(channel="webchat", provider_message_id=provider_id, inbox_id=visitor.widget_id,
+                           sender_id=visitor.visitor_id, identity=visitor.identity, sender_name=visitor.name,
+                           text=text, timestamp=clock.now().timestamp())
+    counts = ingest.ingest([event])
+    return {"id": ids.stable_id("m_", "webchat", provider_id), "client_message_id": client_id,
+            "duplicate": counts["duplicates"] > 0}
+
+
+def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]:
+    """The visitor's own conversation only: found from the identity in their signed token."""
+    table = Table()
+    contact = contacts.find(table, visitor.identity)
+    conv = conversations.active(table, "webchat", visitor.widget_id, contact.id) if contact else None
+    if conv is None:
+        return {"items": [], "next_cursor": None}
+    items, next_cursor = conversations.messages(table, conv.id, limit=100, cursor=cursor)
+    visible = [m for m in items if m.type != "note"]
+    return {"items": [{"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at,
+                       "status": "sent" if m.direction == "outbound" and m.status in ("queued", "sending") else m.status,
+                       "from": "you" if m.direction == "inbound" else "agent"}
+                      for m in visible if m.direction == "inbound" or m.status not in ("failed",)],
+            "next_cursor": next_cursor}

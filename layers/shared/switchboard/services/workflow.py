@@ -1,0 +1,60 @@
+"""Conversation state changes agents make: resolve (which schedules the survey), reopen, pending."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from switchboard import clock
+from switchboard.models import Conversation
+from switchboard.services.automation_config import load as load_settings
+from switchboard.store import conversations, keys, metrics
+from switchboard.store.table import ConditionFailed, Table
+
+AUTOMATION = "automation"
+
+
+def resolve(table: Table, conv_id: str, by: str) -> Conversation:
+    """Resolve once: counted in the day's resolution times; a survey follows unless automation resolved it."""
+    conv = conversations.require(table, conv_id)
+    if conv.status == "resolved":
+        return conv
+    now = clock.now()
+    at = clock.iso(now)
+    seconds = (now - clock.parse_iso(conv.created_at)).total_seconds()
+    actions: list[dict[str, Any]] = [
+        {"Update": {"Key": keys.conversation(conv_id),
+                    "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
+                    "ConditionExpression": "attribute_exists(pk) AND #st <> :res",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
+                                                  ":at": at, ":by": by}}},
+        metrics.increment(at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1}),
+    ]
+    survey = load_settings(table).survey
+    if survey.enabled and not by.startswith(AUTOMATION):
+        due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
+        actions.append({"Put": {"Item": {**keys.due(conv_id, "survey"), **keys.due_index("survey", due_at, conv_id),
+                                         "type": "due", "job": "survey", "conversation_id": conv_id,
+                                         "resolution": at, "resolved_by": by}}})
+    try:
+        table.transact(actions)
+    except ConditionFailed:
+        pass  # resolved meanwhile by someone else
+    return conversations.require(table, conv_id)
+
+
+def reopen(table: Table, conv_id: str) -> Conversation:
+    conv = conversations.require(table, conv_id)
+    if conv.status == "resolved":
+        at = clock.iso(clock.now())
+        table.transact([{"Delete": {"Key": keys.due(conv_id, "survey")}},
+                        metrics.increment(at[:10], {"reopened": 1})])
+    return conversations.set_status(table, conv_id, "open")
+
+
+def pending(table: Table, conv_id: str) -> Conversation:
+    conv = conversations.require(table, conv_id)
+    if conv.status == "resolved":
+        table.delete(keys.due(conv_id, "survey"))
+    return conversations.set_status(table, conv_id, "pending")

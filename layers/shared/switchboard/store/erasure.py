@@ -1,0 +1,107 @@
+"""Deleting conversations and contacts completely: items, media and raw email objects, references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchboard import aws
+from switchboard.errors import ServiceUnavailable
+from switchboard.settings import get_settings
+from switchboard.store import keys
+from switchboard.store.table import ConditionFailed, Table
+
+
+@dataclass
+class Counts:
+    conversations: int = 0
+    messages: int = 0
+    items: int = 0
+    objects: int = 0
+    contacts: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"conversations": self.conversations, "messages": self.messages, "items": self.items,
+                "objects": self.objects, "contacts": self.contacts, **self.extra}
+
+
+def _partition(table: Table, pk: str) -> list[dict[str, Any]]:
+    items, start = [], None
+    while True:
+        page, start = table.query("pk = :pk", {":pk": pk}, start=start, consistent=True)
+        items += page
+        if not start:
+            return items
+
+
+def _delete_keys(table: Table, item_keys: list[dict[str, str]]) -> int:
+    return table.batch_delete(item_keys) if item_keys else 0
+
+
+def _delete_objects(keys_: list[str]) -> int:
+    if not keys_:
+        return 0
+    bucket = get_settings().media_bucket
+    try:
+        for start in range(0, len(keys_), 1000):
+            aws.s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys_[start:start + 1000]],
+                                                           "Quiet": True})
+    except Exception as exc:
+        raise ServiceUnavailable("S3 delete failed") from exc
+    return len(keys_)
+
+
+def delete_conversation(table: Table, conv_id: str, counts: Counts) -> str | None:
+    """Everything of one conversation. Returns its contact id (None if it was already gone). Safe to rerun."""
+    items = _partition(table, keys.conversation_pk(conv_id))
+    meta = next((i for i in items if i["sk"] == keys.META), None)
+    objects: list[str] = []
+    extra_keys: list[dict[str, str]] = []
+    for item in items:
+        if item.get("type") == "message":
+            counts.messages += 1
+            objects += [a["s3_key"] for a in item.get("attachments", []) if a.get("s3_key")]
+            if item.get("raw_ref"):
+                objects.append(item["raw_ref"])
+            if item.get("direction") == "outbound" and item.get("provider_message_id"):
+                extra_keys.append(keys.provider_message(item["channel"], item["provider_message_id"]))
+    due = next((i for i in items if i["sk"] == "DUE#retention"), None)
+    contact_id = (meta or due or {}).get("contact_id")
+    counts.objects += _delete_objects(objects)
+    if meta and contact_id:
+        extra_keys.append(keys.contact_conversation(contact_id, conv_id))
+        pointer = keys.active_conversation(meta["channel"], meta["inbox_id"], contact_id)
+        try:
+            table.delete(pointer, condition="conversation_id = :c", vals={":c": conv_id})
+        except ConditionFailed:
+            pass  # the pointer already leads to a newer conversation (or is gone)
+    # The META item goes last: while it exists a rerun finds the rest.
+    rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] != keys.META]
+    counts.items += _delete_keys(table, extra_keys + rest)
+    if meta:
+        counts.items += _delete_keys(table, [keys.conversation(conv_id)])
+        counts.conversations += 1
+    return contact_id
+
+
+def contact_has_conversations(table: Table, contact_id: str) -> bool:
+    items, _ = table.query("pk = :pk AND begins_with(sk, :p)", {":pk": keys.contact_pk(contact_id), ":p": "CONV#"},
+                           limit=1, consistent=True)
+    return bool(items)
+
+
+def delete_contact(table: Table, contact_id: str, counts: Counts) -> None:
+    """The contact's profile and identities (their conversations must be gone first)."""
+    items = _partition(table, keys.contact_pk(contact_id))
+    identity_keys = [keys.identity(i["identity"]) for i in items if i["sk"].startswith("IDENTITY#")]
+    for key in identity_keys:  # only if it still points at this contact (a merge may have moved it)
+        try:
+            table.delete(key, condition="contact_id = :c", vals={":c": contact_id})
+            counts.items += 1
+        except ConditionFailed:
+            pass
+    profile = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] == "PROFILE"]
+    counts.items += _delete_keys(table, [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] != "PROFILE"] + profile)
+    if profile:
+        counts.contacts += 1
