@@ -35,7 +35,7 @@ def _error(exc: SwitchboardError) -> Response:
 
 
 @router.get("/survey/<token>", include_in_schema=False)
-def rate(token: str):  # noqa: ANN201 - HTML, not in the OpenAPI document
+def rate(token: str):
     raw = router.current_event.get_query_string_value("rating") or ""
     try:
         rating = int(raw) if raw.isdigit() else 0
@@ -50,7 +50,7 @@ def rate(token: str):  # noqa: ANN201 - HTML, not in the OpenAPI document
 
 
 @router.post("/survey/<token>", include_in_schema=False)
-def comment(token: str):  # noqa: ANN201 - HTML, not in the OpenAPI document
+def comment(token: str):
     body = router.current_event.decoded_body or ""
     text = (parse_qs(body).get("comment") or [""])[0]
     try:
