@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from switchboard import aws
+from switchboard import aws, clock
 
 SECRET = b"test-meta-secret"
 PNID = "200000000000002"
 
 
 def wa_message(wamid: str, sender: str = "15551234567", text: str = "hi", kind: str = "text", **extra: Any) -> dict:
-    message = {"from": sender, "id": wamid, "timestamp": str(int(time.time())), "type": kind}
+    message = {"from": sender, "id": wamid, "timestamp": str(clock.epoch()), "type": kind}
     message[kind] = extra.pop("body", {"body": text}) if kind == "text" else extra.pop("body")
     return message | extra
 

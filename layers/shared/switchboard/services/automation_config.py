@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from switchboard.automation_settings import AutomationSettings, defaults, merge
+from switchboard.automation_settings import AutomationSettings, merge
+from switchboard.automation_settings import load as from_document
 from switchboard.errors import Conflict
 from switchboard.settings import get_settings
 from switchboard.store import keys
@@ -25,8 +26,7 @@ def load(table: Table, fresh: bool = False) -> AutomationSettings:
     if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
         return _cache[1]
     document, _ = _stored(table)
-    base = defaults(get_settings().default_retention_days)
-    current = merge(base.model_dump(mode="json"), document) if document else base
+    current = from_document(document, get_settings().default_retention_days)
     _cache = (time.monotonic(), current)
     return current
 
@@ -35,8 +35,7 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     """Merge a partial document into the stored one and validate the whole (BadRequest when invalid)."""
     global _cache
     document, version = _stored(table)
-    base = defaults(get_settings().default_retention_days).model_dump(mode="json")
-    current = merge(base, document).model_dump(mode="json") if document else base
+    current = from_document(document, get_settings().default_retention_days).model_dump(mode="json")
     updated = merge(current, patch)
     try:
         table.put({**keys.settings_doc(), "type": "settings", "document": updated.model_dump(mode="json"),

@@ -69,7 +69,10 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
-    if not stored:
+    if stored:  # what the write just changed, without reading it back
+        conv = conv.model_copy(update={"status": "open",
+                                       "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})
+    else:
         # A redelivery: finish whatever the earlier attempt left undone (automation, media).
         message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv

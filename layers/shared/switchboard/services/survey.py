@@ -8,6 +8,8 @@ import hmac
 import html
 import json
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 
 from switchboard import aws, clock, secrets
@@ -107,12 +109,14 @@ def _email(to: str, name: str | None, token: str, subject: str, intro: str) -> N
     body_html = (f"<p>{html.escape(greeting)}</p><p>{html.escape(intro)} Choose a rating "
                  f"(1 = poor, 5 = excellent):</p><p>{buttons}</p><p>Thank you!</p>")
     sender = settings.survey_from_address or settings.email_from_address or "support@example.com"
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    mail.set_content(text)
+    mail.add_alternative(body_html, subtype="html")
     try:
-        aws.client("sesv2").send_email(
-            FromEmailAddress=sender, Destination={"ToAddresses": [to]},
-            Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
-                                "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
-                                         "Html": {"Data": body_html, "Charset": "UTF-8"}}}})
+        aws.client("sesv2").send_email(FromEmailAddress=sender, Destination={"ToAddresses": [to]},
+                                       Content={"Raw": {"Data": mail.as_bytes()}})
     except Exception as exc:
         raise ServiceUnavailable("SES send failed") from exc
 

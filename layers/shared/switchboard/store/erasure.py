@@ -58,17 +58,28 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts) -> str | Non
     meta = next((i for i in items if i["sk"] == keys.META), None)
     objects: list[str] = []
     extra_keys: list[dict[str, str]] = []
+    markers: list[dict[str, str]] = []
     for item in items:
-        if item.get("type") == "message":
+        if item["sk"].startswith(keys.MSG_PREFIX):
             counts.messages += 1
             objects += [a["s3_key"] for a in item.get("attachments", []) if a.get("s3_key")]
             if item.get("raw_ref"):
                 objects.append(item["raw_ref"])
             if item.get("direction") == "outbound" and item.get("provider_message_id"):
                 extra_keys.append(keys.provider_message(item["channel"], item["provider_message_id"]))
+            elif item.get("direction") == "inbound" and item.get("provider_message_id"):
+                markers.append(keys.inbound_marker(item["channel"], item["provider_message_id"]))
     due = next((i for i in items if i["sk"] == "DUE#retention"), None)
     contact_id = (meta or due or {}).get("contact_id")
     counts.objects += _delete_objects(objects)
+    for marker in markers:
+        # The dedupe marker stays until its TTL, so a late provider retry cannot bring the message back;
+        # only its links to the conversation go.
+        try:
+            table.update(marker, "REMOVE conversation_id, message_id, message_created_at",
+                         condition="attribute_exists(pk)")
+        except ConditionFailed:
+            pass
     if meta and contact_id:
         extra_keys.append(keys.contact_conversation(contact_id, conv_id))
         pointer = keys.active_conversation(meta["channel"], meta["inbox_id"], contact_id)

@@ -1,0 +1,290 @@
+"""The admin-editable automation settings document (greeting, away, business hours, auto-reply, survey, retention).
+
+Defaults come from here plus the template's DefaultRetentionDays; `merge` applies a partial `PUT /api/settings`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import date
+from functools import cache
+from itertools import pairwise
+from typing import Annotated, Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from switchboard.errors import BadRequest
+from switchboard.models import Channel
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CHANNELS: tuple[str, ...] = get_args(Channel)
+MINUTES_PER_DAY = 24 * 60
+MAX_INTERVALS_PER_DAY = 12
+MAX_HOLIDAYS = 1000
+
+_TIME = re.compile(r"^(\d{2}):(\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- field types --------------------------------------------------------------------------------------------------
+
+
+def _check_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_check_text)]
+RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+
+
+def parse_time(text: str, *, end: bool = False) -> int:
+    """Minutes since local midnight of an "HH:MM" time; "24:00" is allowed only as an interval's end."""
+    match = _TIME.match(text) if isinstance(text, str) else None
+    hours, minutes = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+    if end and (hours, minutes) == (24, 0):
+        return MINUTES_PER_DAY
+    if not 0 <= hours <= 23 or not 0 <= minutes <= 59:
+        raise ValueError(f"{text!r} is not a time: use HH:MM from 00:00 to 23:59 (24:00 only as an end)")
+    return hours * 60 + minutes
+
+
+def _interval(value: Any) -> tuple[str, str]:
+    if not isinstance(value, list | tuple) or len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise ValueError('an interval is a pair of times, e.g. ["09:00", "17:00"]')
+    start, end = value
+    if parse_time(start) == parse_time(end, end=True):
+        raise ValueError(f"{start}-{end} is empty: the end must differ from the start (use 00:00-24:00 for all day)")
+    return start, end
+
+
+Interval = Annotated[tuple[str, str], BeforeValidator(_interval)]
+
+
+def _holiday(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD")
+
+
+def _unique_sorted(days: list[date]) -> list[date]:
+    return sorted(set(days))
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or value not in _zones():
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Riga or America/New_York")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise ValueError(f"unknown time zone {value!r}") from error
+    return value
+
+
+def _channel_days(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    unknown = [key for key in value if key not in CHANNELS]
+    if unknown:
+        raise ValueError(f"unknown channel {unknown[0]!r}: use {', '.join(CHANNELS)}")
+    # null removes a channel's override (a merge can't otherwise take a key out of a dict).
+    return {key: days for key, days in value.items() if days is not None}
+
+
+# --- sections -----------------------------------------------------------------------------------------------------
+
+
+class GreetingSettings(_Section):
+    enabled: bool = True
+    text: Text = "Hi! Thanks for getting in touch. An agent will be with you shortly."
+    after_inactive_days: int | None = Field(
+        None, ge=1, le=3650, description="greet again after this many days without a message; null: first message only"
+    )
+
+
+class AwaySettings(_Section):
+    enabled: bool = True
+    text: Text = "Thanks for your message. We're closed right now; we'll reply as soon as we're back."
+    min_minutes_since_agent: int = Field(
+        5, ge=0, le=1440, description="no away message when an agent answered within this many minutes"
+    )
+
+
+class WeekSchedule(_Section):
+    """Opening intervals per weekday, local wall-clock times; an end before its start runs over midnight."""
+
+    mon: list[Interval] = Field(default_factory=lambda: [("09:00", "17:00")], max_length=MAX_INTERVALS_PER_DAY)
+    tue: list[Interval] = Field(default_factory=lambda: [("09:00", "17:00")], max_length=MAX_INTERVALS_PER_DAY)
+    wed: list[Interval] = Field(default_factory=lambda: [("09:00", "17:00")], max_length=MAX_INTERVALS_PER_DAY)
+    thu: list[Interval] = Field(default_factory=lambda: [("09:00", "17:00")], max_length=MAX_INTERVALS_PER_DAY)
+    fri: list[Interval] = Field(default_factory=lambda: [("09:00", "17:00")], max_length=MAX_INTERVALS_PER_DAY)
+    sat: list[Interval] = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+    sun: list[Interval] = Field(default_factory=list, max_length=MAX_INTERVALS_PER_DAY)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_weekdays(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in WEEKDAYS:
+                    raise ValueError(f"unknown weekday {key!r}: use {', '.join(WEEKDAYS)}")
+        return data
+
+    def intervals(self, weekday: int) -> list[tuple[int, int]]:
+        """(start, end) in minutes for weekday 0 (Monday) to 6; end <= start means it ends the next day."""
+        return [(parse_time(start), parse_time(end, end=True)) for start, end in getattr(self, WEEKDAYS[weekday])]
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> WeekSchedule:
+        week = 7 * MINUTES_PER_DAY
+        spans = []  # (start, end, label) in minutes since Monday 00:00; an overnight end spills past its day
+        for weekday, name in enumerate(WEEKDAYS):
+            for index, (start, end) in enumerate(self.intervals(weekday)):
+                base = weekday * MINUTES_PER_DAY
+                stop = base + end + (MINUTES_PER_DAY if end <= start else 0)
+                text = getattr(self, name)[index]
+                spans.append((base + start, stop, f"{name}[{index}] {text[0]}-{text[1]}"))
+        spans.sort()
+        for (_, end, label), (start, _, other) in pairwise(spans):
+            if end > start:
+                raise ValueError(f"{label} overlaps {other}")
+        if len(spans) > 1 and spans[-1][1] - week > spans[0][0]:
+            raise ValueError(f"{spans[-1][2]} runs into {spans[0][2]}")
+        return self
+
+
+class BusinessHours(_Section):
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "UTC"
+    days: WeekSchedule = Field(default_factory=WeekSchedule)
+    holidays: Annotated[
+        list[Annotated[date, BeforeValidator(_holiday)]], Field(max_length=MAX_HOLIDAYS), AfterValidator(_unique_sorted)
+    ] = Field(default_factory=list, description="whole local days closed, YYYY-MM-DD")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AutoReplySettings(_Section):
+    enabled: bool = True
+    after_minutes: int = Field(15, ge=1, le=1440, description="no agent answer this long after a customer message")
+    text: Text = "We got your message. An agent will reply as soon as possible."
+
+
+class SurveySettings(_Section):
+    enabled: bool = True
+    delay_minutes: int = Field(60, ge=0, le=10080, description="after the conversation is resolved (and not reopened)")
+    expires_days: int = Field(14, ge=1, le=365, description="how long the rating links work")
+    subject: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_text)] = "How did we do?"
+    text: Text = "Thanks for contacting us. How would you rate the help you received?"
+
+
+class RetentionSettings(_Section):
+    default_days: RetentionDays = 365
+    channels: Annotated[dict[Channel, RetentionDays], BeforeValidator(_channel_days)] = Field(
+        default_factory=dict, description="per-channel override in days; null removes an override"
+    )
+
+
+class AutomationSettings(_Section):
+    greeting: GreetingSettings = Field(default_factory=GreetingSettings)
+    away: AwaySettings = Field(default_factory=AwaySettings)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    auto_reply: AutoReplySettings = Field(default_factory=AutoReplySettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+
+# --- functions ----------------------------------------------------------------------------------------------------
+
+
+def defaults(default_retention_days: int) -> AutomationSettings:
+    """The settings before any admin edit; the retention default is the template's DefaultRetentionDays."""
+    return validate({"retention": {"default_days": default_retention_days}})
+
+
+def validate(document: Any) -> AutomationSettings:
+    """A whole document (missing fields take their defaults), or BadRequest naming the field and the problem."""
+    if not isinstance(document, dict):
+        raise BadRequest("settings: expected a JSON object", code="invalid_settings")
+    try:
+        return AutomationSettings.model_validate(document)
+    except ValidationError as error:
+        raise BadRequest(_describe(error), code="invalid_settings") from None
+
+
+def merge(current: dict[str, Any], patch: dict[str, Any]) -> AutomationSettings:
+    """Deep-merge a partial document into the current one (dicts merge, lists and scalars replace), then validate."""
+    if not isinstance(patch, dict):
+        raise BadRequest("settings: expected a JSON object", code="invalid_settings")
+    return validate(_deep_merge(current or {}, patch))
+
+
+def load(stored: dict[str, Any] | None, default_retention_days: int) -> AutomationSettings:
+    """The effective settings from the stored document: defaults for what is missing, and for any section that no
+    longer validates (a stored document is checked when written, so that only happens across a schema change)."""
+    base = defaults(default_retention_days).model_dump(mode="json")
+    stored = stored if isinstance(stored, dict) else {}
+    try:
+        return merge(base, stored)
+    except BadRequest:
+        document = base
+        for section, value in stored.items():
+            try:
+                candidate = merge(document, {section: value})
+            except BadRequest:
+                continue
+            document = candidate.model_dump(mode="json")
+        return validate(document)
+
+
+def retention_days(settings: AutomationSettings, channel: Channel) -> int:
+    return settings.retention.channels.get(channel, settings.retention.default_days)
+
+
+def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+_FRIENDLY = {
+    "extra_forbidden": "unknown field",
+    "missing": "required",
+    "model_type": "expected an object",
+    "model_attributes_type": "expected an object",
+    "dict_type": "expected an object",
+}
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors(include_url=False):
+        path = ""
+        for part in item["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = _FRIENDLY.get(item["type"]) or item["msg"].removeprefix("Value error, ")
+        problems.append(f"{path or 'settings'}: {message}")
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more

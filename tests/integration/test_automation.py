@@ -1,0 +1,231 @@
+"""Automation and the data lifecycle on moto, with the clock moved: each job idempotent and reading only what is due."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from switchboard import aws, clock
+from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
+
+ALWAYS_OPEN = {"timezone": "UTC", "days": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+               "holidays": []}
+NEVER_OPEN = {"timezone": "Europe/Riga", "days": {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+              "holidays": []}
+
+
+def settings(stack, patch: dict) -> dict:
+    r = stack.http("PUT", "/api/settings", patch, role="admin")
+    assert r.status == 200, r
+    return r.json()
+
+
+def run(stack, function: str) -> dict:
+    result = stack.functions[function].invoke({"source": "aws.scheduler", "detail-type": "Scheduled Event"})
+    stack.drain("SenderFunction")
+    return result
+
+
+def customer_writes(stack, wamid: str, text: str = "hello", sender: str = "15557770001") -> dict:
+    post(stack, wa_payload(wa_message(wamid, sender=sender, text=text), sender=sender))
+    stack.drain("ProcessorFunction")
+    stack.drain("SenderFunction")
+    return next(c for c in conversations(stack) if any(m["text"] == text for m in messages(stack, c["id"])))
+
+
+def automated(stack, conv_id: str) -> list[str]:
+    return [m["sender"] for m in messages(stack, conv_id) if (m["sender"] or "").startswith("automation:")]
+
+
+def test_settings_are_admin_only_validated_and_merged(stack):
+    assert stack.http("GET", "/api/settings", role="agent").status == 403
+    assert stack.http("PUT", "/api/settings", {"greeting": {"enabled": True}}, role="agent").status == 403
+    doc = settings(stack, {"greeting": {"text": "Welcome!"}})
+    assert doc["greeting"] == {"enabled": False, "text": "Welcome!", **{k: v for k, v in doc["greeting"].items()
+                                                                       if k not in ("enabled", "text")}}
+    for bad in ({"business_hours": {"timezone": "Mars/Base"}}, {"business_hours": {"days": {"funday": []}}},
+                {"business_hours": {"days": {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}}},
+                {"auto_reply": {"after_minutes": 0}}, {"nonsense": 1}):
+        r = stack.http("PUT", "/api/settings", bad, role="admin")
+        assert r.status == 400 and r.json()["error"]["code"] == "invalid_settings", (bad, r)
+    assert stack.http("GET", "/api/settings", role="admin").json()["greeting"]["text"] == "Welcome!"
+
+
+def test_greeting_once_and_away_once_per_day_outside_hours(stack):
+    settings(stack, {"greeting": {"enabled": True, "text": "Hi, welcome"},
+                     "away": {"enabled": True, "text": "We are closed"}, "business_hours": NEVER_OPEN})
+    conv = customer_writes(stack, "g.1", "first")
+    assert automated(stack, conv["id"]) == ["automation:greeting", "automation:away"]
+    customer_writes(stack, "g.2", "second")
+    assert automated(stack, conv["id"]) == ["automation:greeting", "automation:away"]  # once a day, greeting once ever
+    clock.advance(86400)
+    customer_writes(stack, "g.3", "next day")
+    assert automated(stack, conv["id"]) == ["automation:greeting", "automation:away", "automation:away"]
+    sent = [i["body"]["text"]["body"] for i in stack.sandbox.outbox]
+    assert sent == ["Hi, welcome", "We are closed", "We are closed"]
+    detail = stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").json()
+    assert detail["first_response_at"] is None  # automation is not an agent's response
+
+
+def test_no_away_message_when_an_agent_just_answered(stack):
+    settings(stack, {"away": {"enabled": True}, "business_hours": NEVER_OPEN})
+    conv = customer_writes(stack, "a.1", "first")
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "agent here"}, role="agent")
+    clock.advance(86400 - 60)  # next local day in Riga, but the agent answered a minute ago
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "still here"}, role="agent")
+    clock.advance(120)
+    customer_writes(stack, "a.2", "thanks")
+    assert automated(stack, conv["id"]) == ["automation:away"]
+
+
+def test_auto_reply_once_after_the_wait_and_not_after_an_agent_answer(stack):
+    settings(stack, {"auto_reply": {"enabled": True, "after_minutes": 10, "text": "Hold on"},
+                     "business_hours": ALWAYS_OPEN})
+    waiting = customer_writes(stack, "r.1", "anyone?", sender="15557770002")
+    answered = customer_writes(stack, "r.2", "question", sender="15557770003")
+    stack.http("POST", f"/api/conversations/{answered['id']}/messages", {"text": "yes?"}, role="agent")
+    assert run(stack, "AutoReplyFunction")["due"] == 0  # not yet due
+    clock.advance(11 * 60)
+    first = run(stack, "AutoReplyFunction")
+    assert first["due"] == 1 and first["done"] == 1  # the answered one is no longer due at all
+    assert automated(stack, waiting["id"]) == ["automation:auto_reply"]
+    assert run(stack, "AutoReplyFunction") == {"due": 0, "done": 0, "errors": 0}  # a rerun changes nothing
+    assert automated(stack, waiting["id"]) == ["automation:auto_reply"] and automated(stack, answered["id"]) == []
+
+
+def survey_link(stack) -> str:
+    (mail,) = [m for m in ses_messages(stack)]
+    text = email.message_from_string(mail, policy=email.policy.default).get_body(("plain",)).get_content()
+    return next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("5: "))
+
+
+def ses_messages(stack) -> list[str]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return [m.raw_data for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages]
+
+
+def test_survey_after_resolution_once_with_a_single_use_rating(stack):
+    aws.client("ses").verify_email_identity(EmailAddress="support@example.com")
+    settings(stack, {"survey": {"enabled": True, "delay_minutes": 30}})
+    conv = customer_writes(stack, "s.1", "help", sender="15557770004")
+    contact_id = conv["contact"]["id"]
+    stack.http("PATCH", f"/api/contacts/{contact_id}", {"email": "cust@example.com"}, role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "done"}, role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    assert run(stack, "SurveyFunction")["due"] == 0
+    clock.advance(31 * 60)
+    assert run(stack, "SurveyFunction")["done"] == 1
+    assert run(stack, "SurveyFunction")["due"] == 0  # never twice for one resolution
+    (raw,) = ses_messages(stack)
+    assert "How did we do?" in raw
+    link = survey_link(stack)
+    path, query = urlsplit(link).path, urlsplit(link).query
+    page = stack.http("GET", path, query=query)
+    assert page.status == 200 and "Thank you" in page.body
+    again = stack.http("GET", path, query=query.replace("rating=5", "rating=1"))
+    assert again.status == 200 and "first one counts" in again.body
+    forged = stack.http("GET", path[:-3] + "abc", query=query)
+    assert forged.status == 403
+    comment = stack.http("POST", path, b"comment=Great+help", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert comment.status == 200
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+    metrics = stack.http("GET", "/api/metrics", role="agent").json()
+    assert metrics["csat"]["responses"] == 1 and metrics["csat"]["average"] == 5
+    assert metrics["conversations"] == 1 and metrics["by_channel"] == {"whatsapp": 1}
+    assert metrics["first_response_seconds"]["count"] == 1 and metrics["resolution_seconds"]["count"] == 1
+    # an expired link is refused
+    clock.advance(15 * 86400)
+    assert stack.http("GET", path, query=query).status == 403
+    assert parse_qs(query)["rating"] == ["5"]
+
+
+def test_no_survey_when_reopened_opted_out_or_without_email(stack):
+    settings(stack, {"survey": {"enabled": True, "delay_minutes": 5}})
+    reopened = customer_writes(stack, "n.1", "a", sender="15557770005")
+    stack.http("PATCH", f"/api/contacts/{reopened['contact']['id']}", {"email": "a@example.com"}, role="agent")
+    stack.http("POST", f"/api/conversations/{reopened['id']}/resolve", role="agent")
+    customer_writes(stack, "n.2", "wait, one more thing", sender="15557770005")  # reopens it
+    opted = customer_writes(stack, "n.3", "b", sender="15557770006")
+    stack.http("PATCH", f"/api/contacts/{opted['contact']['id']}", {"email": "b@example.com", "surveys_opt_out": True},
+               role="agent")
+    stack.http("POST", f"/api/conversations/{opted['id']}/resolve", role="agent")
+    no_email = customer_writes(stack, "n.4", "c", sender="15557770007")
+    stack.http("POST", f"/api/conversations/{no_email['id']}/resolve", role="agent")
+    clock.advance(600)
+    result = run(stack, "SurveyFunction")
+    assert result["done"] == 0 and ses_messages(stack) == []
+
+
+def test_retention_deletes_what_is_due_and_keeps_the_rest(stack):
+    settings(stack, {"retention": {"default_days": 30, "channels": {"whatsapp": 30}}})
+    old = customer_writes(stack, "t.1", "old", sender="15557770008")
+    post(stack, wa_payload(wa_message("t.img", sender="15557770008", kind="image", body={"id": "IMG", "mime_type": "image/jpeg"}),
+                           sender="15557770008"))
+    stack.drain("ProcessorFunction")
+    clock.advance(31 * 86400)
+    fresh = customer_writes(stack, "t.2", "fresh", sender="15557770009")
+    result = run(stack, "RetentionFunction")
+    assert result["conversations"] == 1 and result["contacts"] == 1 and result["objects"] == 1
+    ids = [c["id"] for c in conversations(stack)]
+    assert ids == [fresh["id"]]
+    assert stack.http("GET", f"/api/contacts/{old['contact']['id']}", role="agent").status == 404
+    assert aws.s3().list_objects_v2(Bucket=stack.resolver.refs["MediaBucket"]).get("KeyCount") == 0
+    assert run(stack, "RetentionFunction")["conversations"] == 0  # rerun: nothing more
+    audits = stack.items("AUDIT#")
+    assert len(audits) == 2 and all("old" not in str(a) for a in audits)
+
+
+def test_retention_policy_change_applies_without_rescheduling(stack):
+    conv = customer_writes(stack, "t.3", "kept for now", sender="15557770010")
+    clock.advance(10 * 86400)
+    assert run(stack, "RetentionFunction")["conversations"] == 0
+    settings(stack, {"retention": {"channels": {"whatsapp": 7}}})
+    assert run(stack, "RetentionFunction")["conversations"] == 1
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 404
+
+
+def test_export_and_erasure(stack):
+    conv = customer_writes(stack, "x.1", "my data", sender="15557770011")
+    contact = conv["contact"]["id"]
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "reply"}, role="agent")
+    stack.drain("SenderFunction")
+    assert stack.http("GET", f"/api/contacts/{contact}/export", role="agent").status == 403
+    exported = stack.http("GET", f"/api/contacts/{contact}/export", role="admin").json()
+    assert exported["contact"]["id"] == contact and exported["identities"][0]["identity"] == "phone:+15557770011"
+    assert [m["text"] for m in exported["conversations"][0]["messages"]] == ["my data", "reply"]
+    assert stack.http("DELETE", f"/api/contacts/{contact}", role="agent").status == 403
+    erased = stack.http("DELETE", f"/api/contacts/{contact}", role="admin").json()["erased"]
+    assert erased["conversations"] == 1 and erased["messages"] == 2
+    for path in (f"/api/contacts/{contact}", f"/api/conversations/{conv['id']}", f"/api/contacts/{contact}/export"):
+        assert stack.http("GET", path, role="admin").status == 404
+    assert conversations(stack) == []
+    leftovers = [i for i in stack.items("") if "15557770011" in str(i) or contact in str(i) or conv["id"] in str(i)]
+    assert leftovers == []
+    # the customer writing again starts afresh
+    again = customer_writes(stack, "x.2", "hello again", sender="15557770011")
+    assert again["contact"]["id"] != contact
+
+
+@pytest.mark.parametrize("job", ["AutoReplyFunction", "SurveyFunction", "RetentionFunction"])
+def test_jobs_read_only_what_is_due(stack, job, monkeypatch):
+    settings(stack, {"auto_reply": {"enabled": True, "after_minutes": 60}, "business_hours": ALWAYS_OPEN})
+    for i in range(12):
+        customer_writes(stack, f"d.{i}", f"m{i}", sender=f"155577701{i:02d}")
+    from switchboard.store import table as table_module
+
+    reads = {"items": 0}
+    real_query = table_module.Table.query
+
+    def counting(self, *args, **kwargs):
+        items, last = real_query(self, *args, **kwargs)
+        reads["items"] += len(items)
+        return items, last
+
+    monkeypatch.setattr(table_module.Table, "query", counting)
+    run(stack, job)
+    assert reads["items"] == 0  # nothing is due yet: the job reads nothing at all
