@@ -11,10 +11,9 @@ import pytest
 from switchboard import aws, clock
 from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
 
-ALWAYS_OPEN = {"timezone": "UTC", "days": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-               "holidays": []}
-NEVER_OPEN = {"timezone": "Europe/Riga", "days": {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-              "holidays": []}
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS_OPEN = {"timezone": "UTC", "days": {d: [["00:00", "24:00"]] for d in WEEK}, "holidays": []}
+NEVER_OPEN = {"timezone": "Europe/Riga", "days": {d: [] for d in WEEK}, "holidays": []}
 
 
 def settings(stack, patch: dict) -> dict:
@@ -164,8 +163,8 @@ def test_no_survey_when_reopened_opted_out_or_without_email(stack):
 def test_retention_deletes_what_is_due_and_keeps_the_rest(stack):
     settings(stack, {"retention": {"default_days": 30, "channels": {"whatsapp": 30}}})
     old = customer_writes(stack, "t.1", "old", sender="15557770008")
-    post(stack, wa_payload(wa_message("t.img", sender="15557770008", kind="image", body={"id": "IMG", "mime_type": "image/jpeg"}),
-                           sender="15557770008"))
+    image = wa_message("t.img", sender="15557770008", kind="image", body={"id": "IMG", "mime_type": "image/jpeg"})
+    post(stack, wa_payload(image, sender="15557770008"))
     stack.drain("ProcessorFunction")
     clock.advance(31 * 86400)
     fresh = customer_writes(stack, "t.2", "fresh", sender="15557770009")
