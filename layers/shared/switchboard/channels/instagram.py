@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.messenger import Event, MessengerChannel, _seconds, _str
-from switchboard.channels.whatsapp import _dict
 from switchboard.errors import PermanentSendError
 from switchboard.models import Attachment, Location
 from switchboard.settings import get_settings

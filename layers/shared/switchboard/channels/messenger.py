@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -11,8 +10,12 @@ from urllib.parse import quote, urlsplit
 from switchboard import clock, secrets
 from switchboard.channels import http
 from switchboard.channels.base import MediaContent, WebhookRequest
+from switchboard.channels.fields import as_dict as _dict
+from switchboard.channels.fields import as_list as _list
+from switchboard.channels.fields import as_str as _str
+from switchboard.channels.fields import coordinate as _coordinate
+from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel
-from switchboard.channels.whatsapp import _dict, _list, _read_capped
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
 from switchboard.models import Attachment, InboundMessage, Location, SendRequest, SendResult, StatusUpdate
 from switchboard.settings import get_settings
@@ -22,28 +25,6 @@ MEDIA_KINDS = ("image", "video", "audio", "file")
 # Graph (code, subcode) pairs that mean "the 24-hour window is closed". 2534022 is Instagram's [unverified].
 WINDOW_CLOSED = ((10, 2018278), (10, 2534022))
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _str(value: Any) -> str | None:
-    """A non-empty string (an int's digits accepted), storable: JSON's lone surrogates ("\\ud800") can't be UTF-8."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if not isinstance(value, str) or not value:
-        return None
-    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
-
-
-def _coordinate(value: Any, limit: float) -> float | None:
-    """A finite degree within ±limit (NaN and infinities parse as JSON but serialize as null)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
 def _seconds(value: Any) -> float | None:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from switchboard import clock, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
+from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import Attachment, InboundMessage, Location, SendRequest, SendResult, StatusUpdate
 from switchboard.settings import get_settings
@@ -278,13 +279,3 @@ def _send_error(response: Any, answer: dict[str, Any]) -> RetryableSendError | P
     if code:
         return PermanentSendError(f"Twilio error {code}: {message[:200]}".rstrip(": "))
     return PermanentSendError(f"Twilio answered HTTP {status}")
-
-
-def _read_capped(response: Any, limit: int) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > limit:
-            raise MediaError("media larger than the configured limit")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -13,6 +13,9 @@ from urllib.parse import quote
 from switchboard import clock, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
+from switchboard.channels.fields import as_dict as _dict
+from switchboard.channels.fields import as_list as _list
+from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.errors import (
     MalformedPayload,
     MediaError,
@@ -40,14 +43,6 @@ SERVICE_KEYS = frozenset({
 })
 EventList = list[InboundMessage | ContactEvent]
 CHAT_ID = re.compile(r"-?[0-9]{1,20}")
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _int(value: Any) -> int | None:
@@ -390,13 +385,3 @@ def _send_error(response: Any, answer: dict[str, Any]) -> RetryableSendError | P
     if code in (401, 404):
         return PermanentSendError(f"Telegram rejected the bot token (Telegram {code}: {description})")
     return PermanentSendError(f"Telegram {code}: {description}")
-
-
-def _read_capped(response: Any, limit: int) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > limit:
-            raise MediaError("media larger than the configured limit")
-        chunks.append(chunk)
-    return b"".join(chunks)

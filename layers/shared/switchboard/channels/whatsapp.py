@@ -11,6 +11,11 @@ from typing import Any
 from switchboard import clock, secrets
 from switchboard.channels import http
 from switchboard.channels.base import MediaContent, WebhookRequest
+from switchboard.channels.fields import as_dict as _dict
+from switchboard.channels.fields import as_list as _list
+from switchboard.channels.fields import as_str as _str
+from switchboard.channels.fields import coordinate as _coordinate
+from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
 from switchboard.models import Attachment, InboundMessage, Location, SendRequest, SendResult, StatusUpdate
@@ -20,27 +25,6 @@ MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 RECEIPTS = ("sent", "delivered", "read", "failed")
 MAX_TEXT = 4096
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if not isinstance(value, str) or not value:
-        return None
-    if not value.isascii():
-        # JSON can carry lone surrogates ("\\ud800"), which no UTF-8 store or queue accepts.
-        value = _SURROGATE.sub("\ufffd", value)
-    return value
 
 
 def _digits(value: str) -> bool:
@@ -53,17 +37,6 @@ def _timestamp(value: Any) -> float:
     except (TypeError, ValueError, OverflowError):
         return clock.now().timestamp()
     return ts if 0 < ts < 1e11 else clock.now().timestamp()
-
-
-def _coordinate(value: Any, limit: float) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    # NaN and infinities parse as JSON but serialize as null, which the queue's consumer then rejects.
-    return number if math.isfinite(number) and -limit <= number <= limit else None
 
 
 def _location(body: dict[str, Any]) -> Location | None:
@@ -233,16 +206,6 @@ class WhatsAppChannel(MetaChannel):
         if expected and not _hash_matches(data, expected):
             raise MediaError("media hash mismatch")
         return MediaContent(data=data, mime_type=_str(info.get("mime_type")) or attachment.mime_type, sha256=expected)
-
-
-def _read_capped(response: Any, limit: int) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > limit:
-            raise MediaError("media larger than the configured limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _hash_matches(data: bytes, expected: str) -> bool:

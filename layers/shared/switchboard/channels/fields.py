@@ -1,0 +1,52 @@
+"""Defensive readers for provider JSON, shared by the channel parsers: wrong types read as absent."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from switchboard.errors import MediaError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    """A non-empty string (an int's digits accepted), storable: JSON's lone surrogates ("\\ud800") can't be UTF-8."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+
+
+def coordinate(value: Any, limit: float) -> float | None:
+    """A finite degree within ±limit (NaN and infinities parse as JSON but serialize as null)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def read_capped(response: Any, limit: int) -> bytes:
+    """A streamed download, refused once it grows past `limit` bytes."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > limit:
+            raise MediaError("media larger than the configured limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
