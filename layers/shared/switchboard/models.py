@@ -147,6 +147,7 @@ class Contact(Model):
     surveys_opt_out: bool = False
     created_at: str
     first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
+    email_suppressed: bool = Field(False, description="mail to the address bounced or drew a complaint")
 
 
 class Conversation(Model):

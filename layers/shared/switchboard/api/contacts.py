@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from switchboard.api.auth import caller
 from switchboard.api.schemas import ContactConversation, ContactOut, ContactPatch, Identity, Me
 from switchboard.errors import BadRequest
+from switchboard.services import survey
 from switchboard.store import contacts, keys
 from switchboard.store.table import Table
 
@@ -37,6 +38,8 @@ def patch_contact(contact_id: str, body: ContactPatch) -> ContactOut:
         changes["surveys_opt_out"] = False
     table = Table()
     contacts.update(table, contact_id, changes)
+    if changes.get("surveys_opt_out") or "email" in changes:
+        survey.cancel_for_contact(table, contact_id)  # a pending survey must not reach an opted-out or old address
     return contact_view(table, contact_id)
 
 

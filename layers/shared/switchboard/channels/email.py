@@ -389,8 +389,8 @@ def html_to_text(source: str) -> str:
             end = lower.find(f"</{tag}", i)
             after = source.find(">", end) if end >= 0 else -1
             i = n if after < 0 else after + 1
-        elif tag == "li" and not closing:
-            out.append("\n- ")
+        elif tag == "li":
+            out.append("" if closing else "\n- ")
         elif tag in BLOCK_TAGS:
             out.append("\n")
         elif tag in ("td", "th"):

@@ -57,12 +57,16 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
             if send_automated(table, conv, config.away.text, "away"):
                 sent.append("away")
     if config.auto_reply.enabled:
-        # The wait starts at the first unanswered message: an existing entry is left as it is.
+        # The wait starts at the first unanswered message: an existing entry is left as it is. The entry carries
+        # what the job needs to reply, so the job reads nothing else; an agent's reply, resolving or parking the
+        # conversation deletes it.
         due_at = clock.iso(now + timedelta(minutes=config.auto_reply.after_minutes))
+        snapshot = conv.model_dump(mode="json", include=AUTO_REPLY_FIELDS)
         try:
             table.put({**keys.due(conv.id, "auto_reply"), **keys.due_index("auto_reply", due_at, conv.id),
                        "type": "due", "job": "auto_reply", "conversation_id": conv.id,
-                       "waiting_since": message.created_at}, condition="attribute_not_exists(pk)")
+                       "waiting_since": message.created_at, "conversation": snapshot},
+                      condition="attribute_not_exists(pk)")
         except ConditionFailed:
             pass
     return sent
@@ -77,18 +81,22 @@ def _take(table: Table, item: dict[str, Any]) -> bool:
     return True
 
 
+AUTO_REPLY_FIELDS = {"id", "channel", "inbox_id", "contact_id", "recipient", "status", "created_at", "updated_at",
+                     "last_inbound_at", "blocked"}
+
+
 def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
+    """The entry exists only while the customer waits (see on_inbound): claim it, reply once."""
     if not _take(table, item):
         return False
-    conv = conversations.get(table, item["conversation_id"], consistent=True)
-    if conv is None or conv.status != "open":
-        return False
-    if conv.last_agent_reply_at and conv.last_agent_reply_at >= item["waiting_since"]:
-        return False  # an agent answered meanwhile
     config = load_settings(table)
     if not config.auto_reply.enabled:
         return False
-    return send_automated(table, conv, config.auto_reply.text, "auto_reply") is not None
+    conv = Conversation.model_validate(item["conversation"])
+    try:
+        return send_automated(table, conv, config.auto_reply.text, "auto_reply") is not None
+    except ConditionFailed:
+        return False  # the conversation was deleted meanwhile
 
 
 def run_auto_reply() -> dict[str, int]:

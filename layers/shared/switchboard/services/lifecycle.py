@@ -50,14 +50,16 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
 
 
 def _expire(table: Table, due: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:
-    conv = conversations.get(table, due["conversation_id"], consistent=True)
-    if conv is not None and conv.updated_at > cutoff:
+    items = erasure.conversation_items(table, due["conversation_id"])  # one read of what may be deleted
+    counts.extra["read"] += len(items)
+    meta = next((i for i in items if i["sk"] == keys.META), None)
+    if meta is not None and meta["updated_at"] > cutoff:
         # Active since it was scheduled: move its entry to its real last activity.
         table.update({"pk": due["pk"], "sk": due["sk"]}, "SET due_sk = :s",
-                     vals={":s": keys.inbox_sort(conv.updated_at, conv.id)})
+                     vals={":s": keys.inbox_sort(meta["updated_at"], meta["id"])})
         counts.extra["rescheduled"] += 1
         return
-    contact_id = erasure.delete_conversation(table, due["conversation_id"], counts) or due.get("contact_id")
+    contact_id = erasure.delete_conversation(table, due["conversation_id"], counts, items) or due.get("contact_id")
     if contact_id and not erasure.contact_has_conversations(table, contact_id):
         erasure.delete_contact(table, contact_id, counts)
 

@@ -16,10 +16,8 @@ from switchboard import aws, clock, secrets
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
-from switchboard.store import contacts, conversations, keys, metrics
+from switchboard.store import contacts, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
-
-AUTOMATION = "automation"
 
 
 def survey_key(conv_id: str, resolution: str) -> dict[str, str]:
@@ -65,36 +63,33 @@ def read_token(token: str) -> tuple[str, str]:
 
 # -- sending -----------------------------------------------------------------------------------
 def send(table: Table, due: dict[str, Any]) -> bool:
-    """Email the survey for one resolution, at most once. False when none is due (reasons in the docstring
-    of the checks below); raises ServiceUnavailable when SES fails, so the job tries again later."""
-    conv = conversations.get(table, due["conversation_id"], consistent=True)
-    if conv is None or conv.status != "resolved" or conv.resolved_at != due["resolution"]:
-        return False  # reopened, or resolved again later (that resolution has its own entry)
-    if (conv.resolved_by or "").startswith(AUTOMATION):
-        return False
-    contact = contacts.get(table, conv.contact_id)
-    if contact is None or not contact.email or contact.surveys_opt_out:
-        return False
-    if table.get(suppression_key(contact.email)):
-        return False  # bounced or complained before
+    """Email the survey for one resolution, at most once, from what its due entry carries (workflow.resolve put
+    it there after checking the contact; reopening, opting out or a bounce delete it). Raises ServiceUnavailable
+    when SES fails, so the job tries again on its next run."""
     config = load_settings(table).survey
-    if not config.enabled:
+    if not config.enabled or not due.get("email"):
         return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
-    claim = survey_key(conv.id, due["resolution"])
+    claim = survey_key(due["conversation_id"], due["resolution"])
     try:
-        table.put({**claim, "type": "survey", "state": "sending", "resolved_by": conv.resolved_by,
+        table.put({**claim, "type": "survey", "state": "sending", "resolved_by": due.get("resolved_by"),
                    "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
     except ConditionFailed:
         return False  # already sent for this resolution
-    token = make_token(conv.id, due["resolution"], expires)
+    token = make_token(due["conversation_id"], due["resolution"], expires)
     try:
-        _email(contact.email, contact.name, token, config.subject, config.text)
+        _email(due["email"], due.get("name"), token, config.subject, config.text)
     except Exception:
         table.delete(claim)  # not sent: let the next run try again
         raise
     table.update(claim, "SET #s = :sent", names={"#s": "state"}, vals={":sent": "sent"})
     return True
+
+
+def cancel_for_contact(table: Table, contact_id: str) -> int:
+    """Drop the contact's pending surveys (opted out, address changed or bouncing)."""
+    _, _, conversation_ids = contacts.related(table, contact_id)
+    return table.batch_delete([keys.due(c, "survey") for c in conversation_ids]) if conversation_ids else 0
 
 
 def _email(to: str, name: str | None, token: str, subject: str, intro: str) -> None:
@@ -159,6 +154,13 @@ def record_comment(table: Table, token: str, comment: str) -> None:
         raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
 
 
-def suppress(table: Table, address: str, reason: str) -> None:
-    """A bounce or complaint: never mail this address again."""
+def suppress(table: Table, address: str, reason: str) -> bool:
+    """A bounce or complaint: never mail this address again. True when a contact has the address."""
+    address = address.strip().lower()
     table.put({**suppression_key(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
+    contact = contacts.find(table, f"email:{address}")
+    if contact is None:
+        return False
+    table.update(keys.contact(contact.id), "SET email_suppressed = :t", vals={":t": True})
+    cancel_for_contact(table, contact.id)
+    return True

@@ -7,8 +7,9 @@ from typing import Any
 
 from switchboard import clock
 from switchboard.models import Conversation
+from switchboard.services import survey
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import conversations, keys, metrics
+from switchboard.store import contacts, conversations, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
 
 AUTOMATION = "automation"
@@ -30,18 +31,33 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
                     "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
                                                   ":at": at, ":by": by}}},
         metrics.increment(at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1}),
+        {"Delete": {"Key": keys.due(conv_id, "auto_reply")}},
     ]
     survey = load_settings(table).survey
-    if survey.enabled and not by.startswith(AUTOMATION):
+    recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
+    if recipient:
+        # Everything the survey job needs travels in its entry: the job reads nothing else. Reopening, a new
+        # customer message, opting out or a bounce delete the entry.
         due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
         actions.append({"Put": {"Item": {**keys.due(conv_id, "survey"), **keys.due_index("survey", due_at, conv_id),
                                          "type": "due", "job": "survey", "conversation_id": conv_id,
-                                         "resolution": at, "resolved_by": by}}})
+                                         "contact_id": conv.contact_id, "resolution": at, "resolved_by": by,
+                                         "email": recipient[0], "name": recipient[1]}}})
     try:
         table.transact(actions)
     except ConditionFailed:
         pass  # resolved meanwhile by someone else
     return conversations.require(table, conv_id)
+
+
+def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | None:
+    """(email, name) of a contact who may get a survey: has an address, did not opt out, never bounced."""
+    contact = contacts.get(table, contact_id)
+    if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed:
+        return None
+    if table.get(survey.suppression_key(contact.email)):  # bounced before this contact had the address
+        return None
+    return contact.email, contact.name
 
 
 def reopen(table: Table, conv_id: str) -> Conversation:
@@ -54,7 +70,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
 
 
 def pending(table: Table, conv_id: str) -> Conversation:
-    conv = conversations.require(table, conv_id)
-    if conv.status == "resolved":
-        table.delete(keys.due(conv_id, "survey"))
+    """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
+    conversations.require(table, conv_id)
+    table.batch_delete([keys.due(conv_id, "survey"), keys.due(conv_id, "auto_reply")])
     return conversations.set_status(table, conv_id, "pending")

@@ -52,9 +52,15 @@ def _delete_objects(keys_: list[str]) -> int:
     return len(keys_)
 
 
-def delete_conversation(table: Table, conv_id: str, counts: Counts) -> str | None:
-    """Everything of one conversation. Returns its contact id (None if it was already gone). Safe to rerun."""
-    items = _partition(table, keys.conversation_pk(conv_id))
+def conversation_items(table: Table, conv_id: str) -> list[dict[str, Any]]:
+    return _partition(table, keys.conversation_pk(conv_id))
+
+
+def delete_conversation(table: Table, conv_id: str, counts: Counts,
+                        items: list[dict[str, Any]] | None = None) -> str | None:
+    """Everything of one conversation (`items`: its partition, when the caller has read it already).
+    Returns its contact id (None if it was already gone). Safe to rerun."""
+    items = items if items is not None else conversation_items(table, conv_id)
     meta = next((i for i in items if i["sk"] == keys.META), None)
     objects: list[str] = []
     extra_keys: list[dict[str, str]] = []

@@ -1,0 +1,111 @@
+"""The email function's work: an SES receipt event in, verdicts and recipients checked, raw MIME read, message ingested.
+
+The receipt rule runs [S3 action -> Lambda action]: the raw message is in the media bucket before we are invoked.
+Mail we do not deliver is moved aside (quarantine/ for spam and viruses, rejected/ for the rest) so that
+inbound-email/ holds only messages the store refers to (raw_ref), which the retention job deletes with them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from switchboard import aws
+from switchboard.channels import email as email_channel
+from switchboard.errors import MalformedPayload, ServiceUnavailable
+from switchboard.models import InboundMessage
+from switchboard.services import ingest as ingest_service
+from switchboard.settings import get_settings
+
+QUARANTINE_PREFIX = "quarantine/"
+REJECTED_PREFIX = "rejected/"
+SES_MESSAGE_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+RAW_KEY = re.compile(r"[A-Za-z0-9!._*'()/-]{1,1024}")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _verdict(receipt: dict[str, Any], name: str) -> str:
+    status = _dict(receipt.get(name)).get("status")
+    return status.upper() if isinstance(status, str) else ""
+
+
+def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
+    """Ingest every deliverable message of the event; counts for the log (never addresses or content).
+
+    Raises ServiceUnavailable when S3, DynamoDB or SQS fail, so that the asynchronous invocation is retried."""
+    counts = {"records": 0, "quarantined": 0, "refused": 0, "malformed": 0, "dropped": 0, "ignored": 0}
+    bucket = get_settings().media_bucket
+    channel = email_channel.EmailChannel()
+    messages: list[InboundMessage] = []
+    records = _dict(event).get("Records")
+    for record in records if isinstance(records, list) else []:
+        counts["records"] += 1
+        ses = _dict(_dict(record).get("ses"))
+        mail, receipt = _dict(ses.get("mail")), _dict(ses.get("receipt"))
+        message_id = mail.get("messageId")
+        if _dict(record).get("eventSource") != "aws:ses" or not isinstance(message_id, str) \
+                or not SES_MESSAGE_ID.fullmatch(message_id):
+            counts["ignored"] += 1
+            continue
+        object_key = _dict(receipt.get("action")).get("objectKey")
+        key = object_key if isinstance(object_key, str) and RAW_KEY.fullmatch(object_key) \
+            else email_channel.raw_key(message_id)
+        if "FAIL" in (_verdict(receipt, "spamVerdict"), _verdict(receipt, "virusVerdict")):
+            _set_aside(bucket, key, QUARANTINE_PREFIX + message_id)
+            counts["quarantined"] += 1
+            continue
+        recipients = email_channel.allowed_recipients(receipt.get("recipients") or mail.get("destination"))
+        if not recipients:
+            _set_aside(bucket, key, REJECTED_PREFIX + message_id)
+            counts["refused"] += 1
+            continue
+        raw = _read(bucket, key)
+        try:
+            message = channel.parse_mime(raw, ses_message_id=message_id, recipients=recipients, raw_ref=key,
+                                         bucket=bucket)
+        except MalformedPayload:
+            message, outcome = None, "malformed"
+        else:
+            outcome = "dropped"  # no usable sender, or our own mail come back
+        if message is None:
+            _set_aside(bucket, key, REJECTED_PREFIX + message_id)
+            counts[outcome] += 1
+            continue
+        messages.append(message)
+    if messages:
+        for name, count in ingest_service.ingest(messages).items():
+            counts[name] = counts.get(name, 0) + count
+    return counts
+
+
+def _read(bucket: str, key: str) -> bytes:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return aws.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except (BotoCoreError, ClientError) as exc:
+        # Missing included: the S3 action runs first, so a missing object is a misconfiguration worth retrying
+        # into the on-failure destination, not mail to drop silently.
+        raise ServiceUnavailable("S3 get of the raw email failed") from exc
+
+
+def _set_aside(bucket: str, key: str, target: str) -> None:
+    """Move the raw message out of inbound-email/. Idempotent: a redelivered event finds it moved already."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    s3 = aws.s3()
+    try:
+        s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise ServiceUnavailable("S3 copy of the raw email failed") from exc
+        return  # moved by an earlier attempt
+    except BotoCoreError as exc:
+        raise ServiceUnavailable("S3 copy of the raw email failed") from exc
+    try:
+        s3.delete_object(Bucket=bucket, Key=key)
+    except (BotoCoreError, ClientError) as exc:
+        raise ServiceUnavailable("S3 delete of the raw email failed") from exc
