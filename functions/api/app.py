@@ -3,11 +3,13 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from switchboard import observability
 from switchboard.api.app import resolve
 
 logger = Logger()
 
 
+@observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     return resolve(event, context)

@@ -2,11 +2,13 @@
 
 from aws_lambda_powertools import Logger
 
+from switchboard import observability
 from switchboard.services import automation
 
 logger = Logger()
 
 
+@observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
     counts = automation.run_auto_reply()

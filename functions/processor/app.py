@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from switchboard import observability
 from switchboard.models import InboundEnvelope
 from switchboard.services import processing
 
@@ -17,6 +18,7 @@ def record_handler(record):
                                             "result": outcome.result, "conversation_id": outcome.conversation_id})
 
 
+@observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
+from switchboard import observability
 from switchboard.models import OutboundJob
 from switchboard.services import sending
 
@@ -17,6 +18,7 @@ def record_handler(record):
                                            "result": result})
 
 
+@observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
     return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)

@@ -5,6 +5,7 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from switchboard import observability
 from switchboard.channels.webchat import read_token
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
 from switchboard.lambda_events import error_response, http_response, webhook_request
@@ -23,6 +24,7 @@ def _json(request):
     return body
 
 
+@observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     request = webhook_request(event)

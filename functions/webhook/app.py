@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
+from switchboard import observability
 from switchboard.errors import NotFound, SwitchboardError
 from switchboard.lambda_events import error_response, http_response, webhook_request
 from switchboard.services import ingest
@@ -11,6 +12,7 @@ from switchboard.settings import get_settings
 logger = Logger()
 
 
+@observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     # The route names the channel; a function bound to one channel (CHANNEL) serves that one only.

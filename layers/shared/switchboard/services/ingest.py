@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard import clock, queue
+from switchboard import clock, observability, queue
 from switchboard.channels import registry
 from switchboard.channels.base import WebhookReply, WebhookRequest
 from switchboard.errors import PayloadTooLarge
@@ -51,4 +51,6 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
             counts["statuses"] += 1
         envelopes.append(InboundEnvelope(event=event, received_at=received_at))
     queue.send_inbound(envelopes)
+    observability.count("MessagesReceived", counts["messages"])
+    observability.count("DuplicateDeliveries", counts["duplicates"])
     return counts

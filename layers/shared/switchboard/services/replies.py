@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard import clock, ids, queue
+from switchboard import clock, ids, observability, queue
 from switchboard.errors import Conflict, ServiceUnavailable
 from switchboard.models import Message, OutboundJob
 from switchboard.services.sending import window_open
@@ -19,6 +19,9 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Me
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent)
     conversations.add_outbound(table, conv, message)
+    if conv.first_response_at is None:
+        observability.seconds("FirstResponseTime",
+                              (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds())
     try:
         queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))
     except ServiceUnavailable:

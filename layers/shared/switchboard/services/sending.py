@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from switchboard import clock
+from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError
 from switchboard.models import Conversation, OutboundJob, SendRequest
@@ -56,6 +56,7 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                                           message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs))
     except PermanentSendError as exc:
+        observability.count("SendFailures")
         conversations.record_failed(table, message, exc.message)
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
@@ -64,4 +65,5 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
         conversations.release_send(table, message)
         raise
     conversations.record_sent(table, message, result.provider_message_id)
+    observability.count("RepliesSent")
     return "sent"

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from switchboard import aws, clock, secrets
+from switchboard import aws, clock, observability, secrets
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
@@ -83,6 +83,7 @@ def send(table: Table, due: dict[str, Any]) -> bool:
         table.delete(claim)  # not sent: let the next run try again
         raise
     table.update(claim, "SET #s = :sent", names={"#s": "state"}, vals={":sent": "sent"})
+    observability.count("SurveysSent")
     return True
 
 
@@ -138,6 +139,8 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
         ])
     except ConditionFailed:
         return conv_id, False  # a second click: the first rating stands
+    observability.count("CsatResponses")
+    observability.count("CsatRatingSum", rating)
     return conv_id, True
 
 
@@ -157,6 +160,7 @@ def record_comment(table: Table, token: str, comment: str) -> None:
 def suppress(table: Table, address: str, reason: str) -> bool:
     """A bounce or complaint: never mail this address again. True when a contact has the address."""
     address = address.strip().lower()
+    observability.count("SurveyBounces")
     table.put({**suppression_key(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
     contact = contacts.find(table, f"email:{address}")
     if contact is None:

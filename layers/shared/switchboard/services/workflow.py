@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from switchboard import clock
+from switchboard import clock, observability
 from switchboard.models import Conversation
 from switchboard.services import survey
 from switchboard.services.automation_config import load as load_settings
@@ -46,7 +46,9 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     try:
         table.transact(actions)
     except ConditionFailed:
-        pass  # resolved meanwhile by someone else
+        return conversations.require(table, conv_id)  # resolved meanwhile by someone else
+    observability.count("ConversationsResolved")
+    observability.seconds("ResolutionTime", seconds)
     return conversations.require(table, conv_id)
 
 

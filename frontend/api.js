@@ -1,0 +1,96 @@
+// The agent API client: config.json, the bearer token, JSON in and out, errors as ApiError.
+
+let config = { apiUrl: '', local: true };
+let currentToken = () => null;
+let onUnauthorized = () => {};
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+
+  /** The route is not there (yet): 404 "no such route" from the API, or API Gateway's bare "Not Found". */
+  get routeMissing() {
+    return this.status === 404 && (this.code === 'route_missing' || /no such route/i.test(this.message));
+  }
+}
+
+export async function loadConfig() {
+  const r = await fetch('config.json', { cache: 'no-store' });
+  if (!r.ok) throw new Error(`config.json could not be read (HTTP ${r.status})`);
+  config = { apiUrl: '', local: false, ...(await r.json()) };
+  config.apiUrl = String(config.apiUrl || '').replace(/\/+$/, '');
+  return config;
+}
+
+export const getConfig = () => config;
+
+export function configureAuth(tokenFn, unauthorizedFn) {
+  currentToken = tokenFn;
+  onUnauthorized = unauthorizedFn;
+}
+
+export async function request(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const token = currentToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let r;
+  try {
+    r = await fetch(config.apiUrl + path, init);
+  } catch {
+    throw new ApiError(0, 'network', 'the server could not be reached');
+  }
+  const text = r.status === 204 ? '' : await r.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!r.ok) {
+    const e = data && data.error;
+    const err = new ApiError(r.status, (e && e.code) || (r.status === 404 ? 'route_missing' : `http_${r.status}`),
+      (e && e.message) || (data && data.message) || `HTTP ${r.status}`);
+    if (r.status === 401) onUnauthorized(err);
+    throw err;
+  }
+  return data;
+}
+
+function qs(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
+
+export const api = {
+  localToken: (email, role) => request('POST', '/_local/token', { email, role }),
+  me: () => request('GET', '/api/me'),
+  conversations: (params) => request('GET', `/api/conversations${qs(params)}`),
+  conversation: (id) => request('GET', conv(id)),
+  messages: (id, cursor, limit = 100) => request('GET', `${conv(id)}/messages${qs({ cursor, limit })}`),
+  reply: (id, text) => request('POST', `${conv(id)}/messages`, { text }),
+  note: (id, text) => request('POST', `${conv(id)}/notes`, { text }),
+  read: (id) => request('POST', `${conv(id)}/read`),
+  resolve: (id) => request('POST', `${conv(id)}/resolve`),
+  reopen: (id) => request('POST', `${conv(id)}/reopen`),
+  pending: (id) => request('POST', `${conv(id)}/pending`),
+  assign: (id, agent) => request('POST', `${conv(id)}/assign`, { agent }),
+  labels: (id, labels) => request('POST', `${conv(id)}/labels`, { labels }),
+  canned: () => request('GET', '/api/canned-responses'),
+  createCanned: (shortcut, text) => request('POST', '/api/canned-responses', { shortcut, text }),
+  deleteCanned: (id) => request('DELETE', `/api/canned-responses/${encodeURIComponent(id)}`),
+  contact: (id) => request('GET', `/api/contacts/${encodeURIComponent(id)}`),
+  patchContact: (id, changes) => request('PATCH', `/api/contacts/${encodeURIComponent(id)}`, changes),
+  metrics: (from, to) => request('GET', `/api/metrics${qs({ from, to })}`),
+};

@@ -1,0 +1,140 @@
+// The app shell: config, sign-in, the top bar, hash routes (#/inbox, #/c/<id>, #/metrics, #/canned), shortcuts.
+
+import { api, configureAuth, getConfig, loadConfig } from './api.js';
+import { completeHostedSignIn, renderSignIn, signOut, token, tokenIdentity } from './auth.js';
+import { createCannedPage } from './canned.js';
+import { createConversation } from './conversation.js';
+import { createInbox } from './inbox.js';
+import { createMetrics } from './metrics.js';
+import { h, typingIn } from './ui.js';
+
+const app = document.getElementById('app');
+let teardown = () => {};
+
+async function main() {
+  try {
+    await loadConfig();
+  } catch (err) {
+    app.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, `Switchboard cannot start: ${err.message}`));
+    return;
+  }
+  configureAuth(token, () => showSignIn('Your session has ended: please sign in again.'));
+  const message = getConfig().local ? null : await completeHostedSignIn();
+  if (token()) start();
+  else showSignIn(message);
+}
+
+function showSignIn(message) {
+  if (document.body.classList.contains('signed-out') && app.querySelector('.login')) return;
+  teardown();
+  teardown = () => {};
+  document.body.classList.add('signed-out');
+  document.title = 'Sign in · Switchboard';
+  renderSignIn(app, { message, onSignedIn: start });
+}
+
+async function start() {
+  document.body.classList.remove('signed-out');
+  let me;
+  try {
+    me = await api.me();
+  } catch (err) {
+    if (err.status === 401) return; // showSignIn has already run
+    me = tokenIdentity(); // GET /api/me not there yet: the token says who we are
+  }
+
+  const inboxCount = h('span', { class: 'nav-count', 'aria-label': 'unread' });
+  const navLinks = {
+    inbox: h('a', { href: '#/inbox', 'data-testid': 'nav-inbox' }, 'Inbox ', inboxCount),
+    metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
+    canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
+  };
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  const topbar = h('header', { class: 'topbar' },
+    h('a', { class: 'brand', href: '#/inbox' }, 'Switchboard'),
+    h('nav', { 'aria-label': 'Main' }, Object.values(navLinks)),
+    h('span', { class: 'who', 'data-testid': 'me' }, `${me.email} · ${me.role}`),
+    h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'));
+  app.replaceChildren(h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } },
+    'Skip to content'), topbar, main);
+
+  let unread = 0;
+  const inbox = createInbox({ me, onUnread: (n) => { unread = n; inboxCount.textContent = n ? String(n) : ''; setTitle(); } });
+  const inboxPane = h('div', { class: 'inbox-pane' });
+  const conversationPane = h('div', { class: 'conversation-pane' });
+  const placeholder = h('div', { class: 'placeholder' }, h('p', {}, 'Pick a conversation.'),
+    h('p', { class: 'muted' }, 'Keys: j / k move through the inbox, r jumps to the reply box.'));
+  const workspace = h('div', { class: 'workspace' }, inboxPane, conversationPane);
+  let page = null; // metrics or canned page when shown
+  let conversation = null;
+  let screen = '';
+
+  function setTitle() {
+    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses' };
+    document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
+  }
+
+  function route() {
+    const hash = location.hash || '#/inbox';
+    const match = /^#\/c\/([^/?#]+)/.exec(hash);
+    const next = match ? 'inbox' : hash.startsWith('#/metrics') ? 'metrics' : hash.startsWith('#/canned') ? 'canned' : 'inbox';
+    for (const [name, link] of Object.entries(navLinks)) {
+      if (name === next) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
+    if (next !== screen) {
+      if (page) page.unmount();
+      page = null;
+      if (next === 'inbox') {
+        main.replaceChildren(workspace);
+        inbox.mount(inboxPane);
+      } else {
+        inbox.unmount();
+        if (conversation) conversation.unmount();
+        conversation = null;
+        page = next === 'metrics' ? createMetrics() : createCannedPage();
+        page.mount(main);
+        const heading = main.querySelector('h2');
+        if (heading) {
+          heading.setAttribute('tabindex', '-1');
+          heading.focus();
+        }
+      }
+      screen = next;
+    }
+    if (next === 'inbox') {
+      const id = match ? decodeURIComponent(match[1]) : null;
+      if (!conversation || conversation.id !== id) {
+        if (conversation) conversation.unmount();
+        conversation = id ? createConversation({ id, me, onChange: (summary) => inbox.patch(summary) }) : null;
+        conversationPane.replaceChildren(conversation ? conversation.root : placeholder);
+      }
+      inbox.select(id);
+      workspace.classList.toggle('has-conversation', !!id);
+    }
+    setTitle();
+  }
+
+  function keys(e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typingIn(e.target)) return;
+    if (screen !== 'inbox') return;
+    if (e.key === 'j') inbox.next();
+    else if (e.key === 'k') inbox.previous();
+    else if (e.key === 'r' && conversation) conversation.focusReply();
+    else return;
+    e.preventDefault();
+  }
+
+  window.addEventListener('hashchange', route);
+  document.addEventListener('keydown', keys);
+  teardown = () => {
+    window.removeEventListener('hashchange', route);
+    document.removeEventListener('keydown', keys);
+    inbox.unmount();
+    if (conversation) conversation.unmount();
+    if (page) page.unmount();
+  };
+  route();
+}
+
+main();

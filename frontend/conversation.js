@@ -1,0 +1,502 @@
+// One conversation: header actions (assign, labels, resolve), the messages (polled), the reply window,
+// the composer with canned responses ("/" + shortcut, or the select), and the contact panel beside it.
+
+import { api } from './api.js';
+import { loadCanned, matchCanned } from './canned.js';
+import { createContactPanel } from './contact.js';
+import { channelBadge, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
+
+const POLL_MS = 3000;
+const MAX_PAGES = 20;
+const STATUS_TEXT = {
+  received: 'received', queued: 'queued', sending: 'sending…', sent: 'sent', delivered: 'delivered', read: 'read',
+  failed: 'failed', note: 'internal note',
+};
+const PANEL = 'switchboard.contactPanel';
+
+/** "automation:greeting" reads as "Automation (greeting)"; an agent's email stays as it is. */
+function senderName(sender) {
+  if (!sender) return 'Automation';
+  const m = /^automation:(.+)$/.exec(sender);
+  return m ? `Automation (${m[1].replace(/[_-]/g, ' ')})` : sender;
+}
+
+export function createConversation({ id, me, onChange }) {
+  let conv = null;
+  let timer = null;
+  let lastCursor = null; // the cursor that fetched the newest page: polling re-reads from there
+  let polling = false;
+  let mode = 'reply';
+  let canned = [];
+  let panel = null;
+  const messages = new Map(); // id -> {data, el}
+
+  // ---- layout ----------------------------------------------------------------------------
+  const title = h('h2', { id: 'conv-title' }, 'Loading…');
+  const badges = h('span', { class: 'conv-badges' });
+  const assigneeText = h('span', { class: 'assignee-text' });
+  const actions = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
+  const labelsList = h('ul', { class: 'label-chips', 'aria-label': 'Labels' });
+  const labelInput = h('input', { id: 'label-input', 'data-testid': 'label-input', maxlength: '40', autocomplete: 'off',
+                                  placeholder: 'Add label', enterkeyhint: 'done' });
+  const labelAdd = h('button', { type: 'submit', class: 'small', 'data-testid': 'label-add' }, 'Add');
+  const labelsForm = h('form', { class: 'labels-editor', 'aria-label': 'Labels' },
+    h('span', { class: 'labels-title' }, 'Labels:'), labelsList,
+    h('label', { for: 'label-input', class: 'sr-only' }, 'New label'), labelInput, labelAdd);
+  const actionError = h('p', { class: 'form-error', role: 'alert' });
+  const pollError = h('p', { class: 'form-error' }); // not live: it would repeat every few seconds
+  const panelToggle = h('button', { type: 'button', class: 'small', 'data-testid': 'contact-toggle',
+                                    'aria-controls': 'contact-panel', 'aria-expanded': 'false' }, 'Customer profile');
+
+  const list = h('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages',
+                         'aria-busy': 'true', tabindex: '0' });
+  const olderNote = h('p', { class: 'muted older', hidden: true }, 'Older messages are not shown.');
+  const scroller = h('div', { class: 'messages-scroll' }, olderNote, list);
+  const windowNotice = h('p', { class: 'reply-window', 'data-testid': 'reply-window', role: 'status' });
+
+  const input = h('textarea', { id: 'reply-input', 'data-testid': 'reply-input', rows: 3, 'aria-autocomplete': 'list',
+                                'aria-controls': 'canned-suggestions', 'aria-expanded': 'false',
+                                'aria-describedby': 'reply-help', placeholder: 'Write a reply…' });
+  const suggestions = h('ul', { id: 'canned-suggestions', class: 'suggestions', role: 'listbox', hidden: true,
+                                'aria-label': 'Canned responses matching what you typed' });
+  const cannedSelect = h('select', { id: 'canned-select', 'data-testid': 'canned-responses' },
+    h('option', { value: '' }, 'Insert a canned response…'));
+  const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'reply-send' }, 'Send');
+  const composerError = h('p', { class: 'form-error', role: 'alert' });
+  const modeRadios = ['reply', 'note'].map((m) => {
+    const radio = h('input', { type: 'radio', name: 'compose-mode', id: `mode-${m}`, value: m, checked: m === 'reply',
+                               'data-testid': `mode-${m}` });
+    radio.addEventListener('change', () => { mode = m; updateComposer(); });
+    return h('span', { class: 'mode' }, radio, h('label', { for: radio.id }, m === 'reply' ? 'Reply to customer' : 'Internal note'));
+  });
+  const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
+    h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
+    h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
+    h('div', { class: 'composer-input' }, input, suggestions),
+    h('div', { class: 'composer-bar' },
+      h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,
+      h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'),
+      h('span', { id: 'reply-help', class: 'help' }, 'Enter sends, Shift+Enter adds a line, / + shortcut inserts a canned response'),
+      send),
+    composerError);
+
+  const main = h('section', { class: 'conversation', 'aria-labelledby': 'conv-title' },
+    h('header', { class: 'conv-header' },
+      h('div', { class: 'conv-title-row' },
+        h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges),
+      h('div', { class: 'conv-meta' }, assigneeText, actions),
+      labelsForm, actionError, pollError),
+    scroller, windowNotice, composer);
+  const panelSlot = h('div', { class: 'panel-slot' });
+  const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
+
+  // ---- header ----------------------------------------------------------------------------
+  function button(text, testid, handler, cls = 'small') {
+    const b = h('button', { type: 'button', class: cls, 'data-testid': testid }, text);
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      actionError.textContent = '';
+      try {
+        await handler();
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  async function act(what, call) {
+    try {
+      const updated = await call();
+      if (updated && updated.id) applyConversation(updated);
+      onChange(conv);
+      return true;
+    } catch (err) {
+      actionError.textContent = errorText(err, what);
+      return false;
+    }
+  }
+
+  function renderHeader() {
+    title.textContent = (conv.contact && conv.contact.name) || 'Unknown contact';
+    replace(badges, channelBadge(conv.channel), ' ',
+      h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
+      conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null);
+    assigneeText.textContent = conv.assignee ? `Assigned to ${conv.assignee === me.email ? 'me' : conv.assignee}` : 'Unassigned';
+    assigneeText.dataset.testid = 'assignee';
+    const focusedTestid = document.activeElement && actions.contains(document.activeElement)
+      ? document.activeElement.dataset.testid : null;
+    replace(actions,
+      conv.assignee !== me.email ? button('Assign to me', 'assign-me', () => act('Assigning', () => api.assign(id, me.email))) : null,
+      conv.assignee ? button('Unassign', 'unassign', () => act('Unassigning', () => api.assign(id, null))) : null,
+      conv.status === 'open' ? button('Mark pending', 'pending', () => act('Marking pending', () => api.pending(id))) : null,
+      conv.status === 'resolved'
+        ? button('Reopen', 'reopen', () => act('Reopening', () => api.reopen(id)))
+        : button('Resolve', 'resolve', () => act('Resolving', () => api.resolve(id)), 'small primary'),
+      panelToggle);
+    if (focusedTestid) {
+      const again = actions.querySelector(`[data-testid="${focusedTestid}"]`) || actions.querySelector('button');
+      if (again) again.focus();
+    }
+    replace(labelsList, (conv.labels || []).map((label) => {
+      const remove = h('button', { type: 'button', class: 'chip-remove', 'aria-label': `Remove label ${label}` }, '×');
+      remove.addEventListener('click', () => act('Removing the label',
+        () => api.labels(id, conv.labels.filter((l) => l !== label))).then(() => labelInput.focus()));
+      return h('li', { class: 'chip', 'data-testid': 'label' }, h('span', {}, label), remove);
+    }));
+  }
+
+  labelsForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const label = labelInput.value.trim().toLowerCase();
+    if (!label) return;
+    if (label.includes(',')) {
+      actionError.textContent = 'A label cannot contain a comma.';
+      return;
+    }
+    if ((conv.labels || []).includes(label)) {
+      labelInput.value = '';
+      return;
+    }
+    labelAdd.disabled = true;
+    if (await act('Adding the label', () => api.labels(id, [...(conv.labels || []), label]))) labelInput.value = '';
+    labelAdd.disabled = false;
+    labelInput.focus();
+  });
+
+  function renderWindow() {
+    let text = '';
+    let closed = false;
+    if (conv.blocked) {
+      text = 'The customer has blocked this channel: replies cannot be delivered.';
+      closed = true;
+    } else if (conv.reply_window_open === false) {
+      text = 'Window closed: the customer has to write first.';
+      closed = true;
+    } else if (conv.reply_window_closes_at) {
+      text = `Replies allowed until ${fmtDateTime(conv.reply_window_closes_at)}.`;
+    }
+    windowNotice.textContent = text;
+    windowNotice.hidden = !text;
+    windowNotice.classList.toggle('closed', closed);
+    composer.dataset.closed = closed ? 'true' : 'false';
+    updateComposer();
+  }
+
+  function updateComposer() {
+    const closed = composer.dataset.closed === 'true';
+    const off = mode === 'reply' && closed;
+    input.disabled = off;
+    send.disabled = off;
+    cannedSelect.disabled = off || !canned.length;
+    send.textContent = mode === 'note' ? 'Add note' : 'Send';
+    input.placeholder = off ? 'Replies are not possible now (you can still add an internal note).'
+      : mode === 'note' ? 'Write an internal note (only agents see it)…' : 'Write a reply…';
+    composer.classList.toggle('note-mode', mode === 'note');
+  }
+
+  let shown = '';
+  function applyConversation(data) {
+    conv = { ...(conv || {}), ...data };
+    const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
+                                conv.reply_window_open, conv.reply_window_closes_at]);
+    if (key === shown) return;
+    shown = key;
+    renderHeader();
+    renderWindow();
+  }
+
+  // ---- messages --------------------------------------------------------------------------
+  function attachmentView(a) {
+    const name = a.filename || a.kind || 'file';
+    const detail = [a.mime_type, fmtBytes(a.size)].filter(Boolean).join(', ');
+    if (a.url && /^https?:\/\//i.test(a.url)) {
+      return h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment' },
+        `Attachment: ${name}`), detail ? ` (${detail})` : '');
+    }
+    if (a.status === 'failed') return h('li', { class: 'attachment-failed' }, `Attachment: ${name}: download failed`);
+    if (a.status === 'stored') return h('li', { class: 'muted' }, `Attachment: ${name} (${detail || 'stored'}), no link available`);
+    return h('li', { class: 'processing', 'data-testid': 'attachment-processing' }, `Attachment: ${name}, processing…`);
+  }
+
+  function messageContent(m) {
+    const isNote = m.type === 'note' || m.status === 'note';
+    const who = m.direction === 'inbound' ? (m.sender || (conv && conv.contact && conv.contact.name) || 'Customer')
+      : m.sender === me.email ? 'You' : senderName(m.sender);
+    const status = m.direction === 'outbound' && !isNote
+      ? h('span', { class: `delivery delivery-${m.status}`, 'data-testid': 'delivery-status' },
+        STATUS_TEXT[m.status] || m.status,
+        m.status === 'failed' && m.failure_reason ? `: ${m.failure_reason}` : '')
+      : null;
+    return h('div', { class: 'bubble' },
+      h('div', { class: 'msg-meta' },
+        isNote ? h('span', { class: 'note-tag' }, 'Internal note') : null,
+        h('span', { class: 'sender' }, who), ' · ',
+        h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
+        m.edited ? ' · edited' : ''),
+      m.text ? h('p', { class: 'msg-text' }, m.text) : null,
+      m.reaction ? h('p', { class: 'msg-text' }, `Reacted ${m.reaction}`) : null,
+      m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
+        `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,
+      (m.attachments || []).length ? h('ul', { class: 'attachments' }, m.attachments.map(attachmentView)) : null,
+      status);
+  }
+
+  function upsert(m) {
+    const known = messages.get(m.id);
+    const key = JSON.stringify(m);
+    if (known && known.key === key) return false;
+    const isNote = m.type === 'note' || m.status === 'note';
+    const el = known ? known.el : h('li', { 'data-testid': 'message', 'data-id': m.id });
+    el.className = `msg ${isNote ? 'note' : m.direction}${m.status === 'failed' ? ' failed' : ''}`;
+    const { status: _s, failure_reason: _f, ...content } = m;
+    const contentKey = JSON.stringify(content);
+    const delivery = known && known.contentKey === contentKey && el.querySelector('.delivery');
+    if (delivery) {
+      // Only the delivery status moved: change just that, so the live region reads out just that.
+      const fresh = messageContent(m).querySelector('.delivery');
+      delivery.className = fresh.className;
+      delivery.textContent = fresh.textContent;
+    } else {
+      replace(el, messageContent(m));
+    }
+    if (!known) {
+      // Keep time order even when a page arrives late.
+      const after = [...list.children].reverse().find((li) => messages.get(li.dataset.id).data.created_at <= m.created_at);
+      if (after) after.after(el);
+      else list.prepend(el);
+    }
+    messages.set(m.id, { data: m, el, key, contentKey });
+    return !known;
+  }
+
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  }
+
+  async function loadMessages() {
+    const stick = nearBottom() || list.getAttribute('aria-busy') === 'true';
+    let cursor = lastCursor;
+    let added = 0;
+    let inbound = 0;
+    for (let i = 0; i < MAX_PAGES; i += 1) {
+      const page = await api.messages(id, cursor);
+      for (const m of page.items || []) {
+        if (upsert(m)) {
+          added += 1;
+          if (m.direction === 'inbound') inbound += 1;
+        }
+      }
+      lastCursor = cursor;
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+      if (i === MAX_PAGES - 1) olderNote.hidden = false;
+    }
+    list.setAttribute('aria-busy', 'false');
+    if (added && stick) scroller.scrollTop = scroller.scrollHeight;
+    return inbound;
+  }
+
+  async function markRead() {
+    try {
+      const updated = await api.read(id);
+      onChange({ ...(conv || {}), ...(updated || {}), id, unread_count: 0 });
+    } catch {
+      // Marking read is best effort: the inbox still works without it.
+    }
+  }
+
+  async function poll() {
+    if (polling || document.visibilityState !== 'visible') return;
+    polling = true;
+    try {
+      const [detail, inbound] = await Promise.all([api.conversation(id), loadMessages()]);
+      applyConversation(detail);
+      pollError.textContent = '';
+      if (inbound) markRead();
+    } catch (err) {
+      if (err.status === 404 && !err.routeMissing) stop();
+      pollError.textContent = errorText(err, 'Refreshing');
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function start() {
+    try {
+      applyConversation(await api.conversation(id));
+    } catch (err) {
+      replace(main, h('div', { class: 'page' }, h('p', { class: 'notice error', role: 'alert' },
+        err.status === 404 && !err.routeMissing ? 'This conversation does not exist (or was erased).' : errorText(err, 'Loading the conversation')),
+        h('a', { href: '#/inbox' }, 'Back to the inbox')));
+      return;
+    }
+    const contactId = conv.contact && conv.contact.id;
+    panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name });
+    const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
+      : window.matchMedia('(min-width: 1200px)').matches;
+    setPanel(open);
+    try {
+      await loadMessages();
+      scroller.scrollTop = scroller.scrollHeight;
+      if (window.matchMedia('(max-width: 760px)').matches) composer.scrollIntoView({ block: 'end' });
+    } catch (err) {
+      actionError.textContent = errorText(err, 'Loading the messages');
+    }
+    markRead();
+    timer = setInterval(poll, POLL_MS);
+    const { items, error } = await loadCanned();
+    canned = items;
+    if (error) {
+      replace(cannedSelect, h('option', { value: '' }, error.routeMissing ? 'Canned: not available yet' : 'Canned: failed to load'));
+    } else {
+      replace(cannedSelect, h('option', { value: '' }, items.length ? 'Insert a canned response…' : 'No canned responses yet'),
+        items.map((c) => h('option', { value: c.id }, `/${c.shortcut} · ${c.text.slice(0, 40)}`)));
+    }
+    updateComposer();
+  }
+
+  function setPanel(open) {
+    panelToggle.setAttribute('aria-expanded', String(open));
+    panelToggle.classList.toggle('pressed', open);
+    root.classList.toggle('with-panel', open);
+    if (open && panel) panelSlot.replaceChildren(panel.root);
+    else panelSlot.replaceChildren();
+  }
+  panelToggle.addEventListener('click', () => {
+    const open = panelToggle.getAttribute('aria-expanded') !== 'true';
+    sessionStorage.setItem(PANEL, open ? '1' : '0');
+    setPanel(open);
+    if (open && panel) panel.reload();
+  });
+
+  // ---- composer --------------------------------------------------------------------------
+  let matches = [];
+  let active = 0;
+
+  function slashToken() {
+    const before = input.value.slice(0, input.selectionStart);
+    const m = before.match(/(^|\s)\/([A-Za-z0-9_-]*)$/);
+    return m ? { start: before.length - m[2].length - 1, typed: m[2] } : null;
+  }
+
+  function updateSuggestions() {
+    const token = mode === 'reply' || mode === 'note' ? slashToken() : null;
+    matches = token && canned.length ? matchCanned(canned, token.typed).slice(0, 6) : [];
+    active = Math.min(active, Math.max(0, matches.length - 1));
+    suggestions.hidden = !matches.length;
+    input.setAttribute('aria-expanded', String(!!matches.length));
+    replace(suggestions, matches.map((c, i) => {
+      const option = h('li', { id: `canned-opt-${i}`, role: 'option', 'aria-selected': String(i === active),
+                               class: i === active ? 'active' : '' },
+        h('code', {}, `/${c.shortcut}`), ' ', h('span', {}, c.text));
+      option.addEventListener('mousedown', (e) => { e.preventDefault(); expand(c); });
+      return option;
+    }));
+    if (matches.length) input.setAttribute('aria-activedescendant', `canned-opt-${active}`);
+    else input.removeAttribute('aria-activedescendant');
+  }
+
+  function expand(c) {
+    const token = slashToken();
+    if (token) {
+      const after = input.value.slice(input.selectionStart);
+      input.value = input.value.slice(0, token.start) + c.text + after;
+      const caret = token.start + c.text.length;
+      input.setSelectionRange(caret, caret);
+    } else {
+      insertAtCaret(c.text);
+    }
+    matches = [];
+    updateSuggestions();
+    input.focus();
+  }
+
+  function insertAtCaret(text) {
+    const { selectionStart: s, selectionEnd: e, value } = input;
+    const glue = s > 0 && !/\s$/.test(value.slice(0, s)) ? ' ' : '';
+    input.value = value.slice(0, s) + glue + text + value.slice(e);
+    const caret = s + glue.length + text.length;
+    input.setSelectionRange(caret, caret);
+  }
+
+  input.addEventListener('input', () => { composerError.textContent = ''; updateSuggestions(); });
+  input.addEventListener('click', updateSuggestions);
+  input.addEventListener('blur', () => { suggestions.hidden = true; input.setAttribute('aria-expanded', 'false'); });
+  input.addEventListener('keydown', (e) => {
+    if (e.isComposing) return;
+    if (matches.length && !suggestions.hidden) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        active = (active + (e.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length;
+        updateSuggestions();
+        return;
+      }
+      if ((e.key === 'Tab' && !e.shiftKey) || (e.key === 'Enter' && !e.shiftKey)) {
+        e.preventDefault();
+        expand(matches[active]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        suggestions.hidden = true;
+        input.setAttribute('aria-expanded', 'false');
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+
+  cannedSelect.addEventListener('change', () => {
+    const c = canned.find((x) => x.id === cannedSelect.value);
+    cannedSelect.value = '';
+    if (!c) return;
+    input.focus();
+    insertAtCaret(c.text);
+  });
+
+  composer.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) {
+      composerError.textContent = 'Write something first.';
+      input.focus();
+      return;
+    }
+    send.disabled = true;
+    composerError.textContent = '';
+    try {
+      const m = mode === 'note' ? await api.note(id, text) : await api.reply(id, text);
+      input.value = '';
+      updateSuggestions();
+      if (m && m.id) upsert(m);
+      scroller.scrollTop = scroller.scrollHeight;
+      onChange(conv);
+      if (mode === 'reply') [800, 2000].forEach((ms) => setTimeout(() => { if (timer) poll(); }, ms)); // receipts come fast
+    } catch (err) {
+      composerError.textContent = errorText(err, mode === 'note' ? 'Adding the note' : 'Sending');
+    } finally {
+      updateComposer();
+      input.focus();
+    }
+  });
+
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+  }
+
+  start();
+  return {
+    root,
+    id,
+    unmount() {
+      stop();
+      root.remove();
+    },
+    focusReply: () => input.focus(),
+  };
+}

@@ -1,0 +1,238 @@
+// The inbox: filters, the conversation list (polled, merged in place), cursor paging, keyboard moves.
+
+import { api } from './api.js';
+import { CHANNELS, channelBadge, channelName, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
+
+const POLL_MS = 4000;
+const PAGE = 25;
+const FILTERS = 'switchboard.filters';
+
+export function createInbox({ me, onUnread }) {
+  const saved = JSON.parse(sessionStorage.getItem(FILTERS) || 'null');
+  const filters = { status: 'open', channel: '', assignee: '', label: '', ...saved };
+  let items = [];
+  let nextCursor = null;
+  let selectedId = null;
+  let timer = null;
+  let busy = false;
+  let again = false;
+  let generation = 0; // bumps on every filter change, so late answers for old filters are dropped
+  const rows = new Map();
+
+  const select = (name, label, options) => {
+    const el = h('select', { id: `filter-${name}`, name },
+      options.map(([value, text]) => h('option', { value, selected: filters[name] === value }, text)));
+    el.value = filters[name];
+    el.addEventListener('change', () => setFilter(name, el.value));
+    return [h('label', { for: el.id }, label), el];
+  };
+  const labelInput = h('input', { id: 'filter-label', type: 'search', value: filters.label, placeholder: 'any',
+                                  autocomplete: 'off', spellcheck: false });
+  let labelTimer = null;
+  labelInput.addEventListener('input', () => {
+    clearTimeout(labelTimer);
+    labelTimer = setTimeout(() => setFilter('label', labelInput.value.trim().toLowerCase()), 350);
+  });
+
+  const list = h('ul', { class: 'conv-list', 'aria-label': 'Conversations', 'aria-busy': 'true' });
+  const empty = h('p', { class: 'empty', hidden: true }, 'No conversations here.');
+  const status = h('p', { class: 'inbox-status' }); // not live: it changes on every poll
+  const problem = h('p', { class: 'inbox-status error', role: 'alert', hidden: true });
+  const more = h('button', { type: 'button', class: 'load-more', hidden: true, onclick: () => loadMore() }, 'Load more');
+
+  const root = h('section', { class: 'inbox', 'aria-labelledby': 'inbox-title' },
+    h('div', { class: 'inbox-head' },
+      h('h2', { id: 'inbox-title' }, 'Inbox'),
+      h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter conversations', onsubmit: (e) => e.preventDefault() },
+        h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['', 'All']])),
+        h('div', { class: 'field' }, select('channel', 'Channel', [['', 'All'], ...CHANNELS.map((c) => [c, channelName(c)])])),
+        h('div', { class: 'field' }, select('assignee', 'Assignee', [['', 'Anyone'], [me.email, 'Me']])),
+        h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput))),
+    h('div', { class: 'conv-scroll' }, list, empty, more),
+    problem, status);
+
+  list.addEventListener('keydown', (e) => {
+    if (['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) {
+      e.preventDefault();
+      const delta = { ArrowDown: 1, ArrowUp: -1, Home: -Infinity, End: Infinity }[e.key];
+      focusRow(delta, false);
+    }
+  });
+
+  function setFilter(name, value) {
+    if (filters[name] === value) return;
+    filters[name] = value;
+    sessionStorage.setItem(FILTERS, JSON.stringify(filters));
+    items = [];
+    nextCursor = null;
+    generation += 1;
+    rows.forEach((row) => row.remove());
+    rows.clear();
+    refresh();
+  }
+
+  function query(cursor) {
+    return { status: filters.status, channel: filters.channel, assignee: filters.assignee, label: filters.label,
+             limit: PAGE, cursor };
+  }
+
+  /** Poll the first page and merge: it is the truth for everything at least as new as its last row. */
+  async function refresh() {
+    if (busy) {
+      again = true; // a filter change or a patch while a poll is in flight: run once more after it
+      return;
+    }
+    busy = true;
+    again = false;
+    const gen = generation;
+    try {
+      const page = await api.conversations(query());
+      if (gen !== generation) return;
+      const fresh = page.items || [];
+      if (!page.next_cursor) {
+        items = fresh;
+        nextCursor = null;
+      } else {
+        const ids = new Set(fresh.map((c) => c.id));
+        const boundary = fresh.length ? fresh[fresh.length - 1].updated_at : '';
+        const older = items.filter((c) => !ids.has(c.id) && c.updated_at < boundary);
+        if (!older.length) nextCursor = page.next_cursor;
+        items = [...fresh, ...older];
+      }
+      status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      showProblem('');
+      render();
+    } catch (err) {
+      showProblem(errorText(err, 'Loading the inbox'));
+    } finally {
+      busy = false;
+      list.setAttribute('aria-busy', 'false');
+      if (again) refresh();
+    }
+  }
+
+  async function loadMore() {
+    if (!nextCursor) return;
+    more.disabled = true;
+    const gen = generation;
+    try {
+      const page = await api.conversations(query(nextCursor));
+      if (gen !== generation) return;
+      const ids = new Set(items.map((c) => c.id));
+      items = [...items, ...(page.items || []).filter((c) => !ids.has(c.id))];
+      nextCursor = page.next_cursor || null;
+      render();
+    } catch (err) {
+      showProblem(errorText(err, 'Loading more conversations'));
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function showProblem(text) {
+    if (problem.textContent !== text) problem.textContent = text; // announced once, not on every failed poll
+    problem.hidden = !text;
+  }
+
+  function rowContent(c) {
+    const last = c.last_message;
+    const unread = c.unread_count || 0;
+    return [
+      h('span', { class: 'row-top' },
+        h('span', { class: 'contact-name' }, (c.contact && c.contact.name) || 'Unknown contact'),
+        h('time', { datetime: c.updated_at, title: fmtDateTime(c.updated_at) }, fmtShort(c.updated_at))),
+      h('span', { class: 'row-preview' },
+        last ? `${last.direction === 'outbound' ? 'Reply: ' : ''}${last.text || '(attachment)'}` : 'No messages yet'),
+      h('span', { class: 'row-tags' },
+        channelBadge(c.channel),
+        c.status !== 'open' ? h('span', { class: `badge status status-${c.status}` }, c.status) : null,
+        (c.labels || []).map((l) => h('span', { class: 'badge label' }, l)),
+        c.assignee ? h('span', { class: 'assignee' }, c.assignee === me.email ? 'me' : c.assignee) : null,
+        unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
+    ];
+  }
+
+  function render() {
+    const seen = new Set();
+    let previous = null;
+    for (const c of items) {
+      seen.add(c.id);
+      let row = rows.get(c.id);
+      if (!row) {
+        const link = h('a', { href: `#/c/${encodeURIComponent(c.id)}`, class: 'conv-row', 'data-testid': 'conversation',
+                              'data-id': c.id, tabindex: '-1' });
+        row = h('li', {}, link);
+        rows.set(c.id, row);
+      }
+      const link = row.firstChild;
+      replace(link, rowContent(c));
+      link.classList.toggle('has-unread', (c.unread_count || 0) > 0);
+      link.classList.toggle('selected', c.id === selectedId);
+      if (c.id === selectedId) link.setAttribute('aria-current', 'true');
+      else link.removeAttribute('aria-current');
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== row) list.insertBefore(row, expected);
+      previous = row;
+    }
+    for (const [id, row] of rows) {
+      if (!seen.has(id)) {
+        row.remove();
+        rows.delete(id);
+      }
+    }
+    updateTabStop();
+    empty.hidden = items.length > 0;
+    more.hidden = !nextCursor;
+    onUnread(items.reduce((n, c) => n + (c.unread_count || 0), 0));
+  }
+
+  /** One tab stop for the list (roving tabindex): the selected row, else the first. */
+  function updateTabStop() {
+    const links = [...list.querySelectorAll('.conv-row')];
+    const current = links.find((a) => a === document.activeElement) || links.find((a) => a.dataset.id === selectedId) || links[0];
+    links.forEach((a) => a.setAttribute('tabindex', a === current ? '0' : '-1'));
+  }
+
+  /** Move focus by delta rows; open the row too when asked (j/k). */
+  function focusRow(delta, open) {
+    const links = [...list.querySelectorAll('.conv-row')];
+    if (!links.length) return;
+    let index = links.indexOf(document.activeElement);
+    if (index < 0) index = links.findIndex((a) => a.dataset.id === selectedId);
+    const next = index < 0 ? 0 : Math.max(0, Math.min(links.length - 1, index + delta));
+    links.forEach((a, i) => a.setAttribute('tabindex', i === next ? '0' : '-1'));
+    links[next].focus();
+    if (open) location.hash = links[next].getAttribute('href');
+  }
+
+  return {
+    root,
+    mount(container) {
+      if (root.parentNode !== container) container.append(root);
+      refresh();
+      clearInterval(timer);
+      timer = setInterval(() => { if (document.visibilityState === 'visible') refresh(); }, POLL_MS);
+    },
+    unmount() {
+      clearInterval(timer);
+      timer = null;
+      root.remove();
+    },
+    select(id) {
+      selectedId = id;
+      render();
+    },
+    /** Called by the conversation view after a change it made, or when it marked a conversation read. */
+    patch(summary) {
+      const i = items.findIndex((c) => c.id === summary.id);
+      if (i >= 0) {
+        items[i] = { ...items[i], ...summary };
+        render();
+      }
+      refresh();
+    },
+    refresh,
+    next: () => focusRow(1, true),
+    previous: () => focusRow(-1, true),
+  };
+}

@@ -1,0 +1,44 @@
+"""Browser tier: the local stack (shared with the e2e tier's fixture) plus data made through signed webhooks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.e2e.conftest import LocalStack, local_stack  # noqa: F401  (the session fixture, reused)
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
+
+
+def new_whatsapp_conversation(stack: LocalStack, name: str, texts: list[str], image: bool = False) -> dict:
+    """A customer writes on WhatsApp (signed webhook); returns the conversation once the processor has made it."""
+    sender = "1555" + str(uuid.uuid4().int)[:7]
+    tag = uuid.uuid4().hex[:10]
+    messages = [wa_message(f"wamid.{tag}.{i}", sender=sender, text=text) for i, text in enumerate(texts)]
+    if image:
+        messages.append(wa_message(f"wamid.{tag}.img", sender=sender, kind="image",
+                                   body={"id": f"MEDIA{tag}", "mime_type": "image/jpeg", "caption": "photo of the box"}))
+    assert stack.post_meta("whatsapp", wa_payload(*messages, sender=sender, name=name)).status == 200
+
+    def landed():
+        for conv in stack.conversations(status="open", limit="100"):
+            if conv["contact"]["name"] == name:
+                texts_now = {m["text"] for m in stack.messages(conv["id"])}
+                if set(texts) <= texts_now:
+                    return conv
+        return None
+
+    conv = stack.wait_for(landed, timeout=20)
+    assert conv, f"the conversation of {name} did not land"
+    return conv | {"sender": sender}
+
+
+@pytest.fixture
+def customer(local_stack):  # noqa: F811
+    """A fresh WhatsApp conversation from a uniquely named customer."""
+    name = f"Ann {uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    conv = new_whatsapp_conversation(local_stack, name, ["Hello, where is my order #1234?"], image=True)
+    conv["seconds_to_land"] = round(time.monotonic() - started, 2)
+    return conv

@@ -1,0 +1,328 @@
+"""The agents' frontend in a real browser (Debian's Chromium driven by Playwright) against the local stack.
+
+Each test is what an agent does and sees: sign in, work the inbox, answer with a canned response, assign,
+label, resolve, look at the customer's profile and the numbers. Screenshots land in tests/browser/screenshots/.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.browser.conftest import new_whatsapp_conversation
+
+CHROMIUM = "/usr/bin/chromium"
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser: Browser, base: str, viewport: dict) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=viewport, base_url=base)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+@pytest.fixture
+def page(browser, local_stack):
+    page, errors = open_page(browser, local_stack.base, LAPTOP)
+    yield page
+    page.context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def sign_in(page: Page, email: str = "agent@example.com", screenshot: str | None = None) -> None:
+    page.goto("/")
+    page.get_by_test_id("login-email").fill(email)
+    if screenshot:
+        shot(page, screenshot)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("me")).to_contain_text(email)
+
+
+def row(page: Page, customer: dict):
+    return page.get_by_test_id("conversation").filter(has_text=customer["contact"]["name"])
+
+
+def open_conversation(page: Page, customer: dict) -> None:
+    row(page, customer).click()
+    expect(page.locator("#conv-title")).to_have_text(customer["contact"]["name"])
+    expect(page.get_by_test_id("message").filter(has_text="where is my order")).to_be_visible()
+
+
+def test_sign_in_and_the_inbox_lists_conversations_with_unread_counts_and_updates_itself(page, customer, local_stack):
+    sign_in(page, screenshot="01-sign-in")
+    # The customer's conversation is there, with the last message and an unread count
+    mine = row(page, customer)
+    expect(mine).to_be_visible()
+    expect(mine).to_contain_text("WhatsApp")
+    expect(mine.locator(".unread")).to_have_text(re.compile(r"^[1-9]\d*$"))
+    # A new customer writes: the list shows them without a reload (polling)
+    page.evaluate("window.__notReloaded = true")
+    newcomer = new_whatsapp_conversation(local_stack, f"Bo {uuid.uuid4().hex[:6]}", ["Do you ship to Riga?"])
+    expect(row(page, newcomer)).to_be_visible(timeout=15_000)
+    expect(row(page, newcomer).locator(".unread")).to_have_text("1")
+    assert page.evaluate("window.__notReloaded") is True
+    shot(page, "02-inbox")
+    # Keyboard: j opens the first conversation from the list, k goes back up
+    page.locator("body").click(position={"x": 700, "y": 400})
+    page.keyboard.press("j")
+    expect(page).to_have_url(re.compile(r"#/c/cv_"))
+    expect(page.get_by_test_id("reply-input")).to_be_visible()
+
+
+def test_reply_with_a_canned_response_typed_as_a_shortcut(page, customer, local_stack):
+    sign_in(page)
+    shortcut = f"ship{uuid.uuid4().hex[:4]}"
+    canned_text = "Your parcel left our warehouse today: it arrives within 2 days."
+    # Given a canned response made on the management page
+    page.get_by_test_id("nav-canned").click()
+    page.get_by_test_id("canned-shortcut").fill(shortcut)
+    page.get_by_test_id("canned-text").fill(canned_text)
+    page.get_by_test_id("canned-add").click()
+    expect(page.get_by_test_id("canned-item").filter(has_text=f"/{shortcut}")).to_be_visible()
+    shot(page, "04-canned-responses")
+    # When the agent opens the conversation
+    page.get_by_test_id("nav-inbox").click()
+    open_conversation(page, customer)
+    expect(page.get_by_test_id("reply-window")).to_contain_text("Replies allowed until")
+    image = page.get_by_test_id("message").filter(has_text="photo of the box")
+    expect(image).to_contain_text("Attachment")
+    expect(page.get_by_test_id("canned-responses").locator("option", has_text=f"/{shortcut}")).to_have_count(1)
+    # and types /shortcut, Tab expands it, Enter sends
+    box = page.get_by_test_id("reply-input")
+    box.click()
+    page.keyboard.type(f"/{shortcut[:-1]}")
+    expect(page.locator("#canned-suggestions")).to_contain_text(canned_text)
+    page.keyboard.press("Tab")
+    expect(box).to_have_value(canned_text)
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Anything else?")
+    expect(box).to_have_value(f"{canned_text}\nAnything else?")
+    page.keyboard.press("Enter")
+    # Then the reply shows, queued, then sent as the receipts come in (polling), and it went to the customer
+    sent = page.get_by_test_id("message").filter(has_text=canned_text)
+    expect(sent).to_be_visible()
+    expect(box).to_have_value("")
+    expect(sent.get_by_test_id("delivery-status")).to_have_text(re.compile(r"^(sent|delivered|read)$"), timeout=15_000)
+    outbox = local_stack.request("GET", "/_local/outbox").json()["items"]
+    assert any(isinstance(i["body"], dict) and i["body"].get("to") == customer["sender"]
+               and canned_text in i["body"]["text"]["body"] for i in outbox)
+    # Opening it marked it read
+    expect(row(page, customer).locator(".unread")).to_have_count(0)
+    shot(page, "03-conversation")
+
+
+def test_assign_label_note_resolve_and_reopen(page, customer, local_stack):
+    sign_in(page)
+    open_conversation(page, customer)
+    # Assign to me
+    page.get_by_test_id("assign-me").click()
+    expect(page.get_by_test_id("assignee")).to_have_text("Assigned to me")
+    expect(page.get_by_test_id("unassign")).to_be_visible()
+    expect(row(page, customer).locator(".assignee")).to_have_text("me")
+    # Label it
+    page.get_by_test_id("label-input").fill("VIP")
+    page.get_by_test_id("label-input").press("Enter")
+    expect(page.get_by_test_id("label").filter(has_text="vip")).to_be_visible()
+    expect(row(page, customer)).to_contain_text("vip")
+    # An internal note: shown apart, never sent
+    page.get_by_test_id("mode-note").check()
+    page.get_by_test_id("reply-input").fill("Gold customer, be generous")
+    page.get_by_test_id("reply-send").click()
+    note = page.get_by_test_id("message").filter(has_text="Gold customer")
+    expect(note).to_have_class(re.compile(r"\bnote\b"))
+    expect(note).to_contain_text("Internal note")
+    outbox = local_stack.request("GET", "/_local/outbox").json()["items"]
+    assert not any("Gold customer" in str(i["body"]) for i in outbox)
+    # Filters: assigned to me, with the label
+    page.locator("#filter-assignee").select_option(label="Me")
+    page.locator("#filter-label").fill("vip")
+    expect(page.get_by_test_id("conversation")).to_have_count(1)
+    expect(row(page, customer)).to_be_visible()
+    # Resolve: it leaves the open inbox, and can be reopened
+    page.get_by_test_id("resolve").click()
+    expect(page.get_by_test_id("conv-status")).to_have_text("resolved")
+    expect(page.get_by_test_id("conversation")).to_have_count(0)
+    page.locator("#filter-status").select_option("resolved")
+    expect(row(page, customer)).to_be_visible()
+    page.get_by_test_id("reopen").click()
+    expect(page.get_by_test_id("conv-status")).to_have_text("open")
+    expect(page.get_by_test_id("resolve")).to_be_visible()
+    detail = local_stack.api("GET", f"/api/conversations/{customer['id']}").json()
+    assert detail["status"] == "open" and detail["assignee"] == "agent@example.com" and detail["labels"] == ["vip"]
+
+
+def test_contact_panel_shows_and_edits_the_profile(page, customer, local_stack):
+    sign_in(page)
+    open_conversation(page, customer)
+    panel = page.get_by_test_id("contact-panel")
+    if not panel.is_visible():
+        page.get_by_test_id("contact-toggle").click()
+    expect(panel).to_be_visible()
+    expect(panel.get_by_test_id("contact-name")).to_have_text(customer["contact"]["name"])
+    expect(panel).to_contain_text(customer["sender"])
+    expect(panel).to_contain_text("(this one)")
+    # Edit the email, opt out of surveys
+    panel.get_by_test_id("contact-edit").click()
+    panel.locator("#contact-email").fill("ann@example.com")
+    panel.get_by_test_id("contact-save").click()
+    expect(panel).to_contain_text("ann@example.com")
+    panel.get_by_test_id("contact-optout").check()
+    expect(panel.get_by_test_id("contact-optout")).to_be_checked()
+    shot(page, "05-contact-panel")
+    contact = local_stack.api("GET", f"/api/contacts/{customer['contact']['id']}").json()
+    assert contact["email"] == "ann@example.com" and contact["surveys_opt_out"] is True
+
+
+def test_a_failed_send_shows_its_reason(page, customer, local_stack):
+    sign_in(page)
+    open_conversation(page, customer)
+    fault = {"channel": "whatsapp", "status": 400, "count": 1,
+             "body": {"error": {"message": "(#131026) Message undeliverable", "code": 131026}}}
+    assert local_stack.request("POST", "/_local/sandbox/faults", fault).status == 200
+    page.get_by_test_id("reply-input").fill("This one bounces")
+    page.get_by_test_id("reply-send").click()
+    status = page.get_by_test_id("message").filter(has_text="This one bounces").get_by_test_id("delivery-status")
+    expect(status).to_contain_text("failed", timeout=15_000)
+    expect(status).to_contain_text("131026")
+
+
+def test_metrics_page_draws_figures_and_charts(page, customer):
+    sign_in(page)
+    page.get_by_test_id("nav-metrics").click()
+    metrics = page.get_by_test_id("metrics")
+    expect(metrics).to_be_visible()
+    expect(metrics.locator(".figure, [data-testid=metrics-unavailable]").first).to_be_visible()
+    if metrics.get_by_test_id("metrics-unavailable").count():
+        shot(page, "06-metrics")
+        pytest.xfail("GET /api/metrics is not in the API yet")
+    expect(metrics.locator(".figure").first).to_contain_text("Conversations")
+    expect(metrics.locator(".figure").first).to_contain_text(re.compile(r"[1-9]"))
+    expect(metrics.locator("svg.chart")).to_have_count(4)
+    expect(metrics.locator("svg.chart").first).to_have_attribute("aria-label", re.compile("WhatsApp"))
+    shot(page, "06-metrics")
+
+
+def test_phone_width_shows_one_column_at_a_time(browser, local_stack, customer):
+    page, errors = open_page(browser, local_stack.base, PHONE)
+    try:
+        sign_in(page)
+        expect(row(page, customer)).to_be_visible()
+        shot(page, "07-phone-inbox")
+        open_conversation(page, customer)
+        expect(page.locator(".inbox-pane")).to_be_hidden()
+        expect(page.get_by_role("link", name="Back to the inbox")).to_be_visible()
+        expect(page.get_by_test_id("reply-input")).to_be_visible()
+        shot(page, "08-phone-conversation")
+        page.get_by_role("link", name="Back to the inbox").click()
+        expect(row(page, customer)).to_be_visible()
+    finally:
+        page.context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_load_more_pages_through_the_inbox_with_the_cursor_and_polling_keeps_the_pages(page, customer):
+    # Pages of two (the app asks for 25: the test shrinks them on the wire), so a few conversations make pages
+    page.route(re.compile(r".*/api/conversations\?.*"),
+               lambda route: route.continue_(url=route.request.url.replace("limit=25", "limit=2")))
+    sign_in(page)
+    rows = page.get_by_test_id("conversation")
+    expect(rows).to_have_count(2)
+    more = page.get_by_role("button", name="Load more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(4)
+    page.wait_for_timeout(4500)  # one poll of the first page later, the second page is still there
+    expect(rows).to_have_count(4)
+    ids = rows.evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert len(set(ids)) == 4
+
+
+def test_deployed_sign_in_uses_cognito_hosted_ui_with_pkce(browser, local_stack):
+    """config.local false: the hosted UI (authorization code + PKCE), answered here by routes standing in for Cognito."""
+    page, errors = open_page(browser, local_stack.base, LAPTOP)
+    base = local_stack.base
+    seen: dict[str, dict] = {}
+    cognito = {"domain": "auth.example.test", "clientId": "client123", "redirectUri": f"{base}/"}
+    page.route(f"{base}/config.json", lambda r: r.fulfill(json={"apiUrl": "", "local": False, "cognito": cognito}))
+
+    def authorize(route):
+        seen["authorize"] = parse_qs(urlparse(route.request.url).query)
+        route.fulfill(status=302, headers={"Location": f"{base}/?code=the-code&state={seen['authorize']['state'][0]}"})
+
+    def token(route):
+        seen["token"] = parse_qs(route.request.post_data or "")
+        route.fulfill(json={"id_token": local_stack.token("agent"), "access_token": "unused", "expires_in": 3600},
+                      headers={"Access-Control-Allow-Origin": base})
+
+    page.route("https://auth.example.test/oauth2/authorize*", authorize)
+    page.route("https://auth.example.test/oauth2/token", token)
+    page.route("https://auth.example.test/logout*", lambda r: r.fulfill(body="signed out", content_type="text/plain"))
+    try:
+        page.goto("/")
+        expect(page.get_by_test_id("login-email")).to_have_count(0)  # no local form when deployed
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("me")).to_contain_text("agent@example.com")
+        authorize_q, token_q = seen["authorize"], seen["token"]
+        assert authorize_q["client_id"] == ["client123"] and authorize_q["response_type"] == ["code"]
+        assert authorize_q["code_challenge_method"] == ["S256"] and authorize_q["redirect_uri"] == [f"{base}/"]
+        verifier = token_q["code_verifier"][0]
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        assert authorize_q["code_challenge"] == [challenge]
+        assert token_q["grant_type"] == ["authorization_code"] and token_q["code"] == ["the-code"]
+        assert "code=" not in page.url  # the code is not left in the address bar
+        assert page.evaluate("sessionStorage.getItem('switchboard.idToken')")
+        page.get_by_test_id("sign-out").click()
+        page.wait_for_url(re.compile(r"^https://auth\.example\.test/logout\?client_id=client123&logout_uri="))
+    finally:
+        page.context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_the_reply_box_closes_with_the_reply_window_but_notes_still_work(page, customer, local_stack):
+    # Last on purpose: it moves the stack's clock a day forward.
+    assert local_stack.request("POST", "/_local/clock", {"advance_seconds": 25 * 3600}).status == 200
+    sign_in(page)
+    open_conversation(page, customer)
+    expect(page.get_by_test_id("reply-window")).to_have_text("Window closed: the customer has to write first.")
+    expect(page.get_by_test_id("reply-input")).to_be_disabled()
+    expect(page.get_by_test_id("reply-send")).to_be_disabled()
+    shot(page, "09-window-closed")
+    page.get_by_test_id("mode-note").check()
+    expect(page.get_by_test_id("reply-input")).to_be_enabled()
+    page.get_by_test_id("reply-input").fill("Window closed, will call them")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("message").filter(has_text="will call them")).to_contain_text("Internal note")
