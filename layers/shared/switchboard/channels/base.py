@@ -45,6 +45,9 @@ class Channel:
     name: ClassVar[str]
     # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
     reply_window_seconds: ClassVar[int | None] = None
+    # Whether events carry the provider's own time. Without it (Twilio, our widget) a message's time is when we
+    # first saw it, so that every redelivery names the same stored message.
+    provider_timestamps: ClassVar[bool] = True
 
     def handshake(self, request: WebhookRequest) -> WebhookReply:
         """A GET to the webhook (subscription check). Channels without one answer 404."""

@@ -102,6 +102,7 @@ def _location(params: dict[str, list[str]]) -> Location | None:
 
 class SmsChannel(Channel):
     name = "sms"
+    provider_timestamps = False
     reply_window_seconds = None  # SMS has none (WhatsApp over Twilio does: Twilio answers 63016 outside it)
 
     # -- in ----------------------------------------------------------------------------------

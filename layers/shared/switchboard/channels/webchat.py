@@ -83,6 +83,7 @@ class WebchatChannel(Channel):
     """Inbound comes through services/webchat (its own routes); outbound is stored and picked up by polling."""
 
     name = "webchat"
+    provider_timestamps = False
     reply_window_seconds: ClassVar[int | None] = None
 
     def send(self, request: SendRequest) -> SendResult:

@@ -45,6 +45,9 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
             if existing and existing.get("processed"):
                 counts["duplicates"] += 1
                 continue  # stored and processed already: a provider retry
+            if isinstance(event, InboundMessage) and not registry.get(event.channel).provider_timestamps:
+                first_seen = (existing or {}).get("received_at") or received_at
+                event = event.model_copy(update={"timestamp": clock.parse_iso(first_seen).timestamp()})
             # New, or claimed earlier without being processed (that attempt may not have enqueued it).
             counts["messages" if existing is None else "duplicates"] += 1
         else:
