@@ -32,18 +32,18 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/cfn-lint template.yaml
 
-validate: venv
+validate: venv  ## cfn-lint, then SAM's own transform and lint (offline; a region is only needed to name one)
 	$(VENV)/bin/cfn-lint template.yaml
-	$(VENV)/bin/sam validate --lint
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=$${SAM_CLI_TELEMETRY:-0} $(VENV)/bin/sam validate --lint
 
-build: venv  ## sam build without Docker (python3.13 from PATH)
-	$(VENV)/bin/sam build
+build: venv  ## sam build without Docker: the layer's arm64 wheels come from PyPI (python3.13 from PATH)
+	SAM_CLI_TELEMETRY=$${SAM_CLI_TELEMETRY:-0} $(VENV)/bin/sam build
 
 bench: venv
 	$(PY) -m bench
 
-deploy: build  ## make deploy ENV=dev|prod
-	$(VENV)/bin/sam deploy --config-env $(or $(ENV),dev)
+deploy: build  ## make deploy ENV=dev|prod (samconfig.toml); secrets first: infra/scripts/put-secrets.py --stage ENV
+	SAM_CLI_TELEMETRY=$${SAM_CLI_TELEMETRY:-0} $(VENV)/bin/sam deploy --config-env $(or $(ENV),dev)
 
 clean:
 	rm -rf .aws-sam $(VENV)

@@ -1,0 +1,180 @@
+"""SES receipt events on moto S3: verdicts, recipient domains, raw MIME read and handed to ingest."""
+
+from __future__ import annotations
+
+import copy
+from email.message import EmailMessage
+
+import pytest
+from moto import mock_aws
+
+from infra.local.events import ses_event
+from switchboard import aws
+from switchboard.errors import ServiceUnavailable
+from switchboard.services import email_inbound
+
+BUCKET = "media-test"
+
+
+def raw_mail(to: str = "support@acme.test", text: str = "Where is my parcel?") -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Ann <ann@example.com>"
+    msg["To"] = to
+    msg["Subject"] = "Parcel"
+    msg["Message-ID"] = "<c1@example.com>"
+    msg["In-Reply-To"] = "<ours-1@acme.test>"
+    msg.set_content(text)
+    msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="label.pdf")
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def s3(settings_env):
+    settings_env(MEDIA_BUCKET=BUCKET)
+    with mock_aws():
+        client = aws.s3()
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def ingested(monkeypatch):
+    captured: list = []
+
+    def fake_ingest(events):
+        captured.extend(events)
+        return {"messages": len(events), "duplicates": 0, "statuses": 0}
+
+    monkeypatch.setattr("switchboard.services.ingest.ingest", fake_ingest)
+    return captured
+
+
+def deliver(s3, raw: bytes, message_id: str = "ses0001", store: bool = True) -> dict:
+    """As the receipt rule does: the S3 action stores the message, then the Lambda action gets the event."""
+    if store:
+        s3.put_object(Bucket=BUCKET, Key=f"inbound-email/{message_id}", Body=raw)
+    event = ses_event(raw, message_id, BUCKET)
+    event.pop("_local", None)  # the local stack's hint; the real event has no such key
+    return event
+
+
+def keys(s3) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_good_mail_is_handed_to_ingest(s3, ingested):
+    counts = email_inbound.handle_ses_event(deliver(s3, raw_mail()))
+
+    (message,) = ingested
+    assert counts["messages"] == 1 and counts["records"] == 1
+    assert counts["quarantined"] == counts["refused"] == counts["malformed"] == 0
+    assert message.provider_message_id == "ses0001"
+    assert message.inbox_id == "support@acme.test"
+    assert message.identity == "email:ann@example.com"
+    assert message.text == "Where is my parcel?"
+    assert message.thread_refs == ["<ours-1@acme.test>"]
+    assert message.raw_ref == "inbound-email/ses0001"
+    assert message.attachments[0].url.startswith(f"s3://{BUCKET}/inbound-email/ses0001#part:")
+    assert keys(s3) == ["inbound-email/ses0001"]  # kept: the message refers to it
+
+
+@pytest.mark.parametrize("verdict", ["spamVerdict", "virusVerdict"])
+def test_a_failed_spam_or_virus_verdict_is_quarantined(s3, ingested, verdict):
+    event = deliver(s3, raw_mail())
+    event["Records"][0]["ses"]["receipt"][verdict] = {"status": "FAIL"}
+
+    counts = email_inbound.handle_ses_event(event)
+    again = email_inbound.handle_ses_event(copy.deepcopy(event))  # SES retries the invocation
+
+    assert counts["quarantined"] == again["quarantined"] == 1
+    assert ingested == []
+    assert keys(s3) == ["quarantine/ses0001"]
+
+
+def test_gray_or_failed_authentication_verdicts_are_still_delivered(s3, ingested):
+    event = deliver(s3, raw_mail())
+    receipt = event["Records"][0]["ses"]["receipt"]
+    receipt["spamVerdict"] = {"status": "GRAY"}
+    receipt["dkimVerdict"] = {"status": "FAIL"}
+
+    assert email_inbound.handle_ses_event(event)["messages"] == 1
+
+
+def test_mail_for_other_domains_is_refused(s3, ingested, settings_env):
+    settings_env(EMAIL_RECIPIENT_DOMAINS="acme.test", MEDIA_BUCKET=BUCKET)
+
+    counts = email_inbound.handle_ses_event(deliver(s3, raw_mail(to="someone@elsewhere.test")))
+
+    assert counts["refused"] == 1
+    assert ingested == []
+    assert keys(s3) == ["rejected/ses0001"]
+
+
+def test_only_allowed_recipients_are_used(s3, ingested, settings_env):
+    settings_env(EMAIL_RECIPIENT_DOMAINS="acme.test", MEDIA_BUCKET=BUCKET)
+    event = deliver(s3, raw_mail())
+    event["Records"][0]["ses"]["receipt"]["recipients"] = ["x@elsewhere.test", "Billing@ACME.test"]
+
+    email_inbound.handle_ses_event(event)
+
+    assert ingested[0].inbox_id == "billing@acme.test"
+
+
+def test_the_s3_actions_object_key_is_honored(s3, ingested):
+    raw = raw_mail()
+    s3.put_object(Bucket=BUCKET, Key="mail/custom-key", Body=raw)
+    event = deliver(s3, raw, store=False)
+    event["Records"][0]["ses"]["receipt"]["action"] = {"type": "S3", "bucketName": BUCKET, "objectKey": "mail/custom-key"}
+
+    email_inbound.handle_ses_event(event)
+
+    assert ingested[0].raw_ref == "mail/custom-key"
+
+
+def test_unreadable_or_senderless_mail_is_set_aside(s3, ingested):
+    events = [deliver(s3, b"\r\n\r\n", message_id="ses-garbage"),
+              deliver(s3, b"To: support@acme.test\r\n\r\nhi", message_id="ses-nofrom")]
+    for event in events:
+        event["Records"][0]["ses"]["receipt"]["recipients"] = ["support@acme.test"]
+
+    garbage, senderless = (email_inbound.handle_ses_event(event) for event in events)
+
+    assert garbage["malformed"] == 1 and senderless["dropped"] == 1
+    assert ingested == []
+    assert keys(s3) == ["rejected/ses-garbage", "rejected/ses-nofrom"]
+
+
+def test_records_that_are_not_ses_mail_are_ignored(s3, ingested):
+    event = {"Records": [{"eventSource": "aws:sqs", "body": "{}"}, "junk",
+                         {"eventSource": "aws:ses", "ses": {"mail": {"messageId": "../../etc"}}}]}
+
+    counts = email_inbound.handle_ses_event(event)
+
+    assert counts["ignored"] == 3 and ingested == []
+    assert email_inbound.handle_ses_event({})["records"] == 0
+
+
+def test_a_missing_raw_object_is_retried_not_dropped(s3, ingested):
+    with pytest.raises(ServiceUnavailable):
+        email_inbound.handle_ses_event(deliver(s3, raw_mail(), store=False))
+    assert ingested == []
+
+
+def test_an_s3_failure_is_service_unavailable(settings_env, ingested):
+    settings_env(MEDIA_BUCKET="no-such-bucket")
+    with mock_aws():
+        event = ses_event(raw_mail(), "ses0001", "no-such-bucket")
+
+        with pytest.raises(ServiceUnavailable):
+            email_inbound.handle_ses_event(event)
+
+
+def test_an_ingest_failure_propagates_so_the_invocation_is_retried(s3, monkeypatch):
+    def failing(events):
+        raise ServiceUnavailable("SQS send_message_batch failed")
+
+    monkeypatch.setattr("switchboard.services.ingest.ingest", failing)
+
+    with pytest.raises(ServiceUnavailable):
+        email_inbound.handle_ses_event(deliver(s3, raw_mail()))
+    assert keys(s3) == ["inbound-email/ses0001"]  # untouched for the retry
