@@ -12,8 +12,14 @@ batch = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record):
-    envelope = InboundEnvelope.model_validate_json(record.body)
-    outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
+    try:
+        envelope = InboundEnvelope.model_validate_json(record.body)
+        outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
+    except Exception as exc:
+        # Retried by the queue, then the DLQ: say which record and why (never its content).
+        logger.warning("inbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,
+                                                       "receive_count": record.attributes.approximate_receive_count})
+        raise
     logger.info("inbound processed", extra={"kind": envelope.event.kind, "channel": envelope.event.channel,
                                             "result": outcome.result, "conversation_id": outcome.conversation_id})
 

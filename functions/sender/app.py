@@ -12,8 +12,14 @@ batch = SqsFifoPartialProcessor()
 
 
 def record_handler(record):
-    job = OutboundJob.model_validate_json(record.body)
-    result = sending.send(job)
+    try:
+        job = OutboundJob.model_validate_json(record.body)
+        result = sending.send(job)
+    except Exception as exc:
+        # Retried by the queue (later records of the group wait), then the DLQ: say which and why.
+        logger.warning("outbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,
+                                                        "receive_count": record.attributes.approximate_receive_count})
+        raise
     logger.info("outbound handled", extra={"conversation_id": job.conversation_id, "message_id": job.message_id,
                                            "result": result})
 

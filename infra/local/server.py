@@ -148,10 +148,14 @@ class Handler(BaseHTTPRequestHandler):
             result = stack.run_now(name)
             self._json(200, {"function": name, "result": result, "seconds": round(time.monotonic() - started, 3)})
         elif path == "/_local/sandbox/faults" and self.command == "POST":
-            stack.sandbox.add_fault(payload["channel"], Fault(status=int(payload["status"]),
-                                                              count=int(payload.get("count", 1)),
-                                                              retry_after=payload.get("retry_after"),
-                                                              body=payload.get("body")))
+            try:
+                fault = Fault(status=int(payload["status"]), count=int(payload.get("count", 1)),
+                              retry_after=payload.get("retry_after"), body=payload.get("body"))
+                channel = str(payload["channel"])
+            except (KeyError, TypeError, ValueError):
+                self._json(400, {"error": {"code": "bad_request", "message": "channel and status (an HTTP code) required"}})
+                return
+            stack.sandbox.add_fault(channel, fault)
             self._json(200, {"ok": True})
         elif path == "/_local/email" and self.command == "POST":
             status, answer = stack.deliver_email(body)

@@ -30,7 +30,12 @@ LOCAL_SECRETS = {
     "TWILIO_AUTH_TOKEN": "local-twilio-token",
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
     "SURVEY_SIGNING_KEY": "local-survey-signing-key",
+    "MESSENGER_PAGE_TOKEN": "local-messenger-page-token",
+    "INSTAGRAM_ACCESS_TOKEN": "local-instagram-token",
+    "WEBCHAT_TOKEN_SECRET": "local-webchat-token-secret",
 }
+# The address surveys and email replies come from, verified in the AWS stand-in as SES requires.
+LOCAL_SENDER = "support@switchboard.local"
 # Each provider's base URL setting points at the sandbox (with the path prefix its real base URL has).
 SANDBOX_CHANNELS = {"whatsapp": "/v21.0", "messenger": "/v21.0", "instagram": "/v21.0", "telegram": "", "twilio": ""}
 # Per-function variables that make no sense in one shared process (secrets come from LOCAL_SECRETS instead).
@@ -51,6 +56,8 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[f"{channel.upper()}_API_BASE_URL"] = sandbox.channel_base(channel) + suffix
     for key, value in LOCAL_SECRETS.items():
         env[key] = overrides.get(key) or value
+    for key in ("SURVEY_FROM_ADDRESS", "EMAIL_FROM_ADDRESS"):
+        env[key] = overrides.get(key) or LOCAL_SENDER
     return env
 
 
@@ -94,6 +101,7 @@ class LocalStack:
         template = load(self.root / "template.yaml")
         resolver = Resolver(template)
         resources.create_all(template, resolver, clients)
+        boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         self.functions = load_functions(self.root, template, resolver)
         self._environment()
         from switchboard import clock
@@ -166,12 +174,18 @@ class LocalStack:
         from moto.ses.models import ses_backends
 
         backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        import email
+        import email.policy
+
         items = []
         for message in backend.sent_messages:
             raw = getattr(message, "raw_data", None)
-            items.append({"source": getattr(message, "source", None),
-                          "to": list(getattr(message, "destinations", None) or []),
-                          "subject": getattr(message, "subject", None), "raw": raw})
+            parsed = email.message_from_string(raw, policy=email.policy.default) if raw else None
+            destinations = getattr(message, "destinations", None) or {}
+            to = destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
+            items.append({"source": getattr(message, "source", None), "to": to or ([parsed["To"]] if parsed else []),
+                          "subject": getattr(message, "subject", None) or (parsed["Subject"] if parsed else None),
+                          "raw": raw})
         return items
 
     def deliver_email(self, raw: bytes) -> tuple[int, dict[str, Any]]:

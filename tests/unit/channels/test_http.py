@@ -133,16 +133,28 @@ def test_a_retry_after_of_exactly_the_in_call_limit_is_still_waited_for(provider
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_with_backoff(provider: tuple[str, Script], sleeps: list[float], status: int) -> None:
+def test_server_errors_of_lookups_are_retried_with_backoff(provider: tuple[str, Script], sleeps: list[float],
+                                                           status: int) -> None:
     url, script = provider
     script.answer(status).answer(status).answer(200)
 
-    response = http.request("POST", url, json={})
+    response = http.request("GET", url)
 
     assert response.status_code == 200
     assert len(script.received) == 3
     # urllib3 retries the first failure at once, then backs off exponentially: 1 s (+ up to 0.5 s jitter), 2 s...
     assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 1.5
+
+
+def test_a_send_is_repeated_in_the_call_only_when_the_provider_cannot_have_acted(provider: tuple[str, Script],
+                                                                                  sleeps: list[float]) -> None:
+    url, script = provider
+    script.answer(503).answer(200)
+    assert http.request("POST", url, json={}).status_code == 200  # 503: not processed, repeat at once
+    script.answer(500).answer(200)
+    response = http.request("POST", url, json={})
+    assert response.status_code == 500  # may or may not have been sent: the caller decides, not a blind repeat
+    assert len(script.received) == 3
 
 
 def test_retries_end_with_the_last_answer_not_an_exception(provider: tuple[str, Script], sleeps: list[float],
@@ -215,8 +227,8 @@ def test_an_unreachable_provider_is_a_retryable_error(sleeps: list[float]) -> No
     assert len(sleeps) == 2  # three connect retries: the first at once, then with backoff
 
 
-def test_a_slow_provider_times_out_as_a_retryable_error(provider: tuple[str, Script], sleeps: list[float],
-                                                        settings_env) -> None:
+def test_a_slow_lookup_times_out_as_a_retryable_error(provider: tuple[str, Script], sleeps: list[float],
+                                                       settings_env) -> None:
     settings_env(HTTP_TIMEOUT_SECONDS="0.2")
     url, script = provider
     script.delay = 5
@@ -224,10 +236,24 @@ def test_a_slow_provider_times_out_as_a_retryable_error(provider: tuple[str, Scr
 
     started = time.monotonic()
     with pytest.raises(RetryableSendError):
-        http.request("POST", url, json={})
+        http.request("GET", url)
 
     assert time.monotonic() - started < 1.5
     assert len(script.received) >= 1
+
+
+def test_a_send_without_an_answer_is_never_repeated(provider: tuple[str, Script], sleeps: list[float],
+                                                    settings_env) -> None:
+    # The provider got the request and may have delivered it: sending again could say the same thing twice.
+    settings_env(HTTP_TIMEOUT_SECONDS="0.2")
+    url, script = provider
+    script.delay = 5
+    script.answer(200)
+
+    with pytest.raises(PermanentSendError, match="outcome unknown"):
+        http.request("POST", url, json={})
+
+    assert len(script.received) == 1
 
 
 @pytest.mark.parametrize(("given", "expected"), [({}, 10.0), ({"timeout": 3}, 3)])

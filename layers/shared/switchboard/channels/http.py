@@ -47,15 +47,22 @@ def _retry_class() -> type:
     return LambdaRetry
 
 
+# A send (POST) is retried inside the call only where the provider cannot have acted on it: the connection
+# never opened, or it answered 429/503. A read timeout after the request went out is "outcome unknown".
+SAFE_SEND_STATUS = (429, 503)
+
+
 @cache
-def session() -> Any:
+def session(safe_to_repeat: bool = True) -> Any:
+    """`safe_to_repeat`: GETs (look-ups, downloads) retry read errors and every 5xx; sends do not."""
     import requests
     from requests.adapters import HTTPAdapter
 
     settings = get_settings()
     retry = _retry_class()(
-        total=settings.http_max_retries, connect=settings.http_max_retries, read=1, status=settings.http_max_retries,
-        backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8, status_forcelist=RETRYABLE_STATUS, allowed_methods=None,
+        total=settings.http_max_retries, connect=settings.http_max_retries, read=1 if safe_to_repeat else 0,
+        status=settings.http_max_retries, backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8,
+        status_forcelist=RETRYABLE_STATUS if safe_to_repeat else SAFE_SEND_STATUS, allowed_methods=None,
         respect_retry_after_header=True, raise_on_status=False)
     s = requests.Session()
     adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
@@ -65,14 +72,39 @@ def session() -> Any:
 
 
 def request(method: str, url: str, **kwargs: Any) -> Any:
-    """One provider call. Network failures become RetryableSendError; the caller reads the status."""
+    """One provider call; the caller reads the status.
+
+    A failure before the request reached the provider is a RetryableSendError. For a send, a failure after it
+    went out (read timeout, connection dropped mid-answer) may have delivered it: that is a PermanentSendError
+    saying so, because the one thing a support inbox must not do is say the same thing twice.
+    """
     import requests
 
     kwargs.setdefault("timeout", get_settings().http_timeout_seconds)
+    repeatable = method.upper() in ("GET", "HEAD")
     try:
-        return session().request(method, url, **kwargs)
+        return session(repeatable).request(method, url, **kwargs)
+    except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
+        raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
+    except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
+        if repeatable:
+            raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
+        raise PermanentSendError("delivery outcome unknown: the provider did not answer in time; "
+                                 "check the conversation before sending again") from exc
+    except requests.ConnectionError as exc:
+        if repeatable or _never_connected(exc):
+            raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
+        raise PermanentSendError("delivery outcome unknown: the connection broke after sending; "
+                                 "check the conversation before sending again") from exc
     except requests.RequestException as exc:
         raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
+
+
+def _never_connected(exc: Exception) -> bool:
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
 def retry_after(response: Any) -> float | None:

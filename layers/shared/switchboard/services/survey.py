@@ -76,8 +76,8 @@ def send(table: Table, due: dict[str, Any]) -> bool:
                    "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
     except ConditionFailed:
         return False  # already sent for this resolution
-    token = make_token(due["conversation_id"], due["resolution"], expires)
     try:
+        token = make_token(due["conversation_id"], due["resolution"], expires)
         _email(due["email"], due.get("name"), token, config.subject, config.text)
     except Exception:
         table.delete(claim)  # not sent: let the next run try again
