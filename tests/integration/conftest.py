@@ -18,7 +18,7 @@ from infra.local.lambdas import Function, http_routes, load_functions, match
 from infra.local.pollers import SqsSource
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
-from infra.local.stack import local_environment
+from infra.local.stack import LOCAL_SENDER, local_environment
 from infra.local.template import Resolver, load
 from tests.conftest import ROOT, TEST_SECRETS, reset_caches
 
@@ -100,6 +100,7 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         resolver = Resolver(template)
         clients = {name: boto3.client(name, region_name="us-east-1") for name in ("dynamodb", "sqs", "s3")}
         resources.create_all(template, resolver, clients)
+        boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@")[1])
         functions = load_functions(ROOT, template, resolver)
         sandbox = Sandbox("http://127.0.0.1:0")
         server = serve(types.SimpleNamespace(sandbox=sandbox), 0)

@@ -109,7 +109,6 @@ def ses_messages(stack) -> list[str]:
 
 
 def test_survey_after_resolution_once_with_a_single_use_rating(stack):
-    aws.client("ses").verify_email_identity(EmailAddress="support@example.com")
     settings(stack, {"survey": {"enabled": True, "delay_minutes": 30}})
     conv = customer_writes(stack, "s.1", "help", sender="15557770004")
     contact_id = conv["contact"]["id"]

@@ -45,14 +45,14 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
-    if config.greeting.enabled and first_contact and _claim(table, {"pk": keys.contact_pk(contact.id), "sk": "GREETED"}):
+    if config.greeting.enabled and first_contact and _claim(table, keys.greeted(contact.id)):
         if send_automated(table, conv, config.greeting.text, "greeting"):
             sent.append("greeting")
     if config.away.enabled and not business_hours.is_open(config.business_hours, now):
         answered_lately = conv.last_agent_reply_at and \
             now - clock.parse_iso(conv.last_agent_reply_at) < timedelta(minutes=config.away.min_minutes_since_agent)
         day = business_hours.local_date(config.business_hours, now).isoformat()
-        if not answered_lately and _claim(table, {"pk": keys.conversation_pk(conv.id), "sk": f"AWAY#{day}"},
+        if not answered_lately and _claim(table, keys.away_sent(conv.id, day),
                                           expires_at=int(now.timestamp()) + 3 * 86400):
             if send_automated(table, conv, config.away.text, "away"):
                 sent.append("away")

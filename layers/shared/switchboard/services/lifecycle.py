@@ -78,7 +78,8 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
             items += page
             if not cursor:
                 break
-        surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)", {":pk": keys.conversation_pk(conv_id), ":p": "SURVEY#"})
+        surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)",
+                                 {":pk": keys.conversation_pk(conv_id), ":p": keys.SURVEY_PREFIX})
         exported.append({
             "conversation": conv.model_dump(mode="json", exclude_none=True),
             "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until"}),

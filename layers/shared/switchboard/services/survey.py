@@ -19,13 +19,8 @@ from switchboard.settings import get_settings
 from switchboard.store import contacts, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
 
-
-def survey_key(conv_id: str, resolution: str) -> dict[str, str]:
-    return {"pk": keys.conversation_pk(conv_id), "sk": f"SURVEY#{resolution}"}
-
-
-def suppression_key(address: str) -> dict[str, str]:
-    return {"pk": f"SUPPRESS#{address.lower()}", "sk": "SUPPRESS"}
+survey_key = keys.survey
+suppression_key = keys.suppression
 
 
 # -- tokens ------------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ Items (pk / sk):
   INBOUND#<ch>#<provider id>     INBOUND         dedupe marker of an inbound provider message
   PROVIDERMSG#<ch>#<provider id> PROVIDERMSG     provider message id -> our outbound message
   CONV#<id>            DUE#retention             retention entry: DueIndex DUE#retention#<channel> by last activity
+  CONV#<id>            AWAY#<local day>          an away message went out that day (claim)
+  CONV#<id>            SURVEY#<resolution>       the survey of one resolution: sent, rating, comment
+  CONTACT#<id>         GREETED                   the greeting went out (claim)
+  SUPPRESS#<sha256>    SUPPRESS                  an address that bounced or complained
+  METRICS#<yyyy-mm-dd> DAY                       the day's aggregate counters
   SETTINGS             AUTOMATION                the admins' automation settings document
   AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
@@ -19,6 +24,8 @@ Items (pk / sk):
 """
 
 from __future__ import annotations
+
+import hashlib
 
 Key = dict[str, str]
 
@@ -129,6 +136,31 @@ def retention_due(conv_id: str, channel: str, last_activity: str) -> dict[str, s
 
 def retention_due_pk(channel: str) -> str:
     return f"DUE#retention#{channel}"
+
+
+def greeted(contact_id: str) -> Key:
+    return {"pk": contact_pk(contact_id), "sk": "GREETED"}
+
+
+def away_sent(conv_id: str, local_day: str) -> Key:
+    return {"pk": conversation_pk(conv_id), "sk": f"AWAY#{local_day}"}
+
+
+SURVEY_PREFIX = "SURVEY#"
+
+
+def survey(conv_id: str, resolution: str) -> Key:
+    return {"pk": conversation_pk(conv_id), "sk": f"{SURVEY_PREFIX}{resolution}"}
+
+
+def suppression(address: str) -> Key:
+    """Keyed by a hash: the list of addresses never to mail again keeps no address in the clear."""
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    return {"pk": f"SUPPRESS#{digest}", "sk": "SUPPRESS"}
+
+
+def metrics_day(day: str) -> Key:
+    return {"pk": f"METRICS#{day}", "sk": "DAY"}
 
 
 def settings_doc() -> Key:

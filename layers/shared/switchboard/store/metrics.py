@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from switchboard.store import keys
 from switchboard.store.table import Table
 
 # Upper bounds (seconds) of the time buckets; the last one is open-ended.
@@ -16,8 +17,7 @@ BUCKETS = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400
 MAX_DAYS = 400
 
 
-def key(day: str) -> dict[str, str]:
-    return {"pk": f"METRICS#{day}", "sk": "DAY"}
+key = keys.metrics_day
 
 
 def bucket(seconds: float) -> int:
