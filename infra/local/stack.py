@@ -183,6 +183,7 @@ class LocalStack:
             parsed = email.message_from_string(raw, policy=email.policy.default) if raw else None
             destinations = getattr(message, "destinations", None) or {}
             to = destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
+            to = list(dict.fromkeys(to))  # the stand-in lists a raw message's recipients once per header they are in
             items.append({"source": getattr(message, "source", None), "to": to or ([parsed["To"]] if parsed else []),
                           "subject": getattr(message, "subject", None) or (parsed["Subject"] if parsed else None),
                           "raw": raw})

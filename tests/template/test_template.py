@@ -103,11 +103,29 @@ def test_every_source_queue_dead_letters_to_a_queue_of_its_own_type(event):
     assert int(props(dlq)["MessageRetentionPeriod"]) >= int(props(queue).get("MessageRetentionPeriod", 345600))
 
 
+def on_failure_queues() -> set[str]:
+    """Queues that catch asynchronous invocations which failed every retry (EventInvokeConfig OnFailure)."""
+    found = set()
+    for name in of_type("AWS::Serverless::Function"):
+        destination = ((props(name).get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure")
+        if destination and destination.get("Type") == "SQS":
+            found.add(target(destination["Destination"]))
+    return found
+
+
 def test_every_queue_is_a_dlq_or_has_one():
     queues = set(of_type("AWS::SQS::Queue"))
-    dlqs = {dlq_of(q) for q in queues} - {None}
+    dlqs = ({dlq_of(q) for q in queues} - {None}) | on_failure_queues()
     for queue in queues - dlqs:
         assert dlq_of(queue) in dlqs, f"{queue} has no DLQ"
+
+
+def test_asynchronously_invoked_functions_have_a_failure_destination_and_bounded_retries():
+    for name in of_type("AWS::Serverless::Function"):
+        config = props(name).get("EventInvokeConfig")
+        if config:
+            assert int(config["MaximumRetryAttempts"]) <= 2
+            assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
 
 
 @pytest.mark.parametrize("event", SQS_EVENTS, ids=lambda e: f"{e.function}.{e.name}")

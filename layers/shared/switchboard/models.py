@@ -63,6 +63,7 @@ class InboundMessage(Model):
     subject: str | None = Field(None, description="email subject")
     thread_refs: list[str] = Field([], description="provider ids (RFC Message-IDs) this message answers, oldest first")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
+    message_ref: str | None = Field(None, description="email: this message's own RFC Message-ID")
 
 
 def dedupe_id(event: InboundMessage | StatusUpdate | ContactEvent) -> str:

@@ -90,6 +90,8 @@ def raw_key(ses_message_id: str) -> str:
 class EmailChannel(Channel):
     name = "email"
     reply_window_seconds = None
+    # Date headers are missing or wrong often enough: a message's time is when SES handed it to us.
+    provider_timestamps = False
 
     # -- no webhook ----------------------------------------------------------------------------
     def verify(self, request: WebhookRequest) -> None:
@@ -133,7 +135,8 @@ class EmailChannel(Channel):
             channel="email", provider_message_id=ses_message_id, inbox_id=inbox, sender_id=sender,
             identity=f"email:{sender}", sender_name=name, text=_normalize(text)[:MAX_TEXT],
             attachments=_attachments(msg, body, f"s3://{bucket}/{key}"), timestamp=_timestamp(msg),
-            subject=" ".join(subject.split())[:MAX_SUBJECT] or None, thread_refs=_thread_refs(msg), raw_ref=key)
+            subject=" ".join(subject.split())[:MAX_SUBJECT] or None, thread_refs=_thread_refs(msg), raw_ref=key,
+            message_ref=next(iter(_msgids(msg, "Message-ID")), None))
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """An attachment's bytes, cut from the raw message in S3 (url: s3://bucket/key#part:N)."""

@@ -69,6 +69,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
+    if event.message_ref:  # email: replies name this message; the thread continues in this conversation
+        conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored:  # what the write just changed, without reading it back
         conv = conv.model_copy(update={"status": "open",
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})

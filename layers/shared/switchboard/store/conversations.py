@@ -47,6 +47,20 @@ def by_provider_message(table: Table, channel: str, provider_message_id: str) ->
     return ref["conversation_id"] if ref else None
 
 
+MAX_THREAD_REFS = 20
+
+
+def record_thread(table: Table, conv: Conversation, message: Message, message_ref: str, refs: list[str],
+                  subject: str | None) -> None:
+    """Email threading: the customer's Message-ID leads back here, and our replies answer the latest message."""
+    table.put({**keys.provider_message(message.channel, message_ref), "type": "provider_message",
+               "conversation_id": conv.id, "message_id": message.id, "created_at": message.created_at})
+    chain = list(dict.fromkeys([*refs, message_ref]))
+    chain = chain[:1] + chain[1:][-(MAX_THREAD_REFS - 1):]  # the thread's first message and the latest ones
+    table.update(keys.conversation(conv.id), "SET thread_refs = :refs, subject = if_not_exists(subject, :s)",
+                 vals={":refs": chain, ":s": subject or ""}, condition="attribute_exists(pk)")
+
+
 def set_blocked(table: Table, conv_id: str, blocked: bool) -> None:
     """The customer blocked (or unblocked) us on the channel: agents see it on the conversation."""
     table.update(keys.conversation(conv_id), "SET blocked = :b, updated_at = updated_at", vals={":b": blocked},
