@@ -227,3 +227,27 @@ def test_jobs_read_only_what_is_due(stack, job, monkeypatch):
     monkeypatch.setattr(table_module.Table, "query", counting)
     run(stack, job)
     assert reads["items"] == 0  # nothing is due yet: the job reads nothing at all
+
+
+def test_a_bounce_stops_surveys_to_that_address(stack):
+    import json as _json
+
+    settings(stack, {"survey": {"enabled": True, "delay_minutes": 5}})
+    conv = customer_writes(stack, "b.1", "hi", sender="15557770099")
+    stack.http("PATCH", f"/api/contacts/{conv['contact']['id']}", {"email": "gone@example.com"}, role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
+                                                "bouncedRecipients": [{"emailAddress": "Gone@Example.com"}]}}
+    transient = {"eventType": "Bounce", "bounce": {"bounceType": "Transient", "bouncedRecipients": []}}
+    event = {"Records": [{"Sns": {"Message": _json.dumps(bounce)}}, {"Sns": {"Message": _json.dumps(transient)}},
+                         {"Sns": {"Message": "not json"}}]}
+    fn = next(f for name, f in stack.functions.items() if name == "SesEventsFunction")
+    assert fn.invoke(event) == {"records": 3, "suppressed": 1, "ignored": 2}
+    clock.advance(600)
+    assert run(stack, "SurveyFunction")["due"] == 0  # the pending survey was cancelled
+    assert all("gone@example.com" not in str(item).lower() for item in stack.items("SUPPRESS#"))  # hashed
+    # a later resolution does not schedule one either
+    stack.http("POST", f"/api/conversations/{conv['id']}/reopen", role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    clock.advance(600)
+    assert run(stack, "SurveyFunction")["due"] == 0

@@ -53,6 +53,7 @@ class Settings(BaseModel):
     survey_signing_key: str = Field("", alias="SURVEY_SIGNING_KEY")
     survey_signing_key_param: str = Field("", alias="SURVEY_SIGNING_KEY_PARAM")
     survey_from_address: str = Field("", alias="SURVEY_FROM_ADDRESS")
+    ses_configuration_set: str = Field("", alias="SES_CONFIGURATION_SET", description="publishes bounces and complaints")
     webchat_token_secret: str = Field("", alias="WEBCHAT_TOKEN_SECRET")
     webchat_token_secret_param: str = Field("", alias="WEBCHAT_TOKEN_SECRET_PARAM")
 

@@ -106,8 +106,9 @@ def _email(to: str, name: str | None, token: str, subject: str, intro: str) -> N
     mail.set_content(text)
     mail.add_alternative(body_html, subtype="html")
     try:
+        extra = {"ConfigurationSetName": settings.ses_configuration_set} if settings.ses_configuration_set else {}
         aws.client("sesv2").send_email(FromEmailAddress=sender, Destination={"ToAddresses": [to]},
-                                       Content={"Raw": {"Data": mail.as_bytes()}})
+                                       Content={"Raw": {"Data": mail.as_bytes()}}, **extra)
     except Exception as exc:
         raise ServiceUnavailable("SES send failed") from exc
 
@@ -150,6 +151,32 @@ def record_comment(table: Table, token: str, comment: str) -> None:
                      condition="attribute_exists(rating) AND attribute_not_exists(#c)")
     except ConditionFailed:
         raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
+
+
+def handle_ses_notifications(event: dict[str, Any], table: Table | None = None) -> dict[str, int]:
+    """SNS records of SES events (configuration set publishing, or identity notifications): permanent bounces and
+    complaints suppress their recipients. Counts only, never addresses, in what is returned and logged."""
+    table = table or Table()
+    counts = {"records": 0, "suppressed": 0, "ignored": 0}
+    for record in event.get("Records") or []:
+        counts["records"] += 1
+        try:
+            message = json.loads(((record or {}).get("Sns") or {}).get("Message") or "{}")
+        except ValueError:
+            counts["ignored"] += 1
+            continue
+        kind = message.get("eventType") or message.get("notificationType")
+        if kind == "Bounce" and (message.get("bounce") or {}).get("bounceType") == "Permanent":
+            recipients = [r.get("emailAddress") for r in message["bounce"].get("bouncedRecipients") or []]
+        elif kind == "Complaint":
+            recipients = [r.get("emailAddress") for r in (message.get("complaint") or {}).get("complainedRecipients") or []]
+        else:
+            counts["ignored"] += 1  # transient bounces, deliveries: nothing to do
+            continue
+        for address in filter(None, recipients):
+            suppress(table, str(address), kind.lower())
+            counts["suppressed"] += 1
+    return counts
 
 
 def suppress(table: Table, address: str, reason: str) -> bool:

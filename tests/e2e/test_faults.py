@@ -1,0 +1,164 @@
+"""Faults through the local stack: with 30% of AWS requests failing, hundreds of deliveries (provider retries and
+redeliveries included) and their replies lose nothing and double nothing."""
+
+from __future__ import annotations
+
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from infra.local.stack import free_port
+from tests.conftest import ROOT
+from tests.e2e.conftest import SECRETS, LocalStack
+from tests.e2e.faultproxy import FaultProxy
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
+
+SENDERS = 15
+MESSAGES_PER_SENDER = 8  # 120 deliveries, each retried until accepted, a quarter of them delivered again
+
+
+@pytest.fixture(scope="module")
+def faulty_stack():
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    with FaultProxy(f"http://127.0.0.1:{moto_port}") as proxy:
+        port = free_port()
+        env = dict(os.environ, PORT=str(port), AWS_ENDPOINT_URL=proxy.url, AWS_ACCESS_KEY_ID="testing",
+                   AWS_SECRET_ACCESS_KEY="testing", LOCAL_LOG_LEVEL="ERROR", **SECRETS)
+        log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"faults-stack-{port}.log"), "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        stack = LocalStack(f"http://127.0.0.1:{port}")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if stack.request("GET", "/api/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.3)
+            stack.request("PUT", "/api/settings", {s: {"enabled": False} for s in ("greeting", "away", "auto_reply")},
+                          role="admin")
+            yield stack, proxy, f"http://127.0.0.1:{moto_port}"
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+            log.close()
+            moto.stop()
+
+
+def deliver(stack: LocalStack, payload: dict, attempts: int = 30) -> int:
+    """As Meta does: retry until a 2xx (it retries for days; here, quickly)."""
+    for attempt in range(attempts):
+        status = stack.post_meta("whatsapp", payload).status
+        if 200 <= status < 300:
+            return attempt
+        assert status >= 500, f"a fault must be a 5xx, got {status}"
+        time.sleep(0.05)
+    raise AssertionError("never accepted")
+
+
+def redrive(moto_url: str) -> int:
+    """What ops do after an incident: move the DLQs' messages back (infra/scripts/redrive-dlq.py in AWS)."""
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    moved = 0
+    for url in sqs.list_queues()["QueueUrls"]:
+        if "DLQ" not in url:
+            continue
+        source = url.replace("DLQ", "Queue")
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                break
+            for m in batch:
+                extra = {"MessageGroupId": m["Attributes"]["MessageGroupId"],
+                         "MessageDeduplicationId": m["MessageId"]} if source.endswith(".fifo") else {}
+                sqs.send_message(QueueUrl=source, MessageBody=m["Body"], **extra)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                moved += 1
+    return moved
+
+
+def idle(stack: LocalStack, timeout: float) -> bool:
+    def quiet():
+        r = stack.request("GET", "/_local/queues")
+        return r.status == 200 and not any(d["visible"] or d["in_flight"] or d["busy"] for d in r.json().values())
+
+    return bool(stack.wait_for(quiet, timeout))
+
+
+def all_conversations(stack: LocalStack) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        r = stack.request("GET", "/api/conversations?limit=100" + (f"&cursor={cursor}" if cursor else ""), role="agent")
+        assert r.status == 200, r
+        page = r.json()
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
+def test_nothing_lost_nothing_doubled_under_30_percent_aws_faults(faulty_stack):
+    stack, proxy, moto_url = faulty_stack
+    rng = random.Random(3)
+    senders = [f"4477{i:07d}" for i in range(SENDERS)]
+    expected = {s: [f"msg {s} #{n}" for n in range(MESSAGES_PER_SENDER)] for s in senders}
+    payloads = [wa_payload(wa_message(f"wamid.f.{s}.{n}", sender=s, text=text), sender=s, name=f"N{s[-3:]}")
+                for s in senders for n, text in enumerate(expected[s])]
+
+    # Given 30% of AWS requests failing, when Meta delivers (retrying every 5xx, redelivering some)
+    proxy.rate = 0.3
+    retried = sum(deliver(stack, payload) > 0 for payload in payloads)
+    for payload in rng.sample(payloads, len(payloads) // 4):
+        deliver(stack, payload)
+    idle(stack, 180)  # the processor retries through the faults; what fails five times waits in the DLQ
+
+    # and agents reply to each conversation, the sender retrying through the same faults
+    proxy.rate = 0.0
+    redrive(moto_url)
+    assert idle(stack, 120)
+    convs = all_conversations(stack)
+    assert len(convs) == SENDERS, "every sender's conversation appears"
+    proxy.rate = 0.3
+    replies = {}
+    for conv in convs:
+        for _ in range(30):  # the agent's browser retries what the API refused with a 5xx
+            r = stack.request("POST", f"/api/conversations/{conv['id']}/messages", {"text": f"reply to {conv['id']}"},
+                              role="agent")
+            if r.status == 202:
+                replies[conv["id"]] = r.json()["id"]
+                break
+            assert r.status >= 500, r
+    idle(stack, 180)
+    proxy.rate = 0.0
+    redrive(moto_url)
+    assert idle(stack, 120)
+
+    # Then every message is stored exactly once, in its sender's conversation
+    for conv in convs:
+        texts = [m["text"] for m in stack.messages(conv["id"]) if m["direction"] == "inbound"]
+        assert texts, conv["id"]
+        sender = next(s for s in senders if texts[0].startswith(f"msg {s} "))
+        assert sorted(texts) == sorted(expected[sender]), conv["id"]
+    # and no reply went out twice; one that could not be sent says so on the message, with its reason
+    sent = collections.Counter(i["body"]["text"]["body"] for i in stack.request("GET", "/_local/outbox").json()["items"])
+    assert all(count == 1 for count in sent.values()), [t for t, c in sent.items() if c > 1]
+    for conv in convs:
+        outbound = [m for m in stack.messages(conv["id"]) if m["direction"] == "outbound"]
+        for m in outbound:
+            assert m["status"] == "sent" or (m["status"] == "failed" and m["failure_reason"]), m
+        assert sum(m["status"] == "sent" for m in outbound) == sent[f"reply to {conv['id']}"]
+    assert len(replies) == SENDERS and sum(sent.values()) >= SENDERS * 0.9
+    assert proxy.counts["failed"] > 100 and retried > 0  # the faults really happened (retries inside absorb most)
