@@ -78,7 +78,7 @@ def test_local_controls(local_stack):
     run = s.request("POST", "/_local/run/RetentionFunction", b"")
     assert run.status == 200 and run.json()["function"] == "RetentionFunction"
     assert s.request("POST", "/_local/run/NoSuchFunction", b"").status == 404
-    assert s.request("GET", "/_local/emails").json() == {"items": []}
+    assert isinstance(s.request("GET", "/_local/emails").json()["items"], list)
     token = s.request("POST", "/_local/token", {"email": "x", "role": "root"})
     assert token.status == 400
     assert s.request("GET", "/").status == 200

@@ -1,0 +1,564 @@
+"""cost_usd_per_million_messages: one message's whole life (in, processed, answered, surveyed) through the real
+handlers on moto, every AWS request counted, priced at list prices, times a million.
+
+DynamoDB capacity units are estimated from the items themselves, as DynamoDB bills them (approximation below);
+Lambda duration is the warm handler's wall time at the function's MemorySize; log bytes are what the handlers
+write plus Lambda's START/END/REPORT lines and the HTTP API's access log line."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.harness import (
+    Call,
+    CallLog,
+    OutputCapture,
+    forget_metrics,
+    moto_stack,
+    reset_caches,
+    save_settings,
+    scheduled_event,
+    signed,
+    wa_message,
+    wa_payload,
+    wa_status,
+)
+
+# us-east-1 list prices, as recorded in /work/shared/design/reliability-and-cost.md section 7 (its sources:
+# aws.amazon.com/lambda/pricing, /api-gateway/pricing, /sqs/pricing, /ses/pricing, /cloudwatch/pricing and
+# /dynamodb/pricing/on-demand; DynamoDB after the 1 Nov 2024 on-demand price cut, CloudWatch Logs after the
+# 1 May 2025 Lambda log tiering, first tier; the note's sources were read in 2026). First tiers, no free tier.
+PRICES_AS_OF = "2026 (reliability-and-cost.md section 7; latest price change it cites: 1 May 2025)"
+PRICES: dict[str, float] = {
+    "lambda_request": 0.20 / 1e6,  # per invocation (x86 and arm64)
+    "lambda_gb_second_arm64": 0.0000133334,  # per GB-s, first tier
+    "http_api_request": 1.00 / 1e6,  # HTTP API, first 300 M, per 512 KB increment
+    "sqs_standard_request": 0.40 / 1e6,  # per request, each 64 KB chunk a request
+    "sqs_fifo_request": 0.50 / 1e6,
+    "dynamodb_wru": 0.625 / 1e6,  # on-demand write request unit
+    "dynamodb_rru": 0.125 / 1e6,  # on-demand read request unit
+    "ses_email": 0.10 / 1000,  # outbound email
+    "cloudwatch_logs_gb": 0.50,  # ingested (Standard), per GB (2^30 bytes here)
+}
+LIFE_PHASES = ("in", "processed", "answered", "surveyed")  # the contract's life; "follow-up" is extra
+REPORT_LINES_BYTES = 250  # Lambda's START, END and REPORT lines per invocation
+LIVES = 3  # measured lives: durations are the median of the three
+SCENARIO = {"inbound": 5, "replies": 3}  # an illustrative conversation (assumed, not measured)
+GRAPH_API_LATENCY_MS = 300  # what a real WhatsApp send adds to the sender's duration (the sandbox answers at once)
+
+
+# -- DynamoDB item sizes and capacity units ------------------------------------------------------
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").split("e")[0].split("E")[0].strip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
+
+
+def attribute_size(value: dict[str, Any]) -> int:
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return _number_size(v)
+    if kind == "B":
+        return len(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(x.encode()) for x in v)
+    if kind == "NS":
+        return sum(_number_size(x) for x in v)
+    if kind == "BS":
+        return sum(len(x) for x in v)
+    if kind == "L":
+        return 3 + sum(attribute_size(x) + 1 for x in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attribute_size(x) + 1 for k, x in v.items())
+    raise ValueError(kind)
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    """DynamoDB's item size: attribute names plus values (strings in UTF-8 bytes, numbers about one byte per two
+    digits plus one, 3 bytes plus one per element for lists and maps)."""
+    return sum(len(k.encode()) + attribute_size(v) for k, v in (item or {}).items())
+
+
+def _key_of(item_or_key: dict[str, Any]) -> dict[str, Any]:
+    return {k: item_or_key[k] for k in ("pk", "sk")}
+
+
+class Units:
+    """Write and read request units of each DynamoDB request (an estimate; see `approximation`)."""
+
+    approximation = (
+        "writes: ceil(max(item before, item after)/1 KB) WRU on the table (at least 1; a failed condition bills the "
+        "existing item), x2 inside TransactWriteItems (ConditionCheck too); per global secondary index whose keys "
+        "the item has before or after: ceil(size/1 KB) to write the new projection (projection ALL), plus "
+        "ceil(old size/1 KB) to delete the old one when its index key changed or went; nothing when the item did "
+        "not change. Reads: ceil(size/4 KB) per GetItem and BatchGetItem item, ceil(sum of sizes/4 KB) per Query "
+        "(at least 1), x0.5 eventually consistent, x2 in transactions. Sizes from the items before and after each "
+        "write, read from moto by a separate, uncounted client.")
+
+    def __init__(self, oracle: Any, table_name: str, indexes: list[tuple[str, str]]):
+        self.oracle, self.table_name, self.indexes = oracle, table_name, indexes
+
+    # Called by the counting hooks around each request.
+    def snapshot(self, service: str, operation: str, params: dict[str, Any]) -> Any:
+        if service != "dynamodb":
+            return None
+        keys = self._write_keys(operation, params)
+        return [self._current(k) for k in keys] if keys else None
+
+    def after(self, call: Call) -> None:
+        if call.before is not None:
+            call.after = [self._current(k) for k in self._write_keys(call.operation, call.params)]
+
+    def _current(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self.oracle.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+
+    @staticmethod
+    def _write_keys(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if operation == "PutItem":
+            return [_key_of(params["Item"])]
+        if operation in ("UpdateItem", "DeleteItem"):
+            return [_key_of(params["Key"])]
+        if operation == "BatchWriteItem":
+            return [_key_of(r["PutRequest"]["Item"]) if "PutRequest" in r else _key_of(r["DeleteRequest"]["Key"])
+                    for reqs in params["RequestItems"].values() for r in reqs]
+        if operation == "TransactWriteItems":
+            out = []
+            for action in params["TransactItems"]:
+                ((_, spec),) = action.items()
+                out.append(_key_of(spec.get("Key") or spec["Item"]))
+            return out
+        return []
+
+    def wru(self, call: Call) -> float:
+        if call.service != "dynamodb" or call.before is None:
+            return 0.0
+        factor = 2 if call.operation == "TransactWriteItems" else 1
+        total = 0.0
+        for old, new in zip(call.before, call.after or call.before, strict=False):
+            applied = not call.error
+            if not applied:
+                total += factor * max(1, math.ceil(item_size(old) / 1024))
+                continue
+            total += factor * max(1, math.ceil(max(item_size(old), item_size(new)) / 1024))
+            if old == new:
+                continue
+            for hash_attr, range_attr in self.indexes:
+                had = old is not None and hash_attr in old and range_attr in old
+                has = new is not None and hash_attr in new and range_attr in new
+                if has:
+                    total += math.ceil(item_size(new) / 1024)
+                if had and (not has or (old[hash_attr], old[range_attr]) != (new[hash_attr], new[range_attr])):
+                    total += math.ceil(item_size(old) / 1024)
+        return total
+
+    @staticmethod
+    def rru(call: Call) -> float:
+        if call.service != "dynamodb" or call.error:
+            return 0.0
+        p, r = call.params, call.parsed
+        if call.operation == "GetItem":
+            return max(1, math.ceil(item_size(r.get("Item")) / 4096)) * (1 if p.get("ConsistentRead") else 0.5)
+        if call.operation in ("Query", "Scan"):
+            size = sum(item_size(i) for i in r.get("Items", []))
+            return max(1, math.ceil(size / 4096)) * (1 if p.get("ConsistentRead") else 0.5)
+        if call.operation == "BatchGetItem":
+            total = 0.0
+            for table, items in (r.get("Responses") or {}).items():
+                consistent = (p["RequestItems"].get(table) or {}).get("ConsistentRead")
+                total += sum(max(1, math.ceil(item_size(i) / 4096)) for i in items) * (1 if consistent else 0.5)
+            return total
+        if call.operation == "TransactGetItems":
+            return sum(2 * max(1, math.ceil(item_size(x.get("Item")) / 4096)) for x in r.get("Responses", []))
+        return 0.0
+
+
+# -- one message's life --------------------------------------------------------------------------
+@dataclass
+class Invocation:
+    function: str
+    ms: float
+    memory_mb: int
+    log_bytes: int
+
+
+@dataclass
+class Step:
+    phase: str
+    name: str
+    api_requests: int = 0
+    access_log_bytes: int = 0
+    invocations: list[Invocation] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+
+class Counting:
+    """The hooks, attached once before any client exists (clients copy their session's handlers when created)."""
+
+    def __init__(self, stack: Any):
+        import boto3
+
+        self.units = Units(stack.clients["dynamodb"], stack.table_name, _indexes(stack))
+        self.log = CallLog(on_before=self.units.snapshot, on_after=self.units.after)
+        self.log.attach_switchboard()
+        # Lambda's SQS pollers receive and delete on the function's behalf: billed SQS requests too.
+        self.poller_sqs = boto3.client("sqs", region_name="us-east-1")
+        self.log.attach(self.poller_sqs.meta.events, "poller")
+
+
+class Life:
+    def __init__(self, stack: Any, counting: Counting):
+        self.stack = stack
+        self.steps: list[Step] = []
+        self.step: Step | None = None
+        self.units, self.log, self.poller_sqs = counting.units, counting.log, counting.poller_sqs
+        self.access_format = _access_log_format(stack)
+
+    # -- plumbing
+    def begin(self, phase: str, name: str) -> Step:
+        self.step = Step(phase, name)
+        self.steps.append(self.step)
+        self.log.take()
+        return self.step
+
+    def end(self) -> None:
+        assert self.step is not None
+        self.step.calls += self.log.take()
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        fn = self.stack.functions[function]
+        out = OutputCapture()
+        with out.capture():
+            started, hooks = time.perf_counter(), self.log.overhead_s
+            try:
+                result = fn.invoke(event)
+            finally:
+                # Without the time the unit-estimating hooks spent reading items before and after each write.
+                ms = (time.perf_counter() - started - (self.log.overhead_s - hooks)) * 1000
+        assert self.step is not None
+        self.step.invocations.append(Invocation(function, ms, fn.memory, out.bytes))
+        return result
+
+    def http(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             role: str | None = None) -> dict[str, Any]:
+        function, event = self.stack.http_event(method, path, body, headers, role)
+        started = time.perf_counter()
+        result = self.invoke(function, event)
+        assert self.step is not None
+        self.step.api_requests += 1
+        self.step.access_log_bytes += len(self.access_format
+                                          .replace("$context.requestId", "Aa1Bb2Cc3Dd4Ee5=")
+                                          .replace("$context.routeKey", event["routeKey"])
+                                          .replace("$context.status", str(result.get("statusCode", 200)))
+                                          .replace("$context.responseLatency",
+                                                   str(int((time.perf_counter() - started) * 1000)))
+                                          .replace("$context.integrationErrorMessage", "-")) + 1
+        assert result.get("statusCode", 500) < 300, result
+        return result
+
+    def poll(self, function: str) -> int:
+        source = self.stack.sqs_source(function, self.poller_sqs)
+        life = self
+
+        class _Measured:  # the poller invokes through this: timed and captured like any invocation
+            name = function
+
+            @staticmethod
+            def invoke(event: dict[str, Any]) -> Any:
+                return life.invoke(function, event)
+
+        source.function = _Measured()
+        return source.poll_once()
+
+    # -- the life itself
+    def run(self, n: int) -> dict[str, str]:
+        import json
+
+        from switchboard import clock
+
+        stack, sender = self.stack, f"1555888{n:04d}"
+        secret = stack.env["META_APP_SECRET"]
+
+        self.begin("in", "webhook POST, 1 message")
+        payload = wa_payload([wa_message(f"wamid.life.{n}", sender, "Hello, my order has not arrived")],
+                             names={sender: f"Life {n}"})
+        raw, headers = signed(payload, secret)
+        self.http("POST", "/webhooks/whatsapp", raw, headers)
+        self.end()
+
+        self.begin("processed", "processor (inbound queue)")
+        assert self.poll("ProcessorFunction") == 1
+        self.end()
+
+        conv = _find(stack, "recipient", sender, "conversation")
+        _set_email(stack, conv["contact_id"]["S"], f"life{n}@example.com")  # setup, not counted
+
+        # Not part of the life: what a later message of the same conversation costs (for the scenario below).
+        self.begin("follow-up", "webhook POST, a second message")
+        payload = wa_payload([wa_message(f"wamid.life.{n}.2", sender, "Any news?")], names={sender: f"Life {n}"})
+        raw, headers = signed(payload, secret)
+        self.http("POST", "/webhooks/whatsapp", raw, headers)
+        self.end()
+        self.begin("follow-up", "processor, the second message")
+        assert self.poll("ProcessorFunction") == 1
+        self.end()
+
+        self.begin("answered", "agent reply (API)")
+        self.http("POST", f"/api/conversations/{conv['id']['S']}/messages", {"text": "Sorry! It ships today."},
+                  role="agent")
+        self.end()
+
+        self.begin("answered", "sender (outbound FIFO queue)")
+        assert self.poll("SenderFunction") == 1
+        self.end()
+
+        sent = _find(stack, "conversation_id", conv["id"]["S"], "message", direction="outbound")
+        self.begin("answered", "delivered receipt webhook POST")
+        raw, headers = signed(wa_payload(statuses=[wa_status(sent["provider_message_id"]["S"], "delivered", sender)]),
+                              secret)
+        self.http("POST", "/webhooks/whatsapp", raw, headers)
+        self.end()
+
+        self.begin("answered", "receipt processing (inbound queue)")
+        assert self.poll("ProcessorFunction") == 1
+        self.end()
+
+        self.begin("surveyed", "resolve (API)")
+        self.http("POST", f"/api/conversations/{conv['id']['S']}/resolve", role="agent")
+        self.end()
+
+        clock.advance(61 * 60)
+        self.begin("surveyed", "survey job (schedule) and email")
+        result = self.invoke("SurveyFunction", scheduled_event("SurveyFunction"))
+        self.end()
+        assert isinstance(result, dict) and result.get("done") == 1, result
+        return {"conversation": conv["id"]["S"], "survey_job": json.dumps(result)}
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _median_durations(lives: list[Life]) -> None:
+    """Durations vary from run to run on a shared machine: each invocation of the first life takes the median
+    of the same invocation over every life (the requests, units and log bytes are the first life's own)."""
+    for s, step in enumerate(lives[0].steps):
+        for i, invocation in enumerate(step.invocations):
+            invocation.ms = statistics.median(life.steps[s].invocations[i].ms for life in lives)
+
+
+def _indexes(stack: Any) -> list[tuple[str, str]]:
+    from bench.harness import template
+
+    table = next(r for r in template()["Resources"].values() if r.get("Type") == "AWS::DynamoDB::Table")
+    out = []
+    for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+        schema = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+        out.append((schema["HASH"], schema.get("RANGE", "")))
+    return out
+
+
+def _access_log_format(stack: Any) -> str:
+    from bench.harness import template
+
+    api = next(r for r in template()["Resources"].values() if r.get("Type") == "AWS::Serverless::HttpApi")
+    return ((api.get("Properties") or {}).get("AccessLogSettings") or {}).get("Format", "")
+
+
+def _find(stack: Any, attribute: str, value: str, kind: str, **equal: str) -> dict[str, Any]:
+    """One item by attribute (a Scan by the bench's own client: setup, never counted)."""
+    ddb = stack.clients["dynamodb"]
+    items = ddb.scan(TableName=stack.table_name)["Items"]
+    for item in items:
+        # A message item's "type" is the message's own (text, image...): messages are told by their sort key.
+        is_kind = item["sk"]["S"].startswith("MSG#") if kind == "message" else item.get("type", {}).get("S") == kind
+        if is_kind and item.get(attribute, {}).get("S") == value and \
+                all(item.get(k, {}).get("S") == v for k, v in equal.items()):
+            return item
+    raise LookupError(f"no {kind} with {attribute}={value}")
+
+
+def _set_email(stack: Any, contact_id: str, email: str) -> None:
+    stack.clients["dynamodb"].update_item(
+        TableName=stack.table_name, Key={"pk": {"S": f"CONTACT#{contact_id}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET email = :e", ExpressionAttributeValues={":e": {"S": email}})
+
+
+# -- pricing ---------------------------------------------------------------------------------------
+def _sqs_requests(call: Call) -> int:
+    """Billed SQS requests: each 64 KB chunk of payload is one."""
+    if call.operation == "SendMessage":
+        size = len(call.params.get("MessageBody", "").encode())
+    elif call.operation == "SendMessageBatch":
+        size = sum(len(e.get("MessageBody", "").encode()) for e in call.params.get("Entries", []))
+    elif call.operation == "ReceiveMessage":
+        size = sum(len(m.get("Body", "").encode()) for m in call.parsed.get("Messages", []))
+    else:
+        size = 0
+    return max(1, math.ceil(size / 65536))
+
+
+def price(steps: list[Step], units: Units) -> dict[str, Any]:
+    rows = []
+    totals: dict[str, float] = {}
+    quantities: dict[str, float] = {}
+    unpriced: dict[str, int] = {}
+    for step in steps:
+        q = {"http_api_requests": step.api_requests, "lambda_invocations": len(step.invocations),
+             "lambda_gb_seconds": sum(math.ceil(i.ms) / 1000 * i.memory_mb / 1024 for i in step.invocations),
+             "sqs_standard_requests": 0, "sqs_fifo_requests": 0, "dynamodb_wru": 0.0, "dynamodb_rru": 0.0,
+             "ses_emails": 0,
+             "log_bytes": sum(i.log_bytes + REPORT_LINES_BYTES for i in step.invocations) + step.access_log_bytes}
+        for call in step.calls:
+            if call.service == "sqs":
+                fifo = str(call.params.get("QueueUrl", "")).endswith(".fifo")
+                q["sqs_fifo_requests" if fifo else "sqs_standard_requests"] += _sqs_requests(call)
+            elif call.service == "dynamodb":
+                q["dynamodb_wru"] += units.wru(call)
+                q["dynamodb_rru"] += units.rru(call)
+            elif (call.service, call.operation) in (("sesv2", "SendEmail"), ("ses", "SendEmail"),
+                                                    ("ses", "SendRawEmail")):
+                q["ses_emails"] += 1
+            else:
+                unpriced[f"{call.service}.{call.operation}"] = unpriced.get(f"{call.service}.{call.operation}", 0) + 1
+        usd = {
+            "HTTP API requests": q["http_api_requests"] * PRICES["http_api_request"],
+            "Lambda requests": q["lambda_invocations"] * PRICES["lambda_request"],
+            "Lambda duration": q["lambda_gb_seconds"] * PRICES["lambda_gb_second_arm64"],
+            "SQS standard": q["sqs_standard_requests"] * PRICES["sqs_standard_request"],
+            "SQS FIFO": q["sqs_fifo_requests"] * PRICES["sqs_fifo_request"],
+            "DynamoDB writes": q["dynamodb_wru"] * PRICES["dynamodb_wru"],
+            "DynamoDB reads": q["dynamodb_rru"] * PRICES["dynamodb_rru"],
+            "SES emails": q["ses_emails"] * PRICES["ses_email"],
+            "CloudWatch Logs": q["log_bytes"] / 2**30 * PRICES["cloudwatch_logs_gb"],
+        }
+        rows.append({"phase": step.phase, "step": step.name,
+                     "functions": [f"{i.function} {i.ms:.1f} ms @{i.memory_mb} MB" for i in step.invocations],
+                     "aws_requests": _ops(step.calls),
+                     "dynamodb_wru_by_request": [f"{c.operation}({len(c.before or [])} items): {units.wru(c):g}"
+                                                 for c in step.calls if units.wru(c)],
+                     **{k: round(v, 3) if isinstance(v, float) else v for k, v in q.items()},
+                     "usd_per_million": round(sum(usd.values()) * 1e6, 3)})
+        if step.phase in LIFE_PHASES:
+            for k, v in usd.items():
+                totals[k] = totals.get(k, 0.0) + v
+            for k, v in q.items():
+                quantities[k] = quantities.get(k, 0) + v
+    by_phase: dict[str, float] = {}
+    for row in rows:
+        by_phase[row["phase"]] = round(by_phase.get(row["phase"], 0.0) + row["usd_per_million"], 3)
+    total = sum(totals.values()) * 1e6
+    return {"total": total, "by_service_usd_per_million": {k: round(v * 1e6, 3) for k, v in totals.items()},
+            "by_phase_usd_per_million": by_phase, "steps": rows,
+            "quantities_per_message": {k: round(v, 4) for k, v in quantities.items()}, "unpriced_requests": unpriced}
+
+
+def _ops(calls: list[Call]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in calls:
+        out[f"{c.service}.{c.operation}"] = out.get(f"{c.service}.{c.operation}", 0) + 1
+    return out
+
+
+def measure() -> dict[str, Any]:
+    with moto_stack() as stack:
+        # Greeting and away messages are per contact and per day, not per message: off. Auto-reply (15 min) and
+        # survey (60 min after resolving) on, as shipped.
+        save_settings({"greeting": {"enabled": False}, "away": {"enabled": False},
+                       "auto_reply": {"enabled": True, "after_minutes": 15},
+                       "survey": {"enabled": True, "delay_minutes": 60}})
+        reset_caches()
+        counting = Counting(stack)
+        with OutputCapture().capture():
+            Life(stack, counting).run(1)  # every function warm: imports done, clients created, settings cached
+        forget_metrics()
+        lives = []
+        for n in range(2, 2 + LIVES):
+            life = Life(stack, counting)
+            with OutputCapture().capture() if lives else _nothing():  # the first life's output is measured
+                ids = life.run(n)
+            lives.append(life)
+        life = lives[0]
+        _median_durations(lives)
+        priced = price(life.steps, life.units)
+    sender_memory = next(i.memory_mb for s in life.steps for i in s.invocations if i.function == "SenderFunction")
+    graph_usd = GRAPH_API_LATENCY_MS / 1000 * sender_memory / 1024 * PRICES["lambda_gb_second_arm64"] * 1e6
+    total = priced.pop("total")
+    without_email = total - priced["by_service_usd_per_million"]["SES emails"]
+    phase = priced["by_phase_usd_per_million"]
+    answered = phase["answered"]
+    conversation = (phase["in"] + phase["processed"] + (SCENARIO["inbound"] - 1) * phase["follow-up"]
+                    + SCENARIO["replies"] * answered + phase["surveyed"])
+    scenario = {**SCENARIO, "usd_per_million_inbound_messages": round(conversation / SCENARIO["inbound"], 2),
+                "note": "not the contract figure: the measured steps recombined for a conversation of "
+                        f"{SCENARIO['inbound']} customer messages (the first opens it, the others are follow-ups), "
+                        f"{SCENARIO['replies']} agent replies each with one delivered receipt, one resolve and one "
+                        "survey email, divided by the customer messages"}
+    return {
+        "cost_usd_per_million_messages": round(total, 2),
+        "cost_breakdown": {
+            "prices": PRICES, "prices_as_of": PRICES_AS_OF, **priced,
+            "without_survey_email_usd_per_million": round(without_email, 2),
+            "in_and_processed_usd_per_million": round(phase["in"] + phase["processed"], 2),
+            "follow_up_message_in_and_processed_usd_per_million": phase["follow-up"],
+            "scenario_conversation": scenario,
+            "life": "one WhatsApp text message opening a conversation: the webhook POST carrying it, its "
+                    "processing, one agent reply "
+                    "through the API, the sender, one 'delivered' receipt (POST and processing), the agent "
+                    "resolving the conversation, the survey job emailing the survey; warm functions (a first "
+                    "life ran before, not counted)",
+            "assumptions": [
+                "every step happens once for the one message (a conversation of one message): per-conversation "
+                "costs (resolve, survey, its email) are not shared among several messages",
+                "one POST per message and one SQS batch of one record per invocation (no batching gains)",
+                "greeting and away messages off (per contact / per day, not per message); auto-reply on: its "
+                "entry is written on the way in and deleted by the reply",
+                "the contact's email address was set outside the life (not counted)",
+                "channel secrets from the environment: deployed, SSM reads happen once per container per 5 "
+                "minutes (not counted)",
+                f"the provider answers at once here: a real Graph API send (~{GRAPH_API_LATENCY_MS} ms) adds "
+                f"${graph_usd:.2f} per million to the sender's duration (not included)",
+                "Lambda duration is wall time of the warm handler on this machine with moto answering in-process "
+                "(no network round trips), median of three lives, rounded up to 1 ms per invocation",
+                "not included: idle SQS long polling, EventBridge Scheduler runs (per schedule, not per "
+                "message), X-Ray traces (Tracing: Active; about $5 per million traces recorded, at most one per "
+                "invocation when sampled), storage, data transfer, agents' reads of the inbox and conversation",
+                "CloudWatch Logs: handler output + 250 bytes START/END/REPORT per invocation + one access log "
+                "line per HTTP API request; 1 GB = 2^30 bytes",
+            ],
+            "dynamodb_units": Units.approximation,
+            "conversation": ids["conversation"],
+        },
+    }
+
+
+def table(breakdown: dict[str, Any]) -> str:
+    """The breakdown, printable."""
+    lines = [f"{'step':<40} {'API':>4} {'λ':>3} {'GB-s':>8} {'SQS':>4} {'FIFO':>4} {'WRU':>6} {'RRU':>6} "
+             f"{'SES':>3} {'log B':>6} {'$/M':>8}"]
+    for r in breakdown["steps"]:
+        lines.append(f"{(r['phase'] + ': ' + r['step'])[:40]:<40} {r['http_api_requests']:>4} "
+                     f"{r['lambda_invocations']:>3} {r['lambda_gb_seconds']:>8.4f} {r['sqs_standard_requests']:>4} "
+                     f"{r['sqs_fifo_requests']:>4} {r['dynamodb_wru']:>6.1f} {r['dynamodb_rru']:>6.1f} "
+                     f"{r['ses_emails']:>3} {r['log_bytes']:>6} {r['usd_per_million']:>8.3f}")
+    lines.append("")
+    lines.append("by service ($ per million messages): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in breakdown["by_service_usd_per_million"].items()))
+    lines.append("by phase ($ per million messages): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in breakdown["by_phase_usd_per_million"].items()))
+    lines.append(f"without the survey email: ${breakdown['without_survey_email_usd_per_million']:.2f} per million; "
+                 f"in + processed only: ${breakdown['in_and_processed_usd_per_million']:.2f}; a follow-up message "
+                 f"in + processed: ${breakdown['follow_up_message_in_and_processed_usd_per_million']:.2f}")
+    sc = breakdown["scenario_conversation"]
+    lines.append(f"scenario (assumed): a conversation of {sc['inbound']} customer messages, {sc['replies']} replies, "
+                 f"1 survey: ${sc['usd_per_million_inbound_messages']:.2f} per million customer messages")
+    return "\n".join(lines)

@@ -1,0 +1,298 @@
+"""Items read per item of work, at scale: the scheduled jobs (retention, auto-reply, survey) with 100,000
+conversations of which 1% are due for each job, and one inbox page of 50 open conversations out of 100,000.
+
+Items read are counted from the DynamoDB responses the core's own requests got (botocore after-call hooks on the
+clients switchboard.aws creates): ScannedCount of each Query, a found GetItem, each BatchGetItem item."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+from bench.harness import (
+    PNID,
+    CallLog,
+    OutputCapture,
+    by_operation,
+    forget_metrics,
+    items_deleted,
+    items_read,
+    moto_stack,
+    reset_caches,
+    scheduled_event,
+    stub_aws,
+)
+from bench.motofast import fast_moto, put_items
+
+CHANNEL = "whatsapp"
+OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """DynamoDB JSON of a plain value (what TypeSerializer makes, faster)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    if isinstance(value, dict):
+        return {"M": {k: _typed(v) for k, v in value.items() if v is not None}}
+    if isinstance(value, list | tuple):
+        return {"L": [_typed(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(type(value))
+
+
+def _item(plain: dict[str, Any]) -> dict[str, Any]:
+    return {k: _typed(v) for k, v in plain.items() if v is not None}
+
+
+class Population:
+    """100,000 conversations (or --quick's 2,000) in the layout store/keys.py describes. For each scheduled job 1%
+    of all conversations are due, the rest not yet:
+      retention: i % 100 == 0: one inbound message 400 days ago (the default retention is 365 days);
+      auto-reply: i % 100 == 1: open, the customer's message 20 minutes ago (the wait is 15 minutes);
+      survey: i % 100 == 2: a message 3 hours ago, resolved 2 hours ago (the delay is 60 minutes), the contact
+        has an email address.
+    The due 1% are made by the core itself, through the processor's service (contact, identity, conversation,
+    message, dedupe marker, active pointer, retention entry, auto-reply entry) and the resolve service (survey
+    entry), with the clock moved back; so their items have exactly the shapes the core writes today.
+    The other 99% are written straight into moto's table (bench/motofast.py): each a META item (GSI1 keys, the
+    inbox by status; 60% open, 20% pending, 20% resolved) and its retention entry (not due: active in the last
+    30 days); open ones also wait for an auto-reply (due in 10 to 60 minutes), resolved ones for a survey (same).
+    The jobs must never read those."""
+
+    def __init__(self, conversations: int):
+        from switchboard import clock
+
+        self.n = conversations
+        self.now = clock.now()
+        self.due: dict[str, list[str]] = {"retention": [], "auto_reply": [], "survey": []}
+        self.counts = {"bulk_items": 0, "conversations": conversations, OPEN: 0, PENDING: 0, RESOLVED: 0}
+
+    def _iso(self, **delta: float) -> str:
+        from switchboard import clock
+
+        return clock.iso(self.now + timedelta(**delta))
+
+    def build(self, stack: Any, log_progress: Any) -> float:
+        started = time.perf_counter()
+        roles = {0: "retention", 1: "auto_reply", 2: "survey"}
+        due_indexes: dict[str, list[int]] = {role: [] for role in roles.values()}
+        for i in range(self.n):
+            if i % 100 in roles:
+                due_indexes[roles[i % 100]].append(i)
+        self._due(stack, due_indexes)  # first, on the empty table: the core's items are told apart by their ids
+        log_progress(f"  {sum(map(len, self.due.values())):,} due conversations written "
+                     f"in {time.perf_counter() - started:.0f} s")
+        chunk: list[dict[str, Any]] = []
+        for i in range(self.n):
+            if i % 100 in roles:
+                continue
+            chunk.extend(self._bulk(i))
+            if len(chunk) >= 20_000:
+                self.counts["bulk_items"] += put_items(stack.table_name, chunk)
+                chunk = []
+        self.counts["bulk_items"] += put_items(stack.table_name, chunk)
+        return time.perf_counter() - started
+
+    def _bulk(self, i: int) -> list[dict[str, Any]]:
+        from switchboard.store import keys
+
+        conv_id, contact_id, sender = f"cv_bench{i:07d}", f"ct_bench{i:07d}", f"1555{i:07d}"
+        status = OPEN if i % 10 < 6 else PENDING if i % 10 < 8 else RESOLVED
+        self.counts[status] += 1
+        updated = self._iso(seconds=-((i * 7919) % (30 * 86400)) - 3600)
+        meta: dict[str, Any] = {
+            **keys.conversation(conv_id), **keys.inbox_keys(status, None, updated, conv_id),
+            "type": "conversation", "id": conv_id, "channel": CHANNEL, "inbox_id": PNID, "contact_id": contact_id,
+            "contact_name": f"Customer {i}", "recipient": sender, "status": status, "labels": [],
+            "created_at": updated, "updated_at": updated, "last_inbound_at": updated, "unread_count": 1,
+            "last_message": {"text": f"question number {i}", "direction": "inbound", "created_at": updated},
+        }
+        if status == RESOLVED:
+            meta |= {"resolved_at": updated, "resolved_by": "agent@example.com"}
+        items = [meta, {**keys.retention_due(conv_id, CHANNEL, updated), "type": "due", "job": "retention",
+                        "conversation_id": conv_id, "contact_id": contact_id, "channel": CHANNEL}]
+        later = self._iso(minutes=10 + i % 50)
+        if status == OPEN:
+            items.append({**keys.due(conv_id, "auto_reply"), **keys.due_index("auto_reply", later, conv_id),
+                          "type": "due", "job": "auto_reply", "conversation_id": conv_id, "waiting_since": updated})
+        if status == RESOLVED:
+            items.append({**keys.due(conv_id, "survey"), **keys.due_index("survey", later, conv_id),
+                          "type": "due", "job": "survey", "conversation_id": conv_id, "resolution": updated,
+                          "resolved_by": "agent@example.com"})
+        return [_item(x) for x in items]
+
+    def _due(self, stack: Any, due_indexes: dict[str, list[int]]) -> None:
+        """One conversation per job made by the core at the right time (the template), then copied for the rest
+        of that job's due 1% with every id of the template replaced (conversation, contact, message, provider
+        message, phone number, email): the copies have the very shapes the core writes."""
+        from bench.harness import save_settings
+        from switchboard import clock
+        from switchboard.services import workflow
+        from switchboard.store import keys
+        from switchboard.store.table import Table
+
+        off = {section: {"enabled": False} for section in ("greeting", "away", "auto_reply", "survey")}
+        on = {"auto_reply": {"enabled": True, "after_minutes": 15}, "survey": {"enabled": True, "delay_minutes": 60}}
+        table = Table()
+        templates: dict[str, tuple[str, dict[str, str]]] = {}
+        try:
+            save_settings(off)
+            clock.advance(-400 * 86400)
+            templates["retention"] = self._inbound(1)
+            clock.reset()
+            clock.advance(-3 * 3600)
+            conv_id, tokens = templates["survey"] = self._inbound(3)
+            contact_id = table.get(keys.conversation(conv_id))["contact_id"]
+            tokens[contact_id] = "ct_"
+            tokens["template-3@example.com"] = "@"
+            stack.clients["dynamodb"].update_item(
+                TableName=stack.table_name, Key={"pk": {"S": keys.contact_pk(contact_id)}, "sk": {"S": "PROFILE"}},
+                UpdateExpression="SET email = :e", ExpressionAttributeValues={":e": {"S": "template-3@example.com"}})
+            save_settings(on)
+            clock.advance(3600)
+            workflow.resolve(table, conv_id, "agent@example.com")
+            clock.reset()
+            clock.advance(-20 * 60)
+            templates["auto_reply"] = self._inbound(2)
+        finally:
+            clock.reset()
+        everything = self._scan(stack)
+        for role, (conv_id, tokens) in templates.items():
+            contact_id = next(json.loads(i)["contact_id"]["S"] for i in everything
+                              if f'"CONV#{conv_id}"' in i and '"META"' in i)
+            tokens = {**tokens, conv_id: "cv_", contact_id: "ct_"}
+            own = [text for text in everything if any(token in text for token in tokens)]
+            copies: list[dict[str, Any]] = []
+            self.due[role] = [conv_id]
+            pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+            for n in range(len(due_indexes[role]) - 1):
+                replaced = {token: self._variant(token, prefix, n) for token, prefix in tokens.items()}
+                copies += [json.loads(pattern.sub(lambda m, r=replaced: r[m.group(0)], text)) for text in own]
+                self.due[role].append(replaced[conv_id])
+            put_items(stack.table_name, copies)
+            self.counts[OPEN if role != "survey" else RESOLVED] += len(self.due[role])
+            self.counts.setdefault("items_per_due_conversation", {})[role] = len(own)
+
+    @staticmethod
+    def _variant(token: str, prefix: str, n: int) -> str:
+        if prefix == "@":
+            return token.replace("@", f"-{n}@")
+        if prefix == "digits":
+            return f"{token[:4]}{(int(token[4:]) + 1000 * (n + 1)) % 10 ** len(token[4:]):0{len(token) - 4}d}"
+        return f"{token}x{n:07d}"
+
+    @staticmethod
+    def _scan(stack: Any) -> list[str]:
+        ddb, items, start = stack.clients["dynamodb"], [], None
+        while True:
+            page = ddb.scan(TableName=stack.table_name, **({"ExclusiveStartKey": start} if start else {}))
+            items += [json.dumps(i, sort_keys=True) for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def _inbound(self, n: int) -> tuple[str, dict[str, str]]:
+        """One customer message through the processor's service: what the core stores for it. Returns the
+        conversation id and the ids to replace in copies (token -> kind)."""
+        from switchboard import clock, ids
+        from switchboard.models import InboundEnvelope, InboundMessage
+        from switchboard.services import processing
+
+        sender, wamid = f"1999000000{n}", f"wamid.benchtemplate{n}"
+        event = InboundMessage(channel=CHANNEL, provider_message_id=wamid, inbox_id=PNID, sender_id=sender,
+                               identity=f"phone:+{sender}", sender_name=f"Template {n}",
+                               text=f"question number {n}", timestamp=clock.now().timestamp())
+        outcome = processing.process(InboundEnvelope(event=event, received_at=clock.iso(clock.now())))
+        assert outcome.conversation_id, outcome
+        return outcome.conversation_id, {sender: "digits", wamid: "wamid",
+                                         ids.stable_id("m_", CHANNEL, wamid): "m_"}
+
+
+def _run_job(stack: Any, function: str, log: CallLog, out: OutputCapture, done_key: str, max_runs: int = 5
+             ) -> tuple[list[dict[str, Any]], list[Any], float]:
+    """Run a scheduled function until it has nothing left to do; returns its results, the calls, seconds."""
+    fn = stack.functions[function]
+    results, calls = [], []
+    started = time.perf_counter()
+    for _ in range(max_runs):
+        log.step = function
+        with out.capture():
+            result = fn.invoke(scheduled_event(function))
+        calls += log.take()
+        results.append(result)
+        if not isinstance(result, dict) or not result.get(done_key):
+            break
+    return results, calls, time.perf_counter() - started
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
+    with moto_stack() as stack, fast_moto():
+        population = Population(conversations)
+        with OutputCapture().capture():  # what the core logs while it makes the due conversations
+            seconds = population.build(stack, log_progress)
+        log_progress(f"  populated {conversations:,} conversations in {seconds:.0f} s")
+        forget_metrics()
+        reset_caches()  # new clients, created with the counting hooks below
+        log = CallLog()
+        log.attach_switchboard()
+        # Not what is measured here, and slow on moto at this scale (its FIFO send scans the whole queue):
+        # the outbound queue and the survey emails are answered by a local stub. The requests are still counted.
+        from switchboard import aws
+
+        stub_aws(aws._session()._session, ("sqs", "sesv2"))
+        out = OutputCapture()
+        results: dict[str, Any] = {}
+        detail: dict[str, Any] = {"population": {
+            **population.counts, "due_per_job": {k: len(v) for k, v in population.due.items()},
+            "seconds": round(seconds, 1), "layout": " ".join((Population.__doc__ or "").split())}}
+
+        # The inbox first, before the jobs change anything: GET /api/conversations?status=open&limit=50.
+        function, event = stack.http_event("GET", "/api/conversations", role="agent", query="status=open&limit=50")
+        log.take()
+        with out.capture():
+            response = stack.functions[function].invoke(event)  # cold: imports, settings, clients
+        log.take()
+        with out.capture():
+            response = stack.functions[function].invoke(event)
+        calls = log.take()
+        import json
+
+        returned = len(json.loads(response["body"]).get("items", [])) if response.get("statusCode") == 200 else 0
+        reads = items_read(calls)
+        results["inbox_items_read_per_item_returned"] = _ratio(reads["items_read"], returned)
+        detail["inbox"] = {"status": response.get("statusCode"), "returned": returned, **reads,
+                           "requests": by_operation(calls)}
+
+        for function, key, done_key in (("AutoReplyFunction", "auto_reply_items_read_per_item_due", "due"),
+                                        ("SurveyFunction", "survey_items_read_per_item_due", "due"),
+                                        ("RetentionFunction", "retention_items_read_per_item_deleted",
+                                         "conversations")):
+            job_results, calls, took = _run_job(stack, function, log, out, done_key)
+            reads = items_read(calls)
+            job = {"FunctionResults": job_results, **reads, "requests": len(calls),
+                   "requests_by_operation": by_operation(calls), "seconds": round(took, 1)}
+            if function == "RetentionFunction":
+                deleted = items_deleted(calls)
+                results[key] = _ratio(reads["items_read"], deleted)
+                job |= {"items_deleted": deleted, "conversations_due": len(population.due["retention"])}
+            else:
+                due = len(population.due["auto_reply" if function == "AutoReplyFunction" else "survey"])
+                results[key] = _ratio(reads["items_read"], due)
+                job |= {"items_due": due, "done": sum(r.get("done", 0) for r in job_results if isinstance(r, dict))}
+            detail[function] = job
+            log_progress(f"  {function}: {reads['items_read']:,} items read, {len(calls):,} requests, {took:.0f} s")
+        detail["log_bytes"] = out.bytes
+    results["items_read_detail"] = detail
+    return results

@@ -1,0 +1,56 @@
+"""The contract's keys, their targets, and the printed table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_IMPORT_RATIO = 1.20
+
+# key -> (target as text, check); None: reported without a target.
+FIXED_TARGETS: dict[str, tuple[str, Any]] = {
+    "aws_requests_per_message": ("<= 1.2", lambda v: v <= 1.2),
+    "retention_items_read_per_item_deleted": ("<= 1.1", lambda v: v <= 1.1),
+    "auto_reply_items_read_per_item_due": ("<= 1.1", lambda v: v <= 1.1),
+    "survey_items_read_per_item_due": ("<= 1.1", lambda v: v <= 1.1),
+    "inbox_items_read_per_item_returned": ("<= 1.1", lambda v: v <= 1.1),
+    "webhook_cpu_ms_per_message": ("reported", None),
+    "cost_usd_per_million_messages": ("<= 8.00", lambda v: v <= 8.0),
+}
+
+
+def contract_keys(functions: list[str]) -> list[str]:
+    return [f"cold_import_ratio.{f}" for f in functions] + list(FIXED_TARGETS)
+
+
+def target(key: str) -> tuple[str, Any]:
+    if key.startswith("cold_import_ratio."):
+        return f"<= {MAX_IMPORT_RATIO:.2f}", lambda v: v <= MAX_IMPORT_RATIO
+    return FIXED_TARGETS[key]
+
+
+def verdicts(results: dict[str, Any], keys: list[str]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for key in keys:
+        text, check = target(key)
+        value = results.get(key)
+        if value is None:
+            status = "MISSING"
+        elif check is None:
+            status = "reported"
+        else:
+            status = "pass" if check(value) else "MISSED"
+        out[key] = {"target": text, "status": status}
+    return out
+
+
+def table(results: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
+    width = max(len(k) for k in checks) + 2
+    lines = [f"{'key':<{width}}{'value':>12}  {'target':<10}{'result'}", "-" * (width + 34)]
+    for key, check in checks.items():
+        value = results.get(key)
+        shown = "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(f"{key:<{width}}{shown:>12}  {check['target']:<10}{check['status']}")
+    missed = [k for k, c in checks.items() if c["status"] in ("MISSED", "MISSING")]
+    lines.append("")
+    lines.append("targets missed: " + (", ".join(missed) if missed else "none"))
+    return "\n".join(lines)
