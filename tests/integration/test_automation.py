@@ -251,3 +251,15 @@ def test_a_bounce_stops_surveys_to_that_address(stack):
     stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
     clock.advance(600)
     assert run(stack, "SurveyFunction")["due"] == 0
+
+
+def test_ttl_backstop_on_conversations_and_messages_and_expired_items_read_as_gone(stack):
+    settings(stack, {"retention": {"default_days": 10, "channels": {"whatsapp": 10}}})
+    conv = customer_writes(stack, "ttl.1", "keep me", sender="15557770123")
+    items = [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "META" or i["sk"].startswith("MSG#")]
+    now = clock.epoch()
+    assert items and all(now + 49 * 86400 < i["expires_at"] <= now + 51 * 86400 for i in items)  # 2 x 10 + 30 days
+    # TTL deletion can lag by days: past its expiry, the conversation reads as gone even before it is deleted
+    clock.advance(52 * 86400)
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 404
+    assert conversations(stack) == []

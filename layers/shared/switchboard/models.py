@@ -172,6 +172,7 @@ class Conversation(Model):
     last_agent_reply_at: str | None = None
     unread_count: int = 0
     rating: int | None = None
+    expires_at: int | None = Field(None, description="TTL backstop, moved forward with every activity")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
@@ -197,3 +198,4 @@ class Message(Model):
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
     edited_at: float | None = None
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
+    expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")

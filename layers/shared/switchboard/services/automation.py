@@ -10,6 +10,7 @@ from switchboard import business_hours, clock, ids, queue
 from switchboard.errors import ServiceUnavailable
 from switchboard.models import Contact, Conversation, Message, OutboundJob
 from switchboard.services import jobs, lifecycle, survey
+from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import window_open
 from switchboard.store import conversations, keys
@@ -30,7 +31,8 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
     if not window_open(conv) or conv.blocked:
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"automation:{kind}")
+                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"automation:{kind}",
+                      expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
     conversations.add_outbound(table, conv, message, counts_as_response=False)
     try:
         queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))

@@ -47,6 +47,18 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     return updated
 
 
+GRACE_DAYS = 30
+
+
+def backstop_expiry(table: Table, channel: str, start: float) -> int:
+    """The TTL backstop of a conversation's items: twice the channel's retention after `start`, plus a grace
+    period. TTL deletion lags by days; the retention job deletes on time, this only catches what it missed,
+    generously enough that a long-running conversation never loses messages early."""
+    retention = load(table).retention
+    days = retention.channels.get(channel, retention.default_days)
+    return int(start) + (2 * days + GRACE_DAYS) * 86400
+
+
 def forget() -> None:
     global _cache
     _cache = None

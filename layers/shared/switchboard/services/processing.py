@@ -17,6 +17,7 @@ from switchboard.models import (
     dedupe_id,
 )
 from switchboard.services import automation, media
+from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, markers
 from switchboard.store.table import Table
 
@@ -60,7 +61,8 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
         conv = conversations.get(table, conv_id) if conv_id else None
         if conv:
             return conv
-    return conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id)
+    return conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
+                                    backstop_expiry(table, event.channel, clock.now().timestamp()))
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
@@ -68,6 +70,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name, message_id)
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
+    message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)

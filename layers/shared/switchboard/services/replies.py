@@ -5,6 +5,7 @@ from __future__ import annotations
 from switchboard import clock, ids, observability, queue
 from switchboard.errors import Conflict, ServiceUnavailable
 from switchboard.models import Message, OutboundJob
+from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.sending import window_open
 from switchboard.store import conversations
 from switchboard.store.table import Table
@@ -17,7 +18,8 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Me
         raise Conflict("the reply window of this conversation has closed; the customer has to write first",
                        code="reply_window_closed")
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent)
+                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent,
+                      expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
     conversations.add_outbound(table, conv, message)
     if conv.first_response_at is None:
         observability.seconds("FirstResponseTime",

@@ -12,6 +12,7 @@ from switchboard.store import keys, metrics
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
 
 STATUSES = ("open", "pending", "resolved")
+NO_EXPIRY = 4102444800  # 2100-01-01: for a message written without a backstop (none in the code paths)
 PREVIEW_CHARS = 200
 
 
@@ -23,9 +24,14 @@ def _message(item: dict[str, Any]) -> Message:
     return Message.model_validate(item)
 
 
+def live(item: dict[str, Any] | None) -> bool:
+    """TTL deletion lags by days: an item past its expires_at reads as gone."""
+    return bool(item) and (not item.get("expires_at") or item["expires_at"] > clock.epoch())
+
+
 def get(table: Table, conv_id: str, consistent: bool = False) -> Conversation | None:
     item = table.get(keys.conversation(conv_id), consistent=consistent)
-    return _conversation(item) if item and item.get("type") == "conversation" else None
+    return _conversation(item) if live(item) and item.get("type") == "conversation" else None
 
 
 def require(table: Table, conv_id: str) -> Conversation:
@@ -78,7 +84,8 @@ def edit_message(table: Table, conv_id: str, created_at: str, msg_id: str, text:
     return True
 
 
-def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str) -> Conversation:
+def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
+               expires_at: int | None = None) -> Conversation:
     """The contact's current conversation in this inbox, started on first contact."""
     pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
     pointer = table.get(pointer_key)
@@ -92,7 +99,7 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
         **keys.conversation(conv_id), **keys.inbox_keys("open", None, now, conv_id),
         "type": "conversation", "id": conv_id, "channel": channel, "inbox_id": inbox_id,
         "contact_id": contact.id, "contact_name": contact.name, "recipient": recipient, "status": "open",
-        "labels": [], "created_at": now, "updated_at": now,
+        "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
     }
     try:
         table.transact([
@@ -145,12 +152,14 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
             {"Update": {
                 "Key": keys.conversation(conv.id),
                 "UpdateExpression": "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, "
+                                    "expires_at = :exp, "
                                     "gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, reopened_count = "
                                     "if_not_exists(reopened_count, :zero) + :reopen, unread_count = "
                                     "if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
+                                              ":exp": message.expires_at or NO_EXPIRY,
                                               ":open": "open", ":g1": keys.inbox_status_pk("open"), ":sort": sort,
                                               ":zero": 0, ":one": 1, ":reopen": 1 if conv.status == "resolved" else 0},
             }},
@@ -171,6 +180,9 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
     sort = keys.inbox_sort(message.created_at, conv.id)
     expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
     vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
+    if message.expires_at:
+        expression += ", expires_at = :exp"
+        vals[":exp"] = message.expires_at
     extra: list[dict[str, Any]] = []
     condition = "attribute_exists(pk)"
     if counts_as_response:
@@ -250,7 +262,7 @@ def messages(table: Table, conv_id: str, limit: int = 50, cursor: str | None = N
     items, last = table.query("pk = :pk AND begins_with(sk, :p)",
                               {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX},
                               limit=limit, start=decode_cursor(cursor))
-    return [_message(i) for i in items], encode_cursor(last)
+    return [_message(i) for i in items if live(i)], encode_cursor(last)
 
 
 # -- the inbox -------------------------------------------------------------------------------
@@ -294,7 +306,7 @@ def inbox(table: Table, *, status: str | None = None, assignee: str | None = Non
             next_state[name] = _index_key(used[-1], partitions[name]) if used else state[name]
         elif last:
             next_state[name] = last
-    return [_conversation(item) for _, item in taken], (encode_cursor(next_state) if next_state else None)
+    return [_conversation(item) for _, item in taken if live(item)], (encode_cursor(next_state) if next_state else None)
 
 
 def _index_key(item: dict[str, Any], partition: tuple[str, str, str, str]) -> dict[str, Any]:
