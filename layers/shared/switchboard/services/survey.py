@@ -131,10 +131,10 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
             {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating = :r, rated_agent = :a",
                         "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeValues": {":r": rating, ":a": record.get("resolved_by") or "-"}}},
-            metrics.increment(at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0}),
         ])
     except ConditionFailed:
         return conv_id, False  # a second click: the first rating stands
+    metrics.record(table, at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0})
     observability.count("CsatResponses")
     observability.count("CsatRatingSum", rating)
     return conv_id, True

@@ -30,8 +30,6 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
                     "ExpressionAttributeNames": {"#st": "status"},
                     "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
                                                   ":at": at, ":by": by}}},
-        metrics.increment(at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1}),
-        {"Delete": {"Key": keys.due(conv_id, "auto_reply")}},
     ]
     survey = load_settings(table).survey
     recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
@@ -47,6 +45,8 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
         table.transact(actions)
     except ConditionFailed:
         return conversations.require(table, conv_id)  # resolved meanwhile by someone else
+    table.delete(keys.due(conv_id, "auto_reply"))  # resolved: no holding reply any more
+    metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
     observability.count("ConversationsResolved")
     observability.seconds("ResolutionTime", seconds)
     return conversations.require(table, conv_id)
@@ -66,8 +66,8 @@ def reopen(table: Table, conv_id: str) -> Conversation:
     conv = conversations.require(table, conv_id)
     if conv.status == "resolved":
         at = clock.iso(clock.now())
-        table.transact([{"Delete": {"Key": keys.due(conv_id, "survey")}},
-                        metrics.increment(at[:10], {"reopened": 1})])
+        table.delete(keys.due(conv_id, "survey"))
+        metrics.record(table, at[:10], {"reopened": 1})
     return conversations.set_status(table, conv_id, "open")
 
 

@@ -6,12 +6,14 @@ import heapq
 from typing import Any
 
 from switchboard import clock, ids
-from switchboard.errors import NotFound
+from switchboard.errors import NotFound, RetryableSendError
 from switchboard.models import STATUS_RANK, Contact, Conversation, Message
 from switchboard.store import keys, metrics
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
 
 STATUSES = ("open", "pending", "resolved")
+# A pointer without its conversation this long after its claim was left by a creation that stopped half-way.
+DANGLING_AFTER_SECONDS = 120
 NO_EXPIRY = 4102444800  # 2100-01-01: for a message written without a backstop (none in the code paths)
 PREVIEW_CHARS = 200
 
@@ -90,9 +92,11 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
     pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
     pointer = table.get(pointer_key)
     if pointer:
-        conv = get(table, pointer["conversation_id"])
+        conv = get(table, pointer["conversation_id"], consistent=True)
         if conv:
             return conv
+        if clock.epoch() - int(pointer.get("claimed_at", 0)) < DANGLING_AFTER_SECONDS:
+            raise RetryableSendError("the conversation is being created: retry this message shortly")
     now = clock.iso(clock.now())
     conv_id = ids.new_id("cv_")
     item: dict[str, Any] = {
@@ -102,24 +106,25 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
         "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
     }
     try:
-        table.transact([
-            # Overwrites a pointer whose conversation is gone (retention), never a live one.
-            {"Put": {"Item": {**pointer_key, "type": "active_pointer", "conversation_id": conv_id},
-                     "ConditionExpression": "attribute_not_exists(pk) OR conversation_id = :old",
-                     "ExpressionAttributeValues": {":old": pointer["conversation_id"] if pointer else "-"}}},
-            {"Put": {"Item": item}},
-            {"Put": {"Item": {**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
-                              "conversation_id": conv_id, "channel": channel, "created_at": now}}},
-            {"Put": {"Item": {**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
-                              "conversation_id": conv_id, "contact_id": contact.id, "channel": channel}}},
-            metrics.increment(now[:10], {"conversations": 1, f"channel_{channel}": 1}),
-        ])
+        # The pointer is the claim: of two first messages at once, one creates the conversation. It replaces a
+        # pointer whose conversation is gone (retention, or a creation that stopped half-way), never a live one.
+        table.put({**pointer_key, "type": "active_pointer", "conversation_id": conv_id, "claimed_at": clock.epoch()},
+                  condition="attribute_not_exists(pk) OR conversation_id = :old",
+                  vals={":old": pointer["conversation_id"] if pointer else "-"})
     except ConditionFailed:
         winner = table.get(pointer_key, consistent=True)
         conv = get(table, winner["conversation_id"], consistent=True) if winner else None
         if conv is None:
-            raise
+            raise  # the winner is still writing it: the queue retries this message in a moment
         return conv
+    # Plain puts (a transaction would bill each item twice); the conversation item goes last, so that until it
+    # exists the pointer counts as dangling and a retry creates it afresh.
+    table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
+               "conversation_id": conv_id, "channel": channel, "created_at": now})
+    table.put({**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
+               "conversation_id": conv_id, "contact_id": contact.id, "channel": channel})
+    table.put(item)
+    metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1})
     return _conversation(item)
 
 
@@ -143,8 +148,7 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
     last_inbound = max(message.created_at, conv.last_inbound_at or "")
     reopening: list[dict[str, Any]] = []
     if conv.status == "resolved":  # the customer wrote again: reopened, and no survey for that resolution
-        reopening = [{"Delete": {"Key": keys.due(conv.id, "survey")}},
-                     metrics.increment(received_at[:10], {"reopened": 1})]
+        reopening = [{"Delete": {"Key": keys.due(conv.id, "survey")}}]
     try:
         table.transact([
             *reopening,
@@ -168,6 +172,8 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
         if exc.reasons and exc.reasons[len(reopening)] == "ConditionalCheckFailed":
             return False  # already stored: a redelivery
         raise
+    if reopening:
+        metrics.record(table, received_at[:10], {"reopened": 1})
     return True
 
 
@@ -183,27 +189,29 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
     if message.expires_at:
         expression += ", expires_at = :exp"
         vals[":exp"] = message.expires_at
-    extra: list[dict[str, Any]] = []
     condition = "attribute_exists(pk)"
     if counts_as_response:
         expression += ", last_agent_reply_at = :at, unread_count = :zero"
         vals[":zero"] = 0
-        extra.append({"Delete": {"Key": keys.due(conv.id, "auto_reply")}})
         if conv.first_response_at is None:
             expression += ", first_response_at = :at"
             condition += " AND attribute_not_exists(first_response_at)"
-            waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
-            extra.append(metrics.increment(message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1}))
     put = {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}}
     update = {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
                          "ConditionExpression": condition, "ExpressionAttributeValues": vals}}
     try:
-        table.transact([put, update, *extra])
+        table.transact([put, update])
     except ConditionFailed as exc:
         if conv.first_response_at is not None or not counts_as_response or (exc.reasons and exc.reasons[0] != "None"):
             raise
         # Another reply was first meanwhile: store this one as an ordinary reply.
         add_outbound(table, conv.model_copy(update={"first_response_at": message.created_at}), message, counts_as_response)
+        return
+    if counts_as_response:
+        table.delete(keys.due(conv.id, "auto_reply"))  # the customer has an answer: no holding reply
+        if conv.first_response_at is None:
+            waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
+            metrics.record(table, message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1})
 
 
 def add_note(table: Table, message: Message) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from switchboard.errors import ServiceUnavailable
 from switchboard.store import keys
 from switchboard.store.table import Table
 
@@ -36,6 +37,15 @@ def add(table: Table, day: str, counters: dict[str, int | float]) -> None:
     spec = increment(day, counters)["Update"]
     table.update(spec["Key"], spec["UpdateExpression"], names=spec["ExpressionAttributeNames"],
                  vals=spec["ExpressionAttributeValues"])
+
+
+def record(table: Table, day: str, counters: dict[str, int | float]) -> None:
+    """Count an event that has just happened, once: outside its transaction (an item there bills twice and one
+    daily item would contend with every transaction). A failure loses the count, never the event, never doubles."""
+    try:
+        add(table, day, counters)
+    except ServiceUnavailable:
+        pass
 
 
 def days(table: Table, first: date, last: date) -> list[dict[str, Any]]:
