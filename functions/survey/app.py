@@ -3,7 +3,7 @@
 from aws_lambda_powertools import Logger
 
 from switchboard import observability
-from switchboard.services import automation
+from switchboard.services import survey
 
 logger = Logger()
 
@@ -11,6 +11,6 @@ logger = Logger()
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
-    counts = automation.run_survey()
+    counts = survey.run()
     logger.info("survey run", extra=counts)
     return counts

@@ -31,7 +31,10 @@ def get_settings_doc() -> AutomationSettings:
 @router.put("/api/settings", summary="Change automation settings: a partial document is merged (admins)")
 def put_settings_doc() -> AutomationSettings:
     require_admin(caller(router.current_event.raw_event))
-    patch = router.current_event.json_body if router.current_event.body else None
+    try:
+        patch = router.current_event.json_body if router.current_event.body else None
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError too)
+        patch = None
     if not isinstance(patch, dict):
         raise BadRequest("the body must be a JSON object (a partial settings document)", code="invalid_settings")
     return automation_config.save(Table(), patch)

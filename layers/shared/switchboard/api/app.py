@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from switchboard.api import admin, canned, contacts, conversations, survey_pages
-from switchboard.api.schemas import Health
+from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import SwitchboardError
 
 logger = Logger(child=True)
@@ -49,10 +49,50 @@ def health() -> Health:
     return Health()
 
 
+ERROR_STATUSES = {"400": "Bad request", "401": "Missing or invalid token", "403": "Not allowed for this role",
+                  "404": "No such resource", "409": "Conflict with the current state",
+                  "422": "Invalid input (parameters or body)", "503": "A dependency is unavailable; retry"}
+PUBLIC_PATHS = {"/api/health"}
+
+
+def document() -> dict[str, Any]:
+    """The generated document, completed: errors are {"error": {code, message}} (not FastAPI's
+    HTTPValidationError), every route but health needs a bearer token, and PUT /api/settings takes a JSON object."""
+    doc = app.get_openapi_schema(title="Switchboard agent API", version="1.0.0").model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schemas["ErrorResponse"].pop("$defs", {}))
+    schemas["GatewayError"] = {"type": "object", "required": ["message"], "title": "GatewayError",
+                               "properties": {"message": {"type": "string"}},
+                               "description": "API Gateway's own answer when its JWT authorizer rejects the token"}
+    components["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    doc["security"] = [{"bearerAuth": []}]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    unauthorized = {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ErrorResponse"},
+                                                              {"$ref": "#/components/schemas/GatewayError"}]}}}
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+                responses.pop("422", None)
+                continue
+            for status, description in ERROR_STATUSES.items():
+                responses[status] = {"description": description,
+                                     "content": unauthorized if status == "401" else error}
+            if path == "/api/settings" and method == "put":
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "description": "a partial automation settings document, merged"}}}}
+    return doc
+
+
 @app.get("/api/openapi.json", summary="This document (no auth)", include_in_schema=False)
 def openapi() -> dict[str, Any]:
-    return app.get_openapi_schema(title="Switchboard agent API", version="1.0.0").model_dump(
-        mode="json", by_alias=True, exclude_none=True)
+    return document()
 
 
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from switchboard import business_hours, clock, ids, queue
 from switchboard.errors import ServiceUnavailable
 from switchboard.models import Contact, Conversation, Message, OutboundJob
-from switchboard.services import jobs, lifecycle, survey
+from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import window_open
@@ -74,22 +74,13 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     return sent
 
 
-def _take(table: Table, item: dict[str, Any]) -> bool:
-    """Claim a due item by deleting it: of two overlapping runs, one wins."""
-    try:
-        table.delete({"pk": item["pk"], "sk": item["sk"]}, condition="due_sk = :s", vals={":s": item["due_sk"]})
-    except ConditionFailed:
-        return False
-    return True
-
-
 AUTO_REPLY_FIELDS = {"id", "channel", "inbox_id", "contact_id", "recipient", "status", "created_at", "updated_at",
                      "last_inbound_at", "blocked"}
 
 
 def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
     """The entry exists only while the customer waits (see on_inbound): claim it, reply once."""
-    if not _take(table, item):
+    if not jobs.take(table, item):
         return False
     config = load_settings(table)
     if not config.auto_reply.enabled:
@@ -103,19 +94,3 @@ def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
 
 def run_auto_reply() -> dict[str, int]:
     return jobs.run("auto_reply", _auto_reply)
-
-
-def _survey(table: Table, item: dict[str, Any]) -> bool:
-    # Sent (or decided against) first, then the entry goes: a failed send stays due for the next run,
-    # and survey.send's own claim keeps two runs from mailing twice.
-    sent = survey.send(table, item)
-    _take(table, item)
-    return sent
-
-
-def run_survey() -> dict[str, int]:
-    return jobs.run("survey", _survey)
-
-
-def run_retention() -> dict[str, int]:
-    return lifecycle.run_retention()

@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import clock
 from switchboard.errors import SwitchboardError
 from switchboard.store import keys
-from switchboard.store.table import Table
+from switchboard.store.table import ConditionFailed, Table
 
 PAGE = 100
 
@@ -24,6 +24,15 @@ def due_items(table: Table, job: str, limit: int = 1000) -> Iterator[dict[str, A
         seen += len(items)
         if not start:
             return
+
+
+def take(table: Table, item: dict[str, Any]) -> bool:
+    """Claim a due item by deleting it: of two overlapping runs, one wins."""
+    try:
+        table.delete({"pk": item["pk"], "sk": item["sk"]}, condition="due_sk = :s", vals={":s": item["due_sk"]})
+    except ConditionFailed:
+        return False
+    return True
 
 
 def run(job: str, handle: Any, table: Table | None = None) -> dict[str, int]:
