@@ -155,6 +155,19 @@ def test_email_in_and_out_with_threading(local_stack):
     second.set_content(f"Thanks! {t}")
     assert s.request("POST", "/_local/email", second.as_bytes(), {"Content-Type": "message/rfc822"}).status == 200
     assert s.wait_for(lambda: any(m["text"].startswith(f"Thanks! {t}") for m in s.messages(conv["id"])), 20)
+    # Our reply names the conversation's own address; mail to it joins the conversation without any threading
+    # header, but only from the conversation's customer
+    reply_to = next(line.split(":", 1)[1].strip() for line in sent["raw"].splitlines() if line.startswith("Reply-To:"))
+    assert reply_to == f"support+{conv['id']}@switchboard.local"
+    for sender, text in ((f"zoe.{t}@example.org", f"One more thing {t}"), (f"intruder.{t}@example.net", f"Let me in {t}")):
+        third = EmailMessage()
+        third["From"], third["To"], third["Subject"] = sender, reply_to, f"no threading headers {t}"
+        third["Message-ID"] = make_msgid(domain="example.org")
+        third.set_content(text)
+        assert s.request("POST", "/_local/email", third.as_bytes(), {"Content-Type": "message/rfc822"}).status == 200
+    assert s.wait_for(lambda: any(m["text"].startswith(f"One more thing {t}") for m in s.messages(conv["id"])), 20)
+    intruder = find_conversation(s, f"Let me in {t}\n") or find_conversation(s, f"Let me in {t}")
+    assert intruder and intruder["id"] != conv["id"]
 
 
 def test_webchat(local_stack):

@@ -82,6 +82,24 @@ def allowed_recipients(recipients: Any) -> list[str]:
     return allowed
 
 
+CONVERSATION_TAG = re.compile(r"^(?P<local>[^+@]+)\+(?P<conv>cv_[0-9a-f]{1,40})@(?P<domain>.+)$")
+CONVERSATION_REF = "conversation:"
+
+
+def reply_address(address: str, conversation_id: str | None) -> str:
+    """The conversation's own reply address (plus-addressing): local+<conversation id>@domain."""
+    local, _, domain = address.partition("@")
+    return f"{local}+{conversation_id}@{domain}" if conversation_id and domain and "+" not in local else address
+
+
+def split_reply_address(address: str) -> tuple[str, str | None]:
+    """(the inbox address, a "conversation:<id>" thread hint) of a recipient that is a reply address."""
+    match = CONVERSATION_TAG.match(address)
+    if not match:
+        return address, None
+    return f"{match['local']}@{match['domain']}", f"{CONVERSATION_REF}{match['conv']}"
+
+
 def raw_key(ses_message_id: str) -> str:
     """Where the receipt rule's S3 action stores a message (its object key prefix must be RAW_PREFIX)."""
     return f"{RAW_PREFIX}{ses_message_id}"
@@ -111,10 +129,15 @@ class EmailChannel(Channel):
         inbox = next(iter(allowed_recipients(recipients)), None)
         if not ses_message_id or inbox is None:
             return None
+        inbox, conversation_hint = split_reply_address(inbox)
         key = raw_ref or raw_key(ses_message_id)
         msg = _parse(raw)
         try:
-            return self._message(msg, ses_message_id, inbox, key, bucket or get_settings().media_bucket)
+            message = self._message(msg, ses_message_id, inbox, key, bucket or get_settings().media_bucket)
+            if message is not None and conversation_hint:
+                # Written to a conversation's own reply address: a thread hint the processor checks.
+                message = message.model_copy(update={"thread_refs": [*message.thread_refs, conversation_hint]})
+            return message
         except PARSE_ERRORS as exc:
             raise MalformedPayload("unreadable MIME message") from exc
 
@@ -453,6 +476,8 @@ def _build_reply(request: SendRequest, from_header: str, recipient: str, message
     msg["Subject"] = reply_subject(request.subject)
     msg["Date"] = email.utils.format_datetime(clock.now())
     msg["Message-ID"] = message_ref
+    # Replies come back to the conversation even when the customer's mail client drops the threading headers.
+    msg["Reply-To"] = reply_address(email.utils.parseaddr(request.inbox_id)[1] or from_header, request.conversation_id)
     refs = [ref for ref in dict.fromkeys(request.thread_refs) if MSGID.fullmatch(ref)]
     if refs:
         msg["In-Reply-To"] = refs[-1]

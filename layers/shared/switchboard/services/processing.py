@@ -57,6 +57,12 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
     """Email follows its thread (a reply to one of our messages); everything else the contact's current one."""
     for ref in reversed(event.thread_refs):
+        if ref.startswith("conversation:"):  # written to a conversation's reply address
+            conv = conversations.get(table, ref.removeprefix("conversation:"))
+            # only its own customer joins it that way: a reply address is no key to someone else's thread
+            if conv and conv.channel == event.channel and conv.contact_id == contact.id:
+                return conv
+            continue
         conv_id = conversations.by_provider_message(table, event.channel, ref)
         conv = conversations.get(table, conv_id) if conv_id else None
         if conv:
