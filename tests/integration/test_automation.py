@@ -263,3 +263,13 @@ def test_ttl_backstop_on_conversations_and_messages_and_expired_items_read_as_go
     clock.advance(52 * 86400)
     assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 404
     assert conversations(stack) == []
+
+
+def test_greeting_again_after_a_quiet_spell_when_configured(stack):
+    settings(stack, {"greeting": {"enabled": True, "text": "Welcome back", "after_inactive_days": 30}})
+    conv = customer_writes(stack, "q.1", "first", sender="15557770555")
+    customer_writes(stack, "q.2", "soon after", sender="15557770555")
+    assert automated(stack, conv["id"]) == ["automation:greeting"]
+    clock.advance(31 * 86400)
+    customer_writes(stack, "q.3", "back again", sender="15557770555")
+    assert automated(stack, conv["id"]) == ["automation:greeting", "automation:greeting"]

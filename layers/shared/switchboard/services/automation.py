@@ -42,13 +42,21 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
     return message
 
 
-def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Message, first_contact: bool) -> list[str]:
-    """After a customer message is stored: greeting, away message, and the auto-reply's wait."""
+def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Message, first_contact: bool,
+               previous_inbound: str | None = None) -> list[str]:
+    """After a customer message is stored: greeting, away message, and the auto-reply's wait.
+
+    `previous_inbound`: when the customer last wrote in this conversation before this message."""
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
-    if config.greeting.enabled and first_contact and _claim(table, keys.greeted(contact.id)):
-        if send_automated(table, conv, config.greeting.text, "greeting"):
+    greeting = config.greeting
+    quiet_days = greeting.after_inactive_days
+    quiet = (clock.parse_iso(message.created_at) - clock.parse_iso(previous_inbound)) if previous_inbound else None
+    back_after_a_while = bool(quiet_days and quiet is not None and quiet >= timedelta(days=quiet_days))
+    if greeting.enabled and ((first_contact and _claim(table, keys.greeted(contact.id)))
+                             or (back_after_a_while and _claim(table, keys.greeted(contact.id, message.id)))):
+        if send_automated(table, conv, greeting.text, "greeting"):
             sent.append("greeting")
     if config.away.enabled and not business_hours.is_open(config.business_hours, now):
         answered_lately = conv.last_agent_reply_at and \

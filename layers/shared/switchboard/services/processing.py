@@ -77,6 +77,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
@@ -88,7 +89,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
-    automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id)
+    automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
+                          previous_inbound=previous_inbound if stored else None)
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)

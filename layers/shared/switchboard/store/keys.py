@@ -138,8 +138,9 @@ def retention_due_pk(channel: str) -> str:
     return f"DUE#retention#{channel}"
 
 
-def greeted(contact_id: str) -> Key:
-    return {"pk": contact_pk(contact_id), "sk": "GREETED"}
+def greeted(contact_id: str, message_id: str | None = None) -> Key:
+    """The greeting on first contact (once ever), or again for one message after a quiet spell."""
+    return {"pk": contact_pk(contact_id), "sk": f"GREETED#{message_id}" if message_id else "GREETED"}
 
 
 def away_sent(conv_id: str, local_day: str) -> Key:
