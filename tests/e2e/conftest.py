@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -86,10 +87,11 @@ class LocalStack:
         return self.api("GET", f"/api/conversations/{conv_id}/messages").json()["items"]
 
 
-@pytest.fixture(scope="session")
-def local_stack():
+@contextlib.contextmanager
+def running_stack(**extra_env: str):
+    """`python -m infra.local` on a free port until the block ends."""
     port = free_port()
-    env = dict(os.environ, PORT=str(port), LOCAL_LOG_LEVEL="WARNING", **SECRETS)
+    env = dict(os.environ, PORT=str(port), LOCAL_LOG_LEVEL="WARNING", **SECRETS, **extra_env)
     env.pop("AWS_ENDPOINT_URL", None)
     log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"e2e-stack-{port}.log"), "wb")
     proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
@@ -115,3 +117,9 @@ def local_stack():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    with running_stack() as stack:
+        yield stack
