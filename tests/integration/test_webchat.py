@@ -69,3 +69,14 @@ def test_tokens_expire(stack):
     clock.advance(5 * 3600)
     with pytest.raises(Unauthorized):
         read_token(f"Bearer {session['token']}")
+
+
+def test_an_email_ties_a_chat_to_a_contact_only_when_the_website_vouches_for_it(stack):
+    from switchboard.channels.webchat import identity_hash
+
+    with pytest.raises(Forbidden):
+        visitor(email="victim@example.com")  # anyone can type an address
+    with pytest.raises(Forbidden):
+        visitor(email="victim@example.com", identity_hash="0" * 64)
+    _, me = visitor(email="Known@Example.com", identity_hash=identity_hash("known@example.com"))
+    assert me.identity == "email:known@example.com"

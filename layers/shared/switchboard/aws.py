@@ -22,7 +22,9 @@ def _client(service: str) -> Any:
     from botocore.config import Config
 
     # Standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5,
+    # Sending email is not idempotent: one attempt, and what failed is retried (or not) by the caller's rules.
+    attempts = 1 if service in ("sesv2", "ses") else 3
+    config = Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=2, read_timeout=5,
                     signature_version="s3v4" if service == "s3" else None)
     return _session().client(service, config=config)
 

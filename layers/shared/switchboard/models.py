@@ -198,4 +198,5 @@ class Message(Model):
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
     edited_at: float | None = None
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
+    message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")

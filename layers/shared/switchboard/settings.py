@@ -21,7 +21,7 @@ class Settings(BaseModel):
     # Provider endpoints are settings so that the local stack can point them at its sandbox.
     whatsapp_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="WHATSAPP_API_BASE_URL")
     messenger_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="MESSENGER_API_BASE_URL")
-    instagram_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="INSTAGRAM_API_BASE_URL")
+    instagram_api_base_url: str = Field("https://graph.instagram.com/v21.0", alias="INSTAGRAM_API_BASE_URL")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
     twilio_api_base_url: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE_URL")
     # The public URL providers call (Twilio signs it); webhook paths are appended to it.

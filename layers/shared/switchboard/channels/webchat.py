@@ -42,6 +42,16 @@ def _key() -> bytes:
     return key.encode()
 
 
+def identity_hash(email: str) -> str:
+    """What a website's backend computes for its signed-in user: hex HMAC-SHA256(secret, lower-cased email)."""
+    return hmac.new(_key(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def identity_vouched(email: Any, given: Any) -> bool:
+    return isinstance(email, str) and isinstance(given, str) and hmac.compare_digest(given.encode(),
+                                                                                      identity_hash(email).encode())
+
+
 def new_visitor_id() -> str:
     """128 random bits: knowing it is what lets a browser resume its own conversation."""
     return "v_" + pysecrets.token_hex(16)

@@ -16,7 +16,7 @@ from switchboard.models import (
     StatusUpdate,
     dedupe_id,
 )
-from switchboard.services import automation, media
+from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, markers
 from switchboard.store.table import Table
@@ -51,7 +51,8 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         direction="inbound", channel=event.channel, type=event.type, text=event.text,
         attachments=event.attachments, location=event.location, reply_to=event.reply_to,
         reaction=event.reaction, payload=event.payload, created_at=clock.iso(clock.from_epoch(event.timestamp)),
-        status="received", sender=sender, provider_message_id=event.provider_message_id, raw_ref=event.raw_ref)
+        status="received", sender=sender, provider_message_id=event.provider_message_id, raw_ref=event.raw_ref,
+        message_ref=event.message_ref)
 
 
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
@@ -67,8 +68,11 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
         conv = conversations.get(table, conv_id) if conv_id else None
         if conv:
             return conv
-    return conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
+    conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
                                     backstop_expiry(table, event.channel, clock.now().timestamp()))
+    if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
+        conv = assignment.auto_assign(table, conv)
+    return conv
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
@@ -81,6 +85,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
+    if stored and conv.status == "resolved":
+        assignment.reopened(table, conv)  # the customer wrote again: back on its agent's load
     if stored:  # what the write just changed, without reading it back
         conv = conv.model_copy(update={"status": "open",
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard import clock, ids
-from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, issue_token, new_visitor_id
-from switchboard.errors import BadRequest
+from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, identity_vouched, issue_token, new_visitor_id
+from switchboard.errors import BadRequest, Forbidden
 from switchboard.models import InboundMessage
 from switchboard.services import ingest
 from switchboard.store import contacts, conversations
@@ -23,6 +23,10 @@ def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("visitor_id is not one we issued", code="invalid_visitor")
     widget = body.get("widget_id") or DEFAULT_WIDGET
     name, email = body.get("name"), body.get("email")
+    if email is not None and not identity_vouched(email, body.get("identity_hash")):
+        # An address typed into a widget proves nothing: only the website's own backend, which signs the address
+        # of its signed-in user, may tie a chat to a contact known elsewhere (else anyone could read their chat).
+        raise Forbidden("an email needs the website's identity_hash", code="identity_not_verified")
     if not isinstance(widget, str) or len(widget) > 64 or (name is not None and not isinstance(name, str)) \
             or (email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320)):
         raise BadRequest("widget_id, name and email must be short strings", code="invalid_session")

@@ -7,7 +7,7 @@ from typing import Any
 
 from switchboard import clock, observability
 from switchboard.models import Conversation
-from switchboard.services import survey
+from switchboard.services import assignment, survey
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
@@ -46,6 +46,7 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     except ConditionFailed:
         return conversations.require(table, conv_id)  # resolved meanwhile by someone else
     table.delete(keys.due(conv_id, "auto_reply"))  # resolved: no holding reply any more
+    assignment.closed(table, conv)
     metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
     observability.count("ConversationsResolved")
     observability.seconds("ResolutionTime", seconds)
@@ -66,6 +67,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
     conv = conversations.require(table, conv_id)
     if conv.status == "resolved":
         at = clock.iso(clock.now())
+        assignment.reopened(table, conv)
         table.delete(keys.due(conv_id, "survey"))
         metrics.record(table, at[:10], {"reopened": 1})
     return conversations.set_status(table, conv_id, "open")

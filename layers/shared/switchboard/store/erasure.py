@@ -75,6 +75,8 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
                 extra_keys.append(keys.provider_message(item["channel"], item["provider_message_id"]))
             elif item.get("direction") == "inbound" and item.get("provider_message_id"):
                 markers.append(keys.inbound_marker(item["channel"], item["provider_message_id"]))
+                if item.get("message_ref"):  # the email thread's way back to this conversation
+                    extra_keys.append(keys.provider_message(item["channel"], item["message_ref"]))
     due = next((i for i in items if i["sk"] == "DUE#retention"), None)
     contact_id = (meta or due or {}).get("contact_id")
     counts.objects += _delete_objects(objects)

@@ -17,6 +17,7 @@ Items (pk / sk):
   CONTACT#<id>         GREETED                   the greeting went out (claim)
   SUPPRESS#<sha256>    SUPPRESS                  an address that bounced or complained
   METRICS#<yyyy-mm-dd> DAY                       the day's aggregate counters
+  AGENTS               AGENT#<email>             an agent's availability, cap and open load (round-robin)
   SETTINGS             AUTOMATION                the admins' automation settings document
   AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
@@ -162,6 +163,14 @@ def suppression(address: str) -> Key:
 
 def metrics_day(day: str) -> Key:
     return {"pk": f"METRICS#{day}", "sk": "DAY"}
+
+
+AGENTS_PK = "AGENTS"
+
+
+def agent(email: str) -> Key:
+    """An agent's availability and load (one partition: a team has dozens, read in one Query)."""
+    return {"pk": AGENTS_PK, "sk": f"AGENT#{email.lower()}"}
 
 
 def settings_doc() -> Key:
