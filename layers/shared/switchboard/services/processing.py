@@ -82,7 +82,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
-    stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()))
+    stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":

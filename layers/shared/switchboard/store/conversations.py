@@ -138,7 +138,8 @@ def message_item(message: Message) -> dict[str, Any]:
             **message.model_dump(mode="json", exclude_none=True)}
 
 
-def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str) -> bool:
+def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str,
+                  sender_address: str | None = None) -> bool:
     """Store a customer message and bring the conversation up to date, atomically. False if already stored.
 
     Inbox order uses our receive time (one clock for every channel); the reply window uses the provider's
@@ -146,6 +147,7 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
     """
     sort = keys.inbox_sort(received_at, conv.id)
     last_inbound = max(message.created_at, conv.last_inbound_at or "")
+    sender_address = sender_address or conv.recipient  # replies go where the customer last wrote from
     reopening: list[dict[str, Any]] = []
     if conv.status == "resolved":  # the customer wrote again: reopened, and no survey for that resolution
         reopening = [{"Delete": {"Key": keys.due(conv.id, "survey")}}]
@@ -156,14 +158,14 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
             {"Update": {
                 "Key": keys.conversation(conv.id),
                 "UpdateExpression": "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, "
-                                    "expires_at = :exp, "
+                                    "expires_at = :exp, recipient = :from, "
                                     "gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, reopened_count = "
                                     "if_not_exists(reopened_count, :zero) + :reopen, unread_count = "
                                     "if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
-                                              ":exp": message.expires_at or NO_EXPIRY,
+                                              ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address,
                                               ":open": "open", ":g1": keys.inbox_status_pk("open"), ":sort": sort,
                                               ":zero": 0, ":one": 1, ":reopen": 1 if conv.status == "resolved" else 0},
             }},
