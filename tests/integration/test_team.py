@@ -51,3 +51,22 @@ def test_merging_two_contacts_moves_identities_conversations_and_profile(stack):
     stack.http("POST", f"/api/conversations/{a['id']}/messages", {"text": "hello again"}, role="agent")
     stack.drain("SenderFunction")
     assert stack.sandbox.outbox[-1]["body"]["to"] == "15558882222"
+
+
+def test_team_routes(stack):
+    r = stack.http("PUT", "/api/me/availability", {"available": True, "max_open": 3}, role="agent")
+    assert r.status == 200 and r.json() == {"email": "agent@example.com", "available": True, "max_open": 3, "open_count": 0}
+    assert stack.http("PUT", "/api/me/availability", {"available": "maybe"}, role="agent").status == 422
+    assert [a["email"] for a in stack.http("GET", "/api/agents", role="agent").json()["items"]] == ["agent@example.com"]
+    conv = new_conversation(stack, "15558883333", "routes")
+    assert conv["assignee"] == "agent@example.com"
+    other = new_conversation(stack, "15558884444", "routes 2")
+    r = stack.http("POST", f"/api/contacts/{conv['contact']['id']}/merge", {"other": other["contact"]["id"]}, role="agent")
+    assert r.status == 200 and len(r.json()["conversations"]) == 2
+    assert stack.http("POST", f"/api/contacts/{conv['contact']['id']}/merge", {"other": conv["contact"]["id"]},
+                      role="agent").status == 400
+    assert stack.http("POST", f"/api/contacts/{conv['contact']['id']}/merge", {"other": "ct_missing"},
+                      role="agent").status == 404
+    # reassigning moves the load
+    stack.http("POST", f"/api/conversations/{conv['id']}/assign", {"agent": None}, role="agent")
+    assert stack.http("GET", "/api/agents", role="agent").json()["items"][0]["open_count"] == 1  # the second one

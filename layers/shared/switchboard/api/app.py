@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import admin, canned, contacts, conversations, survey_pages
+from switchboard.api import admin, canned, contacts, conversations, survey_pages, team
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import SwitchboardError
 
@@ -19,6 +19,7 @@ app.include_router(canned.router)
 app.include_router(contacts.router)
 app.include_router(admin.router)
 app.include_router(survey_pages.router)
+app.include_router(team.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

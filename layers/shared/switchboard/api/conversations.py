@@ -22,7 +22,7 @@ from switchboard.api.schemas import (
     ReplyIn,
 )
 from switchboard.models import Conversation, Message
-from switchboard.services import media, replies, workflow
+from switchboard.services import assignment, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store import conversations
 from switchboard.store.table import Table
@@ -114,7 +114,8 @@ def pending(conversation_id: str) -> ConversationDetail:
 @router.post("/api/conversations/<conversation_id>/assign", summary="Assign to an agent (null unassigns)")
 def assign(conversation_id: str, body: AssignIn) -> ConversationDetail:
     caller(router.current_event.raw_event)
-    return _detail(conversations.assign(Table(), conversation_id, body.agent))
+    table = Table()
+    return _detail(assignment.reassign(table, conversations.require(table, conversation_id), body.agent))
 
 
 @router.post("/api/conversations/<conversation_id>/labels", summary="Replace the labels")
