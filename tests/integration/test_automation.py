@@ -273,3 +273,16 @@ def test_greeting_again_after_a_quiet_spell_when_configured(stack):
     clock.advance(31 * 86400)
     customer_writes(stack, "q.3", "back again", sender="15557770555")
     assert automated(stack, conv["id"]) == ["automation:greeting", "automation:greeting"]
+
+
+def test_defaults_come_from_the_template_parameter_then_admins_edits(stack, settings_env):
+    from switchboard.services import automation_config
+
+    settings_env(AUTOMATION_DEFAULTS='{"greeting": {"text": "Hei!"}, "business_hours": {"timezone": "Europe/Helsinki"}}')
+    automation_config.forget()
+    doc = stack.http("GET", "/api/settings", role="admin").json()
+    assert doc["greeting"]["text"] == "Hei!" and doc["business_hours"]["timezone"] == "Europe/Helsinki"
+    assert doc["greeting"]["enabled"] is False  # what the admin saved (the fixture) still wins
+    settings_env(AUTOMATION_DEFAULTS="not json")
+    automation_config.forget()
+    assert stack.http("GET", "/api/settings", role="admin").status == 200  # a broken parameter is not an outage

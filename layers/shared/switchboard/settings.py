@@ -66,6 +66,8 @@ class Settings(BaseModel):
     http_max_retries: int = Field(3, alias="HTTP_MAX_RETRIES")
     media_max_bytes: int = Field(100 * 1024 * 1024, alias="MEDIA_MAX_BYTES")
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
+    automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
+                                     description="a partial settings document (JSON): the defaults before any admin edit")
 
 
 @lru_cache(maxsize=1)

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
-from switchboard.automation_settings import AutomationSettings, merge
+from switchboard.automation_settings import AutomationSettings, defaults, merge
+from switchboard.automation_settings import _deep_merge as deep_merge
 from switchboard.automation_settings import load as from_document
-from switchboard.errors import Conflict
+from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
 from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
 
 CACHE_SECONDS = 30.0
 _cache: tuple[float, AutomationSettings] | None = None
+
+
+def _defaults() -> dict[str, Any]:
+    """Built-in defaults, then the template's: DefaultRetentionDays and the AutomationDefaults document."""
+    settings = get_settings()
+    base = defaults(settings.default_retention_days).model_dump(mode="json")
+    if not settings.automation_defaults.strip():
+        return base
+    try:
+        overrides = json.loads(settings.automation_defaults)
+        return merge(base, overrides if isinstance(overrides, dict) else {}).model_dump(mode="json")
+    except (ValueError, BadRequest):
+        return base  # a broken parameter must not stop the product; the built-in defaults apply
+
+
+def _effective(document: dict[str, Any] | None) -> AutomationSettings:
+    """What admins saved, over the template's defaults."""
+    try:
+        return merge(_defaults(), document or {})
+    except BadRequest:  # saved under an older schema: keep every section that still validates
+        return from_document(document, get_settings().default_retention_days)
 
 
 def _stored(table: Table) -> tuple[dict[str, Any] | None, int]:
@@ -26,7 +49,7 @@ def load(table: Table, fresh: bool = False) -> AutomationSettings:
     if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
         return _cache[1]
     document, _ = _stored(table)
-    current = from_document(document, get_settings().default_retention_days)
+    current = _effective(document)
     _cache = (time.monotonic(), current)
     return current
 
@@ -35,10 +58,11 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     """Merge a partial document into the stored one and validate the whole (BadRequest when invalid)."""
     global _cache
     document, version = _stored(table)
-    current = from_document(document, get_settings().default_retention_days).model_dump(mode="json")
-    updated = merge(current, patch)
+    # Only what admins set is stored (their edits, accumulated): what they never touched follows the template.
+    edits = deep_merge(document or {}, patch)
+    updated = merge(_defaults(), edits)  # validates the whole effective document (BadRequest)
     try:
-        table.put({**keys.settings_doc(), "type": "settings", "document": updated.model_dump(mode="json"),
+        table.put({**keys.settings_doc(), "type": "settings", "document": edits,
                    "version": version + 1},
                   condition="attribute_not_exists(pk) OR version = :v", vals={":v": version})
     except ConditionFailed:
