@@ -13,14 +13,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # stackinfo.py, beside this script
+from stackinfo import ScriptError, stack_outputs
 
 ROLES = ("admin", "agent")  # the template's AdminGroup and AgentGroup GroupName
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class ScriptError(Exception):
-    pass
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,15 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def user_pool_id(cfn: Any, stack: str) -> str:
-    from botocore.exceptions import ClientError
-
-    try:
-        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            raise ScriptError(f"stack {stack} not found (is --stage/--stack-name/--region right?)") from None
-        raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = stack_outputs(cfn, stack)
     if not outputs.get("UserPoolId"):
         raise ScriptError(f"stack {stack} has no UserPoolId output")
     return outputs["UserPoolId"]

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # stackinfo.py, beside this script
+from stackinfo import ScriptError, stack_outputs
+
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 REQUIRED_OUTPUTS = ("FrontendBucketName", "FrontendDistributionId", "FrontendUrl", "ApiUrl", "HostedUiDomain",
@@ -48,8 +51,6 @@ CONTENT_TYPES = {
 SKIP = {".DS_Store", "config.json"}  # a local config.json is never published: the stack's is written instead
 
 
-class ScriptError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def stack_outputs(cfn: Any, stack: str) -> dict[str, str]:
-    from botocore.exceptions import ClientError
-
-    try:
-        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            raise ScriptError(f"stack {stack} not found (is --stage/--stack-name/--region right?)") from None
-        raise
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
 def check_outputs(outputs: dict[str, str]) -> None:

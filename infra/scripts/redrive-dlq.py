@@ -17,15 +17,17 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # stackinfo.py, beside this script
+from stackinfo import ScriptError, stack_outputs
 
 QUEUES = {"inbound": "Inbound", "outbound": "Outbound"}  # --queue -> the template's logical id prefix
 PEEK_VISIBILITY_SECONDS = 30  # peeked messages are made visible again at once; this only bounds a crash
 PEEK_WAIT_SECONDS = 1  # a short long-poll: SQS short polling may answer empty while messages wait
 
 
-class ScriptError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def resolve(cfn: Any, sqs: Any, stack: str, queue: str) -> QueuePair:
     """The DLQ's URL and ARN and its source queue's URL, from the stack's outputs or else its resources."""
-    from botocore.exceptions import ClientError
 
     prefix = QUEUES[queue]
-    try:
-        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in str(exc):
-            raise ScriptError(f"stack {stack} not found (is --stage/--stack-name/--region right?)") from None
-        raise
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    outputs = stack_outputs(cfn, stack)
     dlq_url = outputs.get(f"{prefix}DLQUrl") or _physical_id(cfn, stack, f"{prefix}DLQ")
     source_url = outputs.get(f"{prefix}QueueUrl") or _physical_id(cfn, stack, f"{prefix}Queue")
     dlq_arn = outputs.get(f"{prefix}DLQArn") or sqs.get_queue_attributes(
