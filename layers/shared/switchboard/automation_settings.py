@@ -234,7 +234,7 @@ def merge(current: dict[str, Any], patch: dict[str, Any]) -> AutomationSettings:
     """Deep-merge a partial document into the current one (dicts merge, lists and scalars replace), then validate."""
     if not isinstance(patch, dict):
         raise BadRequest("settings: expected a JSON object", code="invalid_settings")
-    return validate(_deep_merge(current or {}, patch))
+    return validate(deep_merge(current or {}, patch))
 
 
 def load(stored: dict[str, Any] | None, default_retention_days: int) -> AutomationSettings:
@@ -259,11 +259,11 @@ def retention_days(settings: AutomationSettings, channel: Channel) -> int:
     return settings.retention.channels.get(channel, settings.retention.default_days)
 
 
-def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged

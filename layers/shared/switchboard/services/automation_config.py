@@ -6,8 +6,7 @@ import json
 import time
 from typing import Any
 
-from switchboard.automation_settings import AutomationSettings, defaults, merge
-from switchboard.automation_settings import _deep_merge as deep_merge
+from switchboard.automation_settings import AutomationSettings, deep_merge, defaults, merge
 from switchboard.automation_settings import load as from_document
 from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings

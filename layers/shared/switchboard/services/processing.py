@@ -45,9 +45,14 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
     return _message(table, event, attempt)
 
 
+def message_id(event: InboundMessage) -> str:
+    """The same provider message always maps to the same stored message, whichever delivery brings it."""
+    return ids.stable_id("m_", event.channel, event.provider_message_id)
+
+
 def message_for(event: InboundMessage, conversation_id: str, sender: str | None) -> Message:
     return Message(
-        id=ids.stable_id("m_", event.channel, event.provider_message_id), conversation_id=conversation_id,
+        id=message_id(event), conversation_id=conversation_id,
         direction="inbound", channel=event.channel, type=event.type, text=event.text,
         attachments=event.attachments, location=event.location, reply_to=event.reply_to,
         reaction=event.reaction, payload=event.payload, created_at=clock.iso(clock.from_epoch(event.timestamp)),
@@ -76,8 +81,8 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
-    message_id = ids.stable_id("m_", event.channel, event.provider_message_id)
-    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name, message_id)
+    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name,
+                                  message_id(event))
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})

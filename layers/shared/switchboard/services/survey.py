@@ -20,9 +20,6 @@ from switchboard.settings import get_settings
 from switchboard.store import contacts, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
 
-survey_key = keys.survey
-suppression_key = keys.suppression
-
 
 # -- tokens ------------------------------------------------------------------------------------
 def _b64(data: bytes) -> str:
@@ -66,7 +63,7 @@ def send(table: Table, due: dict[str, Any]) -> bool:
     if not config.enabled or not due.get("email"):
         return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
-    claim = survey_key(due["conversation_id"], due["resolution"])
+    claim = keys.survey(due["conversation_id"], due["resolution"])
     try:
         table.put({**claim, "type": "survey", "state": "sending", "resolved_by": due.get("resolved_by"),
                    "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
@@ -133,13 +130,13 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
     if rating not in range(1, 6):
         raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
     conv_id, resolution = read_token(token)
-    record = table.get(survey_key(conv_id, resolution), consistent=True)
+    record = table.get(keys.survey(conv_id, resolution), consistent=True)
     if record is None:
         raise NotFound("this survey is no longer available", code="survey_gone")
     at = clock.iso(clock.now())
     try:
         table.transact([
-            {"Update": {"Key": survey_key(conv_id, resolution), "UpdateExpression": "SET rating = :r, answered_at = :at",
+            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET rating = :r, answered_at = :at",
                         "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rating)",
                         "ExpressionAttributeValues": {":r": rating, ":at": at}}},
             {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating = :r, rated_agent = :a",
@@ -160,7 +157,7 @@ def record_comment(table: Table, token: str, comment: str) -> None:
     if not comment:
         raise BadRequest("the comment is empty", code="empty_comment")
     try:
-        table.update(survey_key(conv_id, resolution), "SET #c = :c",
+        table.update(keys.survey(conv_id, resolution), "SET #c = :c",
                      names={"#c": "comment"}, vals={":c": comment},
                      condition="attribute_exists(rating) AND attribute_not_exists(#c)")
     except ConditionFailed:
@@ -197,7 +194,7 @@ def suppress(table: Table, address: str, reason: str) -> bool:
     """A bounce or complaint: never mail this address again. True when a contact has the address."""
     address = address.strip().lower()
     observability.count("SurveyBounces")
-    table.put({**suppression_key(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
+    table.put({**keys.suppression(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
     contact = contacts.find(table, f"email:{address}")
     if contact is None:
         return False

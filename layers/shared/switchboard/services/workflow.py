@@ -7,7 +7,7 @@ from typing import Any
 
 from switchboard import clock, observability
 from switchboard.models import Conversation
-from switchboard.services import assignment, survey
+from switchboard.services import assignment
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
@@ -58,7 +58,7 @@ def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | 
     contact = contacts.get(table, contact_id)
     if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed:
         return None
-    if table.get(survey.suppression_key(contact.email)):  # bounced before this contact had the address
+    if table.get(keys.suppression(contact.email)):  # bounced before this contact had the address
         return None
     return contact.email, contact.name
 
