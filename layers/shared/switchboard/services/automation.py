@@ -43,10 +43,12 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
 
 
 def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Message, first_contact: bool,
-               previous_inbound: str | None = None) -> list[str]:
+               previous_inbound: str | None = None, already_waiting: bool = False) -> list[str]:
     """After a customer message is stored: greeting, away message, and the auto-reply's wait.
 
-    `previous_inbound`: when the customer last wrote in this conversation before this message."""
+    `previous_inbound`: when the customer last wrote in this conversation before this message.
+    `already_waiting`: the customer was waiting for an answer before this message, so the wait (and its one
+    holding reply) has begun; no write is needed to know it."""
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
@@ -66,7 +68,7 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
                                           expires_at=int(now.timestamp()) + 3 * 86400):
             if send_automated(table, conv, config.away.text, "away"):
                 sent.append("away")
-    if config.auto_reply.enabled:
+    if config.auto_reply.enabled and not already_waiting:
         # The wait starts at the first unanswered message: an existing entry is left as it is. The entry carries
         # what the job needs to reply, so the job reads nothing else; an agent's reply, resolving or parking the
         # conversation deletes it.

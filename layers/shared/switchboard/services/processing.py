@@ -80,6 +80,12 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
     return conv
 
 
+def _unanswered(conv: Conversation) -> bool:
+    """The customer was already waiting for an answer in this open conversation (so its wait has begun)."""
+    return conv.status == "open" and bool(conv.last_inbound_at) and \
+        (not conv.last_agent_reply_at or conv.last_inbound_at > conv.last_agent_reply_at)
+
+
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name,
                                   message_id(event))
@@ -87,6 +93,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
+    waiting = _unanswered(conv)
     stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
@@ -101,7 +108,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
-                          previous_inbound=previous_inbound if stored else None)
+                          previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting)
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from switchboard import clock, ids
-from switchboard.errors import Conflict, NotFound
+from switchboard.errors import Conflict, NotFound, RetryableSendError
 from switchboard.models import Contact
 from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
@@ -26,14 +27,26 @@ def find(table: Table, identity: str) -> Contact | None:
     return get(table, found["contact_id"]) if found else None
 
 
+# A claimed identity whose profile is missing this long after the claim was left by a creation that stopped
+# half-way; a younger one is still being written by another delivery.
+DANGLING_AFTER_SECONDS = 120
+_CREATION_WAITS = (0.05, 0.1, 0.2)  # seconds to wait for another delivery's profile before retrying later
+
+
 def resolve(table: Table, identity: str, channel: str, address: str, name: str | None,
             first_message_id: str | None = None) -> tuple[Contact, bool]:
     """The contact behind an identity, created with it on first sight (safe under concurrent first messages).
 
-    Returns (contact, created)."""
+    Returns (contact, created). Creation is three plain writes, not a transaction (which bills each item twice):
+    the identity first, as the claim (of two first messages at once, one creates the contact), then the profile
+    and the contact's link to the identity."""
     found = table.get(keys.identity(identity))
     if found:
         contact = get(table, found["contact_id"])
+        if contact is None and _age(found) < DANGLING_AFTER_SECONDS:
+            contact = _await_profile(table, found["contact_id"])
+            if contact is None:
+                raise RetryableSendError("the contact is being created: retry this message shortly")
         if contact is not None:
             if name and contact.name != name:
                 table.update(keys.contact(contact.id), "SET #n = :n", names={"#n": "name"}, vals={":n": name})
@@ -48,23 +61,37 @@ def resolve(table: Table, identity: str, channel: str, address: str, name: str |
     elif identity.startswith("email:"):
         profile["email"] = identity.removeprefix("email:")
     try:
-        table.transact([
-            {"Put": {"Item": {**keys.identity(identity), "type": "identity", "contact_id": contact_id,
-                              "channel": channel, "address": address, "created_at": now},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"Item": profile}},
-            {"Put": {"Item": {**keys.contact_identity(contact_id, identity), "type": "contact_identity",
-                              "identity": identity, "channel": channel, "address": address, "created_at": now}}},
-        ])
+        # Replaces a claim whose profile never came (found above, long dangling), never a live one.
+        table.put({**keys.identity(identity), "type": "identity", "contact_id": contact_id, "channel": channel,
+                   "address": address, "created_at": now},
+                  condition="attribute_not_exists(pk) OR contact_id = :old",
+                  vals={":old": found["contact_id"] if found else "-"})
     except ConditionFailed:
-        # Another delivery created it first: use theirs.
+        # Another delivery claimed it first: use theirs once its profile is there.
         winner = table.get(keys.identity(identity), consistent=True)
-        if winner:
-            contact = get(table, winner["contact_id"])
-            if contact:
-                return contact, False
-        raise
+        contact = _await_profile(table, winner["contact_id"]) if winner else None
+        if contact is None:
+            raise RetryableSendError("the contact is being created: retry this message shortly") from None
+        return contact, False
+    table.put(profile)
+    table.put({**keys.contact_identity(contact_id, identity), "type": "contact_identity", "identity": identity,
+               "channel": channel, "address": address, "created_at": now})
     return _contact(profile), True
+
+
+def _age(identity_item: dict[str, Any]) -> float:
+    created = identity_item.get("created_at")
+    return (clock.now() - clock.parse_iso(created)).total_seconds() if created else float("inf")
+
+
+def _await_profile(table: Table, contact_id: str) -> Contact | None:
+    """The profile another delivery is writing right now: it follows its claim within milliseconds."""
+    for pause in (0.0, *_CREATION_WAITS):
+        time.sleep(pause)
+        item = table.get(keys.contact(contact_id), consistent=True)
+        if item:
+            return _contact(item)
+    return None
 
 
 def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:

@@ -140,7 +140,15 @@ def message_item(message: Message) -> dict[str, Any]:
 
 def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str,
                   sender_address: str | None = None) -> bool:
-    """Store a customer message and bring the conversation up to date, atomically. False if already stored.
+    """Store a customer message and bring the conversation up to date. True when this call applied it to the
+    conversation, False when an earlier delivery already had.
+
+    Two plain writes, not a transaction (which would bill both items twice): the message, conditional on being
+    new, then the conversation. A redelivery after a stop between the two finds the message stored and applies
+    the conversation's part only while it is missing (the conversation has not seen a customer message this
+    recent), so nothing is counted twice and nothing is left half-done. (Had another message of the same second
+    or later been applied in between, the retry leaves the conversation as that one made it: its preview is the
+    newer message, and its unread count may be one short, never one over.)
 
     Inbox order uses our receive time (one clock for every channel); the reply window uses the provider's
     time of the customer's message.
@@ -148,31 +156,33 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
     sort = keys.inbox_sort(received_at, conv.id)
     last_inbound = max(message.created_at, conv.last_inbound_at or "")
     sender_address = sender_address or conv.recipient  # replies go where the customer last wrote from
-    reopening: list[dict[str, Any]] = []
-    if conv.status == "resolved":  # the customer wrote again: reopened, and no survey for that resolution
-        reopening = [{"Delete": {"Key": keys.due(conv.id, "survey")}}]
+    reopening = conv.status == "resolved"
+    if reopening:  # the customer wrote again: reopened, and no survey for that resolution
+        table.delete(keys.due(conv.id, "survey"))
+    condition, vals = "attribute_exists(pk)", {}
     try:
-        table.transact([
-            *reopening,
-            {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {
-                "Key": keys.conversation(conv.id),
-                "UpdateExpression": "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, "
-                                    "expires_at = :exp, recipient = :from, "
-                                    "gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, reopened_count = "
-                                    "if_not_exists(reopened_count, :zero) + :reopen, unread_count = "
-                                    "if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
-                                              ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address,
-                                              ":open": "open", ":g1": keys.inbox_status_pk("open"), ":sort": sort,
-                                              ":zero": 0, ":one": 1, ":reopen": 1 if conv.status == "resolved" else 0},
-            }},
-        ])
-    except ConditionFailed as exc:
-        if exc.reasons and exc.reasons[len(reopening)] == "ConditionalCheckFailed":
-            return False  # already stored: a redelivery
+        table.put(message_item(message), condition="attribute_not_exists(pk)")
+        redelivery = False
+    except ConditionFailed:  # stored before: finish the conversation's part only if that delivery did not
+        redelivery = True
+        condition += " AND (attribute_not_exists(last_inbound_at) OR last_inbound_at < :created)"
+        vals[":created"] = message.created_at
+    try:
+        table.update(
+            keys.conversation(conv.id),
+            "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
+            "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
+            "reopened_count = if_not_exists(reopened_count, :zero) + :reopen, "
+            "unread_count = if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
+            names={"#st": "status"},
+            vals={":at": received_at, ":lm": _preview(message), ":li": last_inbound,
+                  ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
+                  ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
+                  ":reopen": 1 if reopening else 0, **vals},
+            condition=condition)
+    except ConditionFailed:
+        if redelivery:
+            return False  # a redelivery of a message already in its conversation
         raise
     if reopening:
         metrics.record(table, received_at[:10], {"reopened": 1})

@@ -1,0 +1,90 @@
+"""The processor's writes without transactions: a stop between two writes is finished by the retry, exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard import clock
+from switchboard.errors import ServiceUnavailable
+from switchboard.store import keys
+from switchboard.store.table import Table
+from tests.integration.test_automation import ALWAYS_OPEN, automated, customer_writes, run, settings
+from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, operation: str, sk: str) -> list[int]:
+    """Make the store's next `operation` on an item whose sort key is `sk` fail as DynamoDB would."""
+    real, failures = getattr(Table, operation), []
+
+    def flaky(self, key, *args, **kwargs):
+        if not failures and key.get("sk") == sk:
+            failures.append(1)
+            raise ServiceUnavailable(f"DynamoDB {operation} failed: InternalServerError")
+        return real(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(Table, operation, flaky)
+    return failures
+
+
+def conversation_item(stack, conv_id: str) -> dict:
+    (item,) = [i for i in stack.items(f"CONV#{conv_id}") if i["sk"] == keys.META]
+    return item
+
+
+def test_a_stop_between_the_message_and_its_conversation_is_finished_by_the_retry_once(stack, monkeypatch):
+    post(stack, wa_payload(wa_message("wamid.w1", text="first")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    # The second message is stored, then updating its conversation fails: the record goes back to the queue.
+    failures = fail_once(monkeypatch, "update", keys.META)
+    clock.advance(1)
+    post(stack, wa_payload(wa_message("wamid.w2", text="second")))
+    stack.drain("ProcessorFunction")
+    assert failures == [1]
+    item = conversation_item(stack, conv["id"])
+    assert item["last_message"]["text"] == "second" and item["unread_count"] == 2  # finished by the redelivery
+    # A provider's redelivery of either message changes nothing more.
+    post(stack, wa_payload(wa_message("wamid.w2", text="second")))
+    post(stack, wa_payload(wa_message("wamid.w1", text="first")))
+    stack.drain("ProcessorFunction")
+    item = conversation_item(stack, conv["id"])
+    assert item["unread_count"] == 2 and item["last_message"]["text"] == "second"
+    assert [m["text"] for m in messages(stack, conv["id"])] == ["first", "second"]
+
+
+def test_an_identity_claim_left_without_its_profile_is_taken_over_once_it_is_old(stack):
+    table = Table()
+    identity = "phone:+15551234567"
+    table.put({**keys.identity(identity), "type": "identity", "contact_id": "ct_gone", "channel": "whatsapp",
+               "address": "15551234567", "created_at": clock.iso(clock.now())})
+    # A young claim is another delivery still writing its contact: the message waits in the queue, not lost.
+    payload = wa_payload(wa_message("wamid.d1", text="hello?"))
+    post(stack, payload)
+    stack.drain("ProcessorFunction", max_polls=2)
+    assert conversations(stack) == []
+    clock.advance(300)  # long dangling now: the next delivery creates the contact afresh
+    post(stack, payload)  # and Meta's redelivery of it is the same message
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    assert conv["contact"]["id"] != "ct_gone" and conv["contact"]["name"] == "Ann"
+    assert table.get(keys.identity(identity))["contact_id"] == conv["contact"]["id"]
+    assert [m["text"] for m in messages(stack, conv["id"])] == ["hello?"]
+
+
+def test_one_holding_reply_per_unanswered_wait_and_a_new_wait_after_an_answer(stack):
+    settings(stack, {"auto_reply": {"enabled": True, "after_minutes": 10, "text": "Hold on"},
+                     "business_hours": ALWAYS_OPEN})
+    conv = customer_writes(stack, "h.1", "anyone?")
+    due = [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "DUE#auto_reply"]
+    customer_writes(stack, "h.2", "hello??")  # still the same wait: its entry is left as it was
+    assert [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "DUE#auto_reply"] == due
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    customer_writes(stack, "h.3", "still there?")  # waiting on: the holding reply is not repeated
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["due"] == 0
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "Here!"}, role="agent")
+    customer_writes(stack, "h.4", "one more thing")  # answered, then a new question: a new wait
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    assert automated(stack, conv["id"]) == ["automation:auto_reply", "automation:auto_reply"]
