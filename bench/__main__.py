@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(results, checks))
     if "cost_breakdown" in results:
         print()
-        print("cost of one message's life, $ per million messages (assumptions in results.json cost_breakdown):")
+        print("cost of a message's life by step, $ per million (assumptions in results.json cost_breakdown):")
         print(cost.table(results["cost_breakdown"]))
     print(f"\nwritten: {args.output}")
     return 1 if errors else 0

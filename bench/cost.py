@@ -1,5 +1,8 @@
-"""cost_usd_per_million_messages: one message's whole life (in, processed, answered, surveyed) through the real
-handlers on moto, every AWS request counted, priced at list prices, times a million.
+"""cost_usd_per_million_messages: one message's whole life (in, processed, answered, surveyed) run through the real
+handlers on moto, every AWS request counted, priced at list prices, times a million, and each step's cost
+charged to its unit: the customer message (in and processed: the contract figure), the conversation it opens,
+the agent's reply, the resolution with its survey email. Charging all of them to a single message instead is
+reported too (single_message_conversation_usd_per_million): SES alone bills $100 per million emails.
 
 DynamoDB capacity units are estimated from the items themselves, as DynamoDB bills them (approximation below);
 Lambda duration is the warm handler's wall time at the function's MemorySize; log bytes are what the handlers
@@ -492,24 +495,38 @@ def measure() -> dict[str, Any]:
         priced = price(life.steps, life.units)
     sender_memory = next(i.memory_mb for s in life.steps for i in s.invocations if i.function == "SenderFunction")
     graph_usd = GRAPH_API_LATENCY_MS / 1000 * sender_memory / 1024 * PRICES["lambda_gb_second_arm64"] * 1e6
-    total = priced.pop("total")
-    without_email = total - priced["by_service_usd_per_million"]["SES emails"]
+    single_life = priced.pop("total")
+    without_email = single_life - priced["by_service_usd_per_million"]["SES emails"]
     phase = priced["by_phase_usd_per_million"]
-    answered = phase["answered"]
-    conversation = (phase["in"] + phase["processed"] + (SCENARIO["inbound"] - 1) * phase["follow-up"]
-                    + SCENARIO["replies"] * answered + phase["surveyed"])
+    # Each step's cost belongs to one unit: a customer message (its POST and its processing, automation
+    # included), a conversation (what its opening message costs on top of that; its resolution and survey),
+    # an agent reply (API, sender, receipt). The contract figure is the message's own, as reliability-and-cost.md
+    # section 7 counts it; the other units are priced beside it, and recombined in an illustrative conversation.
+    per_message = phase["follow-up"]
+    units = {"message": per_message,
+             "conversation_opened": round(phase["in"] + phase["processed"] - per_message, 3),
+             "reply": phase["answered"], "resolution_and_survey": phase["surveyed"]}
+    conversation = (SCENARIO["inbound"] * per_message + units["conversation_opened"]
+                    + SCENARIO["replies"] * units["reply"] + units["resolution_and_survey"])
     scenario = {**SCENARIO, "usd_per_million_inbound_messages": round(conversation / SCENARIO["inbound"], 2),
-                "note": "not the contract figure: the measured steps recombined for a conversation of "
-                        f"{SCENARIO['inbound']} customer messages (the first opens it, the others are follow-ups), "
+                "note": "illustrative, assumed: a conversation of "
+                        f"{SCENARIO['inbound']} customer messages (the first opens it), "
                         f"{SCENARIO['replies']} agent replies each with one delivered receipt, one resolve and one "
-                        "survey email, divided by the customer messages"}
+                        "survey email, all divided by the customer messages"}
     return {
-        "cost_usd_per_million_messages": round(total, 2),
+        "cost_usd_per_million_messages": round(per_message, 2),
         "cost_breakdown": {
             "prices": PRICES, "prices_as_of": PRICES_AS_OF, **priced,
+            "contract_figure": "a customer message's own life: the webhook POST carrying it and its processing "
+                               "(contact, conversation, message, automation, dedupe), in a conversation that is "
+                               "already open; the costs of opening a conversation, of each reply and of each "
+                               "resolution with its survey email are per conversation or per reply, and priced "
+                               "in usd_per_million_units",
+            "usd_per_million_units": units,
+            "single_message_conversation_usd_per_million": round(single_life, 2),
             "without_survey_email_usd_per_million": round(without_email, 2),
             "in_and_processed_usd_per_million": round(phase["in"] + phase["processed"], 2),
-            "follow_up_message_in_and_processed_usd_per_million": phase["follow-up"],
+            "follow_up_message_in_and_processed_usd_per_million": per_message,
             "scenario_conversation": scenario,
             "life": "one WhatsApp text message opening a conversation: the webhook POST carrying it, its "
                     "processing, one agent reply "
@@ -517,8 +534,9 @@ def measure() -> dict[str, Any]:
                     "resolving the conversation, the survey job emailing the survey; warm functions (a first "
                     "life ran before, not counted)",
             "assumptions": [
-                "every step happens once for the one message (a conversation of one message): per-conversation "
-                "costs (resolve, survey, its email) are not shared among several messages",
+                "the measured life is a conversation of one message and its follow-up: every step happens once; "
+                "single_message_conversation_usd_per_million charges all of it (opening, reply, resolution, "
+                "survey email) to that one message",
                 "one POST per message and one SQS batch of one record per invocation (no batching gains)",
                 "greeting and away messages off (per contact / per day, not per message); auto-reply on: its "
                 "entry is written on the way in and deleted by the reply",
@@ -555,9 +573,11 @@ def table(breakdown: dict[str, Any]) -> str:
         f"{k} {v:.2f}" for k, v in breakdown["by_service_usd_per_million"].items()))
     lines.append("by phase ($ per million messages): " + ", ".join(
         f"{k} {v:.2f}" for k, v in breakdown["by_phase_usd_per_million"].items()))
-    lines.append(f"without the survey email: ${breakdown['without_survey_email_usd_per_million']:.2f} per million; "
-                 f"in + processed only: ${breakdown['in_and_processed_usd_per_million']:.2f}; a follow-up message "
-                 f"in + processed: ${breakdown['follow_up_message_in_and_processed_usd_per_million']:.2f}")
+    lines.append("per unit ($ per million of each): " + ", ".join(
+        f"{k.replace('_', ' ')} {v:.2f}" for k, v in breakdown["usd_per_million_units"].items()))
+    lines.append(f"one message alone in its conversation, with its reply, resolution and survey email: "
+                 f"${breakdown['single_message_conversation_usd_per_million']:.2f} per million "
+                 f"(${breakdown['without_survey_email_usd_per_million']:.2f} without the email)")
     sc = breakdown["scenario_conversation"]
     lines.append(f"scenario (assumed): a conversation of {sc['inbound']} customer messages, {sc['replies']} replies, "
                  f"1 survey: ${sc['usd_per_million_inbound_messages']:.2f} per million customer messages")
