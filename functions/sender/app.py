@@ -14,7 +14,7 @@ batch = SqsFifoPartialProcessor()
 def record_handler(record):
     try:
         job = OutboundJob.model_validate_json(record.body)
-        result = sending.send(job)
+        result = sending.send(job, attempt=int(record.attributes.approximate_receive_count or 1))
     except Exception as exc:
         # Retried by the queue (later records of the group wait), then the DLQ: say which and why.
         logger.warning("outbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,

@@ -262,3 +262,22 @@ def test_the_agent_api_needs_a_token_and_answers_errors_as_json(stack):
     assert empty.status == 422
     spec = stack.http("GET", "/api/openapi.json").json()
     assert {"/api/conversations", "/api/conversations/{conversation_id}/messages"} <= set(spec["paths"])
+
+
+def test_a_reply_still_failing_on_its_last_receive_is_marked_failed_not_left_queued(stack):
+    from infra.local.sandbox import Fault
+
+    post(stack, wa_payload(wa_message("wamid.down", text="hello")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    # Given a provider that answers 500 to every send
+    stack.sandbox.add_fault("whatsapp", Fault(status=500, count=1000))
+    # When the reply's job is received as often as the outbound queue allows
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "doomed"}, role="agent")
+    stack.drain("SenderFunction", max_polls=40)
+    # Then the agent sees it failed, with the reason, and the job did not end in the DLQ with the reply "queued"
+    (reply,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert reply["status"] == "failed"
+    assert reply["failure_reason"].startswith("gave up after 20 attempts: whatsapp error 500"), reply["failure_reason"]
+    assert len(stack.sandbox.outbox) == 20
+    assert stack.queue_count("OutboundQueue") == 0 and stack.queue_count("OutboundDLQ") == 0
