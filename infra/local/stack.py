@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.local import resources
 from infra.local.lambdas import Function, http_routes, load_functions
-from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds
+from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds, watch_function_visibility
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.template import Resolver, load
@@ -104,9 +104,10 @@ class LocalStack:
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         self.functions = load_functions(self.root, template, resolver)
         self._environment()
-        from switchboard import clock
+        from switchboard import aws, clock
 
         self.clock = clock
+        watch_function_visibility(aws.sqs())
         self.routes = http_routes(template, self.functions)
         self._event_sources(resolver, clients["sqs"])
         self.server = serve(self, self.port)
