@@ -100,6 +100,28 @@ def test_a_failed_spam_or_virus_verdict_is_quarantined(s3, ingested, verdict):
     assert keys(s3) == ["quarantine/ses0001"]
 
 
+@pytest.mark.parametrize("header", ["X-SES-Spam-Verdict", "X-SES-Virus-Verdict"])
+def test_the_local_stack_takes_a_verdict_from_the_header_ses_writes_into_the_message(s3, ingested, header):
+    # So that POST /_local/email can try quarantine: SES records its scan in these headers of the stored message
+    raw = raw_mail().replace(b"Subject: Parcel", f"{header}: FAIL\nSubject: Parcel".encode())
+
+    counts = email_inbound.handle_ses_event(deliver(s3, raw))
+
+    assert counts["quarantined"] == 1 and ingested == []
+    assert keys(s3) == ["quarantine/ses0001"]
+
+
+def test_the_local_stacks_event_names_bare_envelope_recipients_as_ses_does(s3, ingested):
+    raw = raw_mail(to="Acme Support <Support@acme.test>")
+    raw = raw.replace(b"Subject: Parcel", b"Cc: sales@acme.test\nSubject: Parcel")
+
+    receipt = deliver(s3, raw)["Records"][0]["ses"]["receipt"]
+    email_inbound.handle_ses_event(deliver(s3, raw))
+
+    assert receipt["recipients"] == ["Support@acme.test", "sales@acme.test"]
+    assert ingested[0].inbox_id == "support@acme.test"
+
+
 def test_gray_or_failed_authentication_verdicts_are_still_delivered(s3, ingested):
     event = deliver(s3, raw_mail())
     receipt = event["Records"][0]["ses"]["receipt"]
