@@ -40,6 +40,8 @@ LOCAL_SENDER = "support@switchboard.local"
 SANDBOX_CHANNELS = {"whatsapp": "/v21.0", "messenger": "/v21.0", "instagram": "/v21.0", "telegram": "", "twilio": ""}
 # Per-function variables that make no sense in one shared process (secrets come from LOCAL_SECRETS instead).
 PER_FUNCTION = ("CHANNEL",)
+# Template parameters a developer sets locally through the environment (the template's default is empty).
+FROM_ENVIRONMENT = ("EMAIL_RECIPIENT_DOMAINS", "WEBCHAT_ALLOWED_ORIGINS")
 
 
 def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url: str,
@@ -58,6 +60,9 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[key] = overrides.get(key) or value
     for key in ("SURVEY_FROM_ADDRESS", "EMAIL_FROM_ADDRESS"):
         env[key] = overrides.get(key) or LOCAL_SENDER
+    for key in FROM_ENVIRONMENT:
+        if overrides.get(key):
+            env[key] = overrides[key]
     return env
 
 
