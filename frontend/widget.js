@@ -88,14 +88,22 @@
     save({ visitor_id: session.visitor_id });
   }
 
+  // Pages come oldest first, so new replies are on the last one: each poll reads on from the page it ended on.
+  let resume = null;
+
   async function poll() {
     try {
       await start();
-      const page = await call("GET", "/webchat/messages");
-      for (const m of page.items) {
-        if (seen.has(m.id)) continue;
-        seen.add(m.id);
-        bubble(m.id, m.from === "you" ? "you" : "agent", m.text);
+      let cursor = resume;
+      for (;;) {
+        const page = await call("GET", "/webchat/messages" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""));
+        for (const m of page.items) {
+          if (seen.has(m.id)) continue;
+          seen.add(m.id);
+          bubble(m.id, m.from === "you" ? "you" : "agent", m.text);
+        }
+        if (!page.next_cursor) break;
+        resume = cursor = page.next_cursor;
       }
       show("");
     } catch (e) { show("Reconnecting…"); }

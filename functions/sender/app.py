@@ -3,7 +3,8 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
-from switchboard import observability
+from switchboard import observability, queue
+from switchboard.errors import RetryableSendError
 from switchboard.models import OutboundJob
 from switchboard.services import sending
 
@@ -14,14 +15,24 @@ batch = SqsFifoPartialProcessor()
 def record_handler(record):
     try:
         job = OutboundJob.model_validate_json(record.body)
-        result = sending.send(job)
+        result = sending.send(job, attempt=int(record.attributes.approximate_receive_count or 1))
+    except RetryableSendError as exc:
+        # A provider's Retry-After too long to wait inside the call: the job comes back when it says, not sooner.
+        if exc.retry_after is not None:
+            queue.retry_outbound_after(record.receipt_handle, exc.retry_after)
+        _log_failure(record, exc)
+        raise
     except Exception as exc:
-        # Retried by the queue (later records of the group wait), then the DLQ: say which and why.
-        logger.warning("outbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,
-                                                        "receive_count": record.attributes.approximate_receive_count})
+        _log_failure(record, exc)
         raise
     logger.info("outbound handled", extra={"conversation_id": job.conversation_id, "message_id": job.message_id,
                                            "result": result})
+
+
+def _log_failure(record, exc):
+    # Retried by the queue (later records of the group wait), then the DLQ: say which and why.
+    logger.warning("outbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,
+                                                    "receive_count": record.attributes.approximate_receive_count})
 
 
 @observability.flush

@@ -80,15 +80,27 @@ def ses_event(raw: bytes, message_id: str, bucket: str) -> dict[str, Any]:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     to = [str(a) for a in (parsed.get_all("To") or [])]
+    # The envelope's recipients: bare addresses (SES never hands the rule a display name), To and Cc standing in
+    recipients = list(dict.fromkeys(a.addr_spec for name in ("To", "Cc") for header in (parsed.get_all(name) or [])
+                                    for a in getattr(header, "addresses", ()) if "@" in a.addr_spec))
     common = {"from": [str(a) for a in (parsed.get_all("From") or [])], "to": to, "subject": str(parsed.get("Subject", "")),
               "messageId": str(parsed.get("Message-ID", "")), "date": str(parsed.get("Date", ""))}
     verdict = {"status": "PASS"}
+    # SES writes its scan results into the stored message as X-SES-Spam-Verdict / X-SES-Virus-Verdict headers: a
+    # message posted with them set to FAIL gets that verdict here, so quarantine can be tried locally.
+    scanned = {name: {"status": _verdict(parsed.get(header))} for name, header in
+               (("spamVerdict", "X-SES-Spam-Verdict"), ("virusVerdict", "X-SES-Virus-Verdict"))}
     return {"Records": [{"eventSource": "aws:ses", "eventVersion": "1.0", "ses": {
         "mail": {"timestamp": now, "source": parsed.get("Return-Path", common["from"][0] if common["from"] else ""),
-                 "messageId": message_id, "destination": to, "headersTruncated": False,
+                 "messageId": message_id, "destination": recipients, "headersTruncated": False,
                  "headers": [{"name": k, "value": str(v)} for k, v in parsed.items()], "commonHeaders": common},
-        "receipt": {"timestamp": now, "processingTimeMillis": 1, "recipients": to, "spamVerdict": verdict,
-                    "virusVerdict": verdict, "spfVerdict": verdict, "dkimVerdict": verdict, "dmarcVerdict": verdict,
+        "receipt": {"timestamp": now, "processingTimeMillis": 1, "recipients": recipients, **scanned, "spfVerdict": verdict,
+                    "dkimVerdict": verdict, "dmarcVerdict": verdict,
                     "action": {"type": "Lambda", "invocationType": "Event",
                                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:EmailFunction"}},
     }}], "_local": {"bucket": bucket, "key": f"inbound-email/{message_id}"}}
+
+
+def _verdict(header: object) -> str:
+    value = str(header or "").strip().upper()
+    return value if value in ("PASS", "FAIL", "GRAY", "PROCESSING_FAILED") else "PASS"

@@ -15,6 +15,29 @@ from infra.local.lambdas import Function
 log = logging.getLogger("local.pollers")
 RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
 UNIT = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+# Receipt handles whose visibility a function set itself (the sender honoring a provider's Retry-After). Lambda's
+# poller leaves those alone, so the local one must not shorten them with its quick local backoff either.
+_SET_BY_FUNCTION: set[str] = set()
+_SET_BY_FUNCTION_LOCK = threading.Lock()
+
+
+def _note_visibility_change(params: dict[str, Any], **_: Any) -> None:
+    with _SET_BY_FUNCTION_LOCK:
+        _SET_BY_FUNCTION.add(str(params.get("ReceiptHandle")))
+
+
+def watch_function_visibility(sqs_client: Any) -> None:
+    """Call with the SQS client the functions use (switchboard.aws.sqs()) to notice their visibility changes."""
+    sqs_client.meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility", _note_visibility_change,
+                                    unique_id="local-function-visibility")
+
+
+def _set_by_function(receipt_handle: str) -> bool:
+    with _SET_BY_FUNCTION_LOCK:
+        if receipt_handle in _SET_BY_FUNCTION:
+            _SET_BY_FUNCTION.discard(receipt_handle)
+            return True
+    return False
 
 
 @dataclass
@@ -52,7 +75,7 @@ class SqsSource:
                 self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
             for m in messages:
-                if m["MessageId"] in failed:
+                if m["MessageId"] in failed and not _set_by_function(m["ReceiptHandle"]):
                     # Locally a failed record comes back after a short backoff instead of the full
                     # visibility timeout, so that retries and the DLQ can be seen within seconds.
                     count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))

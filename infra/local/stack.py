@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.local import resources
 from infra.local.lambdas import Function, http_routes, load_functions
-from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds
+from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds, watch_function_visibility
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.template import Resolver, load
@@ -40,6 +40,8 @@ LOCAL_SENDER = "support@switchboard.local"
 SANDBOX_CHANNELS = {"whatsapp": "/v21.0", "messenger": "/v21.0", "instagram": "/v21.0", "telegram": "", "twilio": ""}
 # Per-function variables that make no sense in one shared process (secrets come from LOCAL_SECRETS instead).
 PER_FUNCTION = ("CHANNEL",)
+# Template parameters a developer sets locally through the environment (the template's default is empty).
+FROM_ENVIRONMENT = ("EMAIL_RECIPIENT_DOMAINS", "WEBCHAT_ALLOWED_ORIGINS")
 
 
 def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url: str,
@@ -58,6 +60,9 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[key] = overrides.get(key) or value
     for key in ("SURVEY_FROM_ADDRESS", "EMAIL_FROM_ADDRESS"):
         env[key] = overrides.get(key) or LOCAL_SENDER
+    for key in FROM_ENVIRONMENT:
+        if overrides.get(key):
+            env[key] = overrides[key]
     return env
 
 
@@ -104,9 +109,10 @@ class LocalStack:
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         self.functions = load_functions(self.root, template, resolver)
         self._environment()
-        from switchboard import clock
+        from switchboard import aws, clock
 
         self.clock = clock
+        watch_function_visibility(aws.sqs())
         self.routes = http_routes(template, self.functions)
         self._event_sources(resolver, clients["sqs"])
         self.server = serve(self, self.port)

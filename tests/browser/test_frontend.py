@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import uuid
@@ -326,3 +327,31 @@ def test_the_reply_box_closes_with_the_reply_window_but_notes_still_work(page, c
     page.get_by_test_id("reply-input").fill("Window closed, will call them")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("message").filter(has_text="will call them")).to_contain_text("Internal note")
+
+
+def test_the_widget_shows_new_replies_in_a_chat_longer_than_one_page(page, local_stack):
+    s, tag = local_stack, uuid.uuid4().hex[:8]
+    # Given a visitor whose chat already holds more than one page (100) of messages
+    session = s.request("POST", "/webchat/sessions", {"name": f"Long chat {tag}"}, {"Origin": s.base}).json()
+    auth = {"Authorization": f"Bearer {session['token']}"}
+    for i in range(101):
+        body = {"client_message_id": f"long-{tag}-{i:03}", "text": f"line {i} {tag}"}
+        assert s.request("POST", "/webchat/messages", body, auth).status == 201
+
+    def conversation():
+        return next((c for c in s.conversations(channel="webchat", limit="100")
+                     if c["contact"]["name"] == f"Long chat {tag}" and c["last_message"]
+                     and c["last_message"]["text"] == f"line 100 {tag}"), None)
+
+    conv = s.wait_for(conversation, 60)
+    assert conv, "the long chat did not land"
+    # When the visitor opens the widget in this browser, and an agent answers
+    saved = json.dumps({"visitor_id": session["visitor_id"]})
+    page.add_init_script(f"localStorage.setItem('switchboard:default', {json.dumps(saved)})")
+    page.goto("/widget-demo.html")
+    page.locator(".launcher").click()
+    expect(page.locator(".msg.you", has_text=f"line 100 {tag}")).to_be_visible(timeout=20_000)
+    assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": f"answer {tag}"}).status == 202
+    # Then the reply shows up, though it is past the first page
+    expect(page.locator(".msg.agent", has_text=f"answer {tag}")).to_be_visible(timeout=20_000)
+    assert page.locator(".msg.you").count() == 101

@@ -262,3 +262,57 @@ def test_the_agent_api_needs_a_token_and_answers_errors_as_json(stack):
     assert empty.status == 422
     spec = stack.http("GET", "/api/openapi.json").json()
     assert {"/api/conversations", "/api/conversations/{conversation_id}/messages"} <= set(spec["paths"])
+
+
+def test_a_reply_still_failing_on_its_last_receive_is_marked_failed_not_left_queued(stack):
+    from infra.local.sandbox import Fault
+
+    post(stack, wa_payload(wa_message("wamid.down", text="hello")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    # Given a provider that answers 500 to every send
+    stack.sandbox.add_fault("whatsapp", Fault(status=500, count=1000))
+    # When the reply's job is received as often as the outbound queue allows
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "doomed"}, role="agent")
+    stack.drain("SenderFunction", max_polls=40)
+    # Then the agent sees it failed, with the reason, and the job did not end in the DLQ with the reply "queued"
+    (reply,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert reply["status"] == "failed"
+    assert reply["failure_reason"].startswith("gave up after 20 attempts: whatsapp error 500"), reply["failure_reason"]
+    assert len(stack.sandbox.outbox) == 20
+    assert stack.queue_count("OutboundQueue") == 0 and stack.queue_count("OutboundDLQ") == 0
+
+
+def test_a_long_retry_after_is_handed_to_the_queue(stack):
+    from infra.local.pollers import watch_function_visibility
+    from infra.local.sandbox import Fault
+
+    post(stack, wa_payload(wa_message("wamid.slow", text="hello")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    asked: list[int] = []
+    aws.sqs().meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility",
+                                   lambda params, **_: asked.append(params["VisibilityTimeout"]))
+    watch_function_visibility(aws.sqs())  # the local poller then leaves the function's visibility alone, as Lambda does
+    # Given a provider that throttles with Retry-After: 60, longer than a send waits inside the call
+    stack.sandbox.add_fault("whatsapp", Fault(status=429, count=5, retry_after=60))
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "later"}, role="agent")
+    # When the sender fails the job
+    assert stack.source("SenderFunction").poll_once() == 1
+    # Then SQS is told to deliver it again in 60 s, and until then it is not delivered (the poller's own backoff is 0)
+    assert asked == [60]
+    assert stack.source("SenderFunction").poll_once() == 0
+    (reply,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert reply["status"] == "queued" and len(stack.sandbox.outbox) == 1
+
+
+def test_retry_after_visibility_stays_within_what_sqs_allows(stack):
+    from switchboard import queue
+
+    asked: list[int] = []
+    aws.sqs().meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility",
+                                   lambda params, **_: asked.append(params["VisibilityTimeout"]))
+    # An unknown receipt handle: SQS refuses, and that is not an error for the caller (the usual timeout applies)
+    assert queue.retry_outbound_after("not-a-handle", 0.2) is False
+    queue.retry_outbound_after("not-a-handle", 10**9)
+    assert asked == [1, 12 * 3600]

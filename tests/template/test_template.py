@@ -128,6 +128,16 @@ def test_asynchronously_invoked_functions_have_a_failure_destination_and_bounded
             assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
 
 
+def test_the_sender_gives_up_on_the_receive_the_outbound_queue_dead_letters_after():
+    # On its last receive a still-retryable reply is marked failed (with why) instead of sitting "queued" in the DLQ.
+    from switchboard.settings import Settings
+
+    max_receives = int(props("OutboundQueue")["RedrivePolicy"]["maxReceiveCount"])
+    variables = (functions()["SenderFunction"].get("Environment") or {}).get("Variables") or {}
+    configured = {"SEND_MAX_ATTEMPTS": variables["SEND_MAX_ATTEMPTS"]} if "SEND_MAX_ATTEMPTS" in variables else {}
+    assert Settings.model_validate(configured).send_max_attempts == max_receives
+
+
 @pytest.mark.parametrize("event", SQS_EVENTS, ids=lambda e: f"{e.function}.{e.name}")
 def test_visibility_timeout_is_at_least_six_times_the_consumers_timeout(event):
     queue = target(event.properties["Queue"])

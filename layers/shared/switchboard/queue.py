@@ -11,6 +11,7 @@ from switchboard.models import InboundEnvelope, OutboundJob
 from switchboard.settings import get_settings
 
 SQS_BATCH = 10
+MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's limit
 
 
 def _call(op: str, **kwargs: Any) -> dict[str, Any]:
@@ -41,3 +42,17 @@ def send_inbound(envelopes: Sequence[InboundEnvelope]) -> None:
 def send_outbound(job: OutboundJob) -> None:
     _call("send_message", QueueUrl=get_settings().outbound_queue_url, MessageBody=job.model_dump_json(),
           MessageGroupId=job.conversation_id, MessageDeduplicationId=job.message_id)
+
+
+def retry_outbound_after(receipt_handle: str, seconds: float) -> bool:
+    """Have SQS deliver a failed outbound job again in `seconds` (a provider's Retry-After), not after the queue's
+    visibility timeout. Best effort: if SQS refuses, the job simply comes back at the usual time."""
+    import math
+
+    visibility = max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
+    try:
+        _call("change_message_visibility", QueueUrl=get_settings().outbound_queue_url, ReceiptHandle=receipt_handle,
+              VisibilityTimeout=visibility)
+    except ServiceUnavailable:
+        return False
+    return True

@@ -62,6 +62,9 @@ class Settings(BaseModel):
     dedupe_ttl_seconds: int = Field(8 * 24 * 3600, alias="DEDUPE_TTL_SECONDS")
     # A send claimed longer ago than this, without an outcome, is never retried blind.
     send_lease_seconds: int = Field(120, alias="SEND_LEASE_SECONDS")
+    # The outbound queue's maxReceiveCount: on that receive a still-retryable send is given up as failed, with its
+    # reason, instead of going to the DLQ and staying "queued" where agents see nothing.
+    send_max_attempts: int = Field(20, alias="SEND_MAX_ATTEMPTS")
     http_timeout_seconds: float = Field(10.0, alias="HTTP_TIMEOUT_SECONDS")
     http_max_retries: int = Field(3, alias="HTTP_MAX_RETRIES")
     media_max_bytes: int = Field(100 * 1024 * 1024, alias="MEDIA_MAX_BYTES")

@@ -469,12 +469,20 @@ def test_throttling_is_retried(calls, answer):
     assert caught.value.retry_after == 3
 
 
-@pytest.mark.parametrize("answer", [Response(503, b"<html>unavailable</html>"), twilio_error(500, 20500, "Internal"),
-                                    Response(201, {"status": "queued"}), Response(201, b"garbage")])
+@pytest.mark.parametrize("answer", [Response(503, b"<html>unavailable</html>"), twilio_error(500, 20500, "Internal")])
 def test_provider_trouble_is_retried(calls, answer):
     calls["answers"].append(answer)
     with pytest.raises(RetryableSendError):
         SmsChannel().send(send_request())
+
+
+@pytest.mark.parametrize("answer", [Response(201, {"status": "queued"}), Response(201, b"garbage")])
+def test_an_accepted_send_without_a_sid_is_never_sent_again(calls, answer):
+    # Twilio took it (2xx): a retry could text the customer twice, so the agent is told the outcome is unknown
+    calls["answers"].append(answer)
+    with pytest.raises(PermanentSendError) as caught:
+        SmsChannel().send(send_request())
+    assert "delivery unknown" in caught.value.message
 
 
 @pytest.mark.parametrize(("code", "expected"), [

@@ -504,12 +504,19 @@ def test_refusals_are_permanent(calls, status, description, parameters, expected
     assert "test-bot-token" not in caught.value.message
 
 
-@pytest.mark.parametrize("answer", [error(502, "Bad Gateway"), Response(500, b"<html>oops</html>"),
-                                    Response(200, {"ok": True, "result": {}})])
+@pytest.mark.parametrize("answer", [error(502, "Bad Gateway"), Response(500, b"<html>oops</html>")])
 def test_provider_trouble_is_retried(calls, answer):
     calls.answers.append(answer)
     with pytest.raises(RetryableSendError):
         TelegramChannel().send(send_request())
+
+
+def test_an_accepted_send_without_a_message_id_is_never_sent_again(calls):
+    # Telegram said ok: a retry could post the reply twice, so the agent is told the outcome is unknown
+    calls.answers.append(Response(200, {"ok": True, "result": {}}))
+    with pytest.raises(PermanentSendError) as caught:
+        TelegramChannel().send(send_request())
+    assert "delivery unknown" in caught.value.message
 
 
 def test_a_network_failure_is_retried_without_the_token_in_its_chain(calls):

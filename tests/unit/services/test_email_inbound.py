@@ -14,14 +14,17 @@ from switchboard.errors import ServiceUnavailable
 from switchboard.services import email_inbound
 
 BUCKET = "media-test"
+TABLE = "table-test"
 
 
-def raw_mail(to: str = "support@acme.test", text: str = "Where is my parcel?") -> bytes:
+def raw_mail(to: str = "support@acme.test", text: str = "Where is my parcel?", sender: str = "Ann <ann@example.com>",
+             message_id: str | None = "<c1@example.com>") -> bytes:
     msg = EmailMessage()
-    msg["From"] = "Ann <ann@example.com>"
+    msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = "Parcel"
-    msg["Message-ID"] = "<c1@example.com>"
+    if message_id:
+        msg["Message-ID"] = message_id
     msg["In-Reply-To"] = "<ours-1@acme.test>"
     msg.set_content(text)
     msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="label.pdf")
@@ -30,10 +33,16 @@ def raw_mail(to: str = "support@acme.test", text: str = "Where is my parcel?") -
 
 @pytest.fixture
 def s3(settings_env):
-    settings_env(MEDIA_BUCKET=BUCKET)
+    settings_env(MEDIA_BUCKET=BUCKET, TABLE_NAME=TABLE)
     with mock_aws():
         client = aws.s3()
         client.create_bucket(Bucket=BUCKET)
+        # The table, for the dedupe marker of a message's Message-ID (only its key schema matters here)
+        aws.dynamodb().create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                          {"AttributeName": "sk", "AttributeType": "S"}],
+                                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                               {"AttributeName": "sk", "KeyType": "RANGE"}])
         yield client
 
 
@@ -89,6 +98,28 @@ def test_a_failed_spam_or_virus_verdict_is_quarantined(s3, ingested, verdict):
     assert counts["quarantined"] == again["quarantined"] == 1
     assert ingested == []
     assert keys(s3) == ["quarantine/ses0001"]
+
+
+@pytest.mark.parametrize("header", ["X-SES-Spam-Verdict", "X-SES-Virus-Verdict"])
+def test_the_local_stack_takes_a_verdict_from_the_header_ses_writes_into_the_message(s3, ingested, header):
+    # So that POST /_local/email can try quarantine: SES records its scan in these headers of the stored message
+    raw = raw_mail().replace(b"Subject: Parcel", f"{header}: FAIL\nSubject: Parcel".encode())
+
+    counts = email_inbound.handle_ses_event(deliver(s3, raw))
+
+    assert counts["quarantined"] == 1 and ingested == []
+    assert keys(s3) == ["quarantine/ses0001"]
+
+
+def test_the_local_stacks_event_names_bare_envelope_recipients_as_ses_does(s3, ingested):
+    raw = raw_mail(to="Acme Support <Support@acme.test>")
+    raw = raw.replace(b"Subject: Parcel", b"Cc: sales@acme.test\nSubject: Parcel")
+
+    receipt = deliver(s3, raw)["Records"][0]["ses"]["receipt"]
+    email_inbound.handle_ses_event(deliver(s3, raw))
+
+    assert receipt["recipients"] == ["Support@acme.test", "sales@acme.test"]
+    assert ingested[0].inbox_id == "support@acme.test"
 
 
 def test_gray_or_failed_authentication_verdicts_are_still_delivered(s3, ingested):
@@ -178,3 +209,35 @@ def test_an_ingest_failure_propagates_so_the_invocation_is_retried(s3, monkeypat
     with pytest.raises(ServiceUnavailable):
         email_inbound.handle_ses_event(deliver(s3, raw_mail()))
     assert keys(s3) == ["inbound-email/ses0001"]  # untouched for the retry
+
+
+def test_the_same_mail_delivered_again_under_a_new_ses_id_is_stored_once(s3, ingested):
+    # Given a message received once
+    first = email_inbound.handle_ses_event(deliver(s3, raw_mail(), message_id="ses-first"))
+    # When the sender's server delivers it again: SES gives it a new message id and stores it again
+    again = email_inbound.handle_ses_event(deliver(s3, raw_mail(), message_id="ses-again"))
+    # Then it is not ingested twice, and its second copy is set aside (it expires there) rather than kept forever
+    assert first["messages"] == 1 and again["duplicates"] == 1 and again.get("messages", 0) == 0
+    assert [m.provider_message_id for m in ingested] == ["ses-first"]
+    assert keys(s3) == ["inbound-email/ses-first", "rejected/ses-again"]
+
+
+def test_a_retried_ses_event_is_still_ingested_and_its_raw_message_kept(s3, ingested):
+    # The same SES message id again is Lambda retrying the invocation: ingest's own marker dedupes it
+    event = deliver(s3, raw_mail(), message_id="ses-retry")
+    email_inbound.handle_ses_event(event)
+    email_inbound.handle_ses_event(copy.deepcopy(event))
+
+    assert [m.provider_message_id for m in ingested] == ["ses-retry", "ses-retry"]
+    assert keys(s3) == ["inbound-email/ses-retry"]
+
+
+def test_a_message_id_hides_nothing_from_another_sender_or_for_another_inbox(s3, ingested):
+    email_inbound.handle_ses_event(deliver(s3, raw_mail(), message_id="ses-ann"))
+    email_inbound.handle_ses_event(deliver(s3, raw_mail(sender="Eve <eve@example.net>"), message_id="ses-eve"))
+    email_inbound.handle_ses_event(deliver(s3, raw_mail(to="billing@acme.test"), message_id="ses-billing"))
+    email_inbound.handle_ses_event(deliver(s3, raw_mail(message_id=None), message_id="ses-noid-1"))
+    email_inbound.handle_ses_event(deliver(s3, raw_mail(message_id=None), message_id="ses-noid-2"))
+
+    assert [m.provider_message_id for m in ingested] == ["ses-ann", "ses-eve", "ses-billing", "ses-noid-1",
+                                                         "ses-noid-2"]

@@ -224,7 +224,9 @@ class SmsChannel(Channel):
             provider_id = answer.get("sid")
             if isinstance(provider_id, str) and provider_id:
                 return SendResult(provider_message_id=provider_id)
-            raise RetryableSendError("unexpected answer from the Twilio Messages API")
+            # Twilio accepted the request (2xx): sending it again could deliver it twice, so the outcome is reported.
+            raise PermanentSendError("Twilio accepted the send without a message sid: delivery unknown; "
+                                     "check the conversation before sending again")
         raise _send_error(response, answer)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:

@@ -310,7 +310,9 @@ class TelegramChannel(Channel):
             chat_id = _int(_dict(result.get("chat")).get("id"))
             if message_id is not None:
                 return SendResult(provider_message_id=f"{recipient if chat_id is None else chat_id}:{message_id}")
-            raise RetryableSendError("unexpected answer from the Telegram Bot API")
+            # Telegram said ok: sending it again could deliver it twice, so the outcome is reported instead.
+            raise PermanentSendError("Telegram accepted the send without a message id: delivery unknown; "
+                                     "check the conversation before sending again")
         raise _send_error(response, answer)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:

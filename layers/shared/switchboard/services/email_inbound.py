@@ -7,15 +7,18 @@ inbound-email/ holds only messages the store refers to (raw_ref), which the rete
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
-from switchboard import aws
+from switchboard import aws, clock
 from switchboard.channels import email as email_channel
 from switchboard.errors import MalformedPayload, ServiceUnavailable
 from switchboard.models import InboundMessage
 from switchboard.services import ingest as ingest_service
 from switchboard.settings import get_settings
+from switchboard.store import markers
+from switchboard.store.table import Table
 
 QUARANTINE_PREFIX = "quarantine/"
 REJECTED_PREFIX = "rejected/"
@@ -74,11 +77,29 @@ def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
             _set_aside(bucket, key, REJECTED_PREFIX + message_id)
             counts[outcome] += 1
             continue
+        if not _first_delivery(message):
+            # The same mail again under a new SES message id (the sender's server retried): stored once.
+            _set_aside(bucket, key, REJECTED_PREFIX + message_id)
+            counts["duplicates"] = counts.get("duplicates", 0) + 1
+            continue
         messages.append(message)
     if messages:
         for name, count in ingest_service.ingest(messages).items():
             counts[name] = counts.get(name, 0) + count
     return counts
+
+
+def _first_delivery(message: InboundMessage) -> bool:
+    """Whether this SES delivery is the first of its mail: keyed by (Message-ID, sender, inbox), so that neither a
+    forged Message-ID from someone else nor the same Message-ID sent to another inbox hides a message."""
+    if not message.message_ref:
+        return True
+    alias = "msgid:" + hashlib.sha256("\x1f".join((message.message_ref, message.sender_id, message.inbox_id))
+                                      .encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    now = clock.epoch()
+    holder = markers.claim_alias(Table(), "email", alias, message.provider_message_id, now,
+                                 now + get_settings().dedupe_ttl_seconds)
+    return holder == message.provider_message_id  # ours, or a retry of the SES event that claimed it
 
 
 def _read(bucket: str, key: str) -> bytes:

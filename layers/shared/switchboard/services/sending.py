@@ -26,8 +26,10 @@ def window_open(conv: Conversation) -> bool:
     return closes is None or clock.iso(clock.now()) < closes
 
 
-def send(job: OutboundJob, table: Table | None = None) -> str:
-    """Returns what happened; raises RetryableSendError to have the queue try again later."""
+def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
+    """Returns what happened; raises RetryableSendError to have the queue try again later.
+
+    `attempt` is the queue's receive count: on the last one the queue allows, a retryable failure is final."""
     table = table or Table()
     message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
     if message is None:
@@ -61,7 +63,12 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
         return "failed"
-    except RetryableSendError:
+    except RetryableSendError as exc:
+        if attempt >= get_settings().send_max_attempts:
+            # The queue would move the job to its DLQ next, leaving the reply "queued" for good: say it failed.
+            observability.count("SendFailures")
+            conversations.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
+            return "failed"
         conversations.release_send(table, message)
         raise
     conversations.record_sent(table, message, result.provider_message_id)

@@ -19,6 +19,19 @@ def claim_inbound(table: Table, channel: str, provider_id: str, received_at: str
     return None
 
 
+def claim_alias(table: Table, channel: str, alias: str, provider_id: str, now: int, expires_at: int) -> str:
+    """Tie another name of a provider message (an email's Message-ID) to its provider id, once: returns the provider
+    id that holds the alias, ours when it is new (or when the earlier claim has expired)."""
+    item = {**keys.inbound_marker(channel, alias), "type": "inbound_alias", "provider_id": provider_id,
+            "expires_at": expires_at}
+    try:
+        table.put(item, condition="attribute_not_exists(pk) OR expires_at < :now", vals={":now": now},
+                  return_old_on_fail=True)
+    except ConditionFailed as exc:
+        return str((exc.item or {}).get("provider_id") or provider_id)
+    return provider_id
+
+
 def mark_processed(table: Table, channel: str, provider_id: str, conversation_id: str | None,
                    message_created_at: str | None = None, message_id: str | None = None) -> None:
     """After processing: redeliveries are acknowledged without enqueueing, and edits find their message."""
