@@ -95,6 +95,30 @@ def test_auto_reply_once_after_the_wait_and_not_after_an_agent_answer(stack):
     assert automated(stack, waiting["id"]) == ["automation:auto_reply"] and automated(stack, answered["id"]) == []
 
 
+def test_one_holding_reply_per_wait_however_often_the_customer_writes(stack):
+    settings(stack, {"auto_reply": {"enabled": True, "after_minutes": 10, "text": "Hold on"},
+                     "business_hours": ALWAYS_OPEN})
+    conv = customer_writes(stack, "w.1", "anyone?", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    customer_writes(stack, "w.2", "still waiting", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["due"] == 0  # the same unanswered wait: no second holding reply
+    assert automated(stack, conv["id"]) == ["automation:auto_reply"]
+    # An agent's answer ends the wait: the customer's next message starts a new one, with its own holding reply
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "on it"}, role="agent")
+    customer_writes(stack, "w.3", "and now?", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    assert automated(stack, conv["id"]) == ["automation:auto_reply", "automation:auto_reply"]
+    # So does resolving: a message that reopens the conversation waits afresh
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    customer_writes(stack, "w.4", "one more thing", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    assert automated(stack, conv["id"]).count("automation:auto_reply") == 3
+
+
 def survey_link(stack) -> str:
     (mail,) = [m for m in ses_messages(stack)]
     text = email.message_from_string(mail, policy=email.policy.default).get_body(("plain",)).get_content()
