@@ -155,7 +155,8 @@ def test_survey_after_resolution_once_with_a_single_use_rating(stack):
     assert forged.status == 403
     comment = stack.http("POST", path, b"comment=Great+help", {"Content-Type": "application/x-www-form-urlencoded"})
     assert comment.status == 200
-    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+    detail = stack.http("GET", f"/api/conversations/{conv['id']}", role="agent")
+    assert detail.status == 200 and detail.json()["rating"] == 5  # agents see the rating on the conversation
     metrics = stack.http("GET", "/api/metrics", role="agent").json()
     assert metrics["csat"]["responses"] == 1 and metrics["csat"]["average"] == 5
     assert metrics["conversations"] == 1 and metrics["by_channel"] == {"whatsapp": 1}
