@@ -290,6 +290,27 @@ def test_ttl_backstop_on_conversations_and_messages_and_expired_items_read_as_go
     assert conversations(stack) == []
 
 
+def test_raising_retention_moves_the_ttl_backstops_out_so_nothing_expires_before_the_new_policy(stack):
+    settings(stack, {"retention": {"default_days": 10, "channels": {"whatsapp": 10}}})
+    conv = customer_writes(stack, "ttl.2", "keep me longer", sender="15557770124")
+    written = clock.epoch()
+    # Lowering needs no review (the job deletes on time); raising schedules one for that channel only
+    settings(stack, {"retention": {"channels": {"whatsapp": 5}}})
+    assert stack.items("BACKSTOPREVIEW") == []
+    settings(stack, {"retention": {"channels": {"whatsapp": 365}}})
+    assert [i["sk"] for i in stack.items("BACKSTOPREVIEW")] == ["whatsapp"]
+    first = run(stack, "RetentionFunction")
+    assert first["conversations"] == 0 and first["backstops_moved"] >= 2  # the conversation and its message at least
+    assert stack.items("BACKSTOPREVIEW") == []
+    items = [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "META" or i["sk"].startswith("MSG#")]
+    assert items and all(i["expires_at"] >= written + (2 * 365 + 30) * 86400 - 60 for i in items)
+    assert run(stack, "RetentionFunction")["backstops_moved"] == 0  # a rerun changes nothing
+    # Past the old backstop (2 x 10 + 30 days), the conversation is still there, as the new policy says
+    clock.advance(52 * 86400)
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+    assert "keep me longer" in [m["text"] for m in messages(stack, conv["id"])]
+
+
 def test_greeting_again_after_a_quiet_spell_when_configured(stack):
     settings(stack, {"greeting": {"enabled": True, "text": "Welcome back", "after_inactive_days": 30}})
     conv = customer_writes(stack, "q.1", "first", sender="15557770555")
