@@ -93,4 +93,6 @@ export const api = {
   contact: (id) => request('GET', `/api/contacts/${encodeURIComponent(id)}`),
   patchContact: (id, changes) => request('PATCH', `/api/contacts/${encodeURIComponent(id)}`, changes),
   metrics: (from, to) => request('GET', `/api/metrics${qs({ from, to })}`),
+  agents: () => request('GET', '/api/agents'),
+  setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
 };

@@ -6,7 +6,7 @@ import { createCannedPage } from './canned.js';
 import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
-import { h, typingIn } from './ui.js';
+import { errorText, h, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
 let teardown = () => {};
@@ -49,11 +49,36 @@ async function start() {
     metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
   };
+  // Round-robin hands new conversations only to agents who say they are available.
+  const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
+  const availability = h('span', { class: 'availability' }, available,
+    h('label', { for: 'availability', title: 'New conversations are assigned to you in turn' }, 'Available'));
+  let touched = false;
+  api.agents().then((r) => {
+    const mine = (r.items || []).find((a) => a.email === String(me.email).toLowerCase());
+    if (!touched) available.checked = !!(mine && mine.available);
+  }).catch(() => { availability.hidden = true; });
+  available.addEventListener('change', async () => {
+    touched = true;
+    available.disabled = true;
+    try {
+      const r = await api.setAvailability(available.checked);
+      available.checked = !!r.available;
+      toast(r.available ? `New conversations will be assigned to you (up to ${r.max_open} open).`
+        : 'No new conversations will be assigned to you.');
+    } catch (err) {
+      available.checked = !available.checked;
+      toast(errorText(err, 'Changing your availability'), 'error');
+    } finally {
+      available.disabled = false;
+    }
+  });
   const main = h('main', { id: 'main', tabindex: '-1' });
   const topbar = h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/inbox' }, 'Switchboard'),
     h('nav', { 'aria-label': 'Main' }, Object.values(navLinks)),
     h('span', { class: 'who', 'data-testid': 'me' }, `${me.email} · ${me.role}`),
+    availability,
     h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'));
   app.replaceChildren(h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } },
     'Skip to content'), topbar, main);

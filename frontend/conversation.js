@@ -28,12 +28,14 @@ export function createConversation({ id, me, onChange }) {
   let polling = false;
   let mode = 'reply';
   let canned = [];
+  let agents = []; // for "Assign to…", loaded once per conversation view
   let panel = null;
   const messages = new Map(); // id -> {data, el}
 
   // ---- layout ----------------------------------------------------------------------------
   const title = h('h2', { id: 'conv-title' }, 'Loading…');
   const badges = h('span', { class: 'conv-badges' });
+  const subjectLine = h('p', { class: 'conv-subject', 'data-testid': 'conv-subject', hidden: true });
   const assigneeText = h('span', { class: 'assignee-text' });
   const actions = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
   const labelsList = h('ul', { class: 'label-chips', 'aria-label': 'Labels' });
@@ -84,6 +86,7 @@ export function createConversation({ id, me, onChange }) {
     h('header', { class: 'conv-header' },
       h('div', { class: 'conv-title-row' },
         h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges),
+      subjectLine,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, actionError, pollError),
     scroller, windowNotice, composer);
@@ -117,17 +120,37 @@ export function createConversation({ id, me, onChange }) {
     }
   }
 
+  /** "Assign to…": the team's other agents (those who have set their availability), to hand a conversation on. */
+  function assignSelect() {
+    const others = agents.filter((a) => a.email !== conv.assignee && a.email !== String(me.email).toLowerCase());
+    if (!others.length) return null;
+    const select = h('select', { id: 'assign-select', 'data-testid': 'assign-select', 'aria-label': 'Assign to another agent' },
+      h('option', { value: '' }, 'Assign to…'),
+      others.map((a) => h('option', { value: a.email },
+        `${a.email}${a.available ? '' : ' (away)'} · ${a.open_count} open`)));
+    select.addEventListener('change', () => {
+      const agent = select.value;
+      if (agent) act('Assigning', () => api.assign(id, agent));
+    });
+    return select;
+  }
+
   function renderHeader() {
     title.textContent = (conv.contact && conv.contact.name) || 'Unknown contact';
     replace(badges, channelBadge(conv.channel), ' ',
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
-      conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null);
+      conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
+      conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
+        `rated ${conv.rating}/5`) : null);
+    subjectLine.textContent = conv.subject ? `Subject: ${conv.subject}` : '';
+    subjectLine.hidden = !conv.subject;
     assigneeText.textContent = conv.assignee ? `Assigned to ${conv.assignee === me.email ? 'me' : conv.assignee}` : 'Unassigned';
     assigneeText.dataset.testid = 'assignee';
     const focusedTestid = document.activeElement && actions.contains(document.activeElement)
       ? document.activeElement.dataset.testid : null;
     replace(actions,
       conv.assignee !== me.email ? button('Assign to me', 'assign-me', () => act('Assigning', () => api.assign(id, me.email))) : null,
+      assignSelect(),
       conv.assignee ? button('Unassign', 'unassign', () => act('Unassigning', () => api.assign(id, null))) : null,
       conv.status === 'open' ? button('Mark pending', 'pending', () => act('Marking pending', () => api.pending(id))) : null,
       conv.status === 'resolved'
@@ -199,7 +222,7 @@ export function createConversation({ id, me, onChange }) {
   function applyConversation(data) {
     conv = { ...(conv || {}), ...data };
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
-                                conv.reply_window_open, conv.reply_window_closes_at]);
+                                conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating]);
     if (key === shown) return;
     shown = key;
     renderHeader();
@@ -331,6 +354,11 @@ export function createConversation({ id, me, onChange }) {
         h('a', { href: '#/inbox' }, 'Back to the inbox')));
       return;
     }
+    api.agents().then((r) => {
+      agents = r.items || [];
+      shown = '';
+      if (conv) applyConversation({});
+    }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
     panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'

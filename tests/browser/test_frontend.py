@@ -313,6 +313,49 @@ def test_deployed_sign_in_uses_cognito_hosted_ui_with_pkce(browser, local_stack)
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+def test_availability_takes_new_conversations_and_a_conversation_can_be_handed_to_a_colleague(page, local_stack):
+    me = f"rr{uuid.uuid4().hex[:6]}@example.com"
+    colleague = f"co{uuid.uuid4().hex[:6]}@example.com"
+    colleague_token = local_stack.request("POST", "/_local/token", {"email": colleague, "role": "agent"}).json()["token"]
+
+    def availability(token: str, available: bool) -> None:
+        r = local_stack.request("PUT", "/api/me/availability", {"available": available},
+                                {"Authorization": f"Bearer {token}"})
+        assert r.status == 200, r
+
+    availability(colleague_token, False)  # on the team, but not taking new conversations
+    try:
+        sign_in(page, me)
+        toggle = page.get_by_test_id("availability")
+        expect(toggle).not_to_be_checked()
+        # Taking new conversations, without curl: round-robin gives the next one to me
+        toggle.check()
+        expect(page.locator("#toast")).to_contain_text("assigned to you")
+        newcomer = new_whatsapp_conversation(local_stack, f"Rr {uuid.uuid4().hex[:6]}", ["Is anyone there?"])
+        expect(row(page, newcomer).locator(".assignee")).to_have_text("me", timeout=15_000)
+        # Handing it to a colleague
+        row(page, newcomer).click()
+        page.get_by_test_id("assign-select").select_option(colleague)
+        expect(page.get_by_test_id("assignee")).to_have_text(f"Assigned to {colleague}")
+        assert local_stack.api("GET", f"/api/conversations/{newcomer['id']}").json()["assignee"] == colleague
+        expect(row(page, newcomer).locator(".assignee")).to_have_text(colleague)
+        shot(page, "10-assign-to-a-colleague")
+        toggle.uncheck()
+        expect(page.locator("#toast")).to_contain_text("No new conversations")
+    finally:
+        availability(local_stack.request("POST", "/_local/token", {"email": me, "role": "agent"}).json()["token"], False)
+
+
+def test_an_email_conversation_shows_its_subject(page, local_stack):
+    tag = uuid.uuid4().hex[:8]
+    raw = (f"From: Cleo {tag} <cleo.{tag}@example.org>\r\nTo: support@switchboard.local\r\nSubject: Invoice {tag}\r\n"
+           f"Message-ID: <{tag}@example.org>\r\n\r\nPlease send my invoice {tag}.\r\n").encode()
+    assert local_stack.request("POST", "/_local/email", raw, {"Content-Type": "message/rfc822"}).status == 200
+    sign_in(page)
+    page.get_by_test_id("conversation").filter(has_text=f"Cleo {tag}").click()
+    expect(page.get_by_test_id("conv-subject")).to_have_text(f"Subject: Invoice {tag}")
+
+
 def test_the_reply_box_closes_with_the_reply_window_but_notes_still_work(page, customer, local_stack):
     # Last on purpose: it moves the stack's clock a day forward.
     assert local_stack.request("POST", "/_local/clock", {"advance_seconds": 25 * 3600}).status == 200

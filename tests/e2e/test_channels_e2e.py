@@ -134,6 +134,7 @@ def test_email_in_and_out_with_threading(local_stack):
     assert s.request("POST", "/_local/email", first.as_bytes(), {"Content-Type": "message/rfc822"}).status == 200
     conv = find_conversation(s, f"Where is my parcel? {t}\n") or find_conversation(s, f"Where is my parcel? {t}")
     assert conv and conv["channel"] == "email" and conv["contact"]["name"] == "Zoë Customer"
+    assert s.api("GET", f"/api/conversations/{conv['id']}").json()["subject"] == f"Pasūtījums {t}"  # decoded
     assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": f"On its way {t}"}).status == 202
 
     def reply():

@@ -41,11 +41,19 @@ def test_assign_labels_and_filters(stack):
         == "ann@example.com"
     mine = api(stack, "GET", "/api/conversations", query="assignee=ann@example.com").json()["items"]
     assert [c["id"] for c in mine] == [a["id"]]
+    # an empty body is bad input, not a silent unassign
+    api(stack, "POST", f"/api/conversations/{a['id']}/assign", {"agent": "ann@example.com"})
+    for empty in ({}, None):
+        r = api(stack, "POST", f"/api/conversations/{a['id']}/assign", empty)
+        assert r.status == 422 and r.json()["error"]["code"] == "validation_error", r
+    assert api(stack, "GET", f"/api/conversations/{a['id']}").json()["assignee"] == "ann@example.com"
     assert api(stack, "POST", f"/api/conversations/{a['id']}/assign", {"agent": None}).json()["assignee"] is None
     assert api(stack, "GET", "/api/conversations", query="assignee=ann@example.com").json()["items"] == []
     r = api(stack, "POST", f"/api/conversations/{b['id']}/labels", {"labels": ["VIP", "billing", "vip"]})
     assert r.json()["labels"] == ["vip", "billing"]
     assert [c["id"] for c in api(stack, "GET", "/api/conversations", query="label=vip").json()["items"]] == [b["id"]]
+    # labels are stored lower-cased, so the filter matches them whatever case the agent types
+    assert [c["id"] for c in api(stack, "GET", "/api/conversations", query="label=VIP").json()["items"]] == [b["id"]]
     assert api(stack, "POST", f"/api/conversations/{b['id']}/labels", {"labels": [""]}).status == 422
     assert api(stack, "POST", f"/api/conversations/{b['id']}/labels", {"labels": ["x"] * 21}).status == 422
     both = api(stack, "GET", "/api/conversations", query="channel=whatsapp&status=open").json()["items"]

@@ -95,6 +95,30 @@ def test_auto_reply_once_after_the_wait_and_not_after_an_agent_answer(stack):
     assert automated(stack, waiting["id"]) == ["automation:auto_reply"] and automated(stack, answered["id"]) == []
 
 
+def test_one_holding_reply_per_wait_however_often_the_customer_writes(stack):
+    settings(stack, {"auto_reply": {"enabled": True, "after_minutes": 10, "text": "Hold on"},
+                     "business_hours": ALWAYS_OPEN})
+    conv = customer_writes(stack, "w.1", "anyone?", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    customer_writes(stack, "w.2", "still waiting", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["due"] == 0  # the same unanswered wait: no second holding reply
+    assert automated(stack, conv["id"]) == ["automation:auto_reply"]
+    # An agent's answer ends the wait: the customer's next message starts a new one, with its own holding reply
+    stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "on it"}, role="agent")
+    customer_writes(stack, "w.3", "and now?", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    assert automated(stack, conv["id"]) == ["automation:auto_reply", "automation:auto_reply"]
+    # So does resolving: a message that reopens the conversation waits afresh
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    customer_writes(stack, "w.4", "one more thing", sender="15557770031")
+    clock.advance(11 * 60)
+    assert run(stack, "AutoReplyFunction")["done"] == 1
+    assert automated(stack, conv["id"]).count("automation:auto_reply") == 3
+
+
 def survey_link(stack) -> str:
     (mail,) = [m for m in ses_messages(stack)]
     text = email.message_from_string(mail, policy=email.policy.default).get_body(("plain",)).get_content()
@@ -131,7 +155,8 @@ def test_survey_after_resolution_once_with_a_single_use_rating(stack):
     assert forged.status == 403
     comment = stack.http("POST", path, b"comment=Great+help", {"Content-Type": "application/x-www-form-urlencoded"})
     assert comment.status == 200
-    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+    detail = stack.http("GET", f"/api/conversations/{conv['id']}", role="agent")
+    assert detail.status == 200 and detail.json()["rating"] == 5  # agents see the rating on the conversation
     metrics = stack.http("GET", "/api/metrics", role="agent").json()
     assert metrics["csat"]["responses"] == 1 and metrics["csat"]["average"] == 5
     assert metrics["conversations"] == 1 and metrics["by_channel"] == {"whatsapp": 1}
@@ -263,6 +288,27 @@ def test_ttl_backstop_on_conversations_and_messages_and_expired_items_read_as_go
     clock.advance(52 * 86400)
     assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 404
     assert conversations(stack) == []
+
+
+def test_raising_retention_moves_the_ttl_backstops_out_so_nothing_expires_before_the_new_policy(stack):
+    settings(stack, {"retention": {"default_days": 10, "channels": {"whatsapp": 10}}})
+    conv = customer_writes(stack, "ttl.2", "keep me longer", sender="15557770124")
+    written = clock.epoch()
+    # Lowering needs no review (the job deletes on time); raising schedules one for that channel only
+    settings(stack, {"retention": {"channels": {"whatsapp": 5}}})
+    assert stack.items("BACKSTOPREVIEW") == []
+    settings(stack, {"retention": {"channels": {"whatsapp": 365}}})
+    assert [i["sk"] for i in stack.items("BACKSTOPREVIEW")] == ["whatsapp"]
+    first = run(stack, "RetentionFunction")
+    assert first["conversations"] == 0 and first["backstops_moved"] >= 2  # the conversation and its message at least
+    assert stack.items("BACKSTOPREVIEW") == []
+    items = [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "META" or i["sk"].startswith("MSG#")]
+    assert items and all(i["expires_at"] >= written + (2 * 365 + 30) * 86400 - 60 for i in items)
+    assert run(stack, "RetentionFunction")["backstops_moved"] == 0  # a rerun changes nothing
+    # Past the old backstop (2 x 10 + 30 days), the conversation is still there, as the new policy says
+    clock.advance(52 * 86400)
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+    assert "keep me longer" in [m["text"] for m in messages(stack, conv["id"])]
 
 
 def test_greeting_again_after_a_quiet_spell_when_configured(stack):

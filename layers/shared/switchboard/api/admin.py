@@ -37,7 +37,11 @@ def put_settings_doc() -> AutomationSettings:
         patch = None
     if not isinstance(patch, dict):
         raise BadRequest("the body must be a JSON object (a partial settings document)", code="invalid_settings")
-    return automation_config.save(Table(), patch)
+    table = Table()
+    before = automation_config.load(table, fresh=True)
+    after = automation_config.save(table, patch)
+    lifecycle.schedule_backstop_review(table, before, after)  # a raised retention moves the TTL backstops out
+    return after
 
 
 @router.get("/api/contacts/<contact_id>/export", summary="Everything held about a contact, as JSON (admins)")

@@ -40,8 +40,10 @@ def list_conversations(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ConversationPage:
     caller(router.current_event.raw_event)
+    # Labels are stored lower-cased (see `labels`), so the filter is too: ?label=VIP finds "vip".
     items, next_cursor = conversations.inbox(Table(), status=status, channel=channel, assignee=assignee,
-                                             label=label, limit=limit, cursor=cursor)
+                                             label=label.strip().lower() if label else label, limit=limit,
+                                             cursor=cursor)
     return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)
 
 
@@ -78,7 +80,7 @@ def _detail(conv: Conversation) -> ConversationDetail:
                               last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
                               resolved_at=conv.resolved_at, resolved_by=conv.resolved_by,
                               reply_window_closes_at=window_closes_at(conv), reply_window_open=window_open(conv),
-                              blocked=conv.blocked)
+                              blocked=conv.blocked, subject=conv.subject or None, rating=conv.rating)
 
 
 @router.post("/api/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",

@@ -75,6 +75,8 @@ class ConversationDetail(ConversationSummary):
         None, description="when free-form replies stop being allowed; null for channels without a window")
     reply_window_open: bool = True
     blocked: bool = Field(False, description="the customer blocked us on this channel")
+    subject: str | None = Field(None, description="email: the thread's subject")
+    rating: int | None = Field(None, ge=1, le=5, description="the customer's survey rating of its last resolution")
 
 
 class AttachmentOut(ApiModel):
@@ -126,7 +128,8 @@ class NoteIn(ReplyIn):
 
 class AssignIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    agent: str | None = Field(None, max_length=320, description="the agent's email; null unassigns")
+    agent: str | None = Field(max_length=320, description="the agent's email; null unassigns (required: an empty "
+                                                         "body must not unassign by accident)")
 
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^,\s][^,]*$")]

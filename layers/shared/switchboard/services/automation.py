@@ -69,9 +69,9 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
             if send_automated(table, conv, config.away.text, "away"):
                 sent.append("away")
     if config.auto_reply.enabled and not already_waiting:
-        # The wait starts at the first unanswered message: an existing entry is left as it is. The entry carries
-        # what the job needs to reply, so the job reads nothing else; an agent's reply, resolving or parking the
-        # conversation deletes it.
+        # The wait starts at the first unanswered message: an existing entry is left as it is, also once the
+        # holding reply went out (one per wait). The entry carries what the job needs to reply, so the job reads
+        # nothing else; an agent's reply, resolving or parking the conversation deletes it.
         due_at = clock.iso(now + timedelta(minutes=config.auto_reply.after_minutes))
         snapshot = conv.model_dump(mode="json", include=AUTO_REPLY_FIELDS)
         try:
@@ -89,11 +89,16 @@ AUTO_REPLY_FIELDS = {"id", "channel", "inbox_id", "contact_id", "recipient", "st
 
 
 def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
-    """The entry exists only while the customer waits (see on_inbound): claim it, reply once."""
-    if not jobs.take(table, item):
-        return False
+    """The entry exists only while the customer waits (see on_inbound): claim it, reply once.
+
+    The claimed entry stays, off the index, until an agent answers, the conversation is resolved or parked: while
+    it is there, later messages of the same wait find it and start no new one, so a customer who keeps writing
+    without an answer gets one holding reply, not one per message."""
     config = load_settings(table)
     if not config.auto_reply.enabled:
+        jobs.take(table, item)  # nothing to send; a wait after auto-replies are turned back on starts afresh
+        return False
+    if not jobs.settle(table, item, replied_at=clock.iso(clock.now())):
         return False
     conv = Conversation.model_validate(item["conversation"])
     try:

@@ -78,7 +78,11 @@ def backstop_expiry(table: Table, channel: str, start: float) -> int:
     period. TTL deletion lags by days; the retention job deletes on time, this only catches what it missed,
     generously enough that a long-running conversation never loses messages early."""
     retention = load(table).retention
-    days = retention.channels.get(channel, retention.default_days)
+    return backstop_after(retention.channels.get(channel, retention.default_days), start)
+
+
+def backstop_after(days: int, start: float) -> int:
+    """The TTL backstop of an item written at `start` under a retention of `days`."""
     return int(start) + (2 * days + GRACE_DAYS) * 86400
 
 

@@ -35,6 +35,20 @@ def take(table: Table, item: dict[str, Any]) -> bool:
     return True
 
 
+def settle(table: Table, item: dict[str, Any], **attrs: Any) -> bool:
+    """Claim a due item by taking it off the index but keeping it (with `attrs`): of two overlapping runs, one
+    wins, and the item still says the work was done until something deletes it."""
+    names = {f"#a{i}": name for i, name in enumerate(attrs)}
+    vals: dict[str, Any] = {f":a{i}": value for i, value in enumerate(attrs.values())} | {":s": item["due_sk"]}
+    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(attrs)))
+    try:
+        table.update({"pk": item["pk"], "sk": item["sk"]}, (f"SET {sets} " if sets else "") + "REMOVE due_pk, due_sk",
+                     names=names or None, vals=vals, condition="due_sk = :s")
+    except ConditionFailed:
+        return False
+    return True
+
+
 def run(job: str, handle: Any, table: Table | None = None) -> dict[str, int]:
     """Apply `handle(table, item)` to each due item; returns counts for the log.
 

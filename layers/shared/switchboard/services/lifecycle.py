@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from switchboard import clock, ids
+from switchboard.automation_settings import AutomationSettings, retention_days
 from switchboard.errors import NotFound
 from switchboard.models import CHANNELS
 from switchboard.services import media
+from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, erasure, keys
-from switchboard.store.table import Table
+from switchboard.store.table import ConditionFailed, Table
 
 RUN_LIMIT = 1000  # conversations per channel per run; the next run takes the rest
 
@@ -44,9 +46,73 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
                 _expire(table, due, cutoff, counts)
             if not start:
                 break
+    _review_backstops(table, policy, counts)
     result = counts.as_dict()
     audit(table, "retention", result, policy={"default_days": policy.default_days, "channels": dict(policy.channels)})
     return result
+
+
+def schedule_backstop_review(table: Table, before: AutomationSettings, after: AutomationSettings) -> list[str]:
+    """After a settings change: the channels whose retention went up get their conversations' TTL backstops moved
+    out by the next retention runs (an item written under the old policy would otherwise expire, and read as gone,
+    before the new policy says it is due). A lowered retention needs nothing: the job deletes on time."""
+    raised = [c for c in CHANNELS if retention_days(after, c) > retention_days(before, c)]
+    for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
+        table.put({**keys.backstop_review(channel), "type": "backstop_review", "channel": channel,
+                   "review_id": ids.new_id("br_"), "requested_at": clock.iso(clock.now())})
+    return raised
+
+
+def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None:
+    """Move out the TTL backstops of each channel under review, RUN_LIMIT conversations per channel per run; what is
+    left resumes at the next run. Reads grow with the conversations of the channels whose retention was raised."""
+    reviews, _ = table.query("pk = :pk", {":pk": keys.BACKSTOP_REVIEW_PK}, consistent=True)
+    counts.extra.setdefault("backstops_moved", 0)
+    for review in reviews:
+        channel = review["channel"]
+        days = policy.channels.get(channel, policy.default_days)  # the policy now, raised or changed again since
+        start, seen = review.get("cursor"), 0
+        while seen < RUN_LIMIT:
+            items, start = table.query("due_pk = :pk", {":pk": keys.retention_due_pk(channel)}, index=keys.DUE_INDEX,
+                                       limit=min(100, RUN_LIMIT - seen), start=start)
+            counts.extra["read"] += len(items)
+            seen += len(items)
+            for due in items:
+                counts.extra["backstops_moved"] += _move_backstops(table, due["conversation_id"], days, counts)
+            if not start:
+                break
+        key = keys.backstop_review(channel)
+        try:
+            if start:
+                table.update(key, "SET #c = :c", names={"#c": "cursor"}, vals={":c": start, ":id": review["review_id"]},
+                             condition="review_id = :id")
+            else:
+                table.delete(key, condition="review_id = :id", vals={":id": review["review_id"]})
+        except ConditionFailed:
+            pass  # raised again meanwhile: the newer review goes through every conversation anyway
+
+
+def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Counts) -> int:
+    """Each live item of the conversation that carries a backstop gets the one the policy now gives it (never an
+    earlier one, and nothing for what has expired already: that is gone)."""
+    items = erasure.conversation_items(table, conv_id)
+    counts.extra["read"] += len(items)
+    now, moved = clock.epoch(), 0
+    for item in items:
+        expires = int(item.get("expires_at") or 0)
+        written = item.get("updated_at") if item["sk"] == keys.META else item.get("created_at")
+        if not expires or expires <= now or not written:
+            continue
+        wanted = backstop_after(days, clock.parse_iso(written).timestamp())
+        if wanted > expires:
+            try:
+                table.update({"pk": item["pk"], "sk": item["sk"]}, "SET expires_at = :e",
+                             vals={":e": wanted, ":old": expires},
+                             condition="expires_at = :old")  # not over a newer write's own backstop
+            except ConditionFailed:
+                continue
+            moved += 1
+    return moved
 
 
 def _expire(table: Table, due: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:

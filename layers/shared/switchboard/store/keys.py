@@ -20,6 +20,7 @@ Items (pk / sk):
   AGENTS               AGENT#<email>             an agent's availability, cap and open load (round-robin)
   SETTINGS             AUTOMATION                the admins' automation settings document
   AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
+  BACKSTOPREVIEW       <channel>                 a raised retention: the TTL backstops of that channel to move out
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
 """
@@ -179,3 +180,11 @@ def settings_doc() -> Key:
 
 def audit(month: str, at: str, run_id: str) -> Key:
     return {"pk": f"AUDIT#{month}", "sk": f"{at}#{run_id}"}
+
+
+BACKSTOP_REVIEW_PK = "BACKSTOPREVIEW"
+
+
+def backstop_review(channel: str) -> Key:
+    """A channel whose retention was raised: its conversations' TTL backstops are moved out by the retention job."""
+    return {"pk": BACKSTOP_REVIEW_PK, "sk": channel}
