@@ -29,7 +29,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use (load, validate), not at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- field types --------------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered"
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Core schemas are built on first use, not at import: a function builds only the models it touches.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Attachment(Model):

@@ -13,7 +13,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Built on first use (a route's validation or the OpenAPI document), not at import.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class ErrorBody(ApiModel):
