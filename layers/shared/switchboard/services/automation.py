@@ -4,17 +4,19 @@ a retry or an overlap never sends twice. Jobs read only what is due (DueIndex), 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchboard import business_hours, clock, ids, queue
+from switchboard import clock, ids, queue
 from switchboard.errors import ServiceUnavailable
-from switchboard.models import Contact, Conversation, Message, OutboundJob
 from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import window_open
 from switchboard.store import conversations, keys
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Contact, Conversation, Message
 
 
 def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
@@ -28,6 +30,8 @@ def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response."""
+    from switchboard.models import Message, OutboundJob
+
     if not window_open(conv) or conv.blocked:
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
@@ -47,6 +51,8 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     """After a customer message is stored: greeting, away message, and the auto-reply's wait.
 
     `previous_inbound`: when the customer last wrote in this conversation before this message."""
+    from switchboard import business_hours
+
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
@@ -88,6 +94,8 @@ AUTO_REPLY_FIELDS = {"id", "channel", "inbox_id", "contact_id", "recipient", "st
 
 def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
     """The entry exists only while the customer waits (see on_inbound): claim it, reply once."""
+    from switchboard.models import Conversation
+
     if not jobs.take(table, item):
         return False
     config = load_settings(table)

@@ -8,14 +8,15 @@ inbound-email/ holds only messages the store refers to (raw_ref), which the rete
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import aws
-from switchboard.channels import email as email_channel
 from switchboard.errors import MalformedPayload, ServiceUnavailable
-from switchboard.models import InboundMessage
 from switchboard.services import ingest as ingest_service
 from switchboard.settings import get_settings
+
+if TYPE_CHECKING:
+    from switchboard.models import InboundMessage
 
 QUARANTINE_PREFIX = "quarantine/"
 REJECTED_PREFIX = "rejected/"
@@ -36,6 +37,8 @@ def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
     """Ingest every deliverable message of the event; counts for the log (never addresses or content).
 
     Raises ServiceUnavailable when S3, DynamoDB or SQS fail, so that the asynchronous invocation is retried."""
+    from switchboard.channels import email as email_channel  # MIME parsing (and models) load with the first event
+
     counts = {"records": 0, "quarantined": 0, "refused": 0, "malformed": 0, "dropped": 0, "ignored": 0}
     bucket = get_settings().media_bucket
     channel = email_channel.EmailChannel()

@@ -7,7 +7,6 @@ from typing import Any
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound
-from switchboard.models import CHANNELS
 from switchboard.services import media
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, erasure, keys
@@ -25,6 +24,8 @@ def audit(table: Table, kind: str, counts: dict[str, Any], **details: Any) -> No
 
 def run_retention(table: Table | None = None) -> dict[str, int]:
     """Delete every conversation whose last activity is older than its channel's retention."""
+    from switchboard.models import CHANNELS
+
     table = table or Table()
     policy = load_settings(table).retention
     counts = erasure.Counts(extra={"read": 0, "rescheduled": 0})
