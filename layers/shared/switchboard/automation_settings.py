@@ -29,8 +29,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class _Section(BaseModel):
-    # Built on first use (load, validate), not at import.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- field types --------------------------------------------------------------------------------------------------

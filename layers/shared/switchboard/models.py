@@ -16,8 +16,7 @@ STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered"
 
 
 class Model(BaseModel):
-    # Core schemas are built on first use, not at import: a function builds only the models it touches.
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class Attachment(Model):

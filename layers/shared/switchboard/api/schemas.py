@@ -13,8 +13,7 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class ApiModel(BaseModel):
-    # Built on first use (a route's validation or the OpenAPI document), not at import.
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
 
 
 class ErrorBody(ApiModel):
