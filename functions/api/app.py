@@ -4,7 +4,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from switchboard import observability
-from switchboard.api.app import resolve
 
 logger = Logger()
 
@@ -12,4 +11,7 @@ logger = Logger()
 @observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
+    # The resolver (Powertools' event handler), its routes and their pydantic schemas load with the first request.
+    from switchboard.api.app import resolve
+
     return resolve(event, context)

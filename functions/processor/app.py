@@ -1,17 +1,26 @@
 """Inbound queue consumer: each record is one normalized event; failures are reported per record."""
 
+from functools import cache
+
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from switchboard import observability
-from switchboard.models import InboundEnvelope
 from switchboard.services import processing
 
 logger = Logger()
-batch = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _batch():
+    # Powertools' batch utility (and asyncio with it) and the envelope model load with the first batch, not at init.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record):
+    from switchboard.models import InboundEnvelope
+
     try:
         envelope = InboundEnvelope.model_validate_json(record.body)
         outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
@@ -27,4 +36,6 @@ def record_handler(record):
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
-    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=_batch(), context=context)

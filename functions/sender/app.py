@@ -1,18 +1,27 @@
 """Outbound FIFO consumer: sends each reply once; a failure stops the rest of its group, keeping order."""
 
+from functools import cache
+
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
 from switchboard import observability, queue
 from switchboard.errors import RetryableSendError
-from switchboard.models import OutboundJob
 from switchboard.services import sending
 
 logger = Logger()
-batch = SqsFifoPartialProcessor()
+
+
+@cache
+def _batch():
+    # Powertools' batch utility (and asyncio with it) and the job model load with the first batch, not at init.
+    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
+
+    return SqsFifoPartialProcessor()
 
 
 def record_handler(record):
+    from switchboard.models import OutboundJob
+
     try:
         job = OutboundJob.model_validate_json(record.body)
         result = sending.send(job, attempt=int(record.attributes.approximate_receive_count or 1))
@@ -38,4 +47,6 @@ def _log_failure(record, exc):
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):
-    return process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=_batch(), context=context)

@@ -130,7 +130,7 @@ def test_asynchronously_invoked_functions_have_a_failure_destination_and_bounded
 
 def test_the_sender_gives_up_on_the_receive_the_outbound_queue_dead_letters_after():
     # On its last receive a still-retryable reply is marked failed (with why) instead of sitting "queued" in the DLQ.
-    from switchboard.settings import Settings
+    from switchboard.settings_model import Settings
 
     max_receives = int(props("OutboundQueue")["RedrivePolicy"]["maxReceiveCount"])
     variables = (functions()["SenderFunction"].get("Environment") or {}).get("Variables") or {}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import aws
 from switchboard.errors import ServiceUnavailable
-from switchboard.models import InboundEnvelope, OutboundJob
 from switchboard.settings import get_settings
+
+if TYPE_CHECKING:
+    from switchboard.models import InboundEnvelope, OutboundJob
 
 SQS_BATCH = 10
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's limit

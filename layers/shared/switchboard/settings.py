@@ -1,78 +1,20 @@
-"""The one settings model. Nothing else in the code reads os.environ."""
+"""The settings, read once from the environment. Nothing else in the code reads os.environ.
+
+The model is `switchboard.settings_model.Settings`. It is imported on the first call, not with this module, which
+every part of the core imports: a function's init does not load pydantic for it."""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    stage: str = Field("local", alias="STAGE")
-    table_name: str = Field("switchboard", alias="TABLE_NAME")
-    inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
-    outbound_queue_url: str = Field("", alias="OUTBOUND_QUEUE_URL")
-    media_bucket: str = Field("", alias="MEDIA_BUCKET")
-    channel: str = Field("", alias="CHANNEL", description="the webhook function's own channel")
-
-    # Provider endpoints are settings so that the local stack can point them at its sandbox.
-    whatsapp_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="WHATSAPP_API_BASE_URL")
-    messenger_api_base_url: str = Field("https://graph.facebook.com/v21.0", alias="MESSENGER_API_BASE_URL")
-    instagram_api_base_url: str = Field("https://graph.instagram.com/v21.0", alias="INSTAGRAM_API_BASE_URL")
-    telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
-    twilio_api_base_url: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE_URL")
-    # The public URL providers call (Twilio signs it); webhook paths are appended to it.
-    public_base_url: str = Field("", alias="PUBLIC_BASE_URL")
-    email_recipient_domains: str = Field("", alias="EMAIL_RECIPIENT_DOMAINS", description="comma-separated; empty: any")
-    email_from_address: str = Field("", alias="EMAIL_FROM_ADDRESS", description="replies' From (default: the address)")
-    webchat_allowed_origins: str = Field("", alias="WEBCHAT_ALLOWED_ORIGINS", description="comma-separated; empty: any")
-    webchat_token_seconds: int = Field(4 * 3600, alias="WEBCHAT_TOKEN_SECONDS")
-
-    # Secrets: a value straight from the environment (local stack, tests), else the SSM parameter name.
-    meta_app_secret: str = Field("", alias="META_APP_SECRET")
-    meta_app_secret_param: str = Field("", alias="META_APP_SECRET_PARAM")
-    meta_verify_token: str = Field("", alias="META_VERIFY_TOKEN")
-    meta_verify_token_param: str = Field("", alias="META_VERIFY_TOKEN_PARAM")
-    whatsapp_access_token: str = Field("", alias="WHATSAPP_ACCESS_TOKEN")
-    whatsapp_access_token_param: str = Field("", alias="WHATSAPP_ACCESS_TOKEN_PARAM")
-    messenger_page_token: str = Field("", alias="MESSENGER_PAGE_TOKEN")
-    messenger_page_token_param: str = Field("", alias="MESSENGER_PAGE_TOKEN_PARAM")
-    instagram_access_token: str = Field("", alias="INSTAGRAM_ACCESS_TOKEN")
-    instagram_access_token_param: str = Field("", alias="INSTAGRAM_ACCESS_TOKEN_PARAM")
-    telegram_secret_token: str = Field("", alias="TELEGRAM_SECRET_TOKEN")
-    telegram_secret_token_param: str = Field("", alias="TELEGRAM_SECRET_TOKEN_PARAM")
-    telegram_bot_token: str = Field("", alias="TELEGRAM_BOT_TOKEN")
-    telegram_bot_token_param: str = Field("", alias="TELEGRAM_BOT_TOKEN_PARAM")
-    twilio_auth_token: str = Field("", alias="TWILIO_AUTH_TOKEN")
-    twilio_auth_token_param: str = Field("", alias="TWILIO_AUTH_TOKEN_PARAM")
-    twilio_account_sid: str = Field("", alias="TWILIO_ACCOUNT_SID")
-    twilio_account_sid_param: str = Field("", alias="TWILIO_ACCOUNT_SID_PARAM")
-    survey_signing_key: str = Field("", alias="SURVEY_SIGNING_KEY")
-    survey_signing_key_param: str = Field("", alias="SURVEY_SIGNING_KEY_PARAM")
-    survey_from_address: str = Field("", alias="SURVEY_FROM_ADDRESS")
-    ses_configuration_set: str = Field("", alias="SES_CONFIGURATION_SET", description="publishes bounces and complaints")
-    webchat_token_secret: str = Field("", alias="WEBCHAT_TOKEN_SECRET")
-    webchat_token_secret_param: str = Field("", alias="WEBCHAT_TOKEN_SECRET_PARAM")
-
-    max_webhook_body_bytes: int = Field(1_048_576, alias="MAX_WEBHOOK_BODY_BYTES")
-    # Inbound dedupe markers must outlive the longest provider retry window (WhatsApp: 7 days).
-    dedupe_ttl_seconds: int = Field(8 * 24 * 3600, alias="DEDUPE_TTL_SECONDS")
-    # A send claimed longer ago than this, without an outcome, is never retried blind.
-    send_lease_seconds: int = Field(120, alias="SEND_LEASE_SECONDS")
-    # The outbound queue's maxReceiveCount: on that receive a still-retryable send is given up as failed, with its
-    # reason, instead of going to the DLQ and staying "queued" where agents see nothing.
-    send_max_attempts: int = Field(20, alias="SEND_MAX_ATTEMPTS")
-    http_timeout_seconds: float = Field(10.0, alias="HTTP_TIMEOUT_SECONDS")
-    http_max_retries: int = Field(3, alias="HTTP_MAX_RETRIES")
-    media_max_bytes: int = Field(100 * 1024 * 1024, alias="MEDIA_MAX_BYTES")
-    default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
-    automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
-                                     description="a partial settings document (JSON): the defaults before any admin edit")
+if TYPE_CHECKING:
+    from switchboard.settings_model import Settings
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    from switchboard.settings_model import Settings
+
     return Settings.model_validate(dict(os.environ))

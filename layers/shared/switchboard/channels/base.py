@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard.errors import NotFound
-from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
+
+if TYPE_CHECKING:
+    from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
 
 
 @dataclass(frozen=True)

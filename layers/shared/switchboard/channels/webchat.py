@@ -8,13 +8,15 @@ import hmac
 import json
 import secrets as pysecrets
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard import clock, secrets
 from switchboard.channels.base import Channel
 from switchboard.errors import Forbidden, ServiceUnavailable, Unauthorized
-from switchboard.models import SendRequest, SendResult
 from switchboard.settings import get_settings
+
+if TYPE_CHECKING:
+    from switchboard.models import SendRequest, SendResult
 
 MAX_TEXT = 10_000
 
@@ -97,5 +99,7 @@ class WebchatChannel(Channel):
     reply_window_seconds: ClassVar[int | None] = None
 
     def send(self, request: SendRequest) -> SendResult:
+        from switchboard.models import SendResult
+
         # Delivery is the visitor's next poll: the stored message is the delivery.
         return SendResult(provider_message_id=f"webchat:{request.message_id}")

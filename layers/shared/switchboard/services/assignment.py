@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
-from switchboard.models import Conversation
 from switchboard.store import conversations, keys
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Conversation
 
 DEFAULT_MAX_OPEN = 10
 

@@ -4,17 +4,19 @@ a retry or an overlap never sends twice. Jobs read only what is due (DueIndex), 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchboard import business_hours, clock, ids, queue
+from switchboard import clock, ids, queue
 from switchboard.errors import ServiceUnavailable
-from switchboard.models import Contact, Conversation, Message, OutboundJob
 from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import window_open
 from switchboard.store import conversations, keys
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Contact, Conversation, Message
 
 
 def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
@@ -28,6 +30,8 @@ def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response."""
+    from switchboard.models import Message, OutboundJob
+
     if not window_open(conv) or conv.blocked:
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
@@ -49,6 +53,8 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     `previous_inbound`: when the customer last wrote in this conversation before this message.
     `already_waiting`: the customer was waiting for an answer before this message, so the wait (and its one
     holding reply) has begun; no write is needed to know it."""
+    from switchboard import business_hours
+
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
@@ -94,6 +100,8 @@ def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
     The claimed entry stays, off the index, until an agent answers, the conversation is resolved or parked: while
     it is there, later messages of the same wait find it and start no new one, so a customer who keeps writing
     without an answer gets one holding reply, not one per message."""
+    from switchboard.models import Conversation
+
     config = load_settings(table)
     if not config.auto_reply.enabled:
         jobs.take(table, item)  # nothing to send; a wait after auto-replies are turned back on starts afresh

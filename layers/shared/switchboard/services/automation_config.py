@@ -1,17 +1,20 @@
-"""The admins' automation settings document: stored in the table, defaults from the template, cached briefly."""
+"""The admins' automation settings document: stored in the table, defaults from the template, cached briefly.
+
+The document's model (switchboard.automation_settings, pydantic) is imported when settings are first loaded."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchboard.automation_settings import AutomationSettings, deep_merge, defaults, merge
-from switchboard.automation_settings import load as from_document
 from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
 from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.automation_settings import AutomationSettings
 
 CACHE_SECONDS = 30.0
 _cache: tuple[float, AutomationSettings] | None = None
@@ -19,6 +22,8 @@ _cache: tuple[float, AutomationSettings] | None = None
 
 def _defaults() -> dict[str, Any]:
     """Built-in defaults, then the template's: DefaultRetentionDays and the AutomationDefaults document."""
+    from switchboard.automation_settings import defaults, merge
+
     settings = get_settings()
     base = defaults(settings.default_retention_days).model_dump(mode="json")
     if not settings.automation_defaults.strip():
@@ -32,6 +37,9 @@ def _defaults() -> dict[str, Any]:
 
 def _effective(document: dict[str, Any] | None) -> AutomationSettings:
     """What admins saved, over the template's defaults."""
+    from switchboard.automation_settings import load as from_document
+    from switchboard.automation_settings import merge
+
     try:
         return merge(_defaults(), document or {})
     except BadRequest:  # saved under an older schema: keep every section that still validates
@@ -55,6 +63,8 @@ def load(table: Table, fresh: bool = False) -> AutomationSettings:
 
 def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     """Merge a partial document into the stored one and validate the whole (BadRequest when invalid)."""
+    from switchboard.automation_settings import deep_merge, merge
+
     global _cache
     document, version = _stored(table)
     # Only what admins set is stored (their edits, accumulated): what they never touched follows the template.

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import aws, clock
-from switchboard.channels import email as email_channel
 from switchboard.errors import MalformedPayload, ServiceUnavailable
-from switchboard.models import InboundMessage
 from switchboard.services import ingest as ingest_service
 from switchboard.settings import get_settings
 from switchboard.store import markers
 from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import InboundMessage
 
 QUARANTINE_PREFIX = "quarantine/"
 REJECTED_PREFIX = "rejected/"
@@ -39,6 +40,8 @@ def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
     """Ingest every deliverable message of the event; counts for the log (never addresses or content).
 
     Raises ServiceUnavailable when S3, DynamoDB or SQS fail, so that the asynchronous invocation is retried."""
+    from switchboard.channels import email as email_channel  # MIME parsing (and models) load with the first event
+
     counts = {"records": 0, "quarantined": 0, "refused": 0, "malformed": 0, "dropped": 0, "ignored": 0}
     bucket = get_settings().media_bucket
     channel = email_channel.EmailChannel()

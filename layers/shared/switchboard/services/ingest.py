@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from switchboard import clock, observability, queue
 from switchboard.channels import registry
 from switchboard.channels.base import WebhookReply, WebhookRequest
 from switchboard.errors import PayloadTooLarge
-from switchboard.models import ContactEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 from switchboard.settings import get_settings
 from switchboard.store import markers
 from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import ContactEvent, InboundMessage, StatusUpdate
 
 
 def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, dict[str, int]]:
@@ -27,6 +31,8 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
 
 def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:
     """Durably record and enqueue. Returns counts for the log (never content)."""
+    from switchboard.models import InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
+
     table = Table()
     now = clock.now()
     received_at = clock.iso(now)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
-from switchboard.automation_settings import AutomationSettings, retention_days
 from switchboard.errors import NotFound
-from switchboard.models import CHANNELS
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, erasure, keys
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.automation_settings import AutomationSettings
 
 RUN_LIMIT = 1000  # conversations per channel per run; the next run takes the rest
 
@@ -27,6 +28,8 @@ def audit(table: Table, kind: str, counts: dict[str, Any], **details: Any) -> No
 
 def run_retention(table: Table | None = None) -> dict[str, int]:
     """Delete every conversation whose last activity is older than its channel's retention."""
+    from switchboard.models import CHANNELS
+
     table = table or Table()
     policy = load_settings(table).retention
     counts = erasure.Counts(extra={"read": 0, "rescheduled": 0})
@@ -56,6 +59,9 @@ def schedule_backstop_review(table: Table, before: AutomationSettings, after: Au
     """After a settings change: the channels whose retention went up get their conversations' TTL backstops moved
     out by the next retention runs (an item written under the old policy would otherwise expire, and read as gone,
     before the new policy says it is due). A lowered retention needs nothing: the job deletes on time."""
+    from switchboard.automation_settings import retention_days
+    from switchboard.models import CHANNELS
+
     raised = [c for c in CHANNELS if retention_days(after, c) > retention_days(before, c)]
     for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
         table.put({**keys.backstop_review(channel), "type": "backstop_review", "channel": channel,

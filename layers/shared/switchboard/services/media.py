@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from switchboard import aws
 from switchboard.channels import registry
 from switchboard.errors import MediaError, ServiceUnavailable
-from switchboard.models import Attachment, Message
 from switchboard.settings import get_settings
 from switchboard.store import conversations
 from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Attachment, Message
 
 
 def media_key(message: Message, index: int) -> str:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from switchboard import clock, ids
 from switchboard.errors import RetryableSendError
-from switchboard.models import (
-    Contact,
-    ContactEvent,
-    Conversation,
-    InboundEnvelope,
-    InboundMessage,
-    Message,
-    StatusUpdate,
-    dedupe_id,
-)
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, markers
 from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import (
+        Contact,
+        ContactEvent,
+        Conversation,
+        InboundEnvelope,
+        InboundMessage,
+        Message,
+        StatusUpdate,
+    )
 
 # An event can overtake what it refers to (a receipt before the sender's record, an edit before its
 # message): retry it for this long, then let it go.
@@ -34,6 +36,8 @@ class Outcome:
 
 def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int = 1) -> Outcome:
     """`attempt` is the queue's receive count: some failures are given up on after a few."""
+    from switchboard.models import ContactEvent, StatusUpdate
+
     table = table or Table()
     event = envelope.event
     if isinstance(event, StatusUpdate):
@@ -51,6 +55,8 @@ def message_id(event: InboundMessage) -> str:
 
 
 def message_for(event: InboundMessage, conversation_id: str, sender: str | None) -> Message:
+    from switchboard.models import Message
+
     return Message(
         id=message_id(event), conversation_id=conversation_id,
         direction="inbound", channel=event.channel, type=event.type, text=event.text,
@@ -87,6 +93,8 @@ def _unanswered(conv: Conversation) -> bool:
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    from switchboard.models import dedupe_id
+
     contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name,
                                   message_id(event))
     conv = _conversation(table, event, contact)
@@ -121,6 +129,8 @@ def _overtaken(envelope: InboundEnvelope, what: str) -> None:
 
 
 def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Outcome:
+    from switchboard.models import dedupe_id
+
     original = markers.get(table, event.channel, event.provider_message_id)
     if not original or not original.get("processed"):
         _overtaken(envelope, "the edited message")
@@ -133,6 +143,8 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Out
 
 
 def _contact_event(table: Table, event: ContactEvent) -> Outcome:
+    from switchboard.models import dedupe_id
+
     contact = contacts.find(table, event.identity)
     conv = conversations.active(table, event.channel, event.inbox_id, contact.id) if contact else None
     if conv:

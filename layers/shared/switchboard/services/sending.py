@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError
-from switchboard.models import Conversation, OutboundJob, SendRequest
 from switchboard.settings import get_settings
 from switchboard.store import conversations
 from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Conversation, OutboundJob
 
 
 def window_closes_at(conv: Conversation) -> str | None:
@@ -30,6 +33,8 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     """Returns what happened; raises RetryableSendError to have the queue try again later.
 
     `attempt` is the queue's receive count: on the last one the queue allows, a retryable failure is final."""
+    from switchboard.models import SendRequest
+
     table = table or Table()
     message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
     if message is None:

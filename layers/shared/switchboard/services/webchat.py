@@ -7,7 +7,6 @@ from typing import Any
 from switchboard import clock, ids
 from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, identity_vouched, issue_token, new_visitor_id
 from switchboard.errors import BadRequest, Forbidden
-from switchboard.models import InboundMessage
 from switchboard.services import ingest
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
@@ -37,6 +36,8 @@ def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def post_message(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
+    from switchboard.models import InboundMessage
+
     client_id, text = body.get("client_message_id"), body.get("text")
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         raise BadRequest("client_message_id (8 to 64 characters) is required", code="invalid_message")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
 from switchboard.errors import Conflict, NotFound, RetryableSendError
-from switchboard.models import Contact
 from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
 
+if TYPE_CHECKING:
+    from switchboard.models import Contact
+
 
 def _contact(item: dict[str, Any]) -> Contact:
+    from switchboard.models import Contact
+
     return Contact.model_validate(item)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
-from switchboard.models import STATUS_RANK, Contact, Conversation, Message
 from switchboard.store import keys, metrics
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from switchboard.models import Contact, Conversation, Message
 
 STATUSES = ("open", "pending", "resolved")
 # A pointer without its conversation this long after its claim was left by a creation that stopped half-way.
@@ -19,10 +21,14 @@ PREVIEW_CHARS = 200
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:
+    from switchboard.models import Conversation
+
     return Conversation.model_validate(item)
 
 
 def _message(item: dict[str, Any]) -> Message:
+    from switchboard.models import Message
+
     return Message.model_validate(item)
 
 
@@ -397,6 +403,8 @@ def record_failed(table: Table, message: Message, reason: str) -> None:
 
 def apply_watermark(table: Table, conv_id: str, status: str, watermark: float, limit: int = 50) -> int:
     """Every outbound message up to the watermark moves forward (Messenger/Instagram receipts). Recent first."""
+    from switchboard.models import STATUS_RANK
+
     upper = f"{keys.MSG_PREFIX}{clock.iso(clock.from_epoch(watermark))}~"
     items, _ = table.query("pk = :pk AND sk BETWEEN :lo AND :hi",
                            {":pk": keys.conversation_pk(conv_id), ":lo": keys.MSG_PREFIX, ":hi": upper},
@@ -412,6 +420,8 @@ def apply_watermark(table: Table, conv_id: str, status: str, watermark: float, l
 def apply_receipt(table: Table, channel: str, provider_message_id: str, status: str, timestamp: float,
                   reason: str | None = None) -> str:
     """Move an outbound message forward on a receipt; never backwards. Returns what happened."""
+    from switchboard.models import STATUS_RANK
+
     ref = table.get(keys.provider_message(channel, provider_message_id))
     if not ref:
         return "unknown"
