@@ -4,6 +4,8 @@ its own send API with the right recipient and threading."""
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import json
@@ -160,13 +162,22 @@ def test_email_in_and_out_with_threading(local_stack):
     # header, but only from the conversation's customer
     reply_to = next(line.split(":", 1)[1].strip() for line in sent["raw"].splitlines() if line.startswith("Reply-To:"))
     assert reply_to == f"support+{conv['id']}@switchboard.local"
+    third_ids = []
     for sender, text in ((f"zoe.{t}@example.org", f"One more thing {t}"), (f"intruder.{t}@example.net", f"Let me in {t}")):
         third = EmailMessage()
         third["From"], third["To"], third["Subject"] = sender, reply_to, f"no threading headers {t}"
         third["Message-ID"] = make_msgid(domain="example.org")
+        third_ids.append(third["Message-ID"])
         third.set_content(text)
         assert s.request("POST", "/_local/email", third.as_bytes(), {"Content-Type": "message/rfc822"}).status == 200
     assert s.wait_for(lambda: any(m["text"].startswith(f"One more thing {t}") for m in s.messages(conv["id"])), 20)
+    # A mail without References does not cut the thread short: our next reply still names its first message
+    assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": f"Noted {t}"}).status == 202
+    noted = s.wait_for(lambda: next((m for m in s.request("GET", "/_local/emails").json()["items"]
+                                     if f"Noted {t}" in m["raw"]), None), 20)
+    headers = email.message_from_string(noted["raw"], policy=email.policy.default)
+    assert headers["In-Reply-To"] == third_ids[0]
+    assert first["Message-ID"] in headers["References"].split() and third_ids[0] in headers["References"].split()
     intruder = find_conversation(s, f"Let me in {t}\n") or find_conversation(s, f"Let me in {t}")
     assert intruder and intruder["id"] != conv["id"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from switchboard import clock
 from switchboard.errors import ServiceUnavailable
-from switchboard.store import keys
+from switchboard.store import contacts, keys
 from switchboard.store.table import Table
 from tests.integration.test_automation import ALWAYS_OPEN, automated, customer_writes, run, settings
 from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
@@ -24,6 +24,19 @@ def fail_once(monkeypatch: pytest.MonkeyPatch, operation: str, sk: str) -> list[
 
     monkeypatch.setattr(Table, operation, flaky)
     return failures
+
+
+def record_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    writes: list[str] = []
+    for op in ("put", "update", "transact"):
+        real = getattr(Table, op)
+
+        def recording(self, *args, _real=real, _op=op, **kwargs):
+            writes.append(_op)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Table, op, recording)
+    return writes
 
 
 def conversation_item(stack, conv_id: str) -> dict:
@@ -88,3 +101,19 @@ def test_one_holding_reply_per_unanswered_wait_and_a_new_wait_after_an_answer(st
     clock.advance(11 * 60)
     assert run(stack, "AutoReplyFunction")["done"] == 1
     assert automated(stack, conv["id"]) == ["automation:auto_reply", "automation:auto_reply"]
+
+
+def test_one_phone_number_on_two_channels_is_one_contact_listing_both(stack, monkeypatch):
+    table = Table()
+    first, created = contacts.resolve(table, "phone:+15557770009", "whatsapp", "15557770009", "Ann")
+    again, created_again = contacts.resolve(table, "phone:+15557770009", "sms", "+15557770009", None)
+    assert created and not created_again and again.id == first.id and again.name == "Ann"
+    assert {(i["channel"], i["address"]) for i in contacts.identities(table, first.id)} == \
+        {("whatsapp", "15557770009"), ("sms", "+15557770009")}
+    writes = record_writes(monkeypatch)  # later messages on either channel write nothing more
+    contacts.resolve(table, "phone:+15557770009", "sms", "+15557770009", None)
+    contacts.resolve(table, "phone:+15557770009", "whatsapp", "15557770009", "Ann")
+    assert writes == []
+    monkeypatch.undo()
+    r = stack.http("GET", f"/api/contacts/{first.id}", role="agent")
+    assert {i["channel"] for i in r.json()["identities"]} == {"whatsapp", "sms"}

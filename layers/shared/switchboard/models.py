@@ -149,6 +149,7 @@ class Contact(Model):
     created_at: str
     first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
     email_suppressed: bool = Field(False, description="mail to the address bounced or drew a complaint")
+    channels: list[str] = Field([], description="further channels the customer wrote on under a shared identity")
 
 
 class Conversation(Model):

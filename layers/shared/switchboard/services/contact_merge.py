@@ -21,7 +21,8 @@ def merge(table: Table, target_id: str, other_id: str) -> Contact:
         raise NotFound(f"contact {other_id} not found") from None
     for identity in identities:  # the customer is recognized as the target on every channel from now on
         table.update(keys.identity(identity["identity"]), "SET contact_id = :t", vals={":t": target_id})
-        table.put({**keys.contact_identity(target_id, identity["identity"]), "type": "contact_identity", **identity})
+        table.put({**keys.contact_identity(target_id, identity["identity"], identity["channel"]), "type": "contact_identity",
+                   **identity})
     for conv_id in conversation_ids:
         conv = conversations.get(table, conv_id, consistent=True)
         if conv is None:

@@ -52,10 +52,7 @@ def resolve(table: Table, identity: str, channel: str, address: str, name: str |
             if contact is None:
                 raise RetryableSendError("the contact is being created: retry this message shortly")
         if contact is not None:
-            if name and contact.name != name:
-                table.update(keys.contact(contact.id), "SET #n = :n", names={"#n": "name"}, vals={":n": name})
-                contact = contact.model_copy(update={"name": name})
-            return contact, False
+            return _seen_again(table, contact, found, identity, channel, address, name), False
     now = clock.iso(clock.now())
     contact_id = ids.new_id("ct_")
     profile: dict[str, Any] = {**keys.contact(contact_id), "type": "contact", "id": contact_id, "name": name,
@@ -81,6 +78,28 @@ def resolve(table: Table, identity: str, channel: str, address: str, name: str |
     table.put({**keys.contact_identity(contact_id, identity), "type": "contact_identity", "identity": identity,
                "channel": channel, "address": address, "created_at": now})
     return _contact(profile), True
+
+
+def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity: str, channel: str, address: str,
+                name: str | None) -> Contact:
+    """A known customer: their latest name, and, the first time they write on another channel under the same
+    identity (one phone number on WhatsApp and SMS), that channel among their identities. Nothing is written
+    otherwise."""
+    sets, vals, names = [], {}, {}
+    if name and contact.name != name:
+        sets.append("SET #n = :n")
+        vals[":n"], names["#n"] = name, "name"
+    new_channel = channel != found.get("channel") and channel not in contact.channels
+    if new_channel:
+        table.put({**keys.contact_identity(contact.id, identity, channel), "type": "contact_identity",
+                   "identity": identity, "channel": channel, "address": address, "created_at": clock.iso(clock.now())})
+        sets.append("ADD channels :c")
+        vals[":c"] = {channel}
+    if sets:
+        table.update(keys.contact(contact.id), " ".join(sets), names=names or None, vals=vals)
+        contact = contact.model_copy(update={"name": name or contact.name,
+                                             "channels": [*contact.channels, channel] if new_channel else contact.channels})
+    return contact
 
 
 def _age(identity_item: dict[str, Any]) -> float:

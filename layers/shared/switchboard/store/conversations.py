@@ -69,7 +69,9 @@ def record_thread(table: Table, conv: Conversation, message: Message, message_re
     """Email threading: the customer's Message-ID leads back here, and our replies answer the latest message."""
     table.put({**keys.provider_message(message.channel, message_ref), "type": "provider_message",
                "conversation_id": conv.id, "message_id": message.id, "created_at": message.created_at})
-    chain = list(dict.fromkeys([*(r for r in refs if r.startswith("<")), message_ref]))  # Message-IDs only
+    # The thread so far, then what this mail names (Message-IDs only): a mail client that sends no References
+    # does not cut our next reply's References down to one id.
+    chain = list(dict.fromkeys([*conv.thread_refs, *(r for r in refs if r.startswith("<")), message_ref]))
     chain = chain[:1] + chain[1:][-(MAX_THREAD_REFS - 1):]  # the thread's first message and the latest ones
     table.update(keys.conversation(conv.id), "SET thread_refs = :refs, subject = if_not_exists(subject, :s)",
                  vals={":refs": chain, ":s": subject or ""}, condition="attribute_exists(pk)")

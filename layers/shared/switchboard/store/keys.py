@@ -5,7 +5,7 @@ Items (pk / sk):
   CONV#<id>            MSG#<created>#<msg id>    message, in time order
   CONV#<id>            DUE#<job>                 due work              DueIndex (sparse)
   CONTACT#<id>         PROFILE                   contact
-  CONTACT#<id>         IDENTITY#<identity>       the contact's identities
+  CONTACT#<id>         IDENTITY#<identity>[#<ch>] the contact's identities (and further channels sharing one)
   CONTACT#<id>         CONV#<id>                 the contact's conversations
   IDENTITY#<identity>  IDENTITY                  identity -> contact ("phone:+15551234567")
   ACTIVE#<ch>#<inbox>#<contact>  ACTIVE          the contact's current conversation in an inbox
@@ -55,8 +55,10 @@ def identity(identity_id: str) -> Key:
     return {"pk": f"IDENTITY#{identity_id}", "sk": "IDENTITY"}
 
 
-def contact_identity(contact_id: str, identity_id: str) -> Key:
-    return {"pk": f"CONTACT#{contact_id}", "sk": f"IDENTITY#{identity_id}"}
+def contact_identity(contact_id: str, identity_id: str, channel: str | None = None) -> Key:
+    """The contact's link to an identity; `channel` for each further channel that shares it (WhatsApp and SMS
+    share a phone number)."""
+    return {"pk": f"CONTACT#{contact_id}", "sk": f"IDENTITY#{identity_id}" + (f"#{channel}" if channel else "")}
 
 
 def contact_conversation(contact_id: str, conv_id: str) -> Key:
