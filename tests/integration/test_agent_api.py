@@ -134,3 +134,11 @@ def test_me_and_media_links(stack):
 @pytest.mark.parametrize("path", ["/api/conversations", "/api/canned-responses", "/api/me", "/api/contacts/x"])
 def test_every_route_needs_a_token(stack, path):
     assert stack.http("GET", path).status == 401
+
+
+def test_a_reply_longer_than_the_channel_takes_is_refused_before_it_is_queued(stack):
+    conv = conversation_from(stack, "15550000031", "w.long")
+    r = api(stack, "POST", f"/api/conversations/{conv['id']}/messages", {"text": "x" * 4097})
+    assert r.status == 400 and r.json()["error"]["code"] == "text_too_long" and "4096" in r.json()["error"]["message"]
+    assert [m["direction"] for m in messages(stack, conv["id"])] == ["inbound"]  # nothing stored, nothing queued
+    assert api(stack, "POST", f"/api/conversations/{conv['id']}/messages", {"text": "x" * 4096}).status == 202

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from switchboard.errors import NotFound
+from switchboard.errors import NotFound, PermanentSendError
 
 if TYPE_CHECKING:
     from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
@@ -50,6 +50,24 @@ class Channel:
     # Whether events carry the provider's own time. Without it (Twilio, our widget) a message's time is when we
     # first saw it, so that every redelivery names the same stored message.
     provider_timestamps: ClassVar[bool] = True
+    # The longest text the provider takes in one message, in characters or in UTF-8 bytes (None: no limit).
+    max_text_chars: ClassVar[int | None] = None
+    max_text_bytes: ClassVar[int | None] = None
+
+    def text_problem(self, text: str) -> str | None:
+        """Why the provider would refuse this text, so that the agent hears it before anything is queued."""
+        if self.max_text_chars is not None and len(text) > self.max_text_chars:
+            return f"text longer than the {self.max_text_chars} characters {self.name} takes ({len(text)})"
+        size = len(text.encode("utf-8", "surrogatepass")) if self.max_text_bytes is not None else 0
+        if self.max_text_bytes is not None and size > self.max_text_bytes:
+            return f"text longer than the {self.max_text_bytes} bytes of UTF-8 {self.name} takes ({size})"
+        return None
+
+    def check_text(self, text: str) -> None:
+        """In send: a text the provider would refuse fails for good, with the reason."""
+        problem = self.text_problem(text)
+        if problem:
+            raise PermanentSendError(problem)
 
     def handshake(self, request: WebhookRequest) -> WebhookReply:
         """A GET to the webhook (subscription check). Channels without one answer 404."""

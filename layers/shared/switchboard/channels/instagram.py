@@ -18,6 +18,7 @@ SHARED_MEDIA = {"share": ("image", "post"), "ig_post": ("image", "post"), "reel"
 class InstagramChannel(MessengerChannel):
     name = "instagram"
     object_type = "instagram"
+    max_text_chars = None
     max_text_bytes = 1000  # UTF-8 bytes, not characters
     token_name = "instagram_access_token"
     # Dashboard test webhooks (and some Instagram Login subscriptions) wrap one messaging event per change.
@@ -59,6 +60,4 @@ class InstagramChannel(MessengerChannel):
     def _check_text(self, text: str) -> None:
         if not text:
             raise PermanentSendError("instagram cannot send an empty message")
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > self.max_text_bytes:
-            raise PermanentSendError(f"text longer than Instagram's {self.max_text_bytes} bytes of UTF-8 ({size})")
+        self.check_text(text)

@@ -204,8 +204,7 @@ class MessengerChannel(MetaChannel):
     def _check_text(self, text: str) -> None:
         if not text:
             raise PermanentSendError(f"{self.name} cannot send an empty message")
-        if len(text) > self.max_text_chars:
-            raise PermanentSendError(f"text longer than {self.name}'s {self.max_text_chars} characters ({len(text)})")
+        self.check_text(text)
 
     def send(self, request: SendRequest) -> SendResult:
         self._check_text(request.text)

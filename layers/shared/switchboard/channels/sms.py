@@ -102,6 +102,7 @@ def _location(params: dict[str, list[str]]) -> Location | None:
 
 class SmsChannel(Channel):
     name = "sms"
+    max_text_chars = MAX_TEXT
     provider_timestamps = False
     reply_window_seconds = None  # SMS has none (WhatsApp over Twilio does: Twilio answers 63016 outside it)
 
@@ -209,8 +210,7 @@ class SmsChannel(Channel):
     def send(self, request: SendRequest) -> SendResult:
         if not request.text.strip():
             raise PermanentSendError("empty text: Twilio needs a Body")
-        if len(request.text) > MAX_TEXT:
-            raise PermanentSendError(f"text longer than Twilio's {MAX_TEXT} characters")
+        self.check_text(request.text)
         sid, token = self._credentials()
         settings = get_settings()
         data = {"To": request.recipient, "Body": request.text}

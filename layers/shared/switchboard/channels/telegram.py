@@ -157,6 +157,7 @@ def _button_label(markup: Any, data: str | None) -> str | None:
 
 class TelegramChannel(Channel):
     name = "telegram"
+    max_text_chars = MAX_TEXT
     reply_window_seconds = None  # no window, but a bot can only write to users who started it
 
     # -- in ----------------------------------------------------------------------------------
@@ -289,8 +290,7 @@ class TelegramChannel(Channel):
     def send(self, request: SendRequest) -> SendResult:
         if not request.text.strip():
             raise PermanentSendError("empty text: Telegram needs 1 to 4096 characters")
-        if len(request.text) > MAX_TEXT:
-            raise PermanentSendError(f"text longer than Telegram's {MAX_TEXT} characters")
+        self.check_text(request.text)
         try:
             token = self._token()
         except ServiceUnavailable:

@@ -48,6 +48,7 @@ def _location(body: dict[str, Any]) -> Location | None:
 
 class WhatsAppChannel(MetaChannel):
     name = "whatsapp"
+    max_text_chars = MAX_TEXT
     reply_window_seconds = 24 * 3600
 
     def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
@@ -153,8 +154,7 @@ class WhatsAppChannel(MetaChannel):
         return {"Authorization": f"Bearer {token}"}
 
     def send(self, request: SendRequest) -> SendResult:
-        if len(request.text) > MAX_TEXT:
-            raise PermanentSendError(f"text longer than WhatsApp's {MAX_TEXT} characters")
+        self.check_text(request.text)
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
         if _digits(request.recipient):

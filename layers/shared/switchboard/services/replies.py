@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from switchboard import clock, ids, observability, queue
-from switchboard.errors import Conflict, ServiceUnavailable
+from switchboard.channels import registry
+from switchboard.errors import BadRequest, Conflict, ServiceUnavailable
 from switchboard.models import Message, OutboundJob
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.sending import window_open
@@ -17,6 +18,9 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Me
     if not window_open(conv):
         raise Conflict("the reply window of this conversation has closed; the customer has to write first",
                        code="reply_window_closed")
+    too_long = registry.get(conv.channel).text_problem(text)
+    if too_long:  # told now, not as a failed message a moment later
+        raise BadRequest(too_long, code="text_too_long")
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent,
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
