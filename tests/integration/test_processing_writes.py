@@ -117,3 +117,21 @@ def test_one_phone_number_on_two_channels_is_one_contact_listing_both(stack, mon
     monkeypatch.undo()
     r = stack.http("GET", f"/api/contacts/{first.id}", role="agent")
     assert {i["channel"] for i in r.json()["identities"]} == {"whatsapp", "sms"}
+
+
+def test_conversations_opened_and_reopened_are_emf_metrics_by_channel(stack, capsys):
+    import json
+
+    post(stack, wa_payload(wa_message("wamid.m1", text="hello")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    post(stack, wa_payload(wa_message("wamid.m2", text="again")))
+    stack.drain("ProcessorFunction")
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    by_channel = [(name, r.get("channel"), r[name]) for r in records
+                  for name in ("ConversationsOpened", "ConversationsReopened") if name in r]
+    assert by_channel == [("ConversationsOpened", "whatsapp", [1.0]), ("ConversationsReopened", "whatsapp", [1.0])]
+    assert all(["channel"] in m["Dimensions"] or ["channel", "service"] in m["Dimensions"]
+               for r in records if "ConversationsOpened" in r or "ConversationsReopened" in r
+               for m in r["_aws"]["CloudWatchMetrics"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from switchboard import clock, ids
+from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
@@ -83,6 +83,7 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
                                     backstop_expiry(table, event.channel, clock.now().timestamp()))
     if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
         conv = assignment.auto_assign(table, conv)
+        observability.count_by_channel("ConversationsOpened", conv.channel)
     return conv
 
 
@@ -107,6 +108,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
         assignment.reopened(table, conv)  # the customer wrote again: back on its agent's load
+        observability.count_by_channel("ConversationsReopened", conv.channel)
     if stored:  # what the write just changed, without reading it back
         conv = conv.model_copy(update={"status": "open",
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})

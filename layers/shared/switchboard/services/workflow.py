@@ -70,6 +70,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
         assignment.reopened(table, conv)
         table.delete(keys.due(conv_id, "survey"))
         metrics.record(table, at[:10], {"reopened": 1})
+        observability.count_by_channel("ConversationsReopened", conv.channel)
     return conversations.set_status(table, conv_id, "open")
 
 
