@@ -196,6 +196,7 @@ class Message(Model):
     sender: str | None = None
     provider_message_id: str | None = None
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
+    retry_at: float | None = Field(None, description="queued: not sent before this time (the provider's Retry-After)")
     edited_at: float | None = None
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")

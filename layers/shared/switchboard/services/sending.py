@@ -7,10 +7,14 @@ from datetime import timedelta
 from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError
-from switchboard.models import Conversation, OutboundJob, SendRequest
+from switchboard.models import Conversation, Message, OutboundJob, SendRequest
 from switchboard.settings import get_settings
-from switchboard.store import conversations
-from switchboard.store.table import Table
+from switchboard.store import conversations, keys
+from switchboard.store.table import ConditionFailed, Table
+
+# The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
+# before its DLQ. Shorter waits are spent inside the call (channels/http.py); a longer one is cut to this.
+MAX_RETRY_AFTER_SECONDS = 3600
 
 
 def window_closes_at(conv: Conversation) -> str | None:
@@ -40,6 +44,10 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
         return "unknown"
     if message.status != "queued":
         return "done"  # sent (or failed) by an earlier delivery of this job
+    wait = (message.retry_at or 0) - clock.now().timestamp()
+    if wait > 0:
+        # The provider asked for a longer pause than a call can wait: every delivery until then leaves it alone.
+        raise RetryableSendError("the provider asked to wait before the next send", retry_after=wait)
     conv = conversations.get(table, job.conversation_id)
     if conv is None:
         conversations.record_failed(table, message, "conversation no longer exists")
@@ -61,9 +69,21 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
         return "failed"
-    except RetryableSendError:
+    except RetryableSendError as exc:
+        if exc.retry_after:
+            _defer(table, message, exc.retry_after)
         conversations.release_send(table, message)
         raise
     conversations.record_sent(table, message, result.provider_message_id)
     observability.count("RepliesSent")
     return "sent"
+
+
+def _defer(table: Table, message: Message, seconds: float) -> None:
+    """Remember the provider's Retry-After on the message, so that deliveries of the job before it passes skip it."""
+    until = clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS)
+    try:
+        table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET retry_at = :t",
+                     names={"#st": "status"}, vals={":t": until, ":sending": "sending"}, condition="#st = :sending")
+    except ConditionFailed:
+        pass  # no longer ours to send (erased, or settled meanwhile): nothing to wait for
