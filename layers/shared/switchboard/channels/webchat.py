@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from switchboard import clock, secrets
-from switchboard.channels.base import Channel
-from switchboard.errors import Forbidden, ServiceUnavailable, Unauthorized
+from switchboard.channels.base import Channel, WebhookRequest
+from switchboard.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from switchboard.models import SendRequest, SendResult
 from switchboard.settings import get_settings
 
@@ -95,6 +95,12 @@ class WebchatChannel(Channel):
     name = "webchat"
     provider_timestamps = False
     reply_window_seconds: ClassVar[int | None] = None
+
+    def verify(self, request: WebhookRequest) -> None:
+        raise NotFound("web chat has its own routes (/webchat/...), not a webhook")
+
+    def parse(self, request: WebhookRequest) -> list[Any]:
+        raise NotFound("web chat has its own routes (/webchat/...), not a webhook")
 
     def send(self, request: SendRequest) -> SendResult:
         # Delivery is the visitor's next poll: the stored message is the delivery.
