@@ -48,8 +48,13 @@ def identity_hash(email: str) -> str:
 
 
 def identity_vouched(email: Any, given: Any) -> bool:
-    return isinstance(email, str) and isinstance(given, str) and hmac.compare_digest(given.encode(),
-                                                                                      identity_hash(email).encode())
+    if not isinstance(email, str) or not isinstance(given, str) or not given.isascii():
+        return False
+    try:
+        expected = identity_hash(email)
+    except UnicodeEncodeError:  # a lone surrogate: no website could have hashed it
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def new_visitor_id() -> str:
