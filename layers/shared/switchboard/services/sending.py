@@ -40,6 +40,7 @@ def send(job: OutboundJob, table: Table | None = None) -> str:
         if clock.epoch() < (message.lease_until or 0):
             raise RetryableSendError("another attempt is in flight")
         # An earlier attempt claimed it and never recorded an outcome: it may have gone out. Never send twice.
+        observability.count("SendFailures")
         conversations.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
         return "unknown"
     if message.status != "queued":
