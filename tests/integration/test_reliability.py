@@ -212,6 +212,8 @@ def test_a_job_enqueued_twice_in_one_batch_is_sent_once(stack):
 
 def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, monkeypatch):
     from switchboard.channels.whatsapp import WhatsAppChannel
+    from switchboard.store import conversations as store
+    from switchboard.store.table import Table
 
     conv = one_conversation(stack, "wamid.d2")
     queued = reply(stack, conv["id"], "Racing")
@@ -219,13 +221,27 @@ def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, 
     enqueue_again(stack, job, f"{conv['id']}-elsewhere", "again-3")  # another group: both are handed out at once
     records = receive(stack, "OutboundQueue", visibility=30)
     assert len(records) == 2
-    real = WhatsAppChannel.send
-    calls: list[str] = []
+    # DynamoDB applies each conditional write atomically; moto in one process does not, so its calls are serialized
+    atomic, real_call = threading.Lock(), Table._call
+
+    def serialized(self, op, **kwargs):
+        with atomic:
+            return real_call(self, op, **kwargs)
+
+    monkeypatch.setattr(Table, "_call", serialized)
+    # Both environments read the message as queued, then both try to claim it at the same moment
+    both_read, real_claim = threading.Barrier(2, timeout=10), store.claim_send
+
+    def claim_together(*args, **kwargs):
+        both_read.wait()
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_send", claim_together)
+    calls, real_send = [], WhatsAppChannel.send
 
     def recorded(self, request):
         calls.append(request.message_id)
-        time.sleep(0.2)  # widen the window in which the other environment could claim it too
-        return real(self, request)
+        return real_send(self, request)
 
     monkeypatch.setattr(WhatsAppChannel, "send", recorded)
     arn = queue_arn(stack, "OutboundQueue")
@@ -237,6 +253,7 @@ def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, 
         t.start()
     for t in threads:
         t.join(10)
+    # Then one claims and sends, the other's claim fails and it leaves the job done: one provider call
     assert results == [{"batchItemFailures": []}] * 2
     assert calls == [queued["id"]] and len(sends(stack, "Racing")) == 1
     assert [m["status"] for m in outbound(stack, conv["id"])] == ["sent"]
