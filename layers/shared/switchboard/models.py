@@ -113,6 +113,7 @@ class OutboundJob(Model):
     conversation_id: str
     message_id: str
     created_at: str
+    correlation_id: str | None = Field(None, description="the request (or inbound message) that caused the reply")
 
 
 class InboundEnvelope(Model):
@@ -120,6 +121,7 @@ class InboundEnvelope(Model):
 
     event: InboundEvent
     received_at: str
+    correlation_id: str | None = Field(None, description="the webhook request's id, for the processor's log lines")
 
 
 class SendRequest(Model):

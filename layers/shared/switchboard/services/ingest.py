@@ -33,6 +33,7 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
     expires_at = int(now.timestamp()) + get_settings().dedupe_ttl_seconds
     seen: set[str] = set()
     envelopes: list[InboundEnvelope] = []
+    correlation_id = observability.correlation_id()
     counts = {"messages": 0, "duplicates": 0, "statuses": 0}
     for event in events:
         key = dedupe_id(event)
@@ -52,7 +53,7 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
             counts["messages" if existing is None else "duplicates"] += 1
         else:
             counts["statuses"] += 1
-        envelopes.append(InboundEnvelope(event=event, received_at=received_at))
+        envelopes.append(InboundEnvelope(event=event, received_at=received_at, correlation_id=correlation_id))
     queue.send_inbound(envelopes)
     observability.count("MessagesReceived", counts["messages"])
     observability.count("DuplicateDeliveries", counts["duplicates"])

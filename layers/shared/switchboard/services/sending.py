@@ -33,6 +33,7 @@ def window_open(conv: Conversation) -> bool:
 def send(job: OutboundJob, table: Table | None = None) -> str:
     """Returns what happened; raises RetryableSendError to have the queue try again later."""
     table = table or Table()
+    observability.set_correlation_id(job.correlation_id)  # this job's log lines go with the request that caused it
     message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
     if message is None:
         return "missing"  # erased before it went out
