@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
 
-from switchboard import aws, clock  # noqa: E402
+from switchboard import aws, clock, observability  # noqa: E402
 from switchboard.channels import http, registry  # noqa: E402
 from switchboard.settings import get_settings  # noqa: E402
 
@@ -38,6 +38,7 @@ def reset_caches() -> None:
     registry.get.cache_clear()
     http.session.cache_clear()
     aws.reset()
+    observability.forget()
 
 
 @pytest.fixture(autouse=True)

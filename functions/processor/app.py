@@ -23,6 +23,7 @@ def record_handler(record):
 
     try:
         envelope = InboundEnvelope.model_validate_json(record.body)
+        observability.set_correlation_id(envelope.correlation_id)  # this record's lines go with its webhook request
         outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
     except Exception as exc:
         # Retried by the queue, then the DLQ: say which record and why (never its content).

@@ -16,7 +16,8 @@ def _batch():
     # Powertools' batch utility (and asyncio with it) and the job model load with the first batch, not at init.
     from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 
-    return SqsFifoPartialProcessor()
+    # A failed record holds back the rest of its own group (its conversation's order), not other conversations.
+    return SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def record_handler(record):

@@ -17,7 +17,7 @@ logger = Logger()
 def _json(request):
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than json can read
         raise BadRequest("body is not JSON", code="bad_json") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="bad_json")
@@ -27,9 +27,9 @@ def _json(request):
 @observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
-    request = webhook_request(event)
-    route = f"{request.method} {request.path.rstrip('/')}"
     try:
+        request = webhook_request(event)
+        route = f"{request.method} {request.path.rstrip('/')}"
         if route == "POST /webchat/sessions":
             return http_response(201, json.dumps(webchat.start_session(request.header("origin"), _json(request))))
         visitor = read_token(request.header("authorization"))

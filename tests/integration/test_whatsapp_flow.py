@@ -204,6 +204,7 @@ def test_provider_errors_fail_the_reply_with_a_reason_or_retry(stack):
     out = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
     assert out[0]["status"] == "queued"
     stack.sandbox.faults.clear()
+    clock.advance(61)  # past the provider's Retry-After: until then, deliveries of the job leave it alone
     stack.drain("SenderFunction")
     assert [m["status"] for m in messages(stack, conv["id"]) if m["direction"] == "outbound"] == ["sent"]
     # A permanent error: failed, with the provider's reason, never retried

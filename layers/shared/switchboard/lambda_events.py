@@ -8,12 +8,27 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from switchboard.channels.base import WebhookRequest
-from switchboard.errors import SwitchboardError
+from switchboard.errors import MalformedPayload, SwitchboardError
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The bytes the client sent (what a signature covers). MalformedPayload when they cannot be recovered."""
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise MalformedPayload("body is not a string")
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:  # binascii.Error, and non-ASCII characters
+            raise MalformedPayload("body is not valid base64") from None
+    try:
+        return body.encode("utf-8", "surrogateescape")  # undecodable bytes a gateway escaped come back as they were
+    except UnicodeEncodeError:
+        return body.encode("utf-8", "surrogatepass")  # other lone surrogates: bytes no signature or parser accepts
 
 
 def webhook_request(event: dict[str, Any]) -> WebhookRequest:
-    body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8", "surrogateescape")
+    raw = raw_body(event)
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     query = dict(event.get("queryStringParameters") or {})
     http = (event.get("requestContext") or {}).get("http") or {}

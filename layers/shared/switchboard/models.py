@@ -113,6 +113,7 @@ class OutboundJob(Model):
     conversation_id: str
     message_id: str
     created_at: str
+    correlation_id: str | None = Field(None, description="the request (or inbound message) that caused the reply")
 
 
 class InboundEnvelope(Model):
@@ -120,6 +121,7 @@ class InboundEnvelope(Model):
 
     event: InboundEvent
     received_at: str
+    correlation_id: str | None = Field(None, description="the webhook request's id, for the processor's log lines")
 
 
 class SendRequest(Model):
@@ -197,6 +199,7 @@ class Message(Model):
     sender: str | None = None
     provider_message_id: str | None = None
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
+    retry_at: float | None = Field(None, description="queued: not sent before this time (the provider's Retry-After)")
     edited_at: float | None = None
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")

@@ -1,6 +1,8 @@
-"""CloudWatch metrics through Powertools (EMF: written to the log, no PutMetricData calls).
+"""CloudWatch metrics through Powertools (EMF: written to the log, no PutMetricData calls), and correlation ids.
 
-The core records figures with `count`/`seconds`; each handler's `flush` decorator publishes them."""
+The core records figures with `count`/`seconds`; each handler's `flush` decorator publishes them. A request's
+correlation id (set by the handler's Logger from API Gateway's request id) travels on queue messages, so that the
+webhook's, the processor's and the sender's log lines of one message can be found together."""
 
 from __future__ import annotations
 
@@ -13,6 +15,11 @@ def _metrics() -> Any:
     from aws_lambda_powertools import Metrics
 
     return Metrics()  # namespace and service from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME
+
+
+def forget() -> None:
+    """Tests: the next metric reads its namespace and service from the environment again."""
+    _metrics.cache_clear()
 
 
 def count(name: str, value: float = 1) -> None:
@@ -29,6 +36,27 @@ def count_by_channel(name: str, channel: str, value: float = 1) -> None:
 
 def seconds(name: str, value: float) -> None:
     _metrics().add_metric(name=name, unit="Seconds", value=value)
+
+
+@cache
+def _logger() -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger()  # the function's own logger (same service): it shares its handler, and so its keys
+
+
+def correlation_id() -> str | None:
+    """The invocation's correlation id (an HTTP request's API Gateway request id), carried on through the queues."""
+    try:
+        value = _logger().get_correlation_id()
+    except (AttributeError, IndexError):  # no Powertools handler configured (a test, a script)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def set_correlation_id(value: str | None) -> None:
+    """Log the rest of this unit of work under the correlation id its queue message carried (None: none)."""
+    _logger().set_correlation_id(value)
 
 
 def flush(handler: Any) -> Any:

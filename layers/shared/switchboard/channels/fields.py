@@ -27,6 +27,11 @@ def as_str(value: Any) -> str | None:
         return str(value)
     if not isinstance(value, str) or not value:
         return None
+    return storable(value)
+
+
+def storable(value: str) -> str:
+    """The string with lone surrogates (valid in JSON and Python, never in UTF-8) replaced by U+FFFD."""
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 

@@ -22,7 +22,7 @@ class MetaChannel(Channel):
         token = request.query.get("hub.verify_token", "")
         challenge = request.query.get("hub.challenge", "")
         if (request.query.get("hub.mode") == "subscribe" and expected and challenge
-                and hmac.compare_digest(token.encode(), expected.encode())):
+                and hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected.encode())):
             return WebhookReply(200, challenge, "text/plain")
         raise Forbidden("verify token mismatch", code="handshake_refused")
 

@@ -16,6 +16,7 @@ from switchboard.channels.base import Channel, MediaContent, WebhookReply, Webho
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import read_capped as _read_capped
+from switchboard.channels.fields import storable
 from switchboard.errors import (
     MalformedPayload,
     MediaError,
@@ -50,7 +51,7 @@ def _int(value: Any) -> int | None:
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return storable(value) if isinstance(value, str) and value else None
 
 
 def _timestamp(value: Any) -> float:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard import clock, secrets
-from switchboard.channels.base import Channel
-from switchboard.errors import Forbidden, ServiceUnavailable, Unauthorized
+from switchboard.channels.base import Channel, WebhookRequest
+from switchboard.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
@@ -50,8 +50,13 @@ def identity_hash(email: str) -> str:
 
 
 def identity_vouched(email: Any, given: Any) -> bool:
-    return isinstance(email, str) and isinstance(given, str) and hmac.compare_digest(given.encode(),
-                                                                                      identity_hash(email).encode())
+    if not isinstance(email, str) or not isinstance(given, str) or not given.isascii():
+        return False
+    try:
+        expected = identity_hash(email)
+    except UnicodeEncodeError:  # a lone surrogate: no website could have hashed it
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def new_visitor_id() -> str:
@@ -84,7 +89,7 @@ def read_token(authorization: str | None) -> Visitor:
         visitor = Visitor(visitor_id=str(claims["v"]), widget_id=str(claims["w"]), name=claims.get("n"),
                           email=claims.get("e"))
         expires = int(claims["x"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: an expiry of Infinity
         raise Unauthorized("invalid visitor token", code="invalid_token") from None
     if clock.epoch() > expires:
         raise Unauthorized("the visitor token has expired", code="expired_token")
@@ -97,6 +102,12 @@ class WebchatChannel(Channel):
     name = "webchat"
     provider_timestamps = False
     reply_window_seconds: ClassVar[int | None] = None
+
+    def verify(self, request: WebhookRequest) -> None:
+        raise NotFound("web chat has its own routes (/webchat/...), not a webhook")
+
+    def parse(self, request: WebhookRequest) -> list[Any]:
+        raise NotFound("web chat has its own routes (/webchat/...), not a webhook")
 
     def send(self, request: SendRequest) -> SendResult:
         from switchboard.models import SendResult

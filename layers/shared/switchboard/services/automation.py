@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import clock, ids, queue
+from switchboard import clock, ids, observability, queue
 from switchboard.errors import ServiceUnavailable
 from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
@@ -39,7 +39,8 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
     conversations.add_outbound(table, conv, message, counts_as_response=False)
     try:
-        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))
+        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
+                                        correlation_id=observability.correlation_id()))
     except ServiceUnavailable:
         conversations.record_failed(table, message, "could not be queued for sending")
         raise

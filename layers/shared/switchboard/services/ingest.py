@@ -39,6 +39,7 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
     expires_at = int(now.timestamp()) + get_settings().dedupe_ttl_seconds
     seen: set[str] = set()
     envelopes: list[InboundEnvelope] = []
+    correlation_id = observability.correlation_id()
     counts = {"messages": 0, "duplicates": 0, "statuses": 0}
     for event in events:
         key = dedupe_id(event)
@@ -58,9 +59,11 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
             counts["messages" if existing is None else "duplicates"] += 1
         else:
             counts["statuses"] += 1
-        envelopes.append(InboundEnvelope(event=event, received_at=received_at))
+        envelopes.append(InboundEnvelope(event=event, received_at=received_at, correlation_id=correlation_id))
     queue.send_inbound(envelopes)
-    for metric, n in (("MessagesReceived", counts["messages"]), ("DuplicateDeliveries", counts["duplicates"])):
-        if n:  # a Sum where nothing was recorded is zero: no bytes of log for it
-            observability.count(metric, n)
+    # A Sum where nothing was recorded is zero: no bytes of log for a count of none.
+    if counts["messages"]:
+        observability.count("MessagesReceived", counts["messages"])
+    if counts["duplicates"]:
+        observability.count("DuplicateDeliveries", counts["duplicates"])
     return counts

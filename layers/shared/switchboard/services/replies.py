@@ -29,7 +29,8 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Me
         observability.seconds("FirstResponseTime",
                               (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds())
     try:
-        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at))
+        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
+                                        correlation_id=observability.correlation_id()))
     except ServiceUnavailable:
         # Stored but not queued: say so on the message instead of leaving it queued forever.
         conversations.record_failed(table, message, "could not be queued for sending; please resend")

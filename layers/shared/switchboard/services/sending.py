@@ -9,11 +9,15 @@ from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError
 from switchboard.settings import get_settings
-from switchboard.store import conversations
-from switchboard.store.table import Table
+from switchboard.store import conversations, keys
+from switchboard.store.table import ConditionFailed, Table
+
+# The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
+# before its DLQ. Shorter waits are spent inside the call (channels/http.py); a longer one is cut to this.
+MAX_RETRY_AFTER_SECONDS = 3600
 
 if TYPE_CHECKING:
-    from switchboard.models import Conversation, OutboundJob
+    from switchboard.models import Conversation, Message, OutboundJob
 
 
 def window_closes_at(conv: Conversation) -> str | None:
@@ -36,6 +40,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     from switchboard.models import SendRequest
 
     table = table or Table()
+    observability.set_correlation_id(job.correlation_id)  # this job's log lines go with the request that caused it
     message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
     if message is None:
         return "missing"  # erased before it went out
@@ -43,10 +48,15 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         if clock.epoch() < (message.lease_until or 0):
             raise RetryableSendError("another attempt is in flight")
         # An earlier attempt claimed it and never recorded an outcome: it may have gone out. Never send twice.
+        observability.count("SendFailures")
         conversations.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
         return "unknown"
     if message.status != "queued":
         return "done"  # sent (or failed) by an earlier delivery of this job
+    wait = (message.retry_at or 0) - clock.now().timestamp()
+    if wait > 0:
+        # The provider asked for a longer pause than a call can wait: every delivery until then leaves it alone.
+        raise RetryableSendError("the provider asked to wait before the next send", retry_after=wait)
     conv = conversations.get(table, job.conversation_id)
     if conv is None:
         conversations.record_failed(table, message, "conversation no longer exists")
@@ -74,8 +84,20 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
             observability.count("SendFailures")
             conversations.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
             return "failed"
+        if exc.retry_after:
+            _defer(table, message, exc.retry_after)
         conversations.release_send(table, message)
         raise
     conversations.record_sent(table, message, result.provider_message_id)
     observability.count("RepliesSent")
     return "sent"
+
+
+def _defer(table: Table, message: Message, seconds: float) -> None:
+    """Remember the provider's Retry-After on the message, so that deliveries of the job before it passes skip it."""
+    until = clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS)
+    try:
+        table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET retry_at = :t",
+                     names={"#st": "status"}, vals={":t": until, ":sending": "sending"}, condition="#st = :sending")
+    except ConditionFailed:
+        pass  # no longer ours to send (erased, or settled meanwhile): nothing to wait for

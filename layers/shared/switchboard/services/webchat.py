@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard import clock, ids
+from switchboard.channels.fields import storable
 from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, identity_vouched, issue_token, new_visitor_id
 from switchboard.errors import BadRequest, Forbidden
 from switchboard.services import ingest
@@ -18,10 +19,12 @@ def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
     check_origin(origin)
     visitor_id = body.get("visitor_id")
     if visitor_id is not None and (not isinstance(visitor_id, str) or not visitor_id.startswith("v_")
-                                   or len(visitor_id) != 34 or not visitor_id[2:].isalnum()):
+                                   or len(visitor_id) != 34 or not _token_like(visitor_id) or not visitor_id[2:].isalnum()):
         raise BadRequest("visitor_id is not one we issued", code="invalid_visitor")
     widget = body.get("widget_id") or DEFAULT_WIDGET
     name, email = body.get("name"), body.get("email")
+    if isinstance(widget, str) and not _token_like(widget):
+        raise BadRequest("widget_id must be printable ASCII", code="invalid_session")
     if email is not None and not identity_vouched(email, body.get("identity_hash")):
         # An address typed into a widget proves nothing: only the website's own backend, which signs the address
         # of its signed-in user, may tie a chat to a contact known elsewhere (else anyone could read their chat).
@@ -29,20 +32,26 @@ def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(widget, str) or len(widget) > 64 or (name is not None and not isinstance(name, str)) \
             or (email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320)):
         raise BadRequest("widget_id, name and email must be short strings", code="invalid_session")
-    visitor = Visitor(visitor_id=visitor_id or new_visitor_id(), widget_id=widget, name=(name or None) and name[:200],
-                      email=email.strip().lower() if email else None)
+    visitor = Visitor(visitor_id=visitor_id or new_visitor_id(), widget_id=widget,
+                      name=storable(name[:200]) if name else None, email=email.strip().lower() if email else None)
     token, expires = issue_token(visitor)
     return {"token": token, "visitor_id": visitor.visitor_id, "expires_at": clock.iso(clock.from_epoch(expires))}
+
+
+def _token_like(value: str) -> bool:
+    """An identifier we key items by: printable ASCII only."""
+    return value.isascii() and value.isprintable()
 
 
 def post_message(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
     from switchboard.models import InboundMessage
 
     client_id, text = body.get("client_message_id"), body.get("text")
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
-        raise BadRequest("client_message_id (8 to 64 characters) is required", code="invalid_message")
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not _token_like(client_id):
+        raise BadRequest("client_message_id (8 to 64 printable ASCII characters) is required", code="invalid_message")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
         raise BadRequest(f"text (1 to {MAX_TEXT} characters) is required", code="invalid_message")
+    text = storable(text)  # a lone surrogate (valid JSON, never UTF-8) could not be queued
     provider_id = f"{visitor.visitor_id}:{client_id}"
     event = InboundMessage(channel="webchat", provider_message_id=provider_id, inbox_id=visitor.widget_id,
                            sender_id=visitor.visitor_id, identity=visitor.identity, sender_name=visitor.name,
