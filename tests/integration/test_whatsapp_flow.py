@@ -83,6 +83,7 @@ def test_a_batch_lands_as_one_conversation_with_every_message(stack):
     stored = aws.s3().get_object(Bucket=stack.resolver.refs["MediaBucket"], Key=s3_key)["Body"].read()
     assert stored.startswith(b"sandbox media MEDIA9")
     assert by_text["Riga"]["location"]["latitude"] == 56.95
+    assert by_text["Yes"]["payload"] == "yes"  # the button the customer chose, for the agent
 
 
 def test_redeliveries_store_one_message_even_twenty_at_once(stack):

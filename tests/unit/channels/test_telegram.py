@@ -490,8 +490,6 @@ def test_a_blocked_bot_is_a_permanent_failure_that_says_so(calls):
 @pytest.mark.parametrize(("status", "description", "parameters", "expected"), [
     (400, "Bad Request: chat not found", {}, "chat not found"),
     (400, "Bad Request: message is too long", {}, "message is too long"),
-    (403, "Forbidden: bot can't initiate conversation with a user", {}, "initiate conversation"),
-    (403, "Forbidden: user is deactivated", {}, "deactivated"),
     (400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": -1001234}, "-1001234"),
     (401, "Unauthorized", {}, "bot token"),
 ])
@@ -502,6 +500,18 @@ def test_refusals_are_permanent(calls, status, description, parameters, expected
     assert expected in caught.value.message
     assert caught.value.recipient_blocked is False
     assert "test-bot-token" not in caught.value.message
+
+
+@pytest.mark.parametrize(("description", "expected"), [
+    ("Forbidden: bot can't initiate conversation with a user", "initiate conversation"),
+    ("Forbidden: user is deactivated", "deactivated"),
+])
+def test_any_403_means_the_user_cannot_be_reached_and_marks_the_conversation(calls, description, expected):
+    calls.answers.append(error(403, description))
+    with pytest.raises(PermanentSendError) as caught:
+        TelegramChannel().send(send_request())
+    assert expected in caught.value.message and "cannot be reached" in caught.value.message
+    assert caught.value.recipient_blocked is True
 
 
 @pytest.mark.parametrize("answer", [error(502, "Bad Gateway"), Response(500, b"<html>oops</html>")])

@@ -97,6 +97,7 @@ class MessageOut(ApiModel):
     location: Location | None = None
     reply_to: str | None = None
     reaction: str | None = None
+    payload: str | None = Field(None, description="the payload of the button, quick reply or postback the customer chose")
     created_at: str
     status: str
     failure_reason: str | None = None

@@ -380,8 +380,9 @@ def _send_error(response: Any, answer: dict[str, Any]) -> RetryableSendError | P
         return RetryableSendError(f"Telegram rate limit: {description}", retry_after=seconds)
     if code >= 500 or status >= 500:
         return RetryableSendError(f"Telegram {code}: {description}", retry_after=http.retry_after(response))
-    if code == 403 and "blocked by the user" in description.lower():
-        return PermanentSendError(f"the user blocked the bot (Telegram 403: {description})", recipient_blocked=True)
+    if code == 403:  # blocked by the user, deactivated, never started the bot: replies cannot reach them
+        what = "the user blocked the bot" if "blocked by the user" in description.lower() else "the user cannot be reached"
+        return PermanentSendError(f"{what} (Telegram 403: {description})", recipient_blocked=True)
     migrated = _int(parameters.get("migrate_to_chat_id"))
     if migrated is not None:
         return PermanentSendError(f"the group became a supergroup with chat id {migrated} (Telegram {code}: {description})")
