@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import importlib.util
 import io
 import json
@@ -186,3 +189,26 @@ def test_an_empty_dlq_is_not_redriven(sqs):
 def test_script_paths_are_executable():
     for path in (SCRIPTS / "put-secrets.py", SCRIPTS / "redrive-dlq.py"):
         assert Path(path).stat().st_mode & 0o111, path
+
+
+# -- webchat-identity-key ------------------------------------------------------------------------------
+def test_the_identity_key_vouches_for_emails_and_cannot_sign_visitor_tokens(monkeypatch, capsys):
+    from switchboard.channels import webchat
+    from switchboard.errors import Unauthorized
+
+    identity_key = script("webchat-identity-key")
+    monkeypatch.setenv("WEBCHAT_TOKEN_SECRET", "test-webchat-secret")
+    assert identity_key.main([]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == webchat.identity_key() and len(printed) == 64 and "test-webchat-secret" not in printed
+    # What the website's backend computes with it is what the session API accepts...
+    hashed = hmac.new(printed.encode(), b"ann@example.com", hashlib.sha256).hexdigest()
+    assert webchat.identity_vouched("Ann@Example.com", hashed)
+    # ...and a visitor token signed with it (or with the secret itself) is refused
+    body = base64.urlsafe_b64encode(json.dumps({"v": "v_x", "w": "default", "x": 4102444800}).encode()).decode()
+    for key in (printed.encode(), b"test-webchat-secret"):
+        signature = base64.urlsafe_b64encode(hmac.new(key, body.encode(), hashlib.sha256).digest()).decode()
+        with pytest.raises(Unauthorized):
+            webchat.read_token(f"Bearer {body.rstrip('=')}.{signature.rstrip('=')}")
+    monkeypatch.delenv("WEBCHAT_TOKEN_SECRET")
+    assert identity_key.main([]) == 2

@@ -141,7 +141,7 @@ def test_any_authorization_but_a_valid_token_is_401(recorded, authorization, met
 
 def signed_claims(claims: Any) -> str:
     body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    key = TEST_SECRETS["WEBCHAT_TOKEN_SECRET"].encode()
+    key = hmac.new(TEST_SECRETS["WEBCHAT_TOKEN_SECRET"].encode(), b"switchboard visitor token", hashlib.sha256).digest()
     signature = base64.urlsafe_b64encode(hmac.new(key, body.encode(), hashlib.sha256).digest()).decode().rstrip("=")
     return f"{body}.{signature}"
 

@@ -37,16 +37,27 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _key() -> bytes:
+def _secret() -> bytes:
     key = secrets.get("webchat_token_secret")
     if not key:
         raise ServiceUnavailable("no web chat token secret configured")
     return key.encode()
 
 
+def _key() -> bytes:
+    """The key visitor tokens are signed with, derived from the secret: it never leaves the web chat function."""
+    return hmac.new(_secret(), b"switchboard visitor token", hashlib.sha256).digest()
+
+
+def identity_key() -> str:
+    """The key a website's backend holds to vouch for its signed-in users' emails (hex). Derived from the secret
+    one way, so that holding it lets a website vouch for an address and nothing more: it cannot sign tokens."""
+    return hmac.new(_secret(), b"switchboard identity hash", hashlib.sha256).hexdigest()
+
+
 def identity_hash(email: str) -> str:
-    """What a website's backend computes for its signed-in user: hex HMAC-SHA256(secret, lower-cased email)."""
-    return hmac.new(_key(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    """What a website's backend computes for its signed-in user: hex HMAC-SHA256(identity key, lower-cased email)."""
+    return hmac.new(identity_key().encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def identity_vouched(email: Any, given: Any) -> bool:
