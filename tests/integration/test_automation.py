@@ -332,3 +332,21 @@ def test_defaults_come_from_the_template_parameter_then_admins_edits(stack, sett
     settings_env(AUTOMATION_DEFAULTS="not json")
     automation_config.forget()
     assert stack.http("GET", "/api/settings", role="admin").status == 200  # a broken parameter is not an outage
+
+
+def test_every_word_of_the_survey_email_comes_from_the_settings(stack):
+    words = {"subject": "Kā mums gāja?", "text": "Paldies, ka sazinājāties.", "hello": "Sveiki",
+             "rating_prompt": "Novērtējiet (1 = slikti, 5 = lieliski):", "closing": "Paldies!"}
+    settings(stack, {"survey": {"enabled": True, "delay_minutes": 0, **words}})
+    conv = customer_writes(stack, "s.lv", "palīdzība", sender="15557770014")
+    stack.http("PATCH", f"/api/contacts/{conv['contact']['id']}", {"email": "klients@example.com"}, role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    clock.advance(60)
+    assert run(stack, "SurveyFunction")["done"] == 1
+    (raw,) = ses_messages(stack)
+    mail = email.message_from_string(raw, policy=email.policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == words["subject"] and text.startswith(f"Sveiki {conv['contact']['name']},")
+    assert all(words[k] in text for k in ("text", "rating_prompt", "closing")) and "Hello" not in text
+    html = mail.get_body(("html",)).get_content()
+    assert words["rating_prompt"] in html and words["closing"] in html

@@ -194,6 +194,10 @@ class SurveySettings(_Section):
     expires_days: int = Field(14, ge=1, le=365, description="how long the rating links work")
     subject: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_check_text)] = "How did we do?"
     text: Text = "Thanks for contacting us. How would you rate the help you received?"
+    # Every other word of the email, so that it can be written in the customers' language.
+    hello: Text = Field("Hello", description="the salutation, followed by the contact's name when known")
+    rating_prompt: Text = "Choose a rating (1 = poor, 5 = excellent):"
+    closing: Text = "Thank you!"
 
 
 class RetentionSettings(_Section):

@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard import aws, clock, observability, secrets
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
@@ -19,6 +19,9 @@ from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
 from switchboard.store import contacts, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.automation_settings import SurveySettings
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -71,7 +74,7 @@ def send(table: Table, due: dict[str, Any]) -> bool:
         return False  # already sent for this resolution
     try:
         token = make_token(due["conversation_id"], due["resolution"], expires)
-        _email(due["email"], due.get("name"), token, config.subject, config.text)
+        _email(due["email"], due.get("name"), token, config)
     except Exception:
         table.delete(claim)  # not sent: let the next run try again
         raise
@@ -99,17 +102,19 @@ def cancel_for_contact(table: Table, contact_id: str) -> int:
     return table.batch_delete([keys.due(c, "survey") for c in conversation_ids]) if conversation_ids else 0
 
 
-def _email(to: str, name: str | None, token: str, subject: str, intro: str) -> None:
+def _email(to: str, name: str | None, token: str, config: SurveySettings) -> None:
+    """Every word of it comes from the survey settings (subject, text, hello, rating_prompt, closing)."""
     settings = get_settings()
     base = settings.public_base_url.rstrip("/")
     links = [(n, f"{base}/survey/{token}?rating={n}") for n in range(1, 6)]
-    greeting = f"Hello {name}," if name else "Hello,"
-    text = "\n".join([greeting, "", intro, "Choose a rating (1 = poor, 5 = excellent):", ""]
-                     + [f"{n}: {url}" for n, url in links] + ["", "Thank you!"])
+    greeting = f"{config.hello} {name}," if name else f"{config.hello},"
+    text = "\n".join([greeting, "", config.text, config.rating_prompt, ""]
+                     + [f"{n}: {url}" for n, url in links] + ["", config.closing])
     buttons = " ".join(f'<a href="{html.escape(url)}" style="padding:8px 14px;border:1px solid #345;'
                        f'border-radius:4px;text-decoration:none">{n}</a>' for n, url in links)
-    body_html = (f"<p>{html.escape(greeting)}</p><p>{html.escape(intro)} Choose a rating "
-                 f"(1 = poor, 5 = excellent):</p><p>{buttons}</p><p>Thank you!</p>")
+    body_html = (f"<p>{html.escape(greeting)}</p><p>{html.escape(config.text)} {html.escape(config.rating_prompt)}"
+                 f"</p><p>{buttons}</p><p>{html.escape(config.closing)}</p>")
+    subject = config.subject
     sender = settings.survey_from_address or settings.email_from_address or "support@example.com"
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, to, subject
