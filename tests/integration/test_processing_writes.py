@@ -65,23 +65,20 @@ def test_a_stop_between_the_message_and_its_conversation_is_finished_by_the_retr
     assert [m["text"] for m in messages(stack, conv["id"])] == ["first", "second"]
 
 
-def test_an_identity_claim_left_without_its_profile_is_taken_over_once_it_is_old(stack):
+def test_an_identity_claim_left_without_its_profile_is_completed_by_the_next_delivery(stack):
     table = Table()
     identity = "phone:+15551234567"
-    table.put({**keys.identity(identity), "type": "identity", "contact_id": "ct_gone", "channel": "whatsapp",
+    # A first delivery claimed the identity for its new contact, then stopped before writing the profile
+    table.put({**keys.identity(identity), "type": "identity", "contact_id": "ct_halfway", "channel": "whatsapp",
                "address": "15551234567", "created_at": clock.iso(clock.now())})
-    # A young claim is another delivery still writing its contact: the message waits in the queue, not lost.
-    payload = wa_payload(wa_message("wamid.d1", text="hello?"))
-    post(stack, payload)
-    stack.drain("ProcessorFunction", max_polls=2)
-    assert conversations(stack) == []
-    clock.advance(300)  # long dangling now: the next delivery creates the contact afresh
-    post(stack, payload)  # and Meta's redelivery of it is the same message
+    post(stack, wa_payload(wa_message("wamid.d1", text="hello?")))
     stack.drain("ProcessorFunction")
+    # The next one finishes it at once, for the claimed contact: nothing waits for a timeout, nothing is lost
     (conv,) = conversations(stack)
-    assert conv["contact"]["id"] != "ct_gone" and conv["contact"]["name"] == "Ann"
-    assert table.get(keys.identity(identity))["contact_id"] == conv["contact"]["id"]
+    assert conv["contact"]["id"] == "ct_halfway" and conv["contact"]["name"] == "Ann"
+    assert table.get(keys.identity(identity))["contact_id"] == "ct_halfway"
     assert [m["text"] for m in messages(stack, conv["id"])] == ["hello?"]
+    assert {i["channel"] for i in contacts.identities(table, "ct_halfway")} == {"whatsapp"}
 
 
 def test_one_holding_reply_per_unanswered_wait_and_a_new_wait_after_an_answer(stack):
@@ -135,3 +132,19 @@ def test_conversations_opened_and_reopened_are_emf_metrics_by_channel(stack, cap
     assert all(["channel"] in m["Dimensions"] or ["channel", "service"] in m["Dimensions"]
                for r in records if "ConversationsOpened" in r or "ConversationsReopened" in r
                for m in r["_aws"]["CloudWatchMetrics"])
+
+
+def test_a_conversation_claimed_but_not_written_is_completed_by_the_next_delivery(stack):
+    post(stack, wa_payload(wa_message("wamid.h1", text="first")))
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    # As if the first delivery had stopped after claiming the pointer, before writing the conversation item
+    stack.clients["dynamodb"].delete_item(TableName=stack.resolver.refs["Table"],
+                                          Key={"pk": {"S": f"CONV#{conv['id']}"}, "sk": {"S": keys.META}})
+    assert conversations(stack) == []
+    clock.advance(1)
+    post(stack, wa_payload(wa_message("wamid.h2", text="second")))
+    stack.drain("ProcessorFunction")
+    (again,) = conversations(stack)
+    assert again["id"] == conv["id"]  # the claimed conversation, written at once, not a second one
+    assert [m["text"] for m in messages(stack, again["id"])] == ["first", "second"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
@@ -31,53 +30,54 @@ def find(table: Table, identity: str) -> Contact | None:
     return get(table, found["contact_id"]) if found else None
 
 
-# A claimed identity whose profile is missing this long after the claim was left by a creation that stopped
-# half-way; a younger one is still being written by another delivery.
-DANGLING_AFTER_SECONDS = 120
-_CREATION_WAITS = (0.05, 0.1, 0.2)  # seconds to wait for another delivery's profile before retrying later
-
-
 def resolve(table: Table, identity: str, channel: str, address: str, name: str | None,
             first_message_id: str | None = None) -> tuple[Contact, bool]:
     """The contact behind an identity, created with it on first sight (safe under concurrent first messages).
 
-    Returns (contact, created). Creation is three plain writes, not a transaction (which bills each item twice):
-    the identity first, as the claim (of two first messages at once, one creates the contact), then the profile
-    and the contact's link to the identity."""
+    Returns (contact, created). Creation is plain writes, not a transaction (which bills each item twice): the
+    identity first, as the claim (of two first messages at once, one names the contact), then the profile and the
+    contact's link to the identity. Whoever finds a claim without its profile (the other delivery is still
+    writing it, or stopped half-way) writes them itself, for the claimed contact: nothing waits, nothing is
+    left half-done, and both end with the same contact."""
     found = table.get(keys.identity(identity))
     if found:
         contact = get(table, found["contact_id"])
-        if contact is None and _age(found) < DANGLING_AFTER_SECONDS:
-            contact = _await_profile(table, found["contact_id"])
-            if contact is None:
-                raise RetryableSendError("the contact is being created: retry this message shortly")
         if contact is not None:
             return _seen_again(table, contact, found, identity, channel, address, name), False
-    now = clock.iso(clock.now())
-    contact_id = ids.new_id("ct_")
+        return _complete(table, found, identity, name, first_message_id), False
+    claim = {**keys.identity(identity), "type": "identity", "contact_id": ids.new_id("ct_"), "channel": channel,
+             "address": address, "created_at": clock.iso(clock.now())}
+    try:
+        table.put(claim, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        winner = table.get(keys.identity(identity), consistent=True)
+        if winner is None:  # claimed and gone again (an erasure in between): the queue retries the message
+            raise RetryableSendError("the contact changed while it was being created: retry shortly") from None
+        contact = get(table, winner["contact_id"])
+        return (contact, False) if contact else (_complete(table, winner, identity, name, first_message_id), False)
+    return _complete(table, claim, identity, name, first_message_id), True
+
+
+def _complete(table: Table, claim: dict[str, Any], identity: str, name: str | None,
+              first_message_id: str | None) -> Contact:
+    """The profile and link of a claimed identity, written once whoever gets there first (both are idempotent)."""
+    contact_id = claim["contact_id"]
     profile: dict[str, Any] = {**keys.contact(contact_id), "type": "contact", "id": contact_id, "name": name,
-                               "created_at": now, "first_message_id": first_message_id}
+                               "created_at": claim.get("created_at") or clock.iso(clock.now()),
+                               "first_message_id": first_message_id}
     if identity.startswith("phone:"):
         profile["phone"] = identity.removeprefix("phone:")
     elif identity.startswith("email:"):
         profile["email"] = identity.removeprefix("email:")
-    try:
-        # Replaces a claim whose profile never came (found above, long dangling), never a live one.
-        table.put({**keys.identity(identity), "type": "identity", "contact_id": contact_id, "channel": channel,
-                   "address": address, "created_at": now},
-                  condition="attribute_not_exists(pk) OR contact_id = :old",
-                  vals={":old": found["contact_id"] if found else "-"})
-    except ConditionFailed:
-        # Another delivery claimed it first: use theirs once its profile is there.
-        winner = table.get(keys.identity(identity), consistent=True)
-        contact = _await_profile(table, winner["contact_id"]) if winner else None
-        if contact is None:
-            raise RetryableSendError("the contact is being created: retry this message shortly") from None
-        return contact, False
-    table.put(profile)
     table.put({**keys.contact_identity(contact_id, identity), "type": "contact_identity", "identity": identity,
-               "channel": channel, "address": address, "created_at": now})
-    return _contact(profile), True
+               "channel": claim["channel"], "address": claim["address"], "created_at": profile["created_at"]})
+    try:
+        table.put(profile, condition="attribute_not_exists(pk)")
+    except ConditionFailed:  # the other delivery wrote it first: theirs stands
+        existing = table.get(keys.contact(contact_id), consistent=True)
+        if existing:
+            return _contact(existing)
+    return _contact(profile)
 
 
 def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity: str, channel: str, address: str,
@@ -100,21 +100,6 @@ def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity:
         contact = contact.model_copy(update={"name": name or contact.name,
                                              "channels": [*contact.channels, channel] if new_channel else contact.channels})
     return contact
-
-
-def _age(identity_item: dict[str, Any]) -> float:
-    created = identity_item.get("created_at")
-    return (clock.now() - clock.parse_iso(created)).total_seconds() if created else float("inf")
-
-
-def _await_profile(table: Table, contact_id: str) -> Contact | None:
-    """The profile another delivery is writing right now: it follows its claim within milliseconds."""
-    for pause in (0.0, *_CREATION_WAITS):
-        time.sleep(pause)
-        item = table.get(keys.contact(contact_id), consistent=True)
-        if item:
-            return _contact(item)
-    return None
 
 
 def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, Message
 
 STATUSES = ("open", "pending", "resolved")
-# A pointer without its conversation this long after its claim was left by a creation that stopped half-way.
+# A pointer without its conversation this long after its claim leads to a conversation that is gone (retention,
+# expiry): a new one replaces it. A younger one is completed by whoever finds it.
 DANGLING_AFTER_SECONDS = 120
 NO_EXPIRY = 4102444800  # 2100-01-01: for a message written without a backstop (none in the code paths)
 PREVIEW_CHARS = 200
@@ -96,7 +97,12 @@ def edit_message(table: Table, conv_id: str, created_at: str, msg_id: str, text:
 
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
                expires_at: int | None = None) -> Conversation:
-    """The contact's current conversation in this inbox, started on first contact."""
+    """The contact's current conversation in this inbox, started on first contact.
+
+    The active pointer is the claim: of two first messages at once, one names the conversation. Whoever finds a
+    pointer claimed moments ago without its conversation (the other delivery is still writing it, or stopped
+    half-way) writes it itself, for the claimed id, so nothing waits and nothing is left half-done. A pointer whose
+    conversation is gone for longer (retention, expiry) is replaced by a new conversation, never a live one."""
     pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
     pointer = table.get(pointer_key)
     if pointer:
@@ -104,34 +110,44 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
         if conv:
             return conv
         if clock.epoch() - int(pointer.get("claimed_at", 0)) < DANGLING_AFTER_SECONDS:
-            raise RetryableSendError("the conversation is being created: retry this message shortly")
-    now = clock.iso(clock.now())
+            return _create(table, pointer["conversation_id"], channel, inbox_id, contact, recipient, expires_at)
     conv_id = ids.new_id("cv_")
+    try:
+        table.put({**pointer_key, "type": "active_pointer", "conversation_id": conv_id, "claimed_at": clock.epoch()},
+                  condition="attribute_not_exists(pk) OR conversation_id = :old",
+                  vals={":old": pointer["conversation_id"] if pointer else "-"})
+    except ConditionFailed:
+        winner = table.get(pointer_key, consistent=True)
+        if winner is None:  # claimed and gone again (an erasure in between): the queue retries the message
+            raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
+        conv = get(table, winner["conversation_id"], consistent=True)
+        return conv or _create(table, winner["conversation_id"], channel, inbox_id, contact, recipient, expires_at)
+    return _create(table, conv_id, channel, inbox_id, contact, recipient, expires_at)
+
+
+def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Contact, recipient: str,
+            expires_at: int | None) -> Conversation:
+    """The items of a claimed conversation: plain puts (a transaction would bill each item twice), idempotent, the
+    conversation item last and only if absent, so that of two deliveries completing it, one writes it and counts
+    it in the day's metrics."""
+    now = clock.iso(clock.now())
     item: dict[str, Any] = {
         **keys.conversation(conv_id), **keys.inbox_keys("open", None, now, conv_id),
         "type": "conversation", "id": conv_id, "channel": channel, "inbox_id": inbox_id,
         "contact_id": contact.id, "contact_name": contact.name, "recipient": recipient, "status": "open",
         "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
     }
-    try:
-        # The pointer is the claim: of two first messages at once, one creates the conversation. It replaces a
-        # pointer whose conversation is gone (retention, or a creation that stopped half-way), never a live one.
-        table.put({**pointer_key, "type": "active_pointer", "conversation_id": conv_id, "claimed_at": clock.epoch()},
-                  condition="attribute_not_exists(pk) OR conversation_id = :old",
-                  vals={":old": pointer["conversation_id"] if pointer else "-"})
-    except ConditionFailed:
-        winner = table.get(pointer_key, consistent=True)
-        conv = get(table, winner["conversation_id"], consistent=True) if winner else None
-        if conv is None:
-            raise  # the winner is still writing it: the queue retries this message in a moment
-        return conv
-    # Plain puts (a transaction would bill each item twice); the conversation item goes last, so that until it
-    # exists the pointer counts as dangling and a retry creates it afresh.
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
     table.put({**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
                "conversation_id": conv_id, "contact_id": contact.id, "channel": channel})
-    table.put(item)
+    try:
+        table.put(item, condition="attribute_not_exists(pk)")
+    except ConditionFailed:  # the other delivery wrote it first: theirs stands
+        existing = get(table, conv_id, consistent=True)
+        if existing:
+            return existing
+        raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
     metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1})
     return _conversation(item)
 
