@@ -118,6 +118,9 @@ def test_nothing_lost_nothing_doubled_under_30_percent_aws_faults(faulty_stack):
     payloads = [wa_payload(wa_message(f"wamid.f.{s}.{n}", sender=s, text=text), sender=s, name=f"N{s[-3:]}")
                 for s in senders for n, text in enumerate(expected[s])]
 
+    # With AWS failing altogether, the webhook answers 5xx, so that Meta retries (and nothing is half-stored)
+    proxy.rate = 1.0
+    assert stack.post_meta("whatsapp", payloads[0]).status >= 500
     # Given 30% of AWS requests failing, when Meta delivers (retrying every 5xx, redelivering some)
     proxy.rate = 0.3
     retried = sum(deliver(stack, payload) > 0 for payload in payloads)
@@ -161,4 +164,5 @@ def test_nothing_lost_nothing_doubled_under_30_percent_aws_faults(faulty_stack):
             assert m["status"] == "sent" or (m["status"] == "failed" and m["failure_reason"]), m
         assert sum(m["status"] == "sent" for m in outbound) == sent[f"reply to {conv['id']}"]
     assert len(replies) == SENDERS and sum(sent.values()) >= SENDERS * 0.9
-    assert proxy.counts["failed"] > 100 and retried > 0  # the faults really happened (retries inside absorb most)
+    # The faults really happened; the SDK's own retries absorb most, so few deliveries needed Meta's retry
+    assert proxy.counts["failed"] > 100, (proxy.counts, retried)
