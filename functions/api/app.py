@@ -8,6 +8,7 @@ from switchboard import observability
 logger = Logger()
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):

@@ -34,6 +34,7 @@ def record_handler(record):
                                             "result": outcome.result, "conversation_id": outcome.conversation_id})
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):

@@ -8,6 +8,7 @@ from switchboard.services import lifecycle
 logger = Logger()
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):

@@ -45,6 +45,7 @@ def _log_failure(record, exc):
                                                     "receive_count": record.attributes.approximate_receive_count})
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context
 def handler(event, context):

@@ -24,6 +24,7 @@ def _json(request):
     return body
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):

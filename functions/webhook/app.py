@@ -12,6 +12,7 @@ from switchboard.settings import get_settings
 logger = Logger()
 
 
+@observability.traced
 @observability.flush
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):

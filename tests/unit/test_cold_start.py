@@ -1,5 +1,5 @@
 """A function's init (importing its handler module) loads none of the heavy packages: pydantic and the models,
-Powertools' event handler, batch and parameters utilities, and requests load on the first invocation that uses
+Powertools' event handler, batch and parameters utilities, requests, and the X-Ray SDK load on the first invocation that uses
 them (README, Code layout). Each handler is imported as Lambda would, in a fresh interpreter with its environment."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 NOT_AT_INIT = ("pydantic", "pydantic_core", "aws_lambda_powertools.event_handler",
                "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parameters", "requests",
                "switchboard.models", "switchboard.settings_model", "switchboard.automation_settings",
-               "switchboard.api.app")
+               "switchboard.api.app", "aws_xray_sdk")
 
 _CHILD = """
 import json, sys
@@ -38,7 +38,8 @@ def _handlers():
 @pytest.mark.parametrize("spec", _handlers(), ids=lambda spec: spec.code_dir.name)
 def test_handler_import_loads_nothing_heavy(spec):
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
-    env |= spec.env | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": spec.name}
+    env |= spec.env | {"AWS_DEFAULT_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                                 "LAMBDA_TASK_ROOT": str(spec.code_dir)}  # in Lambda: tracing is on
     code = _CHILD.format(code_dir=str(spec.code_dir), layer=str(ROOT / "layers" / "shared"), module=spec.module)
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
                          check=False)

@@ -1,4 +1,5 @@
-"""CloudWatch metrics through Powertools (EMF: written to the log, no PutMetricData calls), and correlation ids.
+"""CloudWatch metrics through Powertools (EMF: written to the log, no PutMetricData calls), correlation ids, and
+X-Ray tracing through Powertools' Tracer.
 
 The core records figures with `count`/`seconds`; each handler's `flush` decorator publishes them. A request's
 correlation id (set by the handler's Logger from API Gateway's request id) travels on queue messages, so that the
@@ -6,6 +7,9 @@ webhook's, the processor's and the sender's log lines of one message can be foun
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache, wraps
 from typing import Any
 
@@ -18,8 +22,9 @@ def _metrics() -> Any:
 
 
 def forget() -> None:
-    """Tests: the next metric reads its namespace and service from the environment again."""
+    """Tests: the next metric (and tracer) reads its namespace and service from the environment again."""
     _metrics.cache_clear()
+    _tracer.cache_clear()
 
 
 def count(name: str, value: float = 1) -> None:
@@ -72,3 +77,71 @@ def flush(handler: Any) -> Any:
                 metrics.flush_metrics()
 
     return wrapper
+
+
+# Tracing. The X-Ray SDK and its patching of botocore cost about 150-200 ms, so nothing of it loads at import:
+# the tracer is built on the first invocation, and only where Powertools would trace at all (in Lambda, not under
+# SAM local, not with POWERTOOLS_TRACE_DISABLED). Locally and in tests the handlers run untraced, untouched.
+# Only botocore is patched, not requests: the X-Ray SDK records a request's whole URL path, and Telegram's bot
+# token is in its API's path. Provider calls get a subsegment named by host only (`subsegment`). Responses are
+# never recorded, and a failure only by its exception's type: messages can carry text, addresses or tokens.
+
+
+def _tracing_wanted() -> bool:
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL") and \
+        os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in ("1", "true", "yes", "on")
+
+
+@cache
+def _tracer() -> Any:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(patch_modules=("botocore",))
+
+
+def _active_tracer() -> Any | None:
+    if not _tracing_wanted():
+        return None
+    tracer = _tracer()
+    return None if tracer.disabled else tracer
+
+
+def traced(handler: Any) -> Any:
+    """Each invocation a `## handler` subsegment (cold start and service annotated), its AWS calls inside it."""
+    invocations = 0
+
+    @wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        nonlocal invocations
+        invocations += 1
+        tracer = _active_tracer()
+        if tracer is None:
+            return handler(event, context)
+        with _span(tracer, f"## {handler.__name__}") as span:
+            span.put_annotation("ColdStart", invocations == 1)
+            span.put_annotation("Service", tracer.service)
+            return handler(event, context)
+
+    return wrapper
+
+
+def subsegment(name: str) -> AbstractContextManager[Any]:
+    """A traced span of work (a provider call) when tracing is on; nothing otherwise. `name` carries no data."""
+    tracer = _active_tracer()
+    return nullcontext() if tracer is None else _span(tracer, name)
+
+
+@contextmanager
+def _span(tracer: Any, name: str) -> Iterator[Any]:
+    """A subsegment that records a failure by its type only. The X-Ray SDK's own context managers record the
+    exception's message and stack, and messages can carry content (an HTTP error's URL holds a bot token)."""
+    span = tracer.provider.begin_subsegment(name)
+    try:
+        yield span
+    except BaseException as exc:
+        if span is not None:
+            span.add_fault_flag()
+            span.put_annotation("Error", type(exc).__name__)
+        raise
+    finally:
+        tracer.provider.end_subsegment()

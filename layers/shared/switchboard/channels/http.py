@@ -7,8 +7,9 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
-from switchboard import clock
+from switchboard import clock, observability
 from switchboard.errors import PermanentSendError, RetryableSendError
 from switchboard.settings import get_settings
 
@@ -83,7 +84,8 @@ def request(method: str, url: str, **kwargs: Any) -> Any:
     kwargs.setdefault("timeout", get_settings().http_timeout_seconds)
     repeatable = method.upper() in ("GET", "HEAD")
     try:
-        return session(repeatable).request(method, url, **kwargs)
+        with observability.subsegment(f"## {urlsplit(url).hostname or 'provider'}"):  # the host only: paths hold tokens
+            return session(repeatable).request(method, url, **kwargs)
     except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
         raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
     except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
