@@ -253,6 +253,10 @@ def test_the_agent_api_needs_a_token_and_answers_errors_as_json(stack):
     assert stack.http("GET", "/api/health").status == 200
     missing = stack.http("GET", "/api/conversations/cv_nope", role="agent")
     assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong_method = stack.http("DELETE", "/api/conversations/cv_nope/messages", role="agent")
+    assert wrong_method.status == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert wrong_method.headers["Allow"] == "GET, POST"
+    assert stack.http("GET", "/api/no/such/route", role="agent").status == 404
     bad = stack.http("GET", "/api/conversations", role="agent", query="status=closed")
     assert bad.status == 422 and "error" in bad.json()
     bad_cursor = stack.http("GET", "/api/conversations", role="agent", query="cursor=%%%")

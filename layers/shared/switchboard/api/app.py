@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -42,7 +44,25 @@ def validation_error(exc: RequestValidationError) -> Response:
 
 @app.not_found
 def not_found(_exc: Exception) -> Response:
+    path = app.current_event.path
+    allowed = sorted({method.upper() for pattern, methods in _route_patterns() if pattern.fullmatch(path)
+                      for method in methods})
+    if allowed:
+        response = error(405, "method_not_allowed", f"{app.current_event.http_method} is not allowed here; "
+                                                    f"allowed: {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return error(404, "not_found", "no such route")
+
+
+@cache
+def _route_patterns() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """Every documented path as a pattern ({param} is one path segment), with its methods."""
+    patterns = []
+    for path, item in document().get("paths", {}).items():
+        regex = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(path))  # re.escape turns {id} into \{id\}
+        patterns.append((re.compile(regex), tuple(item)))
+    return patterns
 
 
 @app.get("/api/health", summary="Liveness (no auth)")
