@@ -311,6 +311,30 @@ def test_raising_retention_moves_the_ttl_backstops_out_so_nothing_expires_before
     assert "keep me longer" in [m["text"] for m in messages(stack, conv["id"])]
 
 
+def test_a_retention_raised_by_a_redeploy_of_the_defaults_moves_the_backstops_at_the_next_run(stack, settings_env):
+    from switchboard import settings as settings_module
+    from switchboard.services import automation_config
+
+    def redeploy(defaults: str) -> None:  # the AutomationDefaults parameter changed: a new environment
+        settings_env(AUTOMATION_DEFAULTS=defaults)
+        settings_module.get_settings.cache_clear()
+        automation_config.forget()
+
+    redeploy('{"retention": {"default_days": 10}}')
+    assert run(stack, "RetentionFunction")["reviews_scheduled"] == 0  # the first run records the policy it found
+    conv = customer_writes(stack, "ttl.3", "kept by the new default", sender="15557770125")
+    written = clock.epoch()
+    redeploy('{"retention": {"default_days": 200}}')
+    first = run(stack, "RetentionFunction")
+    assert first["reviews_scheduled"] >= 1 and first["backstops_moved"] >= 2 and first["conversations"] == 0
+    items = [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "META" or i["sk"].startswith("MSG#")]
+    assert items and all(i["expires_at"] >= written + (2 * 200 + 30) * 86400 - 60 for i in items)
+    again = run(stack, "RetentionFunction")
+    assert again["reviews_scheduled"] == 0 and again["backstops_moved"] == 0  # a rerun changes nothing
+    clock.advance(52 * 86400)  # past the old backstop (2 x 10 + 30 days): still there
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").status == 200
+
+
 def test_greeting_again_after_a_quiet_spell_when_configured(stack):
     settings(stack, {"greeting": {"enabled": True, "text": "Welcome back", "after_inactive_days": 30}})
     conv = customer_writes(stack, "q.1", "first", sender="15557770555")

@@ -40,7 +40,7 @@ def put_settings_doc() -> AutomationSettings:
     table = Table()
     before = automation_config.load(table, fresh=True)
     after = automation_config.save(table, patch)
-    lifecycle.schedule_backstop_review(table, before, after)  # a raised retention moves the TTL backstops out
+    lifecycle.schedule_backstop_review(table, after, before)  # a raised retention moves the TTL backstops out
     return after
 
 

@@ -31,7 +31,8 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
     from switchboard.models import CHANNELS
 
     table = table or Table()
-    policy = load_settings(table).retention
+    current = load_settings(table)
+    policy = current.retention
     counts = erasure.Counts(extra={"read": 0, "rescheduled": 0})
     now = clock.now()
     for channel in CHANNELS:
@@ -49,23 +50,36 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
                 _expire(table, due, cutoff, counts)
             if not start:
                 break
+    counts.extra["reviews_scheduled"] = len(schedule_backstop_review(table, current))  # raised by a redeploy
     _review_backstops(table, policy, counts)
     result = counts.as_dict()
     audit(table, "retention", result, policy={"default_days": policy.default_days, "channels": dict(policy.channels)})
     return result
 
 
-def schedule_backstop_review(table: Table, before: AutomationSettings, after: AutomationSettings) -> list[str]:
-    """After a settings change: the channels whose retention went up get their conversations' TTL backstops moved
-    out by the next retention runs (an item written under the old policy would otherwise expire, and read as gone,
-    before the new policy says it is due). A lowered retention needs nothing: the job deletes on time."""
+def schedule_backstop_review(table: Table, after: AutomationSettings,
+                             before: AutomationSettings | None = None) -> list[str]:
+    """The channels whose retention is now higher than the policy their TTL backstops were last reviewed for get
+    those backstops moved out by the next retention runs (an item written under the old policy would otherwise
+    expire, and read as gone, before the new policy says it is due). A lowered retention needs nothing: the job
+    deletes on time. Called on a settings change and by every retention run, so that a policy raised through the
+    template's defaults (a redeploy) is caught too. `before`: the baseline when none has been recorded yet."""
     from switchboard.automation_settings import retention_days
     from switchboard.models import CHANNELS
 
-    raised = [c for c in CHANNELS if retention_days(after, c) > retention_days(before, c)]
+    wanted = {c: retention_days(after, c) for c in CHANNELS}
+    reviewed = table.get(keys.retention_reviewed(), consistent=True)
+    if reviewed is not None:
+        baseline = {c: int(reviewed.get("days", {}).get(c, wanted[c])) for c in CHANNELS}
+    else:
+        baseline = {c: retention_days(before, c) for c in CHANNELS} if before is not None else wanted
+    raised = [c for c in CHANNELS if wanted[c] > baseline[c]]
     for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
         table.put({**keys.backstop_review(channel), "type": "backstop_review", "channel": channel,
                    "review_id": ids.new_id("br_"), "requested_at": clock.iso(clock.now())})
+    if reviewed is None or baseline != wanted:
+        table.put({**keys.retention_reviewed(), "type": "retention_reviewed", "days": wanted,
+                   "at": clock.iso(clock.now())})
     return raised
 
 

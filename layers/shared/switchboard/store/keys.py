@@ -190,3 +190,8 @@ BACKSTOP_REVIEW_PK = "BACKSTOPREVIEW"
 def backstop_review(channel: str) -> Key:
     """A channel whose retention was raised: its conversations' TTL backstops are moved out by the retention job."""
     return {"pk": BACKSTOP_REVIEW_PK, "sk": channel}
+
+
+def retention_reviewed() -> Key:
+    """The retention days per channel that the TTL backstops were last reviewed for (a raise is measured from it)."""
+    return {"pk": "RETENTIONPOLICY", "sk": "REVIEWED"}
