@@ -72,7 +72,7 @@ export function createMetrics() {
     replace(out,
       h('div', { class: 'figures' },
         figure('Conversations', String(m.conversations ?? 0),
-          m.by_status ? `${m.by_status.resolved ?? 0} resolved · ${m.by_status.reopened ?? 0} reopened` : null),
+          m.activity ? `${m.activity.resolved ?? 0} resolved · ${m.activity.reopened ?? 0} reopened in the period` : null),
         figure('First response', fmtDuration(fr.p50), `median · p90 ${fmtDuration(fr.p90)}`),
         figure('Resolution', fmtDuration(rs.p50), `median · p90 ${fmtDuration(rs.p90)}`),
         figure('CSAT', csat.average === null || csat.average === undefined ? '–' : `${Number(csat.average).toFixed(2)} / 5`,
@@ -82,6 +82,8 @@ export function createMetrics() {
         chartCard('Volume by channel', byChannel.length
           ? barChart('Conversations by channel', byChannel.map(([c, n]) => ({ label: channelName(c), value: n, cls: `ch-${c}` })))
           : h('p', { class: 'muted' }, 'No conversations in this period.')),
+        chartCard('Where they stand now', barChart('Conversations opened in the period, by status now',
+          ['open', 'pending', 'resolved'].map((st) => ({ label: st, value: (m.by_status || {})[st] ?? 0, cls: `st-${st}` })))),
         chartCard('First response time', barChart('First response time',
           [{ label: 'median (p50)', value: fr.p50, cls: 'p50' }, { label: 'p90', value: fr.p90, cls: 'p90' }], { format: fmtDuration })),
         chartCard('Resolution time', barChart('Resolution time',

@@ -232,8 +232,9 @@ def test_metrics_page_draws_figures_and_charts(page, customer):
         pytest.xfail("GET /api/metrics is not in the API yet")
     expect(metrics.locator(".figure").first).to_contain_text("Conversations")
     expect(metrics.locator(".figure").first).to_contain_text(re.compile(r"[1-9]"))
-    expect(metrics.locator("svg.chart")).to_have_count(4)
+    expect(metrics.locator("svg.chart")).to_have_count(5)
     expect(metrics.locator("svg.chart").first).to_have_attribute("aria-label", re.compile("WhatsApp"))
+    expect(metrics.locator("svg.chart").nth(1)).to_have_attribute("aria-label", re.compile(r"by status now.*open: [1-9]"))
     shot(page, "06-metrics")
 
 

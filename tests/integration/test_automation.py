@@ -167,6 +167,25 @@ def test_survey_after_resolution_once_with_a_single_use_rating(stack):
     assert parse_qs(query)["rating"] == ["5"]
 
 
+def test_metrics_by_status_is_where_the_period_s_conversations_stand_now_and_activity_what_happened(stack):
+    one = customer_writes(stack, "st.1", "a", sender="15557770301")
+    two = customer_writes(stack, "st.2", "b", sender="15557770302")
+    three = customer_writes(stack, "st.3", "c", sender="15557770303")
+    for conv in (one, two):
+        stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")  # again: nothing changes
+    stack.http("POST", f"/api/conversations/{three['id']}/pending", role="agent")
+    customer_writes(stack, "st.4", "me again", sender="15557770301")  # reopens the first
+    metrics = stack.http("GET", "/api/metrics", role="agent").json()
+    assert metrics["by_status"] == {"open": 1, "pending": 1, "resolved": 1}
+    assert metrics["activity"] == {"opened": 3, "resolved": 2, "reopened": 1}
+    customer_writes(stack, "st.5", "back from pending", sender="15557770303")
+    stack.http("POST", f"/api/conversations/{one['id']}/resolve", role="agent")
+    metrics = stack.http("GET", "/api/metrics", role="agent").json()
+    assert metrics["by_status"] == {"open": 1, "pending": 0, "resolved": 2}
+    assert sum(metrics["by_status"].values()) == metrics["conversations"] == 3
+
+
 def test_no_survey_when_reopened_opted_out_or_without_email(stack):
     settings(stack, {"survey": {"enabled": True, "delay_minutes": 5}})
     reopened = customer_writes(stack, "n.1", "a", sender="15557770005")

@@ -215,4 +215,6 @@ class MetricsOut(ApiModel):
     resolution_seconds: Percentiles
     csat: Csat
     by_channel: dict[str, int]
-    by_status: dict[str, int]
+    by_status: dict[str, int] = Field(description="open, pending, resolved: where the conversations opened in the "
+                                                  "period stand now")
+    activity: dict[str, int] = Field(description="opened, resolved, reopened: what happened in the period")

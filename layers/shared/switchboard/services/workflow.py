@@ -17,19 +17,25 @@ AUTOMATION = "automation"
 
 def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     """Resolve once: counted in the day's resolution times; a survey follows unless automation resolved it."""
-    conv = conversations.require(table, conv_id)
-    if conv.status == "resolved":
-        return conv
+    for _attempt in range(3):  # the status it had is checked in the write: a change in between is read again
+        conv = conversations.require(table, conv_id, consistent=True)
+        if conv.status == "resolved" or _resolve_from(table, conv, by):
+            break
+    return conversations.require(table, conv_id, consistent=True)
+
+
+def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
+    conv_id = conv.id
     now = clock.now()
     at = clock.iso(now)
     seconds = (now - clock.parse_iso(conv.created_at)).total_seconds()
     actions: list[dict[str, Any]] = [
         {"Update": {"Key": keys.conversation(conv_id),
                     "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
-                    "ConditionExpression": "attribute_exists(pk) AND #st <> :res",
+                    "ConditionExpression": "attribute_exists(pk) AND #st = :was",
                     "ExpressionAttributeNames": {"#st": "status"},
                     "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
-                                                  ":at": at, ":by": by}}},
+                                                  ":at": at, ":by": by, ":was": conv.status}}},
     ]
     survey = load_settings(table).survey
     recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
@@ -44,13 +50,14 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     try:
         table.transact(actions)
     except ConditionFailed:
-        return conversations.require(table, conv_id)  # resolved meanwhile by someone else
+        return False  # changed meanwhile (resolved by someone else, reopened, parked, or gone)
     table.delete(keys.due(conv_id, "auto_reply"))  # resolved: no holding reply any more
     assignment.closed(table, conv)
     metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
+    metrics.status_moved(table, conv, conv.status, "resolved")
     observability.count("ConversationsResolved")
     observability.seconds("ResolutionTime", seconds)
-    return conversations.require(table, conv_id)
+    return True
 
 
 def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | None:

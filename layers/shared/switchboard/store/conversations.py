@@ -43,8 +43,8 @@ def get(table: Table, conv_id: str, consistent: bool = False) -> Conversation | 
     return _conversation(item) if live(item) and item.get("type") == "conversation" else None
 
 
-def require(table: Table, conv_id: str) -> Conversation:
-    conv = get(table, conv_id)
+def require(table: Table, conv_id: str, consistent: bool = False) -> Conversation:
+    conv = get(table, conv_id, consistent=consistent)
     if conv is None:
         raise NotFound(f"conversation {conv_id} not found")
     return conv
@@ -148,7 +148,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         if existing:
             return existing
         raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
-    metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1})
+    metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1, "status_open": 1})
     return _conversation(item)
 
 
@@ -192,7 +192,7 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
         condition += " AND (attribute_not_exists(last_inbound_at) OR last_inbound_at < :created)"
         vals[":created"] = message.created_at
     try:
-        table.update(
+        before = table.update(
             keys.conversation(conv.id),
             "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
             "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
@@ -203,13 +203,14 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
                   ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
                   ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
                   ":reopen": 1 if reopening else 0, **vals},
-            condition=condition)
+            condition=condition, return_old=True) or {}
     except ConditionFailed:
         if redelivery:
             return False  # a redelivery of a message already in its conversation
         raise
     if reopening:
         metrics.record(table, received_at[:10], {"reopened": 1})
+    metrics.status_moved(table, conv, before.get("status"), "open")  # the status it really had, not as read
     return True
 
 
@@ -274,7 +275,14 @@ def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -
         vals |= {":now": clock.iso(clock.now()), ":by": by or "-"}
     else:
         expression += " REMOVE resolved_at, resolved_by"
-    return _update_conversation(table, conv_id, expression, vals, {"#st": "status"})
+    try:
+        before = table.update(keys.conversation(conv_id), expression, names={"#st": "status"}, vals=vals,
+                              condition="attribute_exists(pk)", return_old=True) or {}
+    except ConditionFailed:
+        raise NotFound(f"conversation {conv_id} not found") from None
+    conv = require(table, conv_id, consistent=True)
+    metrics.status_moved(table, conv, before.get("status"), status)
+    return conv
 
 
 def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:

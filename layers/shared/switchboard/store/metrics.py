@@ -1,7 +1,8 @@
 """Per-day aggregates, updated as events happen, so the metrics endpoint reads days, not messages.
 
 One item per UTC day (METRICS#<yyyy-mm-dd> / DAY) with flat counters: conversations and per-channel
-counts, resolutions, histograms of first response and resolution times (bucket counters), CSAT sums.
+counts, resolutions, histograms of first response and resolution times (bucket counters), CSAT sums, and the
+current status of the day's new conversations (`status_<status>`, moved -1/+1 with each change).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from switchboard.store.table import Table
 # Upper bounds (seconds) of the time buckets; the last one is open-ended.
 BUCKETS = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
 MAX_DAYS = 400
+STATUSES = ("open", "pending", "resolved")
 
 
 key = keys.metrics_day
@@ -46,6 +48,12 @@ def record(table: Table, day: str, counters: dict[str, int | float]) -> None:
         add(table, day, counters)
     except ServiceUnavailable:
         pass
+
+
+def status_moved(table: Table, conv: Any, old: str | None, new: str) -> None:
+    """A conversation's status changed: the day it was opened counts where its conversations stand now."""
+    if old and old != new:
+        record(table, conv.created_at[:10], {f"status_{old}": -1, f"status_{new}": 1})
 
 
 def days(table: Table, first: date, last: date) -> list[dict[str, Any]]:
@@ -91,6 +99,9 @@ def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
                  "responses": responses,
                  "satisfied_share": round(totals.get("csat_45", 0) / responses, 3) if responses else None},
         "by_channel": {name[len("channel_"):]: int(v) for name, v in sorted(totals.items()) if name.startswith("channel_")},
-        "by_status": {"opened": int(totals.get("conversations", 0)), "resolved": int(totals.get("resolved", 0)),
-                      "reopened": int(totals.get("reopened", 0))},
+        # Where the conversations opened in the period stand now (a counter moves with each status change)...
+        "by_status": {status: max(0, int(totals.get(f"status_{status}", 0))) for status in STATUSES},
+        # ...and what happened in the period, to conversations of any age.
+        "activity": {"opened": int(totals.get("conversations", 0)), "resolved": int(totals.get("resolved", 0)),
+                     "reopened": int(totals.get("reopened", 0))},
     }

@@ -120,7 +120,8 @@ class Table:
 
     def update(self, key: dict[str, str], expression: str, names: dict[str, str] | None = None,
                vals: dict[str, Any] | None = None, condition: str | None = None,
-               return_new: bool = False) -> dict[str, Any] | None:
+               return_new: bool = False, return_old: bool = False) -> dict[str, Any] | None:
+        """`return_new`: the item as written; `return_old`: the values the update replaced (UPDATED_OLD)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": serialize(key), "UpdateExpression": expression}
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -128,10 +129,10 @@ class Table:
             kwargs["ExpressionAttributeNames"] = names
         if vals:
             kwargs["ExpressionAttributeValues"] = values(vals)
-        if return_new:
-            kwargs["ReturnValues"] = "ALL_NEW"
+        if return_new or return_old:
+            kwargs["ReturnValues"] = "ALL_NEW" if return_new else "UPDATED_OLD"
         out = self._call("update_item", **kwargs)
-        return deserialize(out["Attributes"]) if return_new and "Attributes" in out else None
+        return deserialize(out.get("Attributes") or {}) if return_new or return_old else None
 
     def delete(self, key: dict[str, str], condition: str | None = None,
                vals: dict[str, Any] | None = None) -> None:
