@@ -136,6 +136,8 @@ class SendRequest(Model):
     message_id: str | None = Field(None, description="our id of the message: an idempotency key where supported")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
+    human_agent_tag: bool = Field(False, description="Messenger, Instagram: past the standard window, sent as a "
+                                                     "human agent's reply (HUMAN_AGENT tag)")
 
 
 class SendResult(Model):

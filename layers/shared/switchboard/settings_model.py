@@ -28,6 +28,9 @@ class Settings(BaseModel):
     email_from_address: str = Field("", alias="EMAIL_FROM_ADDRESS", description="replies' From (default: the address)")
     webchat_allowed_origins: str = Field("", alias="WEBCHAT_ALLOWED_ORIGINS", description="comma-separated; empty: any")
     webchat_token_seconds: int = Field(4 * 3600, alias="WEBCHAT_TOKEN_SECONDS")
+    meta_human_agent_tag: bool = Field(False, alias="META_HUMAN_AGENT_TAG",
+                                       description="Messenger and Instagram: agents may answer for 7 days with the "
+                                                   "HUMAN_AGENT tag (needs Meta's Human Agent permission)")
 
     # Secrets: a value straight from the environment (local stack, tests), else the SSM parameter name.
     meta_app_secret: str = Field("", alias="META_APP_SECRET")

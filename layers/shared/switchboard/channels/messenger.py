@@ -43,6 +43,7 @@ def _seconds(value: Any) -> float | None:
 class MessengerChannel(MetaChannel):
     name = "messenger"
     reply_window_seconds = 24 * 3600
+    human_agent_window_seconds = 7 * 24 * 3600
     object_type = "page"
     max_text_chars = 2000
     token_name = "messenger_page_token"
@@ -210,9 +211,8 @@ class MessengerChannel(MetaChannel):
         self._check_text(request.text)
         body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE",
                                 "message": {"text": request.text}}
-        # Past the 24-hour window a human agent may still answer for 7 days with
-        # {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"} (needs Meta's Human Agent permission).
-        # No setting enables it yet; when one does, set those two fields here when the window has closed.
+        if request.human_agent_tag:  # past the 24-hour window: a human agent's answer, within 7 days
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         response = http.request("POST", f"{self._api_base_url()}/{quote(request.inbox_id, safe='')}/messages",
                                 json=body, headers=self._auth())
         if response.status_code >= 400:

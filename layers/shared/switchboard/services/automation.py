@@ -32,7 +32,7 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
     """An automated reply: respects the reply window, never counts as an agent's response."""
     from switchboard.models import Message, OutboundJob
 
-    if not window_open(conv) or conv.blocked:
+    if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"automation:{kind}",

@@ -20,17 +20,26 @@ if TYPE_CHECKING:
     from switchboard.models import Conversation, Message, OutboundJob
 
 
-def window_closes_at(conv: Conversation) -> str | None:
-    """When free-form replies stop being allowed (None: the channel has no window)."""
-    seconds = registry.get(conv.channel).reply_window_seconds
+def window_closes_at(conv: Conversation, human: bool = True) -> str | None:
+    """When free-form replies stop being allowed (None: the channel has no window). `human`: an agent's reply,
+    which may have the longer human-agent window where it is enabled; automated replies never do."""
+    channel = registry.get(conv.channel)
+    seconds = channel.reply_window_seconds
+    if human and channel.human_agent_window_seconds and get_settings().meta_human_agent_tag:
+        seconds = channel.human_agent_window_seconds
     if seconds is None or not conv.last_inbound_at:
         return None
     return clock.iso(clock.parse_iso(conv.last_inbound_at) + timedelta(seconds=seconds))
 
 
-def window_open(conv: Conversation) -> bool:
-    closes = window_closes_at(conv)
+def window_open(conv: Conversation, human: bool = True) -> bool:
+    closes = window_closes_at(conv, human)
     return closes is None or clock.iso(clock.now()) < closes
+
+
+def needs_human_agent_tag(conv: Conversation) -> bool:
+    """An agent's reply inside the human-agent window but past the standard one goes out tagged."""
+    return window_open(conv, human=True) and not window_open(conv, human=False)
 
 
 def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
@@ -61,7 +70,8 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     if conv is None:
         conversations.record_failed(table, message, "conversation no longer exists")
         return "failed"
-    if not window_open(conv):
+    human = not (message.sender or "").startswith("automation")
+    if not window_open(conv, human):
         conversations.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
         return "failed"
@@ -71,7 +81,8 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     try:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
-                                          message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs))
+                                          message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
+                                          human_agent_tag=human and needs_human_agent_tag(conv)))
     except PermanentSendError as exc:
         observability.count("SendFailures")
         conversations.record_failed(table, message, exc.message)
