@@ -92,3 +92,45 @@ def test_automated_replies_keep_the_24_hour_window_even_with_the_tag(stack, sett
     assert automation.send_automated(table, conversations.require(table, conv["id"]), "Still there?", "auto_reply") is None
     stack.drain("SenderFunction")
     assert sent(stack, "messenger") == []
+
+
+def whatsapp_template(settings_env, value: str) -> None:
+    from switchboard import settings
+
+    settings_env(WHATSAPP_REPLY_TEMPLATE=value)
+    settings.get_settings.cache_clear()
+
+
+def test_whatsapp_replies_past_24_hours_go_in_the_configured_template(stack, settings_env):
+    from tests.integration.test_whatsapp_flow import post, wa_message, wa_payload
+
+    whatsapp_template(settings_env, "support_reply:en_US")
+    post(stack, wa_payload(wa_message("wamid.tpl.1", text="are you there?")))
+    stack.drain("ProcessorFunction")
+    (conv,) = stack.http("GET", "/api/conversations", role="agent", query="channel=whatsapp").json()["items"]
+    assert reply(stack, conv["id"], "yes").status == 202
+    assert sent(stack, "whatsapp")[-1]["type"] == "text"
+    clock.advance(3 * 86400)
+    detail = stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").json()
+    assert detail["reply_window_open"] is True and detail["reply_window_closes_at"] is None
+    assert reply(stack, conv["id"], "Sorry for the wait.\nYour refund\tis on its way.").status == 202
+    body = sent(stack, "whatsapp")[-1]
+    assert body["type"] == "template" and "text" not in body
+    assert body["template"] == {"name": "support_reply", "language": {"code": "en_US"}, "components": [
+        {"type": "body", "parameters": [{"type": "text", "text": "Sorry for the wait. Your refund is on its way."}]}]}
+    assert [m["status"] for m in messages(stack, conv["id"]) if m["direction"] == "outbound"] == ["sent", "sent"]
+
+
+def test_without_a_template_a_late_whatsapp_reply_is_refused_and_a_bad_setting_fails_clearly(stack, settings_env):
+    from tests.integration.test_whatsapp_flow import post, wa_message, wa_payload
+
+    post(stack, wa_payload(wa_message("wamid.tpl.2")))
+    stack.drain("ProcessorFunction")
+    (conv,) = stack.http("GET", "/api/conversations", role="agent", query="channel=whatsapp").json()["items"]
+    clock.advance(25 * 3600)
+    assert reply(stack, conv["id"], "late").status == 409
+    whatsapp_template(settings_env, "Not A Template")
+    assert reply(stack, conv["id"], "late again").status == 202  # accepted, then failed with the reason
+    (failed,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert failed["status"] == "failed" and "WHATSAPP_REPLY_TEMPLATE" in failed["failure_reason"]
+    assert sent(stack, "whatsapp") == []

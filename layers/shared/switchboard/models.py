@@ -136,8 +136,9 @@ class SendRequest(Model):
     message_id: str | None = Field(None, description="our id of the message: an idempotency key where supported")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
-    human_agent_tag: bool = Field(False, description="Messenger, Instagram: past the standard window, sent as a "
-                                                     "human agent's reply (HUMAN_AGENT tag)")
+    past_window: bool = Field(False, description="an agent's reply past the standard window, sent in the channel's "
+                                                 "form for it: Messenger's and Instagram's HUMAN_AGENT tag, a "
+                                                 "WhatsApp template")
 
 
 class SendResult(Model):

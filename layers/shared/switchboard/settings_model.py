@@ -28,6 +28,9 @@ class Settings(BaseModel):
     email_from_address: str = Field("", alias="EMAIL_FROM_ADDRESS", description="replies' From (default: the address)")
     webchat_allowed_origins: str = Field("", alias="WEBCHAT_ALLOWED_ORIGINS", description="comma-separated; empty: any")
     webchat_token_seconds: int = Field(4 * 3600, alias="WEBCHAT_TOKEN_SECONDS")
+    whatsapp_reply_template: str = Field("", alias="WHATSAPP_REPLY_TEMPLATE",
+                                         description="name:language of an approved template whose body has one "
+                                                     "parameter: agents' replies past the 24-hour window go in it")
     meta_human_agent_tag: bool = Field(False, alias="META_HUMAN_AGENT_TAG",
                                        description="Messenger and Instagram: agents may answer for 7 days with the "
                                                    "HUMAN_AGENT tag (needs Meta's Human Agent permission)")

@@ -47,9 +47,11 @@ class Channel:
     name: ClassVar[str]
     # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
     reply_window_seconds: ClassVar[int | None] = None
-    # A longer window for a human agent's replies, sent with `human_agent_tag`, where the provider has one and
-    # the deployment enables it (META_HUMAN_AGENT_TAG): Messenger's and Instagram's HUMAN_AGENT tag, 7 days.
-    human_agent_window_seconds: ClassVar[int | None] = None
+
+    def human_reply_window_seconds(self) -> int | None:
+        """The window for an agent's replies (None: no limit). Longer than `reply_window_seconds` where the
+        channel has a form for replies past it and the deployment enables it (`SendRequest.past_window`)."""
+        return self.reply_window_seconds
     # Whether events carry the provider's own time. Without it (Twilio, our widget) a message's time is when we
     # first saw it, so that every redelivery names the same stored message.
     provider_timestamps: ClassVar[bool] = True

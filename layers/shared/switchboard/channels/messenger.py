@@ -43,7 +43,10 @@ def _seconds(value: Any) -> float | None:
 class MessengerChannel(MetaChannel):
     name = "messenger"
     reply_window_seconds = 24 * 3600
-    human_agent_window_seconds = 7 * 24 * 3600
+
+    def human_reply_window_seconds(self) -> int | None:
+        # Meta's HUMAN_AGENT tag: a person may answer for 7 days (the app needs the Human Agent permission).
+        return 7 * 24 * 3600 if get_settings().meta_human_agent_tag else self.reply_window_seconds
     object_type = "page"
     max_text_chars = 2000
     token_name = "messenger_page_token"
@@ -211,7 +214,7 @@ class MessengerChannel(MetaChannel):
         self._check_text(request.text)
         body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE",
                                 "message": {"text": request.text}}
-        if request.human_agent_tag:  # past the 24-hour window: a human agent's answer, within 7 days
+        if request.past_window:  # past the 24-hour window: a human agent's answer, within 7 days
             body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
         response = http.request("POST", f"{self._api_base_url()}/{quote(request.inbox_id, safe='')}/messages",
                                 json=body, headers=self._auth())

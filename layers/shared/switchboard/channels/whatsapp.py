@@ -46,10 +46,28 @@ def _location(body: dict[str, Any]) -> Location | None:
     return Location(latitude=latitude, longitude=longitude, name=_str(body.get("name")), address=_str(body.get("address")))
 
 
+TEMPLATE_SETTING = re.compile(r"([a-z0-9_]{1,512}):([A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,4})?)")
+
+
+def reply_template(text: str) -> dict[str, Any]:
+    """The configured template (`name:language`, e.g. `support_reply:en_US`) with the reply as its one body
+    parameter. Template parameters may hold no newlines, tabs or runs of spaces: whitespace is folded to spaces."""
+    match = TEMPLATE_SETTING.fullmatch(get_settings().whatsapp_reply_template.strip())
+    if not match:
+        raise PermanentSendError("WHATSAPP_REPLY_TEMPLATE must be <template name>:<language code>, "
+                                 "e.g. support_reply:en_US")
+    return {"name": match[1], "language": {"code": match[2]},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": " ".join(text.split())}]}]}
+
+
 class WhatsAppChannel(MetaChannel):
     name = "whatsapp"
     max_text_chars = MAX_TEXT
     reply_window_seconds = 24 * 3600
+
+    def human_reply_window_seconds(self) -> int | None:
+        # With an approved template to carry it, an agent's reply can go out any time (WHATSAPP_REPLY_TEMPLATE).
+        return None if get_settings().whatsapp_reply_template.strip() else self.reply_window_seconds
 
     def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
         data = self.load_json(request.body)
@@ -157,6 +175,9 @@ class WhatsAppChannel(MetaChannel):
         self.check_text(request.text)
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
+        if request.past_window:  # free-form text would fail with 131047: the reply goes in the template
+            body = {**body, "type": "template", "template": reply_template(request.text)}
+            del body["text"]
         if _digits(request.recipient):
             body["to"] = request.recipient
         else:

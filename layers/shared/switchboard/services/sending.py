@@ -22,11 +22,10 @@ if TYPE_CHECKING:
 
 def window_closes_at(conv: Conversation, human: bool = True) -> str | None:
     """When free-form replies stop being allowed (None: the channel has no window). `human`: an agent's reply,
-    which may have the longer human-agent window where it is enabled; automated replies never do."""
+    which may have a longer window where the channel has a form for it (HUMAN_AGENT tag, WhatsApp template) and it
+    is enabled; automated replies never do."""
     channel = registry.get(conv.channel)
-    seconds = channel.reply_window_seconds
-    if human and channel.human_agent_window_seconds and get_settings().meta_human_agent_tag:
-        seconds = channel.human_agent_window_seconds
+    seconds = channel.human_reply_window_seconds() if human else channel.reply_window_seconds
     if seconds is None or not conv.last_inbound_at:
         return None
     return clock.iso(clock.parse_iso(conv.last_inbound_at) + timedelta(seconds=seconds))
@@ -37,8 +36,8 @@ def window_open(conv: Conversation, human: bool = True) -> bool:
     return closes is None or clock.iso(clock.now()) < closes
 
 
-def needs_human_agent_tag(conv: Conversation) -> bool:
-    """An agent's reply inside the human-agent window but past the standard one goes out tagged."""
+def past_window(conv: Conversation) -> bool:
+    """An agent's reply allowed, but past the standard window: it goes out in the channel's form for that."""
     return window_open(conv, human=True) and not window_open(conv, human=False)
 
 
@@ -82,7 +81,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                                           message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
-                                          human_agent_tag=human and needs_human_agent_tag(conv)))
+                                          past_window=human and past_window(conv)))
     except PermanentSendError as exc:
         observability.count("SendFailures")
         conversations.record_failed(table, message, exc.message)
