@@ -234,7 +234,9 @@ export function createConversation({ id, me, onChange }) {
     const name = a.filename || a.kind || 'file';
     const detail = [a.mime_type, fmtBytes(a.size)].filter(Boolean).join(', ');
     if (a.url && /^https?:\/\//i.test(a.url)) {
+      const image = a.status !== 'failed' && (/^image\//i.test(a.mime_type || '') || (!a.mime_type && a.kind === 'image'));
       return h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment' },
+        image ? h('img', { src: a.url, alt: `Image: ${name}`, loading: 'lazy', class: 'attachment-image' }) : null,
         `Attachment: ${name}`), detail ? ` (${detail})` : '');
     }
     if (a.status === 'failed') return h('li', { class: 'attachment-failed' }, `Attachment: ${name}: download failed`);
@@ -265,14 +267,30 @@ export function createConversation({ id, me, onChange }) {
       status);
   }
 
+  // Attachment links are presigned afresh with every read: a message whose only change is its links keeps its
+  // element (an image is not fetched again every poll), and just gets the fresh links for when the old expire.
+  function withoutLinks(m) {
+    return m.attachments ? { ...m, attachments: m.attachments.map(({ url: _u, ...rest }) => rest) } : m;
+  }
+
+  function refreshLinks(el, m) {
+    const links = el.querySelectorAll('a[data-testid="attachment"]');
+    const urls = (m.attachments || []).map((a) => a.url).filter((u) => u && /^https?:\/\//i.test(u));
+    links.forEach((link, i) => { if (urls[i]) link.href = urls[i]; });
+  }
+
   function upsert(m) {
     const known = messages.get(m.id);
-    const key = JSON.stringify(m);
-    if (known && known.key === key) return false;
+    const key = JSON.stringify(withoutLinks(m));
+    if (known && known.key === key) {
+      refreshLinks(known.el, m);
+      known.data = m;
+      return false;
+    }
     const isNote = m.type === 'note' || m.status === 'note';
     const el = known ? known.el : h('li', { 'data-testid': 'message', 'data-id': m.id });
     el.className = `msg ${isNote ? 'note' : m.direction}${m.status === 'failed' ? ' failed' : ''}`;
-    const { status: _s, failure_reason: _f, ...content } = m;
+    const { status: _s, failure_reason: _f, ...content } = withoutLinks(m);
     const contentKey = JSON.stringify(content);
     const delivery = known && known.contentKey === contentKey && el.querySelector('.delivery');
     if (delivery) {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,7 +16,17 @@ PREFIX = "/_sandbox"
 
 
 def media_bytes(media_id: str) -> bytes:
-    return f"sandbox media {media_id}\n".encode() * 8
+    """A real image (a small PNG in a colour of its own), so that the agents' app shows it: named in a text chunk."""
+    r, g, b = hashlib.sha256(media_id.encode()).digest()[:3]
+    width, height = 96, 64
+    rows = b"".join(b"\x00" + bytes((r, g, b)) * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", f"Comment\x00sandbox media {media_id}".encode()) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
 
 
 @dataclass
@@ -56,7 +68,7 @@ class Sandbox:
         channel, _, subpath = rest.partition("/")
         if method == "GET" and "/media/" in f"/{subpath}":  # any channel's media download
             media_id = f"/{subpath}".split("/media/", 1)[1].split("/")[0]
-            return 200, {"Content-Type": "application/octet-stream"}, media_bytes(media_id)
+            return 200, {"Content-Type": "image/png"}, media_bytes(media_id)
         content_type = headers.get("content-type", headers.get("Content-Type", ""))
         recorded: Any
         if content_type.startswith("application/json"):
@@ -86,7 +98,7 @@ class Sandbox:
             media_id = parts[-1]
             data = media_bytes(media_id)
             return {"id": media_id, "url": f"{self.channel_base('whatsapp')}/media/{media_id}/download",
-                    "mime_type": "image/jpeg", "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+                    "mime_type": "image/png", "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
                     "messaging_product": "whatsapp"}
         to = body.get("to") if isinstance(body, dict) else None
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],

@@ -180,8 +180,12 @@ class Handler(BaseHTTPRequestHandler):
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if target.suffix == ".js":
             content_type = "text/javascript"
-        self._send(200, target.read_bytes(), {"Content-Type": content_type, "Cache-Control": "no-cache",
-                                              "X-Content-Type-Options": "nosniff"})
+        body = target.read_bytes()
+        if target.name == "index.html":  # media links point at the local AWS stand-in, over plain HTTP
+            origin = "/".join(self.stack.endpoint.split("/")[:3])
+            body = body.replace(b"img-src 'self' data: https:;", f"img-src 'self' data: https: {origin};".encode())
+        self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
+                               "X-Content-Type-Options": "nosniff"})
 
 
 def serve(stack: LocalStack, port: int) -> ThreadingHTTPServer:

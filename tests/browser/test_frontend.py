@@ -121,6 +121,10 @@ def test_reply_with_a_canned_response_typed_as_a_shortcut(page, customer, local_
     expect(page.get_by_test_id("reply-window")).to_contain_text("Replies allowed until")
     image = page.get_by_test_id("message").filter(has_text="photo of the box")
     expect(image).to_contain_text("Attachment")
+    picture = image.locator("img.attachment-image")  # shown inline, from its presigned link
+    expect(picture).to_be_visible()
+    expect(picture).to_have_attribute("alt", re.compile("Image"))
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=picture.element_handle())
     expect(page.get_by_test_id("canned-responses").locator("option", has_text=f"/{shortcut}")).to_have_count(1)
     # and types /shortcut, Tab expands it, Enter sends
     box = page.get_by_test_id("reply-input")
@@ -206,6 +210,22 @@ def test_contact_panel_shows_and_edits_the_profile(page, customer, local_stack):
     shot(page, "05-contact-panel")
     contact = local_stack.api("GET", f"/api/contacts/{customer['contact']['id']}").json()
     assert contact["email"] == "ann@example.com" and contact["surveys_opt_out"] is True
+
+
+def test_an_image_is_shown_inline_and_not_fetched_again_by_each_poll(page, customer):
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if r.resource_type == "image" else None)
+    sign_in(page)
+    open_conversation(page, customer)
+    picture = page.get_by_test_id("message").filter(has_text="photo of the box").locator("img.attachment-image")
+    expect(picture).to_be_visible()
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=picture.element_handle())
+    picture.evaluate("el => { el.dataset.seen = 'yes'; }")
+    first_link = picture.locator("xpath=..").get_attribute("href")
+    page.wait_for_timeout(7000)  # two polls at least, each with freshly presigned links
+    assert picture.get_attribute("data-seen") == "yes"  # the same element: not rendered again
+    assert len([u for u in fetched if "favicon" not in u]) == 1
+    assert picture.locator("xpath=..").get_attribute("href") != first_link  # the link itself is kept fresh
 
 
 def test_a_failed_send_shows_its_reason(page, customer, local_stack):

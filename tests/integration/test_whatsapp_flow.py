@@ -81,7 +81,7 @@ def test_a_batch_lands_as_one_conversation_with_every_message(stack):
     s3_key = item["attachments"][0]["s3_key"]
     assert s3_key.startswith(f"media/{conv['id']}/")
     stored = aws.s3().get_object(Bucket=stack.resolver.refs["MediaBucket"], Key=s3_key)["Body"].read()
-    assert stored.startswith(b"sandbox media MEDIA9")
+    assert stored.startswith(b"\x89PNG") and b"sandbox media MEDIA9" in stored
     assert by_text["Riga"]["location"]["latitude"] == 56.95
     assert by_text["Yes"]["payload"] == "yes"  # the button the customer chose, for the agent
 
