@@ -186,6 +186,31 @@ def test_metrics_by_status_is_where_the_period_s_conversations_stand_now_and_act
     assert sum(metrics["by_status"].values()) == metrics["conversations"] == 3
 
 
+def test_the_survey_pages_speak_the_customers_language(stack):
+    page_words = {"language": "de", "thanks_title": "Danke!", "thanks_text": "Danke für Ihre Bewertung.",
+                  "already_rated": "Ihre erste Bewertung zählt.", "comment_prompt": "Noch etwas? (freiwillig)",
+                  "comment_button": "Senden", "comment_thanks": "Ihr Kommentar ist angekommen.",
+                  "sorry_title": "Leider", "invalid_link": "Dieser Link ist ungültig."}
+    settings(stack, {"survey": {"enabled": True, "delay_minutes": 1, "page": page_words}})
+    bad = stack.http("PUT", "/api/settings", {"survey": {"page": {"language": "not a tag!"}}}, role="admin")
+    assert bad.status == 400 and bad.json()["error"]["code"] == "invalid_settings"
+    conv = customer_writes(stack, "lang.1", "hallo", sender="15557770321")
+    stack.http("PATCH", f"/api/contacts/{conv['contact']['id']}", {"email": "kunde@example.com"}, role="agent")
+    stack.http("POST", f"/api/conversations/{conv['id']}/resolve", role="agent")
+    clock.advance(120)
+    assert run(stack, "SurveyFunction")["done"] == 1
+    link = urlsplit(survey_link(stack))
+    first = stack.http("GET", link.path, query=link.query)
+    assert first.status == 200 and '<html lang="de">' in first.body and "Danke für Ihre Bewertung." in first.body
+    assert "Noch etwas? (freiwillig)" in first.body and ">Senden<" in first.body and "Thank" not in first.body
+    again = stack.http("GET", link.path, query=link.query)
+    assert "Ihre erste Bewertung zählt." in again.body
+    forged = stack.http("GET", link.path[:-3] + "abc", query=link.query)
+    assert forged.status == 403 and "Leider" in forged.body and "Dieser Link ist ungültig." in forged.body
+    thanks = stack.http("POST", link.path, b"comment=Super", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert thanks.status == 200 and "Ihr Kommentar ist angekommen." in thanks.body
+
+
 def test_no_survey_when_reopened_opted_out_or_without_email(stack):
     settings(stack, {"survey": {"enabled": True, "delay_minutes": 5}})
     reopened = customer_writes(stack, "n.1", "a", sender="15557770005")

@@ -188,6 +188,26 @@ class AutoReplySettings(_Section):
     text: Text = "We got your message. An agent will reply as soon as possible."
 
 
+class SurveyPageSettings(_Section):
+    """Every word of the pages a rating link opens, so that they can be in the customers' language too."""
+
+    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = Field(
+        "en", description="the pages' language tag (html lang)")
+    thanks_title: Text = "Thank you!"
+    thanks_text: Text = "Thank you for your feedback."
+    already_rated: Text = "We had already received your rating; the first one counts."
+    comment_prompt: Text = "Anything to add? (optional)"
+    comment_button: Text = "Send"
+    comment_thanks: Text = "Your comment was recorded."
+    sorry_title: Text = "Sorry"
+    invalid_link: Text = "This survey link is not valid."
+    expired_link: Text = "This survey link has expired."
+    gone: Text = "This survey is no longer available."
+    invalid_rating: Text = "The rating must be 1 to 5."
+    comment_refused: Text = "A comment was already recorded, or there is no rating yet."
+    unavailable: Text = "Something went wrong on our side. Please try the link again later."
+
+
 class SurveySettings(_Section):
     enabled: bool = True
     delay_minutes: int = Field(60, ge=0, le=10080, description="after the conversation is resolved (and not reopened)")
@@ -198,6 +218,7 @@ class SurveySettings(_Section):
     hello: Text = Field("Hello", description="the salutation, followed by the contact's name when known")
     rating_prompt: Text = "Choose a rating (1 = poor, 5 = excellent):"
     closing: Text = "Thank you!"
+    page: SurveyPageSettings = Field(default_factory=SurveyPageSettings)
 
 
 class RetentionSettings(_Section):
