@@ -93,6 +93,8 @@ export const api = {
   contact: (id) => request('GET', `/api/contacts/${encodeURIComponent(id)}`),
   patchContact: (id, changes) => request('PATCH', `/api/contacts/${encodeURIComponent(id)}`, changes),
   metrics: (from, to) => request('GET', `/api/metrics${qs({ from, to })}`),
+  settings: () => request('GET', '/api/settings'),
+  putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
 };

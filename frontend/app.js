@@ -1,4 +1,5 @@
-// The app shell: config, sign-in, the top bar, hash routes (#/inbox, #/c/<id>, #/metrics, #/canned), shortcuts.
+// The app shell: config, sign-in, the top bar, hash routes (#/inbox, #/c/<id>, #/metrics, #/canned, #/settings),
+// shortcuts.
 
 import { api, configureAuth, getConfig, loadConfig } from './api.js';
 import { completeHostedSignIn, renderSignIn, signOut, token, tokenIdentity } from './auth.js';
@@ -6,6 +7,7 @@ import { createCannedPage } from './canned.js';
 import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
+import { createSettingsPage } from './settings.js';
 import { errorText, h, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -49,6 +51,7 @@ async function start() {
     metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
   };
+  if (me.role === 'admin') navLinks.settings = h('a', { href: '#/settings', 'data-testid': 'nav-settings' }, 'Settings');
   // Round-robin hands new conversations only to agents who say they are available.
   const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
   const availability = h('span', { class: 'availability' }, available,
@@ -95,14 +98,15 @@ async function start() {
   let screen = '';
 
   function setTitle() {
-    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses' };
+    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const next = match ? 'inbox' : hash.startsWith('#/metrics') ? 'metrics' : hash.startsWith('#/canned') ? 'canned' : 'inbox';
+    const pages = ['metrics', 'canned', 'settings'];
+    const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
@@ -117,7 +121,7 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : createCannedPage();
+        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage() : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

@@ -64,9 +64,10 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def sign_in(page: Page, email: str = "agent@example.com", screenshot: str | None = None) -> None:
+def sign_in(page: Page, email: str = "agent@example.com", screenshot: str | None = None, role: str = "agent") -> None:
     page.goto("/")
     page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-role").select_option(role)
     if screenshot:
         shot(page, screenshot)
     page.get_by_test_id("login-submit").click()
@@ -419,3 +420,61 @@ def test_the_widget_shows_new_replies_in_a_chat_longer_than_one_page(page, local
     # Then the reply shows up, though it is past the first page
     expect(page.locator(".msg.agent", has_text=f"answer {tag}")).to_be_visible(timeout=20_000)
     assert page.locator(".msg.you").count() == 101
+
+
+def test_an_admin_changes_the_settings_on_the_settings_page_and_an_agent_cannot(page, browser, local_stack):
+    before = local_stack.api("GET", "/api/settings", role="admin").json()
+    try:
+        sign_in(page, "boss@example.com", role="admin")
+        page.get_by_test_id("nav-settings").click()
+        settings = page.get_by_test_id("settings")
+        expect(page.get_by_test_id("settings-greeting-text")).to_have_value(before["greeting"]["text"])
+        page.get_by_test_id("settings-greeting-text").fill("Hei! Kiitos viestistä.")
+        page.get_by_test_id("settings-timezone").fill("Europe/Helsinki")
+        page.get_by_test_id("settings-hours-mon").fill("08:00-12:00, 13:00-18:00")
+        page.get_by_test_id("settings-hours-sat").fill("10:00-14:00")
+        page.get_by_test_id("settings-holidays").fill("2026-12-24\n2026-12-25")
+        page.get_by_test_id("settings-retention-email").fill("30")
+        page.locator(".settings-page").evaluate("el => el.scrollTo(0, 0)")
+        shot(page, "11-settings")
+        page.get_by_test_id("settings-save").click()
+        expect(page.locator(".toast").filter(has_text="Settings saved")).to_be_visible()
+        saved = local_stack.api("GET", "/api/settings", role="admin").json()
+        assert saved["greeting"]["text"] == "Hei! Kiitos viestistä."
+        assert saved["business_hours"]["timezone"] == "Europe/Helsinki"
+        assert saved["business_hours"]["days"]["mon"] == [["08:00", "12:00"], ["13:00", "18:00"]]
+        assert saved["business_hours"]["days"]["sat"] == [["10:00", "14:00"]]
+        assert saved["business_hours"]["holidays"] == ["2026-12-24", "2026-12-25"]
+        assert saved["retention"]["channels"]["email"] == 30
+        # What the API refuses is shown as it says it, and nothing is saved
+        page.get_by_test_id("settings-hours-tue").fill("09:00-17:00, 16:00-18:00")
+        page.get_by_test_id("settings-save").click()
+        expect(page.get_by_test_id("settings-error")).to_contain_text("overlaps")
+        page.get_by_test_id("settings-hours-tue").fill("9am")
+        page.get_by_test_id("settings-save").click()
+        expect(page.get_by_test_id("settings-error")).to_contain_text("Tuesday")
+        assert local_stack.api("GET", "/api/settings", role="admin").json() == saved
+        # An emptied channel retention goes back to the default
+        page.get_by_test_id("settings-hours-tue").fill("09:00-17:00")
+        page.get_by_test_id("settings-retention-email").fill("")
+        page.get_by_test_id("settings-save").click()
+        expect(page.get_by_test_id("settings-error")).to_have_text("")
+        assert local_stack.wait_for(lambda: "email" not in local_stack.api(
+            "GET", "/api/settings", role="admin").json()["retention"]["channels"], 10)
+        expect(settings).to_be_visible()
+    finally:
+        channels = {c: before["retention"]["channels"].get(c) for c in
+                    ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")}
+        local_stack.api("PUT", "/api/settings", {**before, "retention": {**before["retention"], "channels": channels}},
+                        role="admin")
+    agent, errors = open_page(browser, local_stack.base, LAPTOP)
+    try:
+        sign_in(agent)
+        expect(agent.get_by_test_id("nav-metrics")).to_be_visible()
+        expect(agent.get_by_test_id("nav-settings")).to_have_count(0)
+        agent.goto(local_stack.base + "/#/settings")
+        expect(agent.get_by_test_id("settings-status")).to_contain_text("Only admins")
+    finally:
+        agent.context.close()
+    assert not errors
+

@@ -1,0 +1,170 @@
+// Admins' settings page: greeting, away message and business hours, auto-reply, survey, retention.
+// GET /api/settings fills the form; Save sends the sections as edited (PUT merges them) and shows the API's verdict.
+
+import { api } from './api.js';
+import { CHANNELS, channelName, errorText, h, replace, toast } from './ui.js';
+
+const WEEKDAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'],
+  ['sat', 'Saturday'], ['sun', 'Sunday']];
+
+let serial = 0;
+
+function field(label, input, hint) {
+  const id = input.id || `set-${(serial += 1)}`;
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
+}
+
+function check(label, input) {
+  const id = input.id || `set-${(serial += 1)}`;
+  input.id = id;
+  return h('div', { class: 'field check' }, input, h('label', { for: id }, label));
+}
+
+/** "09:00-12:00, 13:00-17:00" <-> [["09:00","12:00"],["13:00","17:00"]] */
+export function parseIntervals(text) {
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  return parts.map((part) => {
+    const m = /^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$/.exec(part);
+    if (!m) throw new Error(`"${part}" is not an interval: write it as 09:00-17:00`);
+    return [m[1].padStart(5, '0'), m[2].padStart(5, '0')];
+  });
+}
+
+const showIntervals = (list) => (list || []).map(([a, b]) => `${a}-${b}`).join(', ');
+
+export function createSettingsPage({ me }) {
+  const status = h('p', { class: 'page-status', role: 'status', 'data-testid': 'settings-status' });
+  const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'settings-error' });
+  const body = h('div', {});
+  const root = h('section', { class: 'page settings-page', 'data-testid': 'settings', 'aria-labelledby': 'settings-title' },
+    h('h2', { id: 'settings-title' }, 'Settings'), status, body);
+
+  function build(doc) {
+    const inputs = {};
+    const text = (value, attrs = {}) => {
+      const area = h('textarea', { rows: 3, maxlength: '1000', ...attrs });
+      area.value = value ?? ''; // a textarea's value is its content, not an attribute
+      return area;
+    };
+    const line = (value, attrs = {}) => h('input', { type: 'text', ...attrs, value: value ?? '' });
+    const number = (value, attrs = {}) => h('input', { type: 'number', ...attrs, value: value ?? '' });
+    const box = (value, attrs = {}) => h('input', { type: 'checkbox', ...attrs, checked: !!value });
+
+    const g = doc.greeting; const a = doc.away; const bh = doc.business_hours; const ar = doc.auto_reply;
+    const s = doc.survey; const r = doc.retention;
+    inputs.greeting = { enabled: box(g.enabled, { 'data-testid': 'settings-greeting-enabled' }),
+                        text: text(g.text, { 'data-testid': 'settings-greeting-text' }) };
+    inputs.away = { enabled: box(a.enabled), text: text(a.text, { 'data-testid': 'settings-away-text' }) };
+    const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    const zoneList = h('datalist', { id: 'settings-zones' }, zones.map((z) => h('option', { value: z })));
+    inputs.hours = {
+      timezone: line(bh.timezone, { list: 'settings-zones', 'data-testid': 'settings-timezone', autocomplete: 'off' }),
+      days: Object.fromEntries(WEEKDAYS.map(([key]) => [key, line(showIntervals(bh.days[key]),
+        { 'data-testid': `settings-hours-${key}`, placeholder: 'closed' })])),
+      holidays: text((bh.holidays || []).join('\n'), { rows: 3, placeholder: '2026-12-25', 'data-testid': 'settings-holidays' }),
+    };
+    inputs.autoReply = { enabled: box(ar.enabled), after: number(ar.after_minutes, { min: 1, max: 1440 }),
+                         text: text(ar.text) };
+    inputs.survey = { enabled: box(s.enabled, { 'data-testid': 'settings-survey-enabled' }),
+                      delay: number(s.delay_minutes, { min: 0, max: 10080 }),
+                      subject: line(s.subject, { maxlength: '200' }), text: text(s.text) };
+    inputs.retention = { days: number(r.default_days, { min: 1, max: 3650, 'data-testid': 'settings-retention-days' }),
+                         channels: Object.fromEntries(CHANNELS.map((c) => [c, number(r.channels[c],
+                           { min: 1, max: 3650, placeholder: 'default', 'data-testid': `settings-retention-${c}` })])) };
+
+    const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'settings-save' }, 'Save settings');
+    const form = h('form', { class: 'settings-form', novalidate: true },
+      h('fieldset', {}, h('legend', {}, 'Greeting (a contact\'s first message)'),
+        check('Send a greeting', inputs.greeting.enabled), field('Text', inputs.greeting.text)),
+      h('fieldset', {}, h('legend', {}, 'Business hours and away message'),
+        field('Time zone', inputs.hours.timezone, 'An IANA name, e.g. Europe/Riga'), zoneList,
+        h('div', { class: 'hours' }, WEEKDAYS.map(([key, name]) => field(name, inputs.hours.days[key]))),
+        h('p', { class: 'hint' }, 'Opening hours per day, e.g. 09:00-12:00, 13:00-17:00; empty: closed. An end before its start runs past midnight.'),
+        field('Holidays (one date per line, closed all day)', inputs.hours.holidays),
+        check('Send an away message outside these hours (once a day per conversation)', inputs.away.enabled),
+        field('Away message', inputs.away.text)),
+      h('fieldset', {}, h('legend', {}, 'Auto-reply while the customer waits'),
+        check('Send one holding reply', inputs.autoReply.enabled),
+        field('After (minutes without an agent\'s answer)', inputs.autoReply.after), field('Text', inputs.autoReply.text)),
+      h('fieldset', {}, h('legend', {}, 'Satisfaction survey (email, after a resolution)'),
+        check('Send surveys', inputs.survey.enabled), field('Delay after resolving (minutes)', inputs.survey.delay),
+        field('Subject', inputs.survey.subject), field('Text', inputs.survey.text),
+        h('p', { class: 'hint' }, 'Every other word of the email and its pages can be set through PUT /api/settings (survey.page).')),
+      h('fieldset', {}, h('legend', {}, 'Retention (days after a conversation\'s last activity)'),
+        field('Default', inputs.retention.days),
+        h('div', { class: 'hours' }, CHANNELS.map((c) => field(channelName(c), inputs.retention.channels[c])))),
+      error, save);
+
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      let patch;
+      try {
+        patch = collect(inputs);
+      } catch (err) {
+        error.textContent = err.message;
+        return;
+      }
+      save.disabled = true;
+      try {
+        const saved = await api.putSettings(patch);
+        toast('Settings saved.');
+        build(saved);
+      } catch (err) {
+        error.textContent = errorText(err, 'Saving the settings');
+      } finally {
+        save.disabled = false;
+      }
+    });
+    replace(body, form);
+  }
+
+  function collect(inputs) {
+    const int = (input, name) => {
+      const n = Number(input.value);
+      if (input.value.trim() === '' || !Number.isInteger(n)) throw new Error(`${name} must be a whole number.`);
+      return n;
+    };
+    const days = {};
+    for (const [key, name] of WEEKDAYS) {
+      try {
+        days[key] = parseIntervals(inputs.hours.days[key].value);
+      } catch (err) {
+        throw new Error(`${name}: ${err.message}`);
+      }
+    }
+    const channels = {};
+    for (const c of CHANNELS) {
+      const v = inputs.retention.channels[c].value.trim();
+      channels[c] = v === '' ? null : int(inputs.retention.channels[c], `${channelName(c)} retention`);
+    }
+    return {
+      greeting: { enabled: inputs.greeting.enabled.checked, text: inputs.greeting.text.value },
+      away: { enabled: inputs.away.enabled.checked, text: inputs.away.text.value },
+      business_hours: { timezone: inputs.hours.timezone.value.trim(), days,
+                        holidays: inputs.hours.holidays.value.split(/[\s,]+/).filter(Boolean) },
+      auto_reply: { enabled: inputs.autoReply.enabled.checked, after_minutes: int(inputs.autoReply.after, 'The auto-reply delay'),
+                    text: inputs.autoReply.text.value },
+      survey: { enabled: inputs.survey.enabled.checked, delay_minutes: int(inputs.survey.delay, 'The survey delay'),
+                subject: inputs.survey.subject.value, text: inputs.survey.text.value },
+      retention: { default_days: int(inputs.retention.days, 'The default retention'), channels },
+    };
+  }
+
+  async function load() {
+    if (me.role !== 'admin') {
+      status.textContent = 'Only admins can change the settings.';
+      return;
+    }
+    status.textContent = 'Loading…';
+    try {
+      build(await api.settings());
+      status.textContent = '';
+    } catch (err) {
+      status.textContent = errorText(err, 'Loading the settings');
+    }
+  }
+
+  return { root, mount(container) { container.replaceChildren(root); load(); }, unmount() { root.remove(); } };
+}
