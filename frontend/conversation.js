@@ -141,7 +141,8 @@ export function createConversation({ id, me, onChange }) {
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
       conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
-        `rated ${conv.rating}/5`) : null);
+        `rated ${conv.rating}/5`) : null,
+      conv.rating_comment ? h('q', { class: 'rating-comment', 'data-testid': 'conv-rating-comment' }, conv.rating_comment) : null);
     subjectLine.textContent = conv.subject ? `Subject: ${conv.subject}` : '';
     subjectLine.hidden = !conv.subject;
     assigneeText.textContent = conv.assignee ? `Assigned to ${conv.assignee === me.email ? 'me' : conv.assignee}` : 'Unassigned';
@@ -222,7 +223,8 @@ export function createConversation({ id, me, onChange }) {
   function applyConversation(data) {
     conv = { ...(conv || {}), ...data };
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
-                                conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating]);
+                                conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating,
+                                conv.rating_comment]);
     if (key === shown) return;
     shown = key;
     renderHeader();

@@ -478,3 +478,31 @@ def test_an_admin_changes_the_settings_on_the_settings_page_and_an_agent_cannot(
         agent.context.close()
     assert not errors
 
+
+def test_the_customer_s_rating_and_comment_show_on_the_conversation(page, customer, local_stack):
+    import email
+    import email.policy
+
+    s = local_stack
+    before = s.api("GET", "/api/settings", role="admin").json()["survey"]
+    s.api("PUT", "/api/settings", {"survey": {"enabled": True, "delay_minutes": 0}}, role="admin")
+    try:
+        address = f"rater-{uuid.uuid4().hex[:6]}@example.com"
+        assert s.api("PATCH", f"/api/contacts/{customer['contact']['id']}", {"email": address}).status == 200
+        assert s.api("POST", f"/api/conversations/{customer['id']}/resolve").status == 200
+        assert s.request("POST", "/_local/run/SurveyFunction", b"").status == 200
+        (mail,) = [m for m in s.request("GET", "/_local/emails").json()["items"] if m["to"] == [address]]
+        body = email.message_from_string(mail["raw"], policy=email.policy.default).get_body(("plain",)).get_content()
+        link = urlparse(next(line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("4: ")))
+        assert s.request("GET", f"{link.path}?{link.query}").status == 200
+        comment = "Quick and kind <b>thanks</b>"
+        assert s.request("POST", link.path, f"comment={comment}".encode(),
+                         {"Content-Type": "application/x-www-form-urlencoded"}).status == 200
+    finally:
+        s.api("PUT", "/api/settings", {"survey": {"enabled": before["enabled"],
+                                                  "delay_minutes": before["delay_minutes"]}}, role="admin")
+    sign_in(page)
+    page.goto(f"{s.base}/#/c/{customer['id']}")
+    expect(page.get_by_test_id("conv-rating")).to_have_text("rated 4/5")
+    expect(page.get_by_test_id("conv-rating-comment")).to_have_text(comment)  # as text, never as markup
+

@@ -157,6 +157,10 @@ def test_survey_after_resolution_once_with_a_single_use_rating(stack):
     assert comment.status == 200
     detail = stack.http("GET", f"/api/conversations/{conv['id']}", role="agent")
     assert detail.status == 200 and detail.json()["rating"] == 5  # agents see the rating on the conversation
+    assert detail.json()["rating_comment"] == "Great help"  # and what the customer added
+    second = stack.http("POST", path, b"comment=Changed+my+mind", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert second.status == 400  # one comment per rating
+    assert stack.http("GET", f"/api/conversations/{conv['id']}", role="agent").json()["rating_comment"] == "Great help"
     metrics = stack.http("GET", "/api/metrics", role="agent").json()
     assert metrics["csat"]["responses"] == 1 and metrics["csat"]["average"] == 5
     assert metrics["conversations"] == 1 and metrics["by_channel"] == {"whatsapp": 1}

@@ -178,6 +178,7 @@ class Conversation(Model):
     last_agent_reply_at: str | None = None
     unread_count: int = 0
     rating: int | None = None
+    rating_comment: str | None = Field(None, description="what the customer added to their rating")
     expires_at: int | None = Field(None, description="TTL backstop, moved forward with every activity")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")

@@ -80,7 +80,8 @@ def _detail(conv: Conversation) -> ConversationDetail:
                               last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
                               resolved_at=conv.resolved_at, resolved_by=conv.resolved_by,
                               reply_window_closes_at=window_closes_at(conv), reply_window_open=window_open(conv),
-                              blocked=conv.blocked, subject=conv.subject or None, rating=conv.rating)
+                              blocked=conv.blocked, subject=conv.subject or None, rating=conv.rating,
+                              rating_comment=conv.rating_comment)
 
 
 @router.post("/api/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",

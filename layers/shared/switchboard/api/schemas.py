@@ -77,6 +77,7 @@ class ConversationDetail(ConversationSummary):
     blocked: bool = Field(False, description="the customer blocked us on this channel")
     subject: str | None = Field(None, description="email: the thread's subject")
     rating: int | None = Field(None, ge=1, le=5, description="the customer's survey rating of its last resolution")
+    rating_comment: str | None = Field(None, description="the comment the customer added to that rating")
 
 
 class AttachmentOut(ApiModel):

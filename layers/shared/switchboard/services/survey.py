@@ -161,10 +161,14 @@ def record_comment(table: Table, token: str, comment: str) -> None:
     comment = comment.strip()[:2000]
     if not comment:
         raise BadRequest("the comment is empty", code="empty_comment")
-    try:
-        table.update(keys.survey(conv_id, resolution), "SET #c = :c",
-                     names={"#c": "comment"}, vals={":c": comment},
-                     condition="attribute_exists(rating) AND attribute_not_exists(#c)")
+    try:  # on the survey record, once, and on the conversation beside its rating, for the agents to read
+        table.transact([
+            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET #c = :c",
+                        "ConditionExpression": "attribute_exists(rating) AND attribute_not_exists(#c)",
+                        "ExpressionAttributeNames": {"#c": "comment"}, "ExpressionAttributeValues": {":c": comment}}},
+            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating_comment = :c",
+                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":c": comment}}},
+        ])
     except ConditionFailed:
         raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
 
