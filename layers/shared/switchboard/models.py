@@ -184,6 +184,9 @@ class Conversation(Model):
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
 
+AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
+
+
 class Message(Model):
     id: str
     conversation_id: str
@@ -208,3 +211,8 @@ class Message(Model):
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
+
+    @property
+    def automated(self) -> bool:
+        """Sent by automation (greeting, away, auto-reply), not by an agent."""
+        return (self.sender or "").startswith(AUTOMATED_SENDER)

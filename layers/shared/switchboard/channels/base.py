@@ -47,17 +47,17 @@ class Channel:
     name: ClassVar[str]
     # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
     reply_window_seconds: ClassVar[int | None] = None
-
-    def human_reply_window_seconds(self) -> int | None:
-        """The window for an agent's replies (None: no limit). Longer than `reply_window_seconds` where the
-        channel has a form for replies past it and the deployment enables it (`SendRequest.past_window`)."""
-        return self.reply_window_seconds
     # Whether events carry the provider's own time. Without it (Twilio, our widget) a message's time is when we
     # first saw it, so that every redelivery names the same stored message.
     provider_timestamps: ClassVar[bool] = True
     # The longest text the provider takes in one message, in characters or in UTF-8 bytes (None: no limit).
     max_text_chars: ClassVar[int | None] = None
     max_text_bytes: ClassVar[int | None] = None
+
+    def human_reply_window_seconds(self) -> int | None:
+        """The window for an agent's replies (None: no limit). Longer than `reply_window_seconds` where the
+        channel has a form for replies past it and the deployment enables it (`SendRequest.past_window`)."""
+        return self.reply_window_seconds
 
     def text_problem(self, text: str) -> str | None:
         """Why the provider would refuse this text, so that the agent hears it before anything is queued."""

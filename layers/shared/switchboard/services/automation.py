@@ -30,12 +30,12 @@ def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response."""
-    from switchboard.models import Message, OutboundJob
+    from switchboard.models import AUTOMATED_SENDER, Message, OutboundJob
 
     if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"automation:{kind}",
+                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"{AUTOMATED_SENDER}{kind}",
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
     conversations.add_outbound(table, conv, message, counts_as_response=False)
     try:

@@ -69,7 +69,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     if conv is None:
         conversations.record_failed(table, message, "conversation no longer exists")
         return "failed"
-    human = not (message.sender or "").startswith("automation")
+    human = not message.automated
     if not window_open(conv, human):
         conversations.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
