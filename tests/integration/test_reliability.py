@@ -21,7 +21,7 @@ from infra.local.sandbox import Fault
 from infra.local.template import load
 from switchboard import clock
 from tests.conftest import ROOT
-from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
+from tests.integration.test_whatsapp_flow import Flaky, conversations, messages, post, wa_message, wa_payload
 
 GREETING = "Hello! An agent will be with you shortly."
 
@@ -256,6 +256,63 @@ def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, 
     # Then one claims and sends, the other's claim fails and it leaves the job done: one provider call
     assert results == [{"batchItemFailures": []}] * 2
     assert calls == [queued["id"]] and len(sends(stack, "Racing")) == 1
+    assert [m["status"] for m in outbound(stack, conv["id"])] == ["sent"]
+
+
+# -- a reply whose request fails half-way -----------------------------------------------------------------------------
+def fail_once(monkeypatch, service: str, operation: str) -> None:
+    from switchboard import aws
+
+    flaky, original = Flaky(aws.client(service), operation), aws.client
+    monkeypatch.setattr(aws, "client", lambda name: flaky if name == service else original(name))
+
+
+def test_a_reply_that_could_not_be_queued_is_not_stored_and_the_resend_goes_out_once(stack, monkeypatch):
+    conv = one_conversation(stack, "wamid.h1")
+    fail_once(monkeypatch, "sqs", "send_message")
+    r = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "Sent again"}, role="agent")
+    assert r.status == 503
+    assert outbound(stack, conv["id"]) == [] and stack.queue_count("OutboundQueue") == 0  # nothing left queued
+    reply(stack, conv["id"], "Sent again")  # the agent sends it again
+    assert stack.drain("SenderFunction") == 1
+    assert len(sends(stack, "Sent again")) == 1
+    assert [m["status"] for m in outbound(stack, conv["id"])] == ["sent"]
+
+
+def test_a_reply_queued_but_not_stored_is_never_sent_and_the_resend_goes_out_once(stack, monkeypatch):
+    from switchboard.services.sending import STORE_GRACE_SECONDS
+
+    conv = one_conversation(stack, "wamid.h2")
+    fail_once(monkeypatch, "dynamodb", "transact_write_items")
+    r = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "Only the resend"}, role="agent")
+    assert r.status == 503
+    assert outbound(stack, conv["id"]) == [] and stack.queue_count("OutboundQueue") == 1  # its job, queued first
+    source = stack.source("SenderFunction")
+    assert source.poll_once() == 1  # the job waits for its message a while
+    assert stack.queue_count("OutboundQueue") == 1
+    reply(stack, conv["id"], "Only the resend")  # the agent sends it again: behind the first job, in order
+    clock.advance(STORE_GRACE_SECONDS)
+    assert stack.drain("SenderFunction") == 2  # the first job, given up on, and the resend
+    assert len(sends(stack, "Only the resend")) == 1
+    assert [m["status"] for m in outbound(stack, conv["id"])] == ["sent"]
+    assert stack.queue_count("OutboundQueue") == 0 and stack.queue_count("OutboundDLQ") == 0
+
+
+def test_a_job_that_arrives_before_its_message_is_stored_waits_for_it(stack, monkeypatch):
+    from switchboard.store import conversations as store
+
+    conv = one_conversation(stack, "wamid.h3")
+    late, real_add = [], store.add_outbound
+    monkeypatch.setattr(store, "add_outbound", lambda *args, **kwargs: late.append((args, kwargs)))
+    reply(stack, conv["id"], "Worth the wait")  # queued; its store is held back
+    monkeypatch.setattr(store, "add_outbound", real_add)
+    source = stack.source("SenderFunction")
+    assert source.poll_once() == 1 and sends(stack) == []  # no message yet: tried again shortly
+    ((args, kwargs),) = late
+    real_add(*args, **kwargs)
+    clock.advance(5)
+    assert stack.drain("SenderFunction") == 1
+    assert len(sends(stack, "Worth the wait")) == 1
     assert [m["status"] for m in outbound(stack, conv["id"])] == ["sent"]
 
 

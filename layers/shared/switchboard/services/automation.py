@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import clock, ids, observability, queue
-from switchboard.errors import ServiceUnavailable
+from switchboard import clock, ids
 from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
-from switchboard.services.sending import window_open
-from switchboard.store import conversations, keys
+from switchboard.services.sending import hand_over, window_open
+from switchboard.store import keys
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -30,20 +29,14 @@ def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response."""
-    from switchboard.models import AUTOMATED_SENDER, Message, OutboundJob
+    from switchboard.models import AUTOMATED_SENDER, Message
 
     if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
         return None
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"{AUTOMATED_SENDER}{kind}",
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
-    conversations.add_outbound(table, conv, message, counts_as_response=False)
-    try:
-        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
-                                        correlation_id=observability.correlation_id()))
-    except ServiceUnavailable:
-        conversations.record_failed(table, message, "could not be queued for sending")
-        raise
+    hand_over(table, conv, message, counts_as_response=False)
     return message
 
 

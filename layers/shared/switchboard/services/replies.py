@@ -1,13 +1,13 @@
-"""Agents' replies: stored as queued, then handed to the sender through the outbound FIFO queue."""
+"""Agents' replies: handed to the sender through the outbound FIFO queue and stored as queued."""
 
 from __future__ import annotations
 
-from switchboard import clock, ids, observability, queue
+from switchboard import clock, ids, observability
 from switchboard.channels import registry
-from switchboard.errors import BadRequest, Conflict, ServiceUnavailable
-from switchboard.models import Message, OutboundJob
+from switchboard.errors import BadRequest, Conflict
+from switchboard.models import Message
 from switchboard.services.automation_config import backstop_expiry
-from switchboard.services.sending import window_open
+from switchboard.services.sending import hand_over, window_open
 from switchboard.store import conversations
 from switchboard.store.table import Table
 
@@ -24,15 +24,8 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Me
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent,
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
-    conversations.add_outbound(table, conv, message)
+    hand_over(table, conv, message)  # a failure is a 5xx with nothing stored: the agent sends again
     if conv.first_response_at is None:
         observability.seconds("FirstResponseTime",
                               (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds())
-    try:
-        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
-                                        correlation_id=observability.correlation_id()))
-    except ServiceUnavailable:
-        # Stored but not queued: say so on the message instead of leaving it queued forever.
-        conversations.record_failed(table, message, "could not be queued for sending; please resend")
-        raise
     return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,11 @@ from switchboard.store.table import ConditionFailed, Table
 # The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
 # before its DLQ. Shorter waits are spent inside the call (channels/http.py); a longer one is cut to this.
 MAX_RETRY_AFTER_SECONDS = 3600
+# How long after a job's created_at its message may still be being stored: the job is queued first, and the store
+# right after it takes at most one DynamoDB call with the SDK's three attempts (2 s connect + 5 s read each, plus
+# backoff). A job that finds no message within this time waits for it; after it, the message never will be.
+STORE_GRACE_SECONDS = 30
+STORE_WAIT_PAUSES = (0.05, 0.15, 0.3)  # in-call re-reads for a job received before its message is stored
 
 if TYPE_CHECKING:
     from switchboard.models import Conversation, Message, OutboundJob
@@ -41,6 +47,35 @@ def past_window(conv: Conversation) -> bool:
     return window_open(conv, human=True) and not window_open(conv, human=False)
 
 
+def hand_over(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True) -> None:
+    """Give a new outbound message to the sender: its job first, then the message, stored as queued.
+
+    In this order nothing is ever left stored as queued without a job. If the enqueue fails, nothing is stored and
+    the caller answers 5xx (the agent sends again). If the store fails after it, the job finds no message and,
+    once STORE_GRACE_SECONDS have passed, is dropped: nothing was stored, so nothing is sent."""
+    from switchboard import queue
+    from switchboard.models import OutboundJob
+
+    queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
+                                    correlation_id=observability.correlation_id()))
+    conversations.add_outbound(table, conv, message, counts_as_response=counts_as_response)
+
+
+def _store_pending(job: OutboundJob) -> bool:
+    return clock.now().timestamp() < clock.parse_iso(job.created_at).timestamp() + STORE_GRACE_SECONDS
+
+
+def _stored_message(table: Table, job: OutboundJob) -> Message | None:
+    """The job's message. A job can be received before hand_over has stored its message, a few milliseconds
+    after the enqueue: then it is read again after short pauses, before the job is put back for a second."""
+    for pause in STORE_WAIT_PAUSES:
+        message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+        if message is not None or not _store_pending(job):
+            return message
+        time.sleep(pause)
+    return conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+
+
 def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     """Returns what happened; raises RetryableSendError to have the queue try again later.
 
@@ -49,9 +84,11 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
 
     table = table or Table()
     observability.set_correlation_id(job.correlation_id)  # this job's log lines go with the request that caused it
-    message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+    message = _stored_message(table, job)
     if message is None:
-        return "missing"  # erased before it went out
+        if _store_pending(job):  # its store is taking longer than a moment: the job comes back in a second
+            raise RetryableSendError("the message is not stored yet", retry_after=1)
+        return "missing"  # never stored (its request failed after queuing it), or erased before it went out
     if message.status == "sending":
         if clock.epoch() < (message.lease_until or 0):
             raise RetryableSendError("another attempt is in flight")
