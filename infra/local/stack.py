@@ -66,6 +66,23 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
     return env
 
 
+def scale_sdk_backoff(scale: float) -> None:
+    """Multiply the AWS SDK's retry backoff by `scale` (LOCAL_AWS_BACKOFF_SCALE). The same retries happen, with
+    the same retry quota, only the waits between them are shorter: for tests that fail AWS requests on purpose,
+    where one local execution environment per function would otherwise spend minutes asleep."""
+    from botocore.retries import standard
+
+    original = standard.ExponentialBackoff.delay_amount
+    if getattr(original, "scaled", False):
+        return
+
+    def delay_amount(self: Any, context: Any) -> float:
+        return float(original(self, context)) * scale
+
+    delay_amount.scaled = True  # type: ignore[attr-defined]
+    standard.ExponentialBackoff.delay_amount = delay_amount  # type: ignore[method-assign]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,6 +117,8 @@ class LocalStack:
                            "AWS_REGION": "us-east-1"})
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        if os.environ.get("LOCAL_AWS_BACKOFF_SCALE"):
+            scale_sdk_backoff(float(os.environ["LOCAL_AWS_BACKOFF_SCALE"]))
         import boto3
 
         clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "s3")}

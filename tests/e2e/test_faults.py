@@ -23,6 +23,10 @@ from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 SENDERS = 12
 MESSAGES_PER_SENDER = 8  # 96 deliveries retried until accepted, 24 delivered again, under 30% AWS faults
+# The same retries, with less waiting between them: the SDK's backoff at 1/50 (one execution environment per
+# function spends most of this test asleep otherwise, about 5 minutes), and a sender's lease on a send whose
+# outcome was not recorded at 15 s instead of 120 s.
+TIME_COMPRESSION = {"LOCAL_AWS_BACKOFF_SCALE": "0.02", "SEND_LEASE_SECONDS": "15"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,7 @@ def faulty_stack():
     with FaultProxy(f"http://127.0.0.1:{moto_port}") as proxy:
         port = free_port()
         env = dict(os.environ, PORT=str(port), AWS_ENDPOINT_URL=proxy.url, AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY="testing", LOCAL_LOG_LEVEL="ERROR", **SECRETS)
+                   AWS_SECRET_ACCESS_KEY="testing", LOCAL_LOG_LEVEL="ERROR", **SECRETS, **TIME_COMPRESSION)
         log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"faults-stack-{port}.log"), "wb")
         proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -162,7 +166,10 @@ def test_nothing_lost_nothing_doubled_under_30_percent_aws_faults(faulty_stack):
         outbound = [m for m in stack.messages(conv["id"]) if m["direction"] == "outbound"]
         for m in outbound:
             assert m["status"] == "sent" or (m["status"] == "failed" and m["failure_reason"]), m
-        assert sum(m["status"] == "sent" for m in outbound) == sent[f"reply to {conv['id']}"]
+        # What is marked sent went out; a send that went out but could not be recorded is flagged, not resent
+        marked = sum(m["status"] == "sent" for m in outbound)
+        unknown = sum(m["status"] == "failed" and "outcome unknown" in m["failure_reason"] for m in outbound)
+        assert marked <= sent[f"reply to {conv['id']}"] <= marked + unknown, outbound
     assert len(replies) == SENDERS and sum(sent.values()) >= SENDERS * 0.9
     # The faults really happened; the SDK's own retries absorb most, so few deliveries needed Meta's retry
     assert proxy.counts["failed"] > 100, (proxy.counts, retried)
