@@ -4,16 +4,17 @@ redeliveries included) and their replies lose nothing and double nothing."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from infra.local.stack import free_port
 from tests.conftest import ROOT
@@ -29,12 +30,33 @@ MESSAGES_PER_SENDER = 8  # 96 deliveries retried until accepted, 24 delivered ag
 TIME_COMPRESSION = {"LOCAL_AWS_BACKOFF_SCALE": "0.02", "SEND_LEASE_SECONDS": "15"}
 
 
+def wait_until_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@contextlib.contextmanager
+def moto_server():
+    """A moto server of its own, in another process: a clean AWS, not the one this process's other tests used, and
+    not sharing this process's interpreter lock with the proxy."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until_listening(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
 @pytest.fixture(scope="module")
 def faulty_stack():
-    moto_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    with FaultProxy(f"http://127.0.0.1:{moto_port}") as proxy:
+    with moto_server() as moto_url, FaultProxy(moto_url) as proxy:
         port = free_port()
         env = dict(os.environ, PORT=str(port), AWS_ENDPOINT_URL=proxy.url, AWS_ACCESS_KEY_ID="testing",
                    AWS_SECRET_ACCESS_KEY="testing", LOCAL_LOG_LEVEL="ERROR", **SECRETS, **TIME_COMPRESSION)
@@ -53,12 +75,11 @@ def faulty_stack():
                 time.sleep(0.3)
             stack.request("PUT", "/api/settings", {s: {"enabled": False} for s in ("greeting", "away", "auto_reply")},
                           role="admin")
-            yield stack, proxy, f"http://127.0.0.1:{moto_port}"
+            yield stack, proxy, moto_url
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
             log.close()
-            moto.stop()
 
 
 def deliver(stack: LocalStack, payload: dict, attempts: int = 30) -> int:
