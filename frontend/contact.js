@@ -1,9 +1,12 @@
-// The contact panel: the customer's profile, identities across channels, past conversations, edits.
+// The contact panel: the customer's profile, identities across channels, past conversations, edits, merging a
+// duplicate into this contact, and (admins) the GDPR export and erasure.
 
 import { api } from './api.js';
 import { channelBadge, errorText, fmtShort, h, replace, toast } from './ui.js';
 
-export function createContactPanel({ contactId, conversationId, fallbackName }) {
+const CONTACT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function createContactPanel({ contactId, conversationId, fallbackName, isAdmin = false }) {
   const body = h('div', { class: 'contact-body' }, h('p', { class: 'muted' }, 'Loading the profile…'));
   const root = h('aside', { class: 'contact-panel', id: 'contact-panel', 'data-testid': 'contact-panel',
                             'aria-labelledby': 'contact-title' },
@@ -30,7 +33,8 @@ export function createContactPanel({ contactId, conversationId, fallbackName }) 
       h('dl', { class: 'facts' },
         h('dt', {}, 'Name'), h('dd', { 'data-testid': 'contact-name' }, c.name || '–'),
         h('dt', {}, 'Email'), h('dd', {}, c.email || '–'),
-        h('dt', {}, 'Phone'), h('dd', {}, c.phone || '–')),
+        h('dt', {}, 'Phone'), h('dd', {}, c.phone || '–'),
+        h('dt', {}, 'Contact id'), h('dd', {}, h('code', { 'data-testid': 'contact-id' }, c.id))),
       edit,
       h('div', { class: 'check' }, optOut, h('label', { for: 'contact-optout' }, 'No satisfaction surveys')),
       h('h4', {}, 'Identities'),
@@ -41,7 +45,97 @@ export function createContactPanel({ contactId, conversationId, fallbackName }) 
       h('ul', { class: 'past' }, (c.conversations || []).map((cv) => h('li', {},
         cv.id === conversationId
           ? h('span', { 'aria-current': 'page' }, channelBadge(cv.channel), ` ${cv.status} · ${fmtShort(cv.updated_at)} (this one)`)
-          : h('a', { href: `#/c/${encodeURIComponent(cv.id)}` }, channelBadge(cv.channel), ` ${cv.status} · ${fmtShort(cv.updated_at)}`)))));
+          : h('a', { href: `#/c/${encodeURIComponent(cv.id)}` }, channelBadge(cv.channel), ` ${cv.status} · ${fmtShort(cv.updated_at)}`)))),
+      mergeSection(),
+      isAdmin ? privacySection() : null);
+  }
+
+  // The same customer known twice (a new phone, another channel): the other contact's identities and
+  // conversations become this one's, and the other contact is gone.
+  function mergeSection() {
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    const other = h('input', { id: 'merge-other', name: 'other', type: 'text', autocomplete: 'off', required: true,
+                               placeholder: 'ct_…', 'data-testid': 'merge-other' });
+    const confirm = h('div', { class: 'confirm', hidden: true });
+    const form = h('form', { class: 'contact-form', 'data-testid': 'merge-form' },
+      h('label', { for: 'merge-other' }, "The duplicate's contact id (shown in its panel)"), other,
+      h('button', { type: 'submit', class: 'small', 'data-testid': 'merge-start' }, 'Merge into this contact'),
+      confirm, error);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      const id = other.value.trim();
+      if (!CONTACT_ID.test(id)) {
+        error.textContent = "Paste the other contact's id, as its panel shows it.";
+        return;
+      }
+      if (id === contact.id) {
+        error.textContent = 'That is this contact.';
+        return;
+      }
+      replace(confirm,
+        h('p', {}, `Merge ${id} into ${contact.name || 'this contact'}? Its channels and conversations move here, and it is gone. This cannot be undone.`),
+        h('div', { class: 'buttons' },
+          h('button', { type: 'button', class: 'primary small', 'data-testid': 'merge-confirm', onclick: () => merge(id, error) }, 'Merge'),
+          h('button', { type: 'button', class: 'small', onclick: () => { confirm.hidden = true; } }, 'Cancel')));
+      confirm.hidden = false;
+    });
+    return h('details', { class: 'contact-more' }, h('summary', {}, 'Merge a duplicate'), form);
+  }
+
+  async function merge(otherId, error) {
+    try {
+      contact = await api.mergeContact(contactId, otherId);
+      toast('Contacts merged.');
+      show();
+    } catch (err) {
+      error.textContent = errorText(err, 'Merging');
+    }
+  }
+
+  function privacySection() {
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    const exportButton = h('button', { type: 'button', class: 'small', 'data-testid': 'contact-export', onclick: () => exportData(error) },
+      'Download their data (JSON)');
+    const word = h('input', { id: 'erase-word', type: 'text', autocomplete: 'off', 'data-testid': 'erase-word' });
+    const erase = h('button', { type: 'button', class: 'danger small', 'data-testid': 'contact-erase', disabled: true,
+                                onclick: () => eraseAll(error, erase) }, 'Erase this contact');
+    word.addEventListener('input', () => { erase.disabled = word.value.trim().toLowerCase() !== 'erase'; });
+    return h('details', { class: 'contact-more', 'data-testid': 'contact-privacy' },
+      h('summary', {}, 'Data protection (admins)'),
+      h('p', { class: 'muted' }, 'Everything held about this customer: profile, channels, conversations, messages, survey answers.'),
+      exportButton,
+      h('p', { class: 'muted' }, 'Erasing deletes all of it, media included, for good. Type "erase" to confirm.'),
+      h('div', { class: 'contact-form' }, h('label', { for: 'erase-word' }, 'Confirm'), word,
+        h('div', { class: 'buttons' }, erase)), error);
+  }
+
+  async function exportData(error) {
+    error.textContent = '';
+    try {
+      const data = await api.exportContact(contactId);
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+      const link = h('a', { href: url, download: `contact-${contactId}.json`, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      error.textContent = errorText(err, 'The export');
+    }
+  }
+
+  async function eraseAll(error, button) {
+    error.textContent = '';
+    button.disabled = true;
+    try {
+      await api.eraseContact(contactId);
+      toast('The contact and everything of theirs was erased.');
+      window.location.hash = '#/inbox';
+    } catch (err) {
+      error.textContent = errorText(err, 'Erasing');
+      button.disabled = false;
+    }
   }
 
   function editForm() {

@@ -380,7 +380,8 @@ export function createConversation({ id, me, onChange }) {
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
-    panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name });
+    panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name,
+                                 isAdmin: me.role === 'admin' });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
       : window.matchMedia('(min-width: 1200px)').matches;
     setPanel(open);

@@ -213,6 +213,59 @@ def test_contact_panel_shows_and_edits_the_profile(page, customer, local_stack):
     assert contact["email"] == "ann@example.com" and contact["surveys_opt_out"] is True
 
 
+def contact_panel(page: Page):
+    panel = page.get_by_test_id("contact-panel")
+    if not panel.is_visible():
+        page.get_by_test_id("contact-toggle").click()
+    expect(panel).to_be_visible()
+    return panel
+
+
+def test_an_agent_merges_a_duplicate_contact_from_the_panel(page, customer, local_stack):
+    twin = new_whatsapp_conversation(local_stack, f"Ann twin {uuid.uuid4().hex[:6]}", ["It's me again, new phone"])
+    sign_in(page)
+    open_conversation(page, customer)
+    panel = contact_panel(page)
+    expect(panel.get_by_test_id("contact-id")).to_have_text(customer["contact"]["id"])
+    expect(panel.get_by_test_id("contact-privacy")).to_have_count(0)  # admins only
+    panel.locator("summary", has_text="Merge a duplicate").click()
+    panel.get_by_test_id("merge-other").fill(customer["contact"]["id"])
+    panel.get_by_test_id("merge-start").click()
+    expect(panel.get_by_role("alert")).to_contain_text("That is this contact")
+    panel.get_by_test_id("merge-other").fill(twin["contact"]["id"])
+    panel.get_by_test_id("merge-start").click()
+    panel.get_by_test_id("merge-confirm").click()
+    expect(panel).to_contain_text(twin["sender"])  # the twin's phone is one of this contact's identities now
+    expect(panel.locator(".past li")).to_have_count(2)
+    assert local_stack.api("GET", f"/api/contacts/{twin['contact']['id']}").status == 404
+    merged = local_stack.api("GET", f"/api/conversations/{twin['id']}").json()
+    assert merged["contact"]["id"] == customer["contact"]["id"]
+
+
+def test_an_admin_downloads_a_contacts_data_and_erases_it(page, customer, local_stack):
+    sign_in(page, email="admin@example.com", role="admin")
+    open_conversation(page, customer)
+    panel = contact_panel(page)
+    panel.locator("summary", has_text="Data protection").click()
+    with page.expect_download() as download:
+        panel.get_by_test_id("contact-export").click()
+    assert download.value.suggested_filename == f"contact-{customer['contact']['id']}.json"
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["contact"]["id"] == customer["contact"]["id"]
+    assert [c["conversation"]["id"] for c in exported["conversations"]] == [customer["id"]]
+    assert any(m["text"].startswith("Hello, where is my order") for m in exported["conversations"][0]["messages"])
+    erase = panel.get_by_test_id("contact-erase")
+    expect(erase).to_be_disabled()
+    panel.get_by_test_id("erase-word").fill("erase")
+    expect(erase).to_be_enabled()
+    shot(page, "12-contact-privacy")
+    erase.click()
+    expect(page).to_have_url(re.compile(r"#/inbox$"))
+    expect(row(page, customer)).to_have_count(0)
+    assert local_stack.api("GET", f"/api/conversations/{customer['id']}").status == 404
+    assert local_stack.api("GET", f"/api/contacts/{customer['contact']['id']}", role="admin").status == 404
+
+
 def test_an_image_is_shown_inline_and_not_fetched_again_by_each_poll(page, customer):
     fetched = []
     page.on("request", lambda r: fetched.append(r.url) if r.resource_type == "image" else None)
