@@ -298,6 +298,20 @@ def test_a_reply_queued_but_not_stored_is_never_sent_and_the_resend_goes_out_onc
     assert stack.queue_count("OutboundQueue") == 0 and stack.queue_count("OutboundDLQ") == 0
 
 
+def test_a_send_whose_record_fails_at_first_is_still_recorded_sent_and_sent_once(stack, monkeypatch):
+    from switchboard import aws
+
+    conv = one_conversation(stack, "wamid.h4")
+    reply(stack, conv["id"], "Recorded after all")
+    # The provider accepts the send, then DynamoDB refuses the first two tries to record it (after the SDK's own)
+    flaky, original = Flaky(aws.client("dynamodb"), "transact_write_items", times=2), aws.client
+    monkeypatch.setattr(aws, "client", lambda name: flaky if name == "dynamodb" else original(name))
+    assert stack.drain("SenderFunction") == 1
+    assert len(sends(stack, "Recorded after all")) == 1
+    (message,) = outbound(stack, conv["id"])
+    assert message["status"] == "sent" and stack.queue_count("OutboundQueue") == 0
+
+
 def test_a_job_that_arrives_before_its_message_is_stored_waits_for_it(stack, monkeypatch):
     from switchboard.store import conversations as store
 

@@ -141,7 +141,7 @@ events = st.one_of(st.builds(lambda rs: {"Records": rs}, st.lists(st.one_of(good
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    """S3, DynamoDB and the queue stand-ins: the raw object read is the drawn MIME; set-asides and ingested events recorded."""
+    """S3, DynamoDB and the queue stand-ins: the raw object read is the drawn MIME; set-asides and ingests recorded."""
     seen: dict[str, list[Any]] = {"set_aside": [], "ingested": [], "raw": [b""]}
     monkeypatch.setattr(email_inbound, "_read", lambda bucket, key: seen["raw"][0])
     monkeypatch.setattr(email_inbound, "_set_aside", lambda bucket, key, target: seen["set_aside"].append(target))

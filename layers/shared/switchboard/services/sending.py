@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, observability
 from switchboard.channels import registry
-from switchboard.errors import PermanentSendError, RetryableSendError
+from switchboard.errors import PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.settings import get_settings
 from switchboard.store import conversations, keys
 from switchboard.store.table import ConditionFailed, Table
@@ -21,6 +21,7 @@ MAX_RETRY_AFTER_SECONDS = 3600
 # backoff). A job that finds no message within this time waits for it; after it, the message never will be.
 STORE_GRACE_SECONDS = 30
 STORE_WAIT_PAUSES = (0.05, 0.15, 0.3)  # in-call re-reads for a job received before its message is stored
+RECORD_SENT_PAUSES = (0.2, 0.5, 1.0)  # in-call retries of recording a send the provider accepted
 
 if TYPE_CHECKING:
     from switchboard.models import Conversation, Message, OutboundJob
@@ -135,9 +136,26 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
             _defer(table, message, exc.retry_after)
         conversations.release_send(table, message)
         raise
-    conversations.record_sent(table, message, result.provider_message_id)
+    _record_sent(table, message, result.provider_message_id)
     observability.count("RepliesSent")
     return "sent"
+
+
+def _record_sent(table: Table, message: Message, provider_message_id: str) -> None:
+    """The provider took the message: worth a few more tries to record than one call's. A job that comes back
+    with the message still `sending` can only mark it 'delivery outcome unknown'."""
+    for attempt, pause in enumerate((*RECORD_SENT_PAUSES, None)):
+        try:
+            conversations.record_sent(table, message, provider_message_id)
+            return
+        except ConditionFailed:
+            if attempt:  # an earlier try was applied although its answer was lost: recorded
+                return
+            raise
+        except ServiceUnavailable:
+            if pause is None:
+                raise
+            time.sleep(pause)
 
 
 def _defer(table: Table, message: Message, seconds: float) -> None:
