@@ -9,16 +9,18 @@ const WEEKDAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], [
 
 let serial = 0;
 
+/** The input's id, given one if it has none, for its label's `for`. */
+function idOf(input) {
+  input.id = input.id || `set-${(serial += 1)}`;
+  return input.id;
+}
+
 function field(label, input, hint) {
-  const id = input.id || `set-${(serial += 1)}`;
-  input.id = id;
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
+  return h('div', { class: 'field' }, h('label', { for: idOf(input) }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
 }
 
 function check(label, input) {
-  const id = input.id || `set-${(serial += 1)}`;
-  input.id = id;
-  return h('div', { class: 'field check' }, input, h('label', { for: id }, label));
+  return h('div', { class: 'field check' }, input, h('label', { for: idOf(input) }, label));
 }
 
 /** "09:00-12:00, 13:00-17:00" <-> [["09:00","12:00"],["13:00","17:00"]] */

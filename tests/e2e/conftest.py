@@ -91,8 +91,9 @@ class LocalStack:
 def running_stack(**extra_env: str):
     """`python -m infra.local` on a free port until the block ends."""
     port = free_port()
-    env = dict(os.environ, PORT=str(port), LOCAL_LOG_LEVEL="WARNING", **SECRETS, **extra_env)
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = dict(os.environ, PORT=str(port), LOCAL_LOG_LEVEL="WARNING", **SECRETS)
+    env.pop("AWS_ENDPOINT_URL", None)  # its own moto, unless the caller names an endpoint
+    env |= extra_env
     log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"e2e-stack-{port}.log"), "wb")
     proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

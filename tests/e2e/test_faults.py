@@ -17,8 +17,7 @@ import boto3
 import pytest
 
 from infra.local.stack import free_port
-from tests.conftest import ROOT
-from tests.e2e.conftest import SECRETS, LocalStack
+from tests.e2e.conftest import LocalStack, running_stack
 from tests.e2e.faultproxy import FaultProxy
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
@@ -56,30 +55,12 @@ def moto_server():
 
 @pytest.fixture(scope="module")
 def faulty_stack():
-    with moto_server() as moto_url, FaultProxy(moto_url) as proxy:
-        port = free_port()
-        env = dict(os.environ, PORT=str(port), AWS_ENDPOINT_URL=proxy.url, AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY="testing", LOCAL_LOG_LEVEL="ERROR", **SECRETS, **TIME_COMPRESSION)
-        log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"faults-stack-{port}.log"), "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        stack = LocalStack(f"http://127.0.0.1:{port}")
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if stack.request("GET", "/api/health", timeout=2).status == 200:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.3)
-            stack.request("PUT", "/api/settings", {s: {"enabled": False} for s in ("greeting", "away", "auto_reply")},
-                          role="admin")
-            yield stack, proxy, moto_url
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-            log.close()
+    with moto_server() as moto_url, FaultProxy(moto_url) as proxy, running_stack(
+            AWS_ENDPOINT_URL=proxy.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+            LOCAL_LOG_LEVEL="ERROR", **TIME_COMPRESSION) as stack:
+        stack.request("PUT", "/api/settings", {s: {"enabled": False} for s in ("greeting", "away", "auto_reply")},
+                      role="admin")
+        yield stack, proxy, moto_url
 
 
 def deliver(stack: LocalStack, payload: dict, attempts: int = 30) -> int:

@@ -21,7 +21,7 @@ from infra.local.sandbox import Fault
 from infra.local.template import load
 from switchboard import clock
 from tests.conftest import ROOT
-from tests.integration.test_whatsapp_flow import Flaky, conversations, messages, post, wa_message, wa_payload
+from tests.integration.test_whatsapp_flow import conversations, make_flaky, messages, post, wa_message, wa_payload
 
 GREETING = "Hello! An agent will be with you shortly."
 
@@ -260,16 +260,9 @@ def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, 
 
 
 # -- a reply whose request fails half-way -----------------------------------------------------------------------------
-def fail_once(monkeypatch, service: str, operation: str) -> None:
-    from switchboard import aws
-
-    flaky, original = Flaky(aws.client(service), operation), aws.client
-    monkeypatch.setattr(aws, "client", lambda name: flaky if name == service else original(name))
-
-
 def test_a_reply_that_could_not_be_queued_is_not_stored_and_the_resend_goes_out_once(stack, monkeypatch):
     conv = one_conversation(stack, "wamid.h1")
-    fail_once(monkeypatch, "sqs", "send_message")
+    make_flaky(monkeypatch, "sqs", "send_message")
     r = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "Sent again"}, role="agent")
     assert r.status == 503
     assert outbound(stack, conv["id"]) == [] and stack.queue_count("OutboundQueue") == 0  # nothing left queued
@@ -283,7 +276,7 @@ def test_a_reply_queued_but_not_stored_is_never_sent_and_the_resend_goes_out_onc
     from switchboard.services.sending import STORE_GRACE_SECONDS
 
     conv = one_conversation(stack, "wamid.h2")
-    fail_once(monkeypatch, "dynamodb", "transact_write_items")
+    make_flaky(monkeypatch, "dynamodb", "transact_write_items")
     r = stack.http("POST", f"/api/conversations/{conv['id']}/messages", {"text": "Only the resend"}, role="agent")
     assert r.status == 503
     assert outbound(stack, conv["id"]) == [] and stack.queue_count("OutboundQueue") == 1  # its job, queued first
@@ -299,13 +292,10 @@ def test_a_reply_queued_but_not_stored_is_never_sent_and_the_resend_goes_out_onc
 
 
 def test_a_send_whose_record_fails_at_first_is_still_recorded_sent_and_sent_once(stack, monkeypatch):
-    from switchboard import aws
-
     conv = one_conversation(stack, "wamid.h4")
     reply(stack, conv["id"], "Recorded after all")
     # The provider accepts the send, then DynamoDB refuses the first two tries to record it (after the SDK's own)
-    flaky, original = Flaky(aws.client("dynamodb"), "transact_write_items", times=2), aws.client
-    monkeypatch.setattr(aws, "client", lambda name: flaky if name == "dynamodb" else original(name))
+    make_flaky(monkeypatch, "dynamodb", "transact_write_items", times=2)
     assert stack.drain("SenderFunction") == 1
     assert len(sends(stack, "Recorded after all")) == 1
     (message,) = outbound(stack, conv["id"])

@@ -146,13 +146,16 @@ class Flaky:
         return failing
 
 
+def make_flaky(monkeypatch, service: str, operation: str, times: int = 1) -> None:
+    """The core's client for `service` fails `operation` the next `times` calls (a throttling error)."""
+    flaky, original = Flaky(aws.client(service), operation, times), aws.client
+    monkeypatch.setattr(aws, "client", lambda name: flaky if name == service else original(name))
+
+
 @pytest.mark.parametrize(("service", "operation"), [("dynamodb", "put_item"), ("sqs", "send_message_batch")])
 def test_an_aws_failure_is_a_5xx_and_the_retry_stores_once(stack, monkeypatch, service, operation):
     payload = wa_payload(wa_message("wamid.fault", text="after a fault"))
-    real = aws.client(service)
-    flaky = Flaky(real, operation)
-    original = aws.client
-    monkeypatch.setattr(aws, "client", lambda name: flaky if name == service else original(name))
+    make_flaky(monkeypatch, service, operation)
     assert post(stack, payload).status == 503
     assert post(stack, payload).status == 200  # the provider's retry
     stack.drain("ProcessorFunction")

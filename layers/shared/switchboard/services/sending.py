@@ -69,12 +69,12 @@ def _store_pending(job: OutboundJob) -> bool:
 def _stored_message(table: Table, job: OutboundJob) -> Message | None:
     """The job's message. A job can be received before hand_over has stored its message, a few milliseconds
     after the enqueue: then it is read again after short pauses, before the job is put back for a second."""
-    for pause in STORE_WAIT_PAUSES:
+    for pause in (*STORE_WAIT_PAUSES, None):
         message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
-        if message is not None or not _store_pending(job):
+        if message is not None or pause is None or not _store_pending(job):
             return message
         time.sleep(pause)
-    return conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+    return None
 
 
 def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
