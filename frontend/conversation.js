@@ -14,11 +14,14 @@ const STATUS_TEXT = {
 };
 const PANEL = 'switchboard.contactPanel';
 
-/** "automation:greeting" reads as "Automation (greeting)"; an agent's email stays as it is. */
+/** "automation:greeting" reads as "Automation (greeting)", "external:whatsapp_business_app" as "Sent from the
+ * WhatsApp Business app"; an agent's email stays as it is. */
 function senderName(sender) {
   if (!sender) return 'Automation';
   const m = /^automation:(.+)$/.exec(sender);
-  return m ? `Automation (${m[1].replace(/[_-]/g, ' ')})` : sender;
+  if (m) return `Automation (${m[1].replace(/[_-]/g, ' ')})`;
+  const ext = /^external:(.+)$/.exec(sender);
+  return ext ? `Sent from the ${ext[1].replace(/[_-]/g, ' ').replace(/whatsapp/i, 'WhatsApp')}` : sender;
 }
 
 export function createConversation({ id, me, onChange }) {
@@ -261,7 +264,9 @@ export function createConversation({ id, me, onChange }) {
         h('span', { class: 'sender' }, who), ' · ',
         h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
         m.edited ? ' · edited' : ''),
+      m.deleted ? h('p', { class: 'msg-deleted', 'data-testid': 'message-deleted' }, 'The customer deleted this message.') : null,
       m.text ? h('p', { class: 'msg-text' }, m.text) : null,
+      m.summary ? h('p', { class: 'msg-summary', 'data-testid': 'message-summary' }, m.summary) : null,
       m.reaction ? h('p', { class: 'msg-text' }, `Reacted ${m.reaction}`) : null,
       m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
         `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,

@@ -64,13 +64,32 @@ class InboundMessage(Model):
     thread_refs: list[str] = Field([], description="provider ids (RFC Message-IDs) this message answers, oldest first")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: this message's own RFC Message-ID")
+    summary: str | None = Field(None, description="what an agent reads for content that is not text: a labelled "
+                                "placeholder with what is known ('Order: 2 items', 'Game: Tetris')")
+    deleted: bool = Field(False, description="the customer unsent (revoked) the stored message with this "
+                                             "provider_message_id: its content is removed")
+    echo: bool = Field(False, description="sent by the business outside Switchboard (the WhatsApp Business app on "
+                                          "a coexistence number, the Page inbox) to sender_id: stored as outbound")
+    echo_via: str | None = Field(None, description="with echo: where it was sent from ('whatsapp_business_app')")
+
+
+class IgnoredEvent(Model):
+    """Something in a webhook that is neither a customer speaking nor a receipt (a service message, an event for an
+    inbox we do not own): acknowledged and counted by reason, never stored or queued."""
+
+    kind: Literal["ignored"] = "ignored"
+    channel: Channel
+    reason: str = Field(description="a short slug for the count: 'service_message', 'unknown_inbox'...")
 
 
 def dedupe_id(event: InboundMessage | StatusUpdate | ContactEvent) -> str:
     """The key under which the webhook records first sight of an event."""
     if isinstance(event, InboundMessage):
-        return event.event_id or (f"{event.provider_message_id}#edit#{event.timestamp}" if event.edited
-                                  else event.provider_message_id)
+        if event.event_id:
+            return event.event_id
+        if event.deleted:
+            return f"{event.provider_message_id}#delete"
+        return f"{event.provider_message_id}#edit#{event.timestamp}" if event.edited else event.provider_message_id
     if isinstance(event, ContactEvent):
         return f"event#{event.provider_event_id}"
     return f"status#{event.provider_message_id}#{event.status}#{event.watermark or ''}"
@@ -185,6 +204,7 @@ class Conversation(Model):
 
 
 AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
+EXTERNAL_SENDER = "external:"  # sent by the business outside Switchboard: external:<where> (e.g. the Business app)
 
 
 class Message(Model):
@@ -208,6 +228,8 @@ class Message(Model):
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
     retry_at: float | None = Field(None, description="queued: not sent before this time (the provider's Retry-After)")
     edited_at: float | None = None
+    deleted_at: float | None = Field(None, description="when the customer unsent it (its content is gone)")
+    summary: str | None = Field(None, description="a labelled placeholder for content that is not text")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")

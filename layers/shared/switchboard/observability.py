@@ -39,6 +39,15 @@ def count_by_channel(name: str, channel: str, value: float = 1) -> None:
         metric.add_dimension(name="channel", value=channel)
 
 
+def count_by_reason(name: str, channel: str, reason: str, value: float = 1) -> None:
+    """A count with channel and reason dimensions (events ignored or dropped, and why): its own EMF record."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+        metric.add_dimension(name="channel", value=channel)
+        metric.add_dimension(name="reason", value=reason)
+
+
 def seconds(name: str, value: float) -> None:
     _metrics().add_metric(name=name, unit="Seconds", value=value)
 

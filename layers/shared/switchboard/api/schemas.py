@@ -102,8 +102,11 @@ class MessageOut(ApiModel):
     created_at: str
     status: str
     failure_reason: str | None = None
-    sender: str | None = None
+    sender: str | None = Field(None, description="inbound: the customer's name; outbound: the agent's email, "
+                               "automation:<kind>, or external:<where> for a message the business sent elsewhere")
     edited: bool = False
+    deleted: bool = Field(False, description="the customer unsent it: its content is gone")
+    summary: str | None = Field(None, description="what to show for content that is not text ('Order: 2 items')")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
@@ -111,7 +114,8 @@ class MessageOut(ApiModel):
         attachments = [AttachmentOut(kind=a.kind, filename=a.filename, mime_type=a.mime_type, size=a.size,
                                      status=a.status, url=link(a) if link and a.s3_key else None)
                        for a in message.attachments]
-        return cls(**data, attachments=attachments, edited=message.edited_at is not None)
+        return cls(**data, attachments=attachments, edited=message.edited_at is not None,
+                   deleted=message.deleted_at is not None)
 
 
 class MessagePage(ApiModel):

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from switchboard.errors import NotFound, PermanentSendError
 
 if TYPE_CHECKING:
-    from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
+    from switchboard.models import (
+        Attachment,
+        ContactEvent,
+        IgnoredEvent,
+        InboundMessage,
+        SendRequest,
+        SendResult,
+        StatusUpdate,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,13 @@ class Channel:
         """Raise SignatureError unless the request is authentic."""
         raise NotImplementedError
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent]:
-        """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
+    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]:
+        """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape.
+
+        A customer's content always becomes something an agent can read: text, a typed attachment, or a `summary`
+        placeholder with what is known. What is not a customer speaking (service messages, events about the chat
+        itself) is applied (edits, unsends, blocks) or returned as an IgnoredEvent with a reason, never as an empty
+        message."""
         raise NotImplementedError
 
     def acknowledge(self, events: list[Any] | None = None) -> WebhookReply:

@@ -13,7 +13,7 @@ from switchboard.store import markers
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
-    from switchboard.models import ContactEvent, InboundMessage, StatusUpdate
+    from switchboard.models import ContactEvent, IgnoredEvent, InboundMessage, StatusUpdate
 
 
 def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, dict[str, int]]:
@@ -29,9 +29,9 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
     return channel.acknowledge(events), counts
 
 
-def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:
+def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]) -> dict[str, int]:
     """Durably record and enqueue. Returns counts for the log (never content)."""
-    from switchboard.models import InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
+    from switchboard.models import IgnoredEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 
     table = Table()
     now = clock.now()
@@ -41,7 +41,11 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
     envelopes: list[InboundEnvelope] = []
     correlation_id = observability.correlation_id()
     counts = {"messages": 0, "duplicates": 0, "statuses": 0}
+    ignored: dict[tuple[str, str], int] = {}
     for event in events:
+        if isinstance(event, IgnoredEvent):  # not a customer speaking, nor a receipt: counted, never stored
+            ignored[(event.channel, event.reason)] = ignored.get((event.channel, event.reason), 0) + 1
+            continue
         key = dedupe_id(event)
         if key in seen:
             counts["duplicates"] += 1
@@ -66,4 +70,8 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[s
         observability.count("MessagesReceived", counts["messages"])
     if counts["duplicates"]:
         observability.count("DuplicateDeliveries", counts["duplicates"])
+    for (channel, reason), count in ignored.items():
+        observability.count_by_reason("EventsIgnored", channel, reason, count)
+    if ignored:
+        counts["ignored"] = sum(ignored.values())
     return counts

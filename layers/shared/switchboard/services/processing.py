@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     )
 
 # An event can overtake what it refers to (a receipt before the sender's record, an edit before its
-# message): retry it for this long, then let it go.
+# message): retry it for this long, and on at most this many receives (the inbound queue sends a record to the DLQ
+# on its 5th: the limit settles it before), then settle it.
 OVERTAKEN_RETRY_SECONDS = 300
+OVERTAKEN_MAX_ATTEMPTS = 4
 
 
 @dataclass
@@ -41,11 +43,15 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
     table = table or Table()
     event = envelope.event
     if isinstance(event, StatusUpdate):
-        return _receipt(table, event, envelope)
+        return _receipt(table, event, envelope, attempt)
     if isinstance(event, ContactEvent):
         return _contact_event(table, event)
+    if event.deleted:
+        return _delete(table, event, envelope, attempt)
     if event.edited:
-        return _edit(table, event, envelope)
+        return _edit(table, event, envelope, attempt)
+    if event.echo:
+        return _echo(table, event, attempt)
     return _message(table, event, attempt)
 
 
@@ -55,15 +61,17 @@ def message_id(event: InboundMessage) -> str:
 
 
 def message_for(event: InboundMessage, conversation_id: str, sender: str | None) -> Message:
-    from switchboard.models import Message
+    from switchboard.models import EXTERNAL_SENDER, Message
 
     return Message(
         id=message_id(event), conversation_id=conversation_id,
-        direction="inbound", channel=event.channel, type=event.type, text=event.text,
+        direction="outbound" if event.echo else "inbound", channel=event.channel, type=event.type, text=event.text,
         attachments=event.attachments, location=event.location, reply_to=event.reply_to,
         reaction=event.reaction, payload=event.payload, created_at=clock.iso(clock.from_epoch(event.timestamp)),
-        status="received", sender=sender, provider_message_id=event.provider_message_id, raw_ref=event.raw_ref,
-        message_ref=event.message_ref)
+        status="sent" if event.echo else "received",
+        sender=f"{EXTERNAL_SENDER}{event.echo_via or 'provider'}" if event.echo else sender,
+        provider_message_id=event.provider_message_id, raw_ref=event.raw_ref, message_ref=event.message_ref,
+        summary=event.summary)
 
 
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
@@ -124,24 +132,72 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     return Outcome("stored" if stored else "duplicate", conv.id)
 
 
-def _overtaken(envelope: InboundEnvelope, what: str) -> None:
+def _overtaken(envelope: InboundEnvelope, what: str, attempt: int = 1) -> None:
+    """Retry an event that came before what it refers to, a bounded number of times; returns when it is time to
+    settle it (never-seen edits are kept as messages, unsends dropped and counted, receipts let go)."""
     waited = (clock.now() - clock.parse_iso(envelope.received_at)).total_seconds()
-    if waited < OVERTAKEN_RETRY_SECONDS:
+    if waited < OVERTAKEN_RETRY_SECONDS and attempt < OVERTAKEN_MAX_ATTEMPTS:
         raise RetryableSendError(f"{what} not recorded yet")
 
 
-def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Outcome:
+def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
     from switchboard.models import dedupe_id
 
     original = markers.get(table, event.channel, event.provider_message_id)
     if not original or not original.get("processed"):
-        _overtaken(envelope, "the edited message")
-        return _message(table, event.model_copy(update={"edited": False}))  # never seen: keep it as a message
+        _overtaken(envelope, "the edited message", attempt)
+        # Never seen (sent before we were connected, or its original still on the way): the edited text is kept as
+        # the message itself, so that a late original is a duplicate of it and does not undo the edit.
+        outcome = _message(table, event.model_copy(update={"edited": False}), attempt)
+        return Outcome("edit_kept", outcome.conversation_id)
     conv_id = original["conversation_id"]
     changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("edited" if changed else "stale", conv_id)
+
+
+def _delete(table: Table, event: InboundMessage, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
+    """The customer unsent a message: its content is removed (files included), a trace stays."""
+    from switchboard.models import dedupe_id
+    from switchboard.store import erasure
+
+    original = markers.get(table, event.channel, event.provider_message_id)
+    if not original or not original.get("processed"):
+        _overtaken(envelope, "the unsent message", attempt)
+        observability.count_by_reason("EventsDropped", event.channel, "unsend_of_unknown_message")
+        markers.mark_processed(table, event.channel, dedupe_id(event), None)
+        return Outcome("dropped")
+    conv_id = original["conversation_id"]
+    removed = conversations.mark_deleted(table, conv_id, original["message_created_at"], original["message_id"],
+                                         event.timestamp)
+    erasure.delete_objects(removed or [])
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
+    return Outcome("deleted" if removed is not None else "stale", conv_id)
+
+
+def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    """A message the business sent outside Switchboard (the WhatsApp Business app on a coexistence number): shown
+    to agents as outbound in the customer's conversation, counted as the business's answer, never sent again."""
+    from switchboard.models import dedupe_id
+    from switchboard.store.table import ConditionFailed
+
+    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, None, message_id(event))
+    conv = _conversation(table, event, contact)
+    message = message_for(event, conv.id, None).model_copy(
+        update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    try:
+        conversations.add_outbound(table, conv, message, counts_as_response=True)
+        result = "echo"
+    except ConditionFailed:
+        if conversations.get_message(table, conv.id, message.created_at, message.id) is None:
+            raise
+        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        result = "duplicate"
+    conversations.link_provider_message(table, message)
+    media.store_pending(table, message, attempt)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
+    return Outcome(result, conv.id)
 
 
 def _contact_event(table: Table, event: ContactEvent) -> Outcome:
@@ -155,7 +211,7 @@ def _contact_event(table: Table, event: ContactEvent) -> Outcome:
     return Outcome(event.event if conv else "unknown", conv.id if conv else None)
 
 
-def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope) -> Outcome:
+def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
     if event.watermark is not None:
         contact = contacts.find(table, f"{event.channel}:{event.sender_id}")
         conv = conversations.active(table, event.channel, event.inbox_id or "", contact.id) if contact else None
@@ -169,5 +225,5 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope) -> Ou
     result = conversations.apply_receipt(table, event.channel, event.provider_message_id, event.status,
                                          event.timestamp, reason)
     if result == "unknown":
-        _overtaken(envelope, "the receipt's message")
+        _overtaken(envelope, "the receipt's message", attempt)
     return Outcome(result)

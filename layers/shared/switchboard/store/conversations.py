@@ -95,6 +95,33 @@ def edit_message(table: Table, conv_id: str, created_at: str, msg_id: str, text:
     return True
 
 
+def mark_deleted(table: Table, conv_id: str, created_at: str, msg_id: str, deleted_at: float) -> list[str] | None:
+    """The customer unsent a message: its content goes (text, files, location, payload), the trace that something
+    was said stays. Returns the S3 keys of its stored files, to delete; None when the message is not there."""
+    try:
+        old = table.update(keys.message(conv_id, created_at, msg_id),
+                           "SET #t = :empty, deleted_at = :d REMOVE attachments, summary, #loc, payload, reaction",
+                           names={"#t": "text", "#loc": "location"}, vals={":empty": "", ":d": deleted_at},
+                           condition="attribute_exists(pk)", return_old=True)
+    except ConditionFailed:
+        return None
+    try:  # the inbox preview, when it still shows that message
+        table.update(keys.conversation(conv_id), "SET last_message.#t = :gone", names={"#t": "text"},
+                     vals={":gone": DELETED_PREVIEW, ":at": created_at, ":in": "inbound"},
+                     condition="last_message.created_at = :at AND last_message.direction = :in")
+    except ConditionFailed:
+        pass
+    return [a["s3_key"] for a in (old or {}).get("attachments", []) if isinstance(a, dict) and a.get("s3_key")]
+
+
+def link_provider_message(table: Table, message: Message) -> None:
+    """provider message id -> our message, for a message sent outside our sender (receipts find it)."""
+    if message.provider_message_id:
+        table.put({**keys.provider_message(message.channel, message.provider_message_id), "type": "provider_message",
+                   "conversation_id": message.conversation_id, "message_id": message.id,
+                   "created_at": message.created_at})
+
+
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
                expires_at: int | None = None) -> Conversation:
     """The contact's current conversation in this inbox, started on first contact.
@@ -152,8 +179,11 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
     return _conversation(item)
 
 
+DELETED_PREVIEW = "[message deleted]"
+
+
 def _preview(message: Message) -> dict[str, Any]:
-    text = message.text or (f"[{message.type}]" if message.type != "text" else "")
+    text = message.text or message.summary or (f"[{message.type}]" if message.type != "text" else "")
     return {"text": text[:PREVIEW_CHARS], "direction": message.direction, "created_at": message.created_at}
 
 

@@ -39,7 +39,8 @@ def _delete_keys(table: Table, item_keys: list[dict[str, str]]) -> int:
     return table.batch_delete(item_keys) if item_keys else 0
 
 
-def _delete_objects(keys_: list[str]) -> int:
+def delete_objects(keys_: list[str]) -> int:
+    """Delete media and raw email objects from the bucket (a missing one is no error)."""
     if not keys_:
         return 0
     bucket = get_settings().media_bucket
@@ -79,7 +80,7 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
                     extra_keys.append(keys.provider_message(item["channel"], item["message_ref"]))
     due = next((i for i in items if i["sk"] == "DUE#retention"), None)
     contact_id = (meta or due or {}).get("contact_id")
-    counts.objects += _delete_objects(objects)
+    counts.objects += delete_objects(objects)
     for marker in markers:
         # The dedupe marker stays until its TTL, so a late provider retry cannot bring the message back;
         # only its links to the conversation go.
