@@ -109,6 +109,9 @@ class LocalStack:
         if not self.endpoint:
             from moto.server import ThreadedMotoServer
 
+            from infra.local import moto_speedups
+
+            moto_speedups.apply()
             moto_port = free_port()
             self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
             self.moto.start()

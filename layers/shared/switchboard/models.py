@@ -141,6 +141,8 @@ class InboundEnvelope(Model):
     event: InboundEvent
     received_at: str
     correlation_id: str | None = Field(None, description="the webhook request's id, for the processor's log lines")
+    claimed: bool = Field(True, description="the webhook recorded first sight of the event (its dedupe marker); "
+                                            "false for a large batch, whose events the processor claims")
 
 
 class SendRequest(Model):

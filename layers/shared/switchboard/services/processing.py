@@ -44,6 +44,11 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
     event = envelope.event
     if isinstance(event, StatusUpdate):
         return _receipt(table, event, envelope, attempt)
+    if not envelope.claimed:  # from a large batch: the webhook left the claim to us
+        claimed = _claim(table, event, envelope)
+        if claimed is None:
+            return Outcome("duplicate")
+        event = claimed
     if isinstance(event, ContactEvent):
         return _contact_event(table, event)
     if event.deleted:
@@ -53,6 +58,23 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
     if event.echo:
         return _echo(table, event, attempt)
     return _message(table, event, attempt)
+
+
+def _claim(table: Table, event: InboundMessage | ContactEvent,
+           envelope: InboundEnvelope) -> InboundMessage | ContactEvent | None:
+    """Record first sight of an event the webhook did not claim; None when it was processed already."""
+    from switchboard.channels import registry
+    from switchboard.models import InboundMessage, dedupe_id
+    from switchboard.services.ingest import first_seen
+    from switchboard.settings import get_settings
+
+    expires_at = clock.epoch() + get_settings().dedupe_ttl_seconds
+    existing = markers.claim_inbound(table, event.channel, dedupe_id(event), envelope.received_at, expires_at)
+    if existing and existing.get("processed"):
+        return None
+    if isinstance(event, InboundMessage) and not registry.get(event.channel).provider_timestamps:
+        return first_seen(event, existing, envelope.received_at)
+    return event
 
 
 def message_id(event: InboundMessage) -> str:

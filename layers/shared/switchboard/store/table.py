@@ -143,14 +143,15 @@ class Table:
             kwargs["ExpressionAttributeValues"] = values(vals)
         self._call("delete_item", **kwargs)
 
-    def batch_get(self, keys_: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """Up to 100 items by key, in no particular order; unprocessed keys are retried."""
+    def batch_get(self, keys_: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
+        """Items by key (100 per request), in no particular order; unprocessed keys are retried."""
         found: list[dict[str, Any]] = []
         pending = [serialize(k) for k in keys_]
         for _attempt in range(5):
             if not pending:
                 break
-            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100]}})
+            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100],
+                                                                         "ConsistentRead": consistent}})
             found += [deserialize(i) for i in out.get("Responses", {}).get(self.name, [])]
             pending = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []) + pending[100:]
         return found
