@@ -23,15 +23,34 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from switchboard.channels.whatsapp import WhatsAppChannel
+from switchboard.channels import http
+from switchboard.channels.whatsapp import WhatsAppChannel, media_url_allowed
+from switchboard.errors import MediaError, PermanentSendError
 from switchboard.models import IgnoredEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 from tests.unit.channels import payloads as wa
-from tests.unit.channels.test_whatsapp import JSON_SCALARS, SHAPED_VALUES, assert_parse_rule, assert_readable
+from tests.unit.channels.test_whatsapp import (
+    CDN,
+    GRAPH,
+    JSON_SCALARS,
+    MEDIA,
+    SHAPED_VALUES,
+    FakeHttp,
+    Stream,
+    assert_parse_rule,
+    assert_readable,
+    image,
+    lookup,
+    reply,
+    response,
+    sent,
+)
 
 Event = InboundMessage | StatusUpdate | IgnoredEvent
 
@@ -546,3 +565,186 @@ def test_any_echo_is_readable_or_ignored_with_a_known_reason(raw: dict[str, Any]
        value=SHAPED_VALUES)
 def test_any_change_is_parsed_or_counted_with_a_known_reason(field: str, value: Any) -> None:
     assert_parse_rule(wa.body(wa.notification(wa.entry(wa.change(value, field=field)))))
+
+
+# -- ids in URLs ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch, settings_env) -> FakeHttp:
+    settings_env(WHATSAPP_API_BASE_URL=GRAPH)
+    fake = FakeHttp()
+    monkeypatch.setattr(http, "request", fake)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send",
+                        lambda *args, **kwargs: pytest.fail("a unit test tried the real network"))
+    return fake
+
+
+HOSTILE_IDS = ["123/../../me", "123?fields=access_token", "123#frag", "../123", "123/messages", "%2e%2e", "12%2F3",
+               "1 2", "123\n", "\u0661\u0662\u0663", "", "123@evil.example", "123\\456", "."]
+
+
+@pytest.mark.parametrize("inbox_id", HOSTILE_IDS)
+def test_send_refuses_an_inbox_id_that_is_not_a_phone_number_id(graph: FakeHttp, inbox_id: str) -> None:
+    with pytest.raises(PermanentSendError, match="phone_number_id"):
+        WhatsAppChannel().send(reply(inbox_id=inbox_id))
+
+    assert graph.calls == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inbox_id=st.text(max_size=20) | st.from_regex(r"[0-9]{1,20}", fullmatch=True))
+def test_send_puts_only_a_phone_number_id_into_the_url_escaped(graph: FakeHttp, inbox_id: str) -> None:
+    graph.calls.clear()
+    graph.answers[:] = [sent()]
+    try:
+        WhatsAppChannel().send(reply(inbox_id=inbox_id))
+    except PermanentSendError:
+        assert graph.calls == [] and not (inbox_id.isascii() and inbox_id.isdigit() and len(inbox_id) <= 32)
+        return
+    [(_, url, _)] = graph.calls
+    assert url == f"{GRAPH}/{quote(inbox_id, safe='')}/messages" == f"{GRAPH}/{inbox_id}/messages"
+
+
+@pytest.mark.parametrize("media_id", [*HOSTILE_IDS, "a.b", "x" * 129])
+def test_fetch_media_refuses_a_media_id_graph_would_never_issue(graph: FakeHttp, media_id: str) -> None:
+    with pytest.raises(MediaError):
+        WhatsAppChannel().fetch_media(image(provider_media_id=media_id))
+
+    assert graph.calls == []
+
+
+@pytest.mark.parametrize("media_id", ["me", "app", "MEDIA1", "debug_token", "1e5", "0x1f"])
+def test_fetch_media_from_meta_takes_only_digits(graph: FakeHttp, settings_env, media_id: str) -> None:
+    settings_env(WHATSAPP_API_BASE_URL="https://graph.facebook.com/v21.0")
+
+    with pytest.raises(MediaError):
+        WhatsAppChannel().fetch_media(image(provider_media_id=media_id))
+
+    assert graph.calls == []
+
+
+def test_fetch_media_from_meta_looks_up_a_numeric_id(graph: FakeHttp, settings_env) -> None:
+    settings_env(WHATSAPP_API_BASE_URL="https://graph.facebook.com/v21.0")
+    graph.answers += [lookup(), response(200, stream=Stream(MEDIA))]
+
+    WhatsAppChannel().fetch_media(image(provider_media_id="1003383421387256"))
+
+    assert graph.calls[0][1] == "https://graph.facebook.com/v21.0/1003383421387256"
+
+
+def test_fetch_media_looks_up_a_sandbox_style_id(graph: FakeHttp) -> None:
+    graph.answers += [lookup(), response(200, stream=Stream(MEDIA))]
+
+    WhatsAppChannel().fetch_media(image(provider_media_id="MEDIA_9-a"))
+
+    assert graph.calls[0][1] == f"{GRAPH}/MEDIA_9-a"
+
+
+# -- where the token goes ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    CDN,
+    "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2&hash=3",
+    "https://LOOKASIDE.fbsbx.com/x",
+    "https://lookaside.fbsbx.com:443/x",
+    "https://scontent.xx.fbcdn.net/v/t61/123.jpg?_nc_cat=1",
+    "https://mmg.whatsapp.net/d/f/abc.enc",
+    f"{GRAPH}/media/1/download",
+])
+def test_media_urls_on_meta_hosts_are_downloaded(graph: FakeHttp, url: str) -> None:
+    assert media_url_allowed(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://lookaside.fbsbx.com/x",  # the token over plain http
+    "https://lookaside.fbsbx.com:8443/x",
+    "https://lookaside.fbsbx.com.evil.example/x",
+    "https://evilfbsbx.com/x",
+    "https://fbcdn.net.evil.example/x",
+    "https://lookaside.fbsbx.com@evil.example/x",
+    "https://evil.example\\@lookaside.fbsbx.com/x",
+    "https://evil.example#@lookaside.fbsbx.com/x",
+    "https://user:pass@lookaside.fbsbx.com/x",
+    "https://lookaside.fbsbx.com\t.evil.example/x",
+    "https://lookaside.fbsbx.com\u3002evil.example/x",
+    "https://127.0.0.1/x",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[::1]/x",
+    "https:///lookaside.fbsbx.com/x",
+    "https://lookaside.fbsbx.com:99999/x",
+    "ftp://lookaside.fbsbx.com/x",
+    "https://graph.test.evil.example/v99.0/x",
+    "http://graph.test:8080/v99.0/x",  # the sandbox's host on another port or scheme
+    "",
+])
+def test_media_urls_anywhere_else_never_get_the_token(graph: FakeHttp, url: str) -> None:
+    assert not media_url_allowed(url)
+
+
+def test_a_lookup_pointing_elsewhere_is_refused_before_any_download(graph: FakeHttp) -> None:
+    graph.answers.append(lookup(url="https://evil.example/steal"))
+
+    with pytest.raises(MediaError, match="Meta's media hosts"):
+        WhatsAppChannel().fetch_media(image())
+
+    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256"]
+
+
+def test_the_sandbox_origin_is_allowed_for_the_local_stack(graph: FakeHttp, settings_env) -> None:
+    settings_env(WHATSAPP_API_BASE_URL="http://127.0.0.1:3000/_sandbox/whatsapp/v21.0")
+
+    assert media_url_allowed("http://127.0.0.1:3000/_sandbox/whatsapp/media/M1/download")
+    assert not media_url_allowed("http://127.0.0.1:3001/_sandbox/whatsapp/media/M1/download")
+    assert not media_url_allowed("http://localhost:3000/_sandbox/whatsapp/media/M1/download")
+
+
+def redirect(location: str, status: int = 302) -> requests.Response:
+    return response(status, raw=b"", headers={"Location": location})
+
+
+def test_a_redirect_between_meta_hosts_is_followed_with_the_token(graph: FakeHttp) -> None:
+    cdn = "https://scontent.xx.fbcdn.net/v/media.png"
+    graph.answers += [lookup(), redirect(cdn), response(200, stream=Stream(MEDIA))]
+
+    assert WhatsAppChannel().fetch_media(image()).data == MEDIA
+
+    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256", CDN, cdn]
+    assert all(kwargs.get("allow_redirects") is False for _, _, kwargs in graph.calls[1:])
+
+
+@pytest.mark.parametrize("location", ["https://evil.example/x", "http://lookaside.fbsbx.com/x", "//evil.example/x",
+                                      "https://169.254.169.254/latest/meta-data/"])
+def test_a_redirect_away_from_meta_is_not_followed(graph: FakeHttp, location: str) -> None:
+    graph.answers += [lookup(), redirect(location)]
+
+    with pytest.raises(MediaError):
+        WhatsAppChannel().fetch_media(image())
+
+    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256", CDN]
+
+
+@pytest.mark.parametrize("status", [300, 302, 304])
+def test_a_redirect_without_location_is_no_download(graph: FakeHttp, status: int) -> None:
+    graph.answers += [lookup(), response(status, raw=MEDIA)]
+
+    with pytest.raises(MediaError, match="location"):
+        WhatsAppChannel().fetch_media(image())
+
+
+def test_a_redirect_loop_ends(graph: FakeHttp) -> None:
+    graph.answers += [lookup()] + [redirect(CDN) for _ in range(10)]
+
+    with pytest.raises(MediaError, match="redirected"):
+        WhatsAppChannel().fetch_media(image())
+
+    assert len(graph.calls) == 1 + 4
+
+
+def test_a_relative_redirect_stays_on_its_host(graph: FakeHttp) -> None:
+    graph.answers += [lookup(), redirect("/whatsapp_business/attachments/?mid=2"), response(200, stream=Stream(MEDIA))]
+
+    WhatsAppChannel().fetch_media(image())
+
+    assert graph.calls[-1][1] == "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=2"

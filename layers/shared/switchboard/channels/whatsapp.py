@@ -9,6 +9,7 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
 
 from switchboard import clock, secrets
 from switchboard.channels import http
@@ -38,8 +39,18 @@ RECEIPTS = ("sent", "delivered", "read", "failed")
 MAX_TEXT = 4096
 BUSINESS_APP = "whatsapp_business_app"
 
-# What Graph issues as a phone_number_id (it names the business number in the sender's Graph URLs): digits.
+# What Graph issues, and so all that may go into a Graph URL: a phone_number_id and a media id are digits (never a
+# "/", "?", "#", "%" or ".", nor a Graph alias such as "me"). Against another base URL (the local sandbox, tests)
+# media ids may also hold letters, "_" and "-".
 PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
+GRAPH_MEDIA_ID = re.compile(r"[0-9]{1,32}")
+SANDBOX_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+META_API_HOSTS = ("facebook.com", "instagram.com")
+# Where Meta serves media downloads (over https only): the look-up's URL must point there, or at the configured
+# Graph base URL's own origin (the local sandbox), since the download carries the access token.
+MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
+MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".fbcdn.net", ".whatsapp.net")
+MAX_REDIRECTS = 3
 
 # Other subscriptions of a WhatsApp Business Account: acknowledged and counted under field_<name>, never stored.
 # history and smb_app_state_sync (coexistence numbers: past chats and the app's contact list) would import
@@ -348,6 +359,49 @@ def reply_template(text: str) -> dict[str, Any]:
             "components": [{"type": "body", "parameters": [{"type": "text", "text": " ".join(text.split())}]}]}
 
 
+def graph_url(*segments: str) -> str:
+    """A Graph API URL under the configured base, each id escaped whole (a "/" or "?" in one stays in it)."""
+    return "/".join([get_settings().whatsapp_api_base_url.rstrip("/"), *(quote(s, safe="") for s in segments)])
+
+
+def media_id_allowed(media_id: str) -> bool:
+    """Whether a media id is one the configured API issues (only such ids go into the look-up's URL)."""
+    if GRAPH_MEDIA_ID.fullmatch(media_id):
+        return True
+    host = (urlsplit(get_settings().whatsapp_api_base_url).hostname or "").rstrip(".")
+    on_meta = any(host == h or host.endswith(f".{h}") for h in META_API_HOSTS)
+    return not on_meta and bool(SANDBOX_MEDIA_ID.fullmatch(media_id))
+
+
+def media_url_allowed(url: str) -> bool:
+    """Whether a media download URL may receive the access token: https on Meta's media hosts, or the configured
+    Graph base URL's own origin (the local sandbox). Anything that two URL parsers could read differently
+    (credentials, backslashes, spaces, non-ASCII) is refused outright."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    if not url.isascii() or any(c in url for c in "\\@") or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    try:
+        parts, connects = urlsplit(url), parse_url(url)
+        port = parts.port
+    except (ValueError, LocationParseError):
+        return False
+    host = parts.hostname or ""
+    if not host or (connects.host or "").lower() != host or (connects.scheme or "").lower() != parts.scheme:
+        return False
+    base = urlsplit(get_settings().whatsapp_api_base_url)
+    defaults = {"https": 443, "http": 80}
+    try:
+        base_origin = (base.scheme, base.hostname, base.port or defaults.get(base.scheme))
+    except ValueError:
+        base_origin = None
+    if (parts.scheme, host, port or defaults.get(parts.scheme)) == base_origin:
+        return True
+    return parts.scheme == "https" and port in (None, 443) and (
+        host in MEDIA_HOSTS or host.endswith(MEDIA_HOST_SUFFIXES))
+
+
 class WhatsAppChannel(MetaChannel):
     name = "whatsapp"
     max_text_chars = MAX_TEXT
@@ -474,6 +528,8 @@ class WhatsAppChannel(MetaChannel):
 
     def send(self, request: SendRequest) -> SendResult:
         self.check_text(request.text)
+        if not PHONE_NUMBER_ID.fullmatch(request.inbox_id):
+            raise PermanentSendError("the conversation's WhatsApp number is not a phone_number_id (digits only)")
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
         if request.past_window:  # free-form text would fail with 131047: the reply goes in the template
@@ -485,8 +541,7 @@ class WhatsAppChannel(MetaChannel):
             body["recipient"] = request.recipient  # business-scoped user id
         if request.reply_to:
             body["context"] = {"message_id": request.reply_to}
-        response = http.request("POST", f"{get_settings().whatsapp_api_base_url}/{request.inbox_id}/messages",
-                                json=body, headers=self._auth())
+        response = http.request("POST", graph_url(request.inbox_id, "messages"), json=body, headers=self._auth())
         if response.status_code >= 400:
             self.graph_error(response)
         try:
@@ -503,18 +558,19 @@ class WhatsAppChannel(MetaChannel):
 
         if not attachment.provider_media_id:
             raise MediaError("no media id")
+        if not media_id_allowed(attachment.provider_media_id):
+            raise MediaError("not a media id the Graph API issues: not looked up")
         try:
             headers = self._auth()
-            meta = http.request("GET", f"{get_settings().whatsapp_api_base_url}/{attachment.provider_media_id}",
-                                headers=headers)
+            meta = http.request("GET", graph_url(attachment.provider_media_id), headers=headers)
             if meta.status_code >= 400:
                 raise MediaError(f"media lookup answered {meta.status_code}")
             info = meta.json()
             url = info["url"]
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
                 raise MediaError("media lookup returned no URL")
-            # The URL is Meta's own; it refuses anonymous downloads, so the same bearer goes along.
-            download = http.request("GET", url, headers=headers, stream=True)
+            # Meta refuses anonymous downloads, so the bearer goes along: only ever to Meta's media hosts.
+            download = self._download(url, headers)
             try:
                 if download.status_code >= 400:
                     raise MediaError(f"media download answered {download.status_code}")
@@ -528,6 +584,22 @@ class WhatsAppChannel(MetaChannel):
         if expected and not _hash_matches(data, expected):
             raise MediaError("media hash mismatch")
         return MediaContent(data=data, mime_type=_str(info.get("mime_type")) or attachment.mime_type, sha256=expected)
+
+    def _download(self, url: str, headers: dict[str, str]) -> Any:
+        """GET the media URL, following redirects here (not in requests) so that every hop is checked before the
+        token goes to it."""
+        for _ in range(MAX_REDIRECTS + 1):
+            if not media_url_allowed(url):
+                raise MediaError("media URL is not on Meta's media hosts: not downloaded")
+            response = http.request("GET", url, headers=headers, stream=True, allow_redirects=False)
+            if not 300 <= response.status_code < 400:
+                return response
+            response.close()
+            location = response.headers.get("Location")
+            if not location:
+                raise MediaError(f"media download answered {response.status_code} without a location")
+            url = urljoin(url, location)
+        raise MediaError("media download redirected too many times")
 
 
 def _hash_matches(data: bytes, expected: str) -> bool:
