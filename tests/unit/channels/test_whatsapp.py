@@ -18,7 +18,15 @@ from switchboard import clock
 from switchboard.channels import http, registry
 from switchboard.channels.whatsapp import WhatsAppChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
-from switchboard.models import Attachment, InboundEnvelope, InboundMessage, Location, SendRequest, StatusUpdate
+from switchboard.models import (
+    Attachment,
+    IgnoredEvent,
+    InboundEnvelope,
+    InboundMessage,
+    Location,
+    SendRequest,
+    StatusUpdate,
+)
 from tests.unit.channels import payloads as wa
 
 GRAPH = "https://graph.test/v99.0"
@@ -29,8 +37,21 @@ def channel() -> WhatsAppChannel:
     return WhatsAppChannel()
 
 
-def parse(payload: Any) -> list[InboundMessage | StatusUpdate]:
+Event = InboundMessage | StatusUpdate | IgnoredEvent
+
+
+def parse(payload: Any) -> list[Event]:
     return WhatsAppChannel().parse(wa.webhook(payload))
+
+
+def delivered(events: list[Event]) -> list[InboundMessage | StatusUpdate]:
+    """What goes on to the queue: the events that are not ignored."""
+    return [e for e in events if not isinstance(e, IgnoredEvent)]
+
+
+def reasons(events: list[Event]) -> list[str]:
+    """Why the rest were ignored, in order."""
+    return [e.reason for e in events if isinstance(e, IgnoredEvent)]
 
 
 def parse_one(raw_message: dict[str, Any], **value_kw: Any) -> InboundMessage:
@@ -39,7 +60,7 @@ def parse_one(raw_message: dict[str, Any], **value_kw: Any) -> InboundMessage:
     return events[0]
 
 
-def parse_raw(raw: bytes) -> list[InboundMessage | StatusUpdate]:
+def parse_raw(raw: bytes) -> list[Event]:
     return WhatsAppChannel().parse(wa.webhook(raw=raw))
 
 
@@ -88,20 +109,21 @@ def test_parse_a_batch_of_entries_changes_messages_and_statuses_in_order() -> No
             wa.change(wa.value(statuses=[wa.status("read", "wamid.OUT1"), wa.failed(wamid="wamid.OUT2")])),
         ),
         wa.entry(
-            wa.change(wa.value([wa.text("three", wamid="wamid.3", sender="15557654321")], phone_number_id="PNID2",
+            wa.change(wa.value([wa.text("three", wamid="wamid.3", sender="15557654321")], phone_number_id="106540352242923",
                                contacts_=[wa.profile("15557654321", "Bea")])),
             waba_id="OTHER_WABA"),
     )
 
-    events = parse(payload)
+    events = delivered(parse(payload))
 
+    assert reasons(parse(payload)) == ["field_message_template_status_update"]
     assert [(e.kind, e.provider_message_id, getattr(e, "inbox_id", None), getattr(e, "status", None)) for e in events] == [
         ("message", "wamid.1", wa.PHONE_NUMBER_ID, None),
         ("message", "wamid.2", wa.PHONE_NUMBER_ID, None),
         ("status", "wamid.OUT1", None, "sent"),
         ("status", "wamid.OUT1", None, "read"),
         ("status", "wamid.OUT2", None, "failed"),
-        ("message", "wamid.3", "PNID2", None),
+        ("message", "wamid.3", "106540352242923", None),
     ]
     assert [e.sender_name for e in events if isinstance(e, InboundMessage)] == ["Ann", "Ann", "Bea"]
 
@@ -232,18 +254,18 @@ def test_parse_shared_contact_cards_as_text() -> None:
     assert message.text == "Bob Smith +1 555 000 2222 +1 555 000 3333; Cleo +44 20 7946 0000"
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param(wa.unsupported(131051), id="unsupported"),
-    pytest.param(wa.message("order", {"catalog_id": "C", "product_items": []}), id="order"),
-    pytest.param(wa.message("brand_new_type", {"x": 1}), id="unknown type"),
-    pytest.param(wa.message("request_welcome", None), id="welcome request"),
-    pytest.param({k: v for k, v in wa.text().items() if k != "type"}, id="no type"),
-    pytest.param(wa.message(42, None), id="numeric type"),
+@pytest.mark.parametrize(("raw", "summary"), [
+    pytest.param(wa.unsupported(131051), "Unsupported message (code 131051: Message type unknown)", id="unsupported"),
+    pytest.param(wa.message("brand_new_type", {"x": 1}), "Unsupported message: brand_new_type", id="unknown type"),
+    pytest.param({k: v for k, v in wa.text().items() if k != "type"}, "Unsupported message", id="no type"),
+    pytest.param(wa.message(42, None), "Unsupported message: 42", id="numeric type"),
 ])
-def test_parse_types_we_cannot_show_as_unsupported_messages(raw: dict[str, Any]) -> None:
+def test_parse_types_we_cannot_show_as_unsupported_messages(raw: dict[str, Any], summary: str) -> None:
+    # (order and request_welcome were here: an order is shown now, a welcome request is not a message)
     message = parse_one(raw)
 
     assert (message.type, message.text, message.attachments) == ("unsupported", "", [])
+    assert message.summary == summary
 
 
 def test_parse_a_quoted_reply_sets_reply_to() -> None:
@@ -307,7 +329,8 @@ def test_parse_identity_is_the_e164_phone_for_ascii_digits_only(sender: str, ide
 def test_parse_ignores_system_messages() -> None:
     events = parse(wa.inbound(wa.system(wamid="wamid.SYS"), wa.text(wamid="wamid.T")))
 
-    assert [e.provider_message_id for e in events] == ["wamid.T"]
+    assert [e.provider_message_id for e in delivered(events)] == ["wamid.T"]
+    assert reasons(events) == ["system_user_changed_number"]
 
 
 def test_parse_ignores_changes_of_other_fields() -> None:
@@ -318,7 +341,9 @@ def test_parse_ignores_changes_of_other_fields() -> None:
         {"value": wa.value([wa.text(wamid="wamid.Y")])},
     ))
 
-    assert parse(payload) == []
+    assert delivered(parse(payload)) == []
+    assert reasons(parse(payload)) == ["unknown_field", "field_message_template_status_update",
+                                       "field_phone_number_name_update", "malformed_change"]
 
 
 def test_parse_takes_the_timestamp_in_seconds() -> None:
@@ -380,14 +405,16 @@ def test_parse_a_failed_receipt_with_odd_errors(errors: Any) -> None:
 def test_parse_ignores_unknown_statuses(status: Any) -> None:
     payload = wa.receipts(wa.status("delivered", "wamid.KEEP"), wa.status(status, "wamid.DROP"))
 
-    assert [e.provider_message_id for e in parse(payload)] == ["wamid.KEEP"]
+    assert [e.provider_message_id for e in delivered(parse(payload))] == ["wamid.KEEP"]
+    assert reasons(parse(payload)) == [f"status_{status}" if status in ("played", "deleted", "warning")
+                                       else "unknown_status"]
 
 
 def test_parse_ignores_a_status_without_id() -> None:
     raw = wa.status("read")
     del raw["id"]
 
-    assert parse(wa.receipts(raw)) == []
+    assert reasons(parse(wa.receipts(raw))) == ["malformed_status"]
 
 
 # -- parse: malformed and hostile bodies ----------------------------------------------------------
@@ -446,7 +473,8 @@ def test_parse_an_empty_entry_list_is_a_valid_empty_notification() -> None:
 def test_parse_skips_an_entry_of_the_wrong_shape_and_keeps_the_rest(bad_entry: Any) -> None:
     payload = wa.notification(bad_entry, wa.entry(wa.change(wa.value([wa.text(wamid="wamid.GOOD")]))))
 
-    assert [e.provider_message_id for e in parse(payload)] == ["wamid.GOOD"]
+    assert [e.provider_message_id for e in delivered(parse(payload))] == ["wamid.GOOD"]
+    assert reasons(parse(payload)) == ["malformed_entry"]
 
 
 @pytest.mark.parametrize("bad_change", [1, "messages", None, [], {"field": "messages"}, {"field": "messages", "value": []},
@@ -454,7 +482,8 @@ def test_parse_skips_an_entry_of_the_wrong_shape_and_keeps_the_rest(bad_entry: A
 def test_parse_skips_a_change_of_the_wrong_shape(bad_change: Any) -> None:
     payload = wa.notification(wa.entry(bad_change, wa.change(wa.value([wa.text(wamid="wamid.GOOD")]))))
 
-    assert [e.provider_message_id for e in parse(payload)] == ["wamid.GOOD"]
+    assert [e.provider_message_id for e in delivered(parse(payload))] == ["wamid.GOOD"]
+    assert reasons(parse(payload)) == ["malformed_change"]
 
 
 @pytest.mark.parametrize(("bad_value_part", "kept"), [
@@ -473,7 +502,9 @@ def test_parse_survives_value_parts_of_the_wrong_type(bad_value_part: dict[str, 
 
     events = parse(wa.notification(wa.entry(wa.change(value))))
 
-    assert [e.provider_message_id for e in events] == kept
+    assert [e.provider_message_id for e in delivered(events)] == kept
+    if "metadata" in bad_value_part:  # the message is counted as ignored, its receipt still applies
+        assert reasons(events) == ["invalid_inbox_id"]
     if "contacts" in bad_value_part:
         assert all(e.sender_name is None for e in events if isinstance(e, InboundMessage))
 
@@ -487,20 +518,23 @@ def test_parse_survives_value_parts_of_the_wrong_type(bad_value_part: dict[str, 
 def test_parse_skips_messages_it_cannot_attribute(bad_message: Any) -> None:
     events = parse(wa.inbound(bad_message, wa.text(wamid="wamid.GOOD")))
 
-    assert [e.provider_message_id for e in events] == ["wamid.GOOD"]
+    assert [e.provider_message_id for e in delivered(events)] == ["wamid.GOOD"]
+    assert reasons(events) == ["malformed_message"]
 
 
 def test_parse_skips_messages_without_a_sender() -> None:
     events = parse(wa.inbound(wa.text(sender=None), wa.text(wamid="wamid.GOOD")))
 
-    assert [e.provider_message_id for e in events] == ["wamid.GOOD"]
+    assert [e.provider_message_id for e in delivered(events)] == ["wamid.GOOD"]
+    assert reasons(events) == ["malformed_message"]
 
 
 def test_parse_skips_messages_to_an_unknown_business_number() -> None:
     value = wa.value([wa.text()])
     del value["metadata"]["phone_number_id"]
 
-    assert parse(wa.notification(wa.entry(wa.change(value)))) == []
+    assert delivered(parse(wa.notification(wa.entry(wa.change(value))))) == []
+    assert reasons(parse(wa.notification(wa.entry(wa.change(value))))) == ["invalid_inbox_id"]
 
 
 def test_parse_accepts_numbers_where_strings_are_expected() -> None:
@@ -516,7 +550,7 @@ def test_parse_does_not_turn_booleans_into_strings() -> None:
     message = parse_one(wa.message("text", {"body": True}, context={"id": False}))
 
     assert (message.text, message.reply_to) == ("", None)
-    assert parse(wa.inbound(wa.text(sender=True))) == []  # type: ignore[arg-type]
+    assert delivered(parse(wa.inbound(wa.text(sender=True)))) == []  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad_content", [None, "hi", ["hi"], 5, {"caption": ["x"], "id": {"x": 1}}])
@@ -554,6 +588,31 @@ def test_parse_keeps_escaped_surrogate_pairs_as_the_character() -> None:
 
 # -- parse: properties ----------------------------------------------------------------------------
 
+FIXED_REASONS = {"malformed_entry", "malformed_change", "unknown_field", "webhook_error", "malformed_message",
+                 "invalid_inbox_id", "group_message", "welcome_request", "system_message", "edit_without_original",
+                 "edit_without_content", "revoke_without_original", "malformed_status", "group_status",
+                 "unknown_status", "status_played", "status_deleted", "status_warning"}
+
+
+def is_known_reason(reason: str) -> bool:
+    """Reasons are metric dimensions: a fixed vocabulary, never a string taken from the payload."""
+    from switchboard.channels.whatsapp import KNOWN_FIELDS, SYSTEM_KINDS
+
+    return (reason in FIXED_REASONS or reason in {f"field_{f}" for f in KNOWN_FIELDS}
+            or reason in {f"system_{k}" for k in SYSTEM_KINDS})
+
+
+def assert_readable(message: InboundMessage) -> None:
+    """Never an empty message: text, an attachment, a location or a summary; an unsend names its message, and an
+    edit brings a new text or the attachment whose caption it changes."""
+    assert message.provider_message_id
+    if message.deleted:
+        return
+    if message.edited:
+        assert message.text.strip() or message.attachments, message
+        return
+    assert message.text.strip() or message.attachments or message.location or message.summary, message
+
 JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
                 | st.text(alphabet=st.characters(categories=["L", "M", "N", "P", "S", "Z", "C"]), max_size=20)
                 # lone surrogates and non-ASCII digits: valid JSON escapes that stores and phone numbers choke on
@@ -573,14 +632,21 @@ SHAPED_VALUES = st.recursive(
 
 
 def assert_parse_rule(raw: bytes) -> None:
-    """parse returns normalized events that survive the queue, or refuses with MalformedPayload; nothing else."""
+    """parse returns normalized events that survive the queue, or refuses with MalformedPayload; nothing else.
+    An event is a receipt, an ignored event with a reason from a fixed vocabulary, or a message an agent can read
+    (an edit or unsend naming the message it changes)."""
     try:
         events = parse_raw(raw)
     except MalformedPayload:
         return
     assert isinstance(events, list)
     for event in events:
+        if isinstance(event, IgnoredEvent):
+            assert event.channel == "whatsapp" and is_known_reason(event.reason), event
+            continue
         assert isinstance(event, InboundMessage | StatusUpdate)
+        if isinstance(event, InboundMessage):
+            assert_readable(event)
         envelope = InboundEnvelope(event=event, received_at="2025-01-01T00:00:00.000Z")
         assert InboundEnvelope.model_validate_json(envelope.model_dump_json()).event == event
 
