@@ -247,6 +247,13 @@ def test_the_configured_api_origin_is_allowed_as_configured(sandbox):
     assert seen == [("/_sandbox/twilio/media/ME1/x", AUTH["Authorization"])]  # configuration is trusted
 
 
+def test_a_configured_origin_that_passes_the_checks_is_still_checked(offline):
+    # The default TWILIO_API_BASE_URL is Twilio itself: its name is resolved and checked like any payload URL's
+    offline["api.twilio.com"] = ["10.0.0.1"]
+    with pytest.raises(http.UnsafeUrl):
+        fetch(TWILIO_MEDIA, api_base_url="https://api.twilio.com")
+
+
 @pytest.mark.parametrize("other", ["http://127.0.0.1:1/x", "http://localhost:{port}/x", "https://127.0.0.1:{port}/x",
                                    "http://user@127.0.0.1:{port}/x"])
 def test_only_that_exact_origin_is(sandbox, offline, other):
@@ -255,3 +262,20 @@ def test_only_that_exact_origin_is(sandbox, offline, other):
     with pytest.raises(http.UnsafeUrl):
         fetch(other.format(port=port), api_base_url=f"{base}/_sandbox/twilio")
     assert seen == []
+
+
+def test_retries_are_logged_without_the_bot_token_in_the_path(caplog, settings_env, monkeypatch):
+    import logging
+
+    import urllib3.util.retry
+
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", lambda seconds: None)
+    settings_env(HTTP_MAX_RETRIES="1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{probe.getsockname()[1]}"  # closed again: nothing listens, urllib3 retries
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"), pytest.raises(MediaError) as caught:
+        http.download(f"{base}/file/bot123:secret-token_x/photos/a.jpg", allowed_hosts=http.TELEGRAM_HOSTS,
+                      api_base_url=base)
+    assert "Retrying" in caplog.text and "/bot<token>/photos/a.jpg" in caplog.text
+    assert "secret-token" not in caplog.text + caught.value.message

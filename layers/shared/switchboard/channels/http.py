@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import math
 import re
 import socket
@@ -60,12 +61,32 @@ def _retry_class() -> type:
 SAFE_SEND_STATUS = (429, 503)
 
 
+BOT_TOKEN_IN_PATH = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+
+
+class _RedactTokens(logging.Filter):
+    """urllib3 logs the URL of a request it retries, and Telegram's paths hold the bot token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = BOT_TOKEN_IN_PATH.sub("/bot<token>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+@cache
+def _redact_urllib3_logs() -> None:
+    logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
+
+
 @cache
 def session(safe_to_repeat: bool = True) -> Any:
     """`safe_to_repeat`: GETs (look-ups, downloads) retry read errors and every 5xx; sends do not."""
     import requests
     from requests.adapters import HTTPAdapter
 
+    _redact_urllib3_logs()
     settings = get_settings()
     retry = _retry_class()(
         total=settings.http_max_retries, connect=settings.http_max_retries, read=1 if safe_to_repeat else 0,
@@ -179,7 +200,8 @@ class _Hop:
     host: str  # lower-case ASCII, no trailing dot
     port: int
     target: str  # path and query
-    trusted: bool  # the configured API base URL's own origin
+    configured: bool  # the configured API base URL's own origin: credentials may go there
+    checked: bool  # resolved and connected to only at checked public addresses (False: as configured)
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -201,8 +223,9 @@ def download(url: str, *, allowed_hosts: Iterable[str], headers: Mapping[str, st
       origin), never to another host, redirects included.
     - Redirects are followed here, at most MAX_REDIRECTS, each hop checked as the first.
     - `max_bytes` (default: the media_max_bytes setting) caps the body, announced or streamed.
-    - `api_base_url`: the channel's configured provider base URL. A URL of its scheme, host and port is allowed as
-      configured (the local sandbox is on loopback): configuration is trusted, payloads are not.
+    - `api_base_url`: the channel's configured provider base URL. A URL of its scheme, host and port gets the
+      credentials, and is allowed as configured where the checks above would refuse it (the local sandbox, on
+      loopback): configuration is trusted, payloads are not.
     No error message names the URL: some carry a token in their path.
     """
     settings = get_settings()
@@ -212,7 +235,7 @@ def download(url: str, *, allowed_hosts: Iterable[str], headers: Mapping[str, st
     trusted = _origin(api_base_url) if api_base_url else None
     for _ in range(MAX_REDIRECTS + 1):
         hop = _hop(url, allowed, trusted)
-        send = dict(headers or {}) if headers and (hop.trusted or hop.host in credentialed) else {}
+        send = dict(headers or {}) if headers and (hop.configured or hop.host in credentialed) else {}
         status, location, download_ = _get(hop, send, limit)
         if download_ is not None:
             return download_
@@ -265,13 +288,14 @@ def _hop(url: str, allowed: tuple[str, ...], trusted: tuple[str, str, int] | Non
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if not target.startswith("/"):
         raise UnsafeUrl("media URL with a relative path")
-    if trusted is not None and (scheme, host, port) == trusted:
-        return _Hop(scheme, host, port, target, trusted=True)
+    configured = trusted is not None and (scheme, host, port) == trusted
+    if scheme == "https" and port == 443 and HOSTNAME.fullmatch(host) and _host_allowed(host, allowed):
+        return _Hop(scheme, host, port, target, configured=configured, checked=True)
+    if configured:  # e.g. the local sandbox on loopback: allowed as configured, by name
+        return _Hop(scheme, host, port, target, configured=True, checked=False)
     if scheme != "https" or port != 443:
         raise UnsafeUrl("media URL that is not https on port 443")
-    if not HOSTNAME.fullmatch(host) or not _host_allowed(host, allowed):
-        raise UnsafeUrl("media URL on a host that is not the provider's")
-    return _Hop(scheme, host, port, target, trusted=False)
+    raise UnsafeUrl("media URL on a host that is not the provider's")
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -308,13 +332,14 @@ def _pool(hop: _Hop, address: str) -> Any:
     """A connection pool to `address`, speaking to it as `hop.host` (a seam for tests)."""
     import urllib3
 
+    _redact_urllib3_logs()
     settings = get_settings()
     timeout = urllib3.Timeout(connect=settings.http_timeout_seconds, read=settings.http_timeout_seconds)
     retries = _retry_class()(
         total=settings.http_max_retries, connect=settings.http_max_retries, read=1, status=settings.http_max_retries,
         redirect=False, backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8, status_forcelist=RETRYABLE_STATUS,
         allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
-    if hop.scheme == "http":  # a trusted (configured) origin only
+    if hop.scheme == "http":  # a configured origin only
         return urllib3.HTTPConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1)
     return urllib3.HTTPSConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1,
                                        cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(), server_hostname=hop.host,
@@ -325,7 +350,7 @@ def _get(hop: _Hop, headers: dict[str, str], limit: int) -> tuple[int, str | Non
     """One hop: (status, Location, None) for a redirect or a failure status, (status, None, Download) for content."""
     import urllib3
 
-    if hop.trusted:
+    if not hop.checked:
         address = hop.host  # as configured: connected to by name
     else:
         try:
