@@ -167,8 +167,8 @@ def raise_for_status(response: Any, permanent_reason: str) -> None:
 # -- downloads from URLs a payload named -----------------------------------------------------------------------
 # A provider payload is signed, but what it names is still not ours to trust: a URL in it is fetched only over
 # HTTPS, from the provider's own hosts, at a public address checked after DNS (and connected to as checked), with
-# redirects followed here, one checked hop at a time. Configuration is trusted: the channel's configured API base
-# URL (the local sandbox, a regional edge) is allowed as it is.
+# redirects followed here, one checked hop at a time. Configuration is trusted: the origin of the channel's configured
+# API base URL gets the credentials, and is allowed as configured where the checks would refuse it (the sandbox).
 
 # The hosts each provider serves media from, for `download(allowed_hosts=...)`. "*.x.com" matches subdomains only.
 TWILIO_MEDIA_HOSTS = ("api.twilio.com", "*.twiliocdn.com", "s3-external-1.amazonaws.com")

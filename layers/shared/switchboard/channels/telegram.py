@@ -115,7 +115,7 @@ METADATA_FIELDS = frozenset({
     "paid_star_count", "entities", "link_preview_options", "suggested_post_info", "effect_id", "caption",
     "caption_entities", "show_caption_above_media", "has_media_spoiler", "reply_markup",
 })
-MEDIA = {  # field: (attachment kind, label, extras)
+MEDIA: dict[str, tuple[str, str, dict[str, Any]]] = {  # field: (attachment kind, label, extras)
     "animation": ("video", "GIF", {}), "document": ("document", "File", {}), "audio": ("audio", "Audio", {}),
     "voice": ("audio", "Voice message", {"voice": True}), "video": ("video", "Video", {}),
     "video_note": ("video", "Video message", {"mime": "video/mp4"}),
