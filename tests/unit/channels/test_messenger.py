@@ -15,7 +15,7 @@ from switchboard.channels import http, registry
 from switchboard.channels.base import WebhookRequest
 from switchboard.channels.messenger import MessengerChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
-from switchboard.models import Attachment, InboundMessage, SendRequest, StatusUpdate, dedupe_id
+from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate, dedupe_id
 
 PAGE, OTHER_PAGE, PSID, OTHER_PSID = "PAGE1", "PAGE2", "PSID1", "PSID2"
 TS = 1760000000123  # Meta sends milliseconds
@@ -155,17 +155,21 @@ def test_a_batch_of_entries_and_events_is_read_whole_and_in_order():
               page=OTHER_PAGE),
     )
     # When parsed
-    events = MessengerChannel().parse(webhook(body))
+    parsed = MessengerChannel().parse(webhook(body))
+    events = [e for e in parsed if not isinstance(e, IgnoredEvent)]
     # Then every customer event comes out, in order, with its own Page as the inbox
     assert [(e.kind, getattr(e, "provider_message_id", "")) for e in events] == [
         ("message", "m_1"), ("message", "m_2"), ("message", "m_3"), ("status", "")]
     assert [e.inbox_id for e in events] == [PAGE, PAGE, OTHER_PAGE, OTHER_PAGE]
     assert events[1].sender_id == OTHER_PSID
+    # and the echo and the opt-in are acknowledged as ignored, each with its reason
+    assert [e.reason for e in parsed if isinstance(e, IgnoredEvent)] == ["echo", "optin"]
 
 
 def test_echoes_of_our_own_sends_are_ignored():
     assert parse(event(psid=PAGE, page=PSID, message={"mid": "m_echo", "text": "hi", "is_echo": True,
-                                                      "app_id": 1517776481860111})) == []
+                                                      "app_id": 1517776481860111})) == [
+        IgnoredEvent(channel="messenger", reason="echo")]
 
 
 @pytest.mark.parametrize("kind", ["image", "video", "audio", "file"])
@@ -249,8 +253,8 @@ def test_an_edit_and_an_unsend_update_the_stored_message():
     assert (edit.provider_message_id, edit.text, edit.edited) == ("m_1", "fixed typo", True)
     assert dedupe_id(edit) == "m_1#edit#1"  # each edit is its own event; a redelivered edit is not
     deleted = only(event(message={"mid": "m_1", "is_deleted": True}))
-    assert (deleted.provider_message_id, deleted.type, deleted.text, deleted.edited) == ("m_1", "deleted", "", True)
-    assert dedupe_id(deleted) == "m_1#deleted"
+    assert (deleted.provider_message_id, deleted.deleted, deleted.text, deleted.edited) == ("m_1", True, "", False)
+    assert dedupe_id(deleted) == "m_1#delete"
 
 
 def test_lone_surrogates_become_storable_text():
@@ -363,7 +367,7 @@ def test_hostile_input_yields_events_or_malformed_and_nothing_else(body: bytes):
         events = MessengerChannel().parse(webhook(body))
     except MalformedPayload:
         return
-    assert all(isinstance(e, InboundMessage | StatusUpdate) for e in events)
+    assert all(isinstance(e, InboundMessage | StatusUpdate | IgnoredEvent) for e in events)
     for e in events:  # what the queue carries must read back the same
         assert type(e).model_validate_json(e.model_dump_json().encode()) == e
 
@@ -505,4 +509,37 @@ def test_a_broken_download_stream_is_a_media_error(calls):
 def test_fetch_media_needs_an_http_url(calls, url):
     with pytest.raises(MediaError):
         MessengerChannel().fetch_media(Attachment(kind="image", url=url))
+    assert calls == []
+
+
+@pytest.mark.parametrize("url", ["http://cdn.example/x.png", "http://169.254.169.254/latest/meta-data/",
+                                 "http://127.0.0.1:9000/_sandbox/messenger/media/M1", "//cdn/x", "https:///x"])
+def test_fetch_media_from_a_payload_url_is_https_only(calls, url):
+    # A payload's URL could point anywhere: only HTTPS is fetched (plain HTTP only from the configured Graph host)
+    with pytest.raises(MediaError, match="HTTPS"):
+        MessengerChannel().fetch_media(Attachment(kind="image", url=url))
+    assert calls == []
+
+
+def test_fetch_media_over_http_only_from_the_sandbox_graph_host(calls, settings_env):
+    settings_env(MESSENGER_API_BASE_URL="http://127.0.0.1:9000/_sandbox/messenger/v21.0")
+    calls.answer = FakeResponse(200, content=b"png", headers={"Content-Type": "image/png"})
+    MessengerChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9000/_sandbox/messenger/media/M1"))
+    assert [c["url"] for c in calls] == ["http://127.0.0.1:9000/_sandbox/messenger/media/M1"]
+    assert "headers" not in calls[0]
+    with pytest.raises(MediaError):
+        MessengerChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9001/elsewhere"))
+
+
+@pytest.mark.parametrize(("page", "path"), [("1234/../../me", "1234%2F..%2F..%2Fme"), ("p?x=1#f", "p%3Fx%3D1%23f"),
+                                            ("p q", "p%20q")])
+def test_the_page_id_is_escaped_in_the_send_url(calls, page, path):
+    MessengerChannel().send(SendRequest(channel="messenger", inbox_id=page, recipient=PSID, text="hi"))
+    assert calls[0]["url"] == f"https://graph.facebook.com/v21.0/{path}/messages"
+
+
+@pytest.mark.parametrize("page", ["..", ".", ""])
+def test_a_page_id_that_is_a_dot_segment_is_refused(calls, page):
+    with pytest.raises(PermanentSendError, match="Graph id"):
+        MessengerChannel().send(SendRequest(channel="messenger", inbox_id=page, recipient=PSID, text="hi"))
     assert calls == []
