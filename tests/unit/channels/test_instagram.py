@@ -346,3 +346,35 @@ def test_an_expired_url_is_a_media_error(calls):
     calls.answer = FakeResponse(403)
     with pytest.raises(MediaError, match="403"):
         InstagramChannel().fetch_media(Attachment(kind="image", url="https://cdn/expired.jpg"))
+
+
+# -- profile names ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def failures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    from switchboard import observability
+
+    counted: list[tuple[str, str]] = []
+    monkeypatch.setattr(observability, "count_by_reason",
+                        lambda name, channel, reason, value=1: counted.append((channel, reason)))
+    return counted
+
+
+@pytest.mark.parametrize(("profile", "name"), [
+    ({"name": "Ann Lee", "username": "ann.lee"}, "Ann Lee"),
+    ({"username": "ann.lee"}, "@ann.lee"),
+    ({"name": "", "username": "@ann"}, "@ann"),
+    ({"id": IGSID}, None),
+])
+def test_an_instagram_profile_is_its_name_else_its_handle(calls, failures, profile, name):
+    calls.answer = FakeResponse(200, profile)
+    assert InstagramChannel().fetch_profile(IGSID) == name
+    [call] = calls
+    assert (call["url"], call["params"]) == (f"https://graph.instagram.com/v21.0/{IGSID}", {"fields": "name,username"})
+    assert call["headers"] == {"Authorization": "Bearer test-instagram-token"}
+
+
+def test_an_instagram_look_up_failure_is_harmless(calls, failures):
+    calls.answer = FakeResponse(400, {"error": {"code": 100, "message": "Unsupported get request"}})
+    assert InstagramChannel().fetch_profile(IGSID) is None
+    assert failures == [("instagram", "refused")]

@@ -543,3 +543,110 @@ def test_a_page_id_that_is_a_dot_segment_is_refused(calls, page):
     with pytest.raises(PermanentSendError, match="Graph id"):
         MessengerChannel().send(SendRequest(channel="messenger", inbox_id=page, recipient=PSID, text="hi"))
     assert calls == []
+
+
+# -- profile names ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def failures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The (channel, reason) of each failed look-up the channel counted."""
+    from switchboard import observability
+
+    counted: list[tuple[str, str]] = []
+    monkeypatch.setattr(observability, "count_by_reason",
+                        lambda name, channel, reason, value=1: counted.append((channel, reason)))
+    return counted
+
+
+def test_a_profile_name_is_fetched_with_the_page_token(calls, failures):
+    calls.answer = FakeResponse(200, {"first_name": "Ann", "last_name": "Lee", "name": "Ann Lee", "id": PSID})
+    assert MessengerChannel().fetch_profile(PSID) == "Ann Lee"
+    [call] = calls
+    assert (call["method"], call["url"]) == ("GET", f"https://graph.facebook.com/v21.0/{PSID}")
+    assert call["params"] == {"fields": "first_name,last_name,name"}
+    assert call["headers"] == {"Authorization": "Bearer test-page-token"}  # in a header: never in the URL
+    assert call["timeout"] == (2.0, 3.0) and failures == []
+
+
+def test_a_profile_without_name_is_first_and_last_name():
+    assert MessengerChannel()._profile_name({"first_name": "Ann", "last_name": "Lee"}) == "Ann Lee"
+    assert MessengerChannel()._profile_name({"first_name": " Ann\n"}) == "Ann"
+    assert MessengerChannel()._profile_name({"name": "x" * 500}) == "x" * 199 + "…"
+    assert MessengerChannel()._profile_name({"id": PSID, "name": "", "first_name": None}) is None
+
+
+@pytest.mark.parametrize(("psid", "path"), [("1:2", "1%3A2"), ("a.b", "a.b")])
+def test_the_psid_is_escaped_in_the_profile_url(calls, psid, path):
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    MessengerChannel().fetch_profile(psid)
+    assert calls[0]["url"] == f"https://graph.facebook.com/v21.0/{path}"
+
+
+@pytest.mark.parametrize("psid", ["..", ".", "", "123/../me", "a b", "x?y", "#f", "é", "1" * 200])
+def test_an_odd_psid_is_not_looked_up(calls, failures, psid):
+    assert MessengerChannel().fetch_profile(psid) is None
+    assert calls == [] and failures == [("messenger", "bad_id")]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (FakeResponse(400, graph(100, 2018218, "No profile available for this user")), "refused"),
+    (FakeResponse(403, graph(10, None, "Requires pages_user_profile")), "refused"),
+    (FakeResponse(401, graph(190, None, "Invalid OAuth access token")), "refused"),
+    (FakeResponse(200, None), "not_json"),
+    (FakeResponse(200, {"id": PSID}), "no_name"),
+    (FakeResponse(200, ["Ann"]), "no_name"),
+])
+def test_a_failed_look_up_is_counted_and_harmless(calls, failures, answer, reason):
+    calls.answer = answer
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert failures == [("messenger", reason)]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (FakeResponse(500, graph(1, None, "An unknown error occurred")), "provider_error"),
+    (FakeResponse(503), "provider_error"),
+    (FakeResponse(429, graph(4), headers={"Retry-After": "600"}), "provider_error"),
+    (RetryableSendError("ReadTimeout calling the provider"), "unreachable"),
+    (RetryableSendError("ConnectTimeout calling the provider"), "unreachable"),
+])
+def test_when_graph_fails_to_answer_look_ups_pause_for_a_minute(calls, failures, answer, reason):
+    # The shared session already retried with backoff within the call: the Graph API is not answering now
+    calls.answer = answer
+    channel = MessengerChannel()
+    assert channel.fetch_profile(PSID) is None
+    # Then the next new contacts are not held up by it: no look-up for a while, each one counted
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    assert channel.fetch_profile("PSID2") is None
+    assert len(calls) == 1 and failures == [("messenger", reason), ("messenger", "paused")]
+
+
+def test_look_ups_resume_after_the_pause(calls, failures, monkeypatch):
+    import time
+
+    from switchboard.channels import messenger
+
+    channel = MessengerChannel()
+    calls.answer = FakeResponse(502)
+    channel.fetch_profile(PSID)
+    later = time.monotonic() + messenger.PROFILE_PAUSE_SECONDS + 1
+    monkeypatch.setattr(messenger.time, "monotonic", lambda: later)
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    assert channel.fetch_profile(PSID) == "Ann"
+
+
+def test_no_token_no_look_up(calls, failures, settings_env):
+    settings_env(MESSENGER_PAGE_TOKEN="")
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert calls == [] and failures == [("messenger", "no_token")]
+
+
+def test_a_secret_store_failure_is_a_counted_miss(calls, failures, monkeypatch):
+    from switchboard import secrets
+    from switchboard.errors import ServiceUnavailable
+
+    def down(name: str) -> str:
+        raise ServiceUnavailable("secret unavailable")
+
+    monkeypatch.setattr(secrets, "get", down)
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert calls == [] and failures == [("messenger", "no_secret")]

@@ -1,11 +1,12 @@
-"""Instagram Messaging: Messenger's event shape under object "instagram", plus stories and hearts; 1000-byte texts."""
+"""Instagram Messaging: Messenger's event shape under object "instagram", plus stories, hearts and handles; 1000-byte
+texts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from switchboard.channels.fields import as_dict as _dict
-from switchboard.channels.messenger import Event, MessengerChannel, Part, _seconds, _str
+from switchboard.channels.messenger import Event, MessengerChannel, Part, _seconds, _short, _str
 from switchboard.errors import PermanentSendError
 from switchboard.models import Attachment
 from switchboard.settings import get_settings
@@ -21,6 +22,7 @@ class InstagramChannel(MessengerChannel):
     change_fields = frozenset({"messages", "messaging_postbacks", "message_reactions", "messaging_seen", "message_edit",
                                "messaging_referral", "messaging_optins", "messaging_handover", "standby"})
     inbox_name = "instagram_inbox"
+    profile_fields = "name,username"
 
     def _attachment(self, item: dict[str, Any]) -> Part:
         kind = _str(item.get("type")) or ""
@@ -60,3 +62,8 @@ class InstagramChannel(MessengerChannel):
         if not text:
             raise PermanentSendError("instagram cannot send an empty message")
         self.check_text(text)
+
+    def _profile_name(self, profile: dict[str, Any]) -> str | None:
+        """`GET /{IGSID}?fields=name,username`: the name the customer gave, else their handle."""
+        handle = _short(profile.get("username"), 60)
+        return _short(profile.get("name")) or (f"@{handle.lstrip('@')}" if handle else None)

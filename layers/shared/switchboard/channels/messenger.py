@@ -1,14 +1,15 @@
-"""Facebook Messenger: Page webhook events in; Send API replies and CDN attachment downloads out."""
+"""Facebook Messenger: Page webhook events in; Send API replies, CDN attachment downloads and profile names out."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from switchboard import clock, secrets
+from switchboard import clock, observability, secrets
 from switchboard.channels import http
 from switchboard.channels.base import MediaContent, WebhookRequest
 from switchboard.channels.fields import as_dict as _dict
@@ -17,7 +18,7 @@ from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
 from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel, graph_segment
-from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
+from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.models import (
     Attachment,
     IgnoredEvent,
@@ -48,6 +49,12 @@ HANDLED = ("message", "message_edit", "postback", "reaction", "delivery", "read"
            "messaging_feedback", *IGNORED)
 # A kind named in a summary: a slug of Meta's, never free text from the payload.
 _SLUG = re.compile(r"[a-z][a-z_]{0,31}")
+# Graph ids in this channel's URLs are digits (ours: any id a test or sandbox uses); anything else is not looked up.
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+# A profile name is a nicety: it must not hold up the message. Seconds to connect and to read, per try; after the
+# Graph API failed to answer, no look-ups for a while (one slow look-up a minute, not one per new contact).
+PROFILE_TIMEOUT_SECONDS = (2.0, 3.0)
+PROFILE_PAUSE_SECONDS = 60.0
 
 
 def _seconds(value: Any) -> float | None:
@@ -97,6 +104,8 @@ class MessengerChannel(MetaChannel):
     retryable_codes = MetaChannel.retryable_codes | {1200}  # 1200: "temporary send message failure"
     # Where an echo of a person's message in Meta's inbox was written (InboundMessage.echo_via).
     inbox_name = "page_inbox"
+    # The user profile fields the look-up asks for (Messenger's User Profile API).
+    profile_fields = "first_name,last_name,name"
 
     # -- in ----------------------------------------------------------------------------------
     def parse(self, request: WebhookRequest) -> list[Event]:
@@ -454,3 +463,50 @@ class MessengerChannel(MetaChannel):
                 response.close()
         return MediaContent(data=data, mime_type=mime_type or attachment.mime_type,
                             sha256=hashlib.sha256(data).hexdigest())
+
+    # -- profiles ----------------------------------------------------------------------------
+    _profiles_paused_until = 0.0  # time.monotonic() before which no look-up is tried
+
+    def fetch_profile(self, sender_id: str) -> str | None:
+        """The customer's name from the Graph API's user profile (`GET /{PSID}` with the Page token). Never raises:
+        a failed look-up is counted by reason (`ProfileLookupsFailed`), and the contact stays without a name."""
+        import requests
+
+        if time.monotonic() < self._profiles_paused_until:
+            return self._profile_failed("paused")
+        if not _ID.fullmatch(sender_id):
+            return self._profile_failed("bad_id")
+        try:
+            token = secrets.get(self.token_name)
+            url = f"{self._api_base_url()}/{graph_segment(sender_id)}"
+        except ServiceUnavailable:
+            return self._profile_failed("no_secret")
+        except ValueError:
+            return self._profile_failed("bad_id")
+        if not token:
+            return self._profile_failed("no_token")
+        try:  # a GET: the shared session retries connection failures, 429 and 5xx with backoff, within the call
+            response = http.request("GET", url, params={"fields": self.profile_fields},
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=PROFILE_TIMEOUT_SECONDS)
+        except (RetryableSendError, PermanentSendError, requests.RequestException):
+            return self._profile_failed("unreachable", pause=True)
+        if response.status_code == 429 or response.status_code >= 500:
+            return self._profile_failed("provider_error", pause=True)
+        if response.status_code >= 400:  # no profile for this user (Graph 100/2018218), no permission, bad token
+            return self._profile_failed("refused")
+        try:
+            data = response.json()
+        except ValueError:
+            return self._profile_failed("not_json")
+        name = self._profile_name(_dict(data))
+        return name or self._profile_failed("no_name")
+
+    def _profile_name(self, profile: dict[str, Any]) -> str | None:
+        full = " ".join(p for p in (_str(profile.get("first_name")), _str(profile.get("last_name"))) if p)
+        return _short(profile.get("name")) or _short(full)
+
+    def _profile_failed(self, reason: str, pause: bool = False) -> None:
+        if pause:
+            self._profiles_paused_until = time.monotonic() + PROFILE_PAUSE_SECONDS
+        observability.count_by_reason("ProfileLookupsFailed", self.name, reason)
+        return None
