@@ -176,6 +176,8 @@ CATALOGUE: list[tuple[str, str, dict[str, Any], tuple[str, str], dict[str, Any]]
      ("ignored", "policy_enforcement"), {}),
     ("messenger", "game play", customer(game_play={"game_id": "1", "player_id": "2"}), ("ignored", "game_play"), {}),
     ("messenger", "a kind of event not known yet", customer(hologram={"x": 1}), ("ignored", "unknown_event"), {}),
+    ("messenger", "the Page's own reaction", business(reaction={"mid": "m_1", "action": "react", "emoji": "x"}),
+     ("ignored", "business_event"), {}),
     ("messenger", "echo of our own send", business(message={"mid": "m_e", "text": "hi", "is_echo": True,
                                                             "app_id": 1517776481860111, "metadata": "sb"}),
      ("ignored", "echo"), {}),

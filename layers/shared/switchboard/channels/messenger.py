@@ -137,6 +137,8 @@ class MessengerChannel(MetaChannel):
         inbox_id = recipient or entry_id
         if not sender or not inbox_id:
             return []
+        if sender in (entry_id, inbox_id):  # the Page (or Instagram account) itself, not a customer
+            return [self._ignored("business_event")]
         kind = next((k for k in HANDLED if k in raw), None)
         if kind is None:  # a kind of event this code does not know (yet): counted, so that it gets noticed
             return [self._ignored("unknown_event")]
