@@ -21,6 +21,7 @@ from switchboard.channels.meta import MetaChannel, graph_segment
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.models import (
     Attachment,
+    ContactEvent,
     IgnoredEvent,
     InboundMessage,
     Location,
@@ -108,12 +109,12 @@ class MessengerChannel(MetaChannel):
     profile_fields = "first_name,last_name,name"
 
     # -- in ----------------------------------------------------------------------------------
-    def parse(self, request: WebhookRequest) -> list[Event]:
+    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]:
         data = self.load_json(request.body)
         entries = data.get("entry")
         if data.get("object") != self.object_type or not isinstance(entries, list):
             raise MalformedPayload(f"not a {self.name} notification")
-        events: list[Event] = []
+        events: list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent] = []
         # As for WhatsApp, an entry or event of an unknown shape is skipped, not fatal: refusing the POST would
         # make Meta redeliver (and us refuse) the valid events batched with it until it gives up on them.
         for entry in map(_dict, entries):
@@ -270,8 +271,8 @@ class MessengerChannel(MetaChannel):
                 return Part(kind, summary="Product: " + (", ".join(titles) or "(no title)"))
             return Part("template", label=" ".join(titles) or "[template]")
         if kind == "appointment_booking":
-            title = _short(payload.get("title")) or _short(item.get("title"))
-            return Part(kind, summary="Appointment booking" + (f": {title}" if title else ""))
+            booking = _short(payload.get("title")) or _short(item.get("title"))
+            return Part(kind, summary="Appointment booking" + (f": {booking}" if booking else ""))
         return Part("unsupported", summary=f"Unsupported attachment ({kind})" if _SLUG.fullmatch(kind)
                     else "Unsupported attachment")
 
@@ -472,43 +473,46 @@ class MessengerChannel(MetaChannel):
     def fetch_profile(self, sender_id: str) -> str | None:
         """The customer's name from the Graph API's user profile (`GET /{PSID}` with the Page token). Never raises:
         a failed look-up is counted by reason (`ProfileLookupsFailed`), and the contact stays without a name."""
+        name, failure = self._look_up_profile(sender_id)
+        if failure:
+            observability.count_by_reason("ProfileLookupsFailed", self.name, failure)
+        return name
+
+    def _look_up_profile(self, sender_id: str) -> tuple[str | None, str | None]:
+        """(the name, None), or (None, why not)."""
         import requests
 
         if time.monotonic() < self._profiles_paused_until:
-            return self._profile_failed("paused")
+            return None, "paused"
         if not _ID.fullmatch(sender_id):
-            return self._profile_failed("bad_id")
+            return None, "bad_id"
         try:
             token = secrets.get(self.token_name)
             url = f"{self._api_base_url()}/{graph_segment(sender_id)}"
         except ServiceUnavailable:
-            return self._profile_failed("no_secret")
+            return None, "no_secret"
         except ValueError:
-            return self._profile_failed("bad_id")
+            return None, "bad_id"
         if not token:
-            return self._profile_failed("no_token")
+            return None, "no_token"
         try:  # a GET: the shared session retries connection failures, 429 and 5xx with backoff, within the call
             response = http.request("GET", url, params={"fields": self.profile_fields},
                                     headers={"Authorization": f"Bearer {token}"}, timeout=PROFILE_TIMEOUT_SECONDS)
         except (RetryableSendError, PermanentSendError, requests.RequestException):
-            return self._profile_failed("unreachable", pause=True)
+            self._profiles_paused_until = time.monotonic() + PROFILE_PAUSE_SECONDS
+            return None, "unreachable"
         if response.status_code == 429 or response.status_code >= 500:
-            return self._profile_failed("provider_error", pause=True)
+            self._profiles_paused_until = time.monotonic() + PROFILE_PAUSE_SECONDS
+            return None, "provider_error"
         if response.status_code >= 400:  # no profile for this user (Graph 100/2018218), no permission, bad token
-            return self._profile_failed("refused")
+            return None, "refused"
         try:
             data = response.json()
         except ValueError:
-            return self._profile_failed("not_json")
+            return None, "not_json"
         name = self._profile_name(_dict(data))
-        return name or self._profile_failed("no_name")
+        return (name, None) if name else (None, "no_name")
 
     def _profile_name(self, profile: dict[str, Any]) -> str | None:
         full = " ".join(p for p in (_str(profile.get("first_name")), _str(profile.get("last_name"))) if p)
         return _short(profile.get("name")) or _short(full)
-
-    def _profile_failed(self, reason: str, pause: bool = False) -> None:
-        if pause:
-            self._profiles_paused_until = time.monotonic() + PROFILE_PAUSE_SECONDS
-        observability.count_by_reason("ProfileLookupsFailed", self.name, reason)
-        return None
