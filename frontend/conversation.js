@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
-import { channelBadge, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
+import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -139,7 +139,7 @@ export function createConversation({ id, me, onChange }) {
   }
 
   function renderHeader() {
-    title.textContent = (conv.contact && conv.contact.name) || 'Unknown contact';
+    title.textContent = contactLabel(conv.contact);
     replace(badges, channelBadge(conv.channel), ' ',
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
@@ -251,7 +251,7 @@ export function createConversation({ id, me, onChange }) {
 
   function messageContent(m) {
     const isNote = m.type === 'note' || m.status === 'note';
-    const who = m.direction === 'inbound' ? (m.sender || (conv && conv.contact && conv.contact.name) || 'Customer')
+    const who = m.direction === 'inbound' ? (m.sender || (conv ? contactLabel(conv.contact) : 'Customer'))
       : m.sender === me.email ? 'You' : senderName(m.sender);
     const status = m.direction === 'outbound' && !isNote
       ? h('span', { class: `delivery delivery-${m.status}`, 'data-testid': 'delivery-status' },
@@ -385,7 +385,7 @@ export function createConversation({ id, me, onChange }) {
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
-    panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name,
+    panel = createContactPanel({ contactId, conversationId: id, fallbackName: contactLabel(conv.contact),
                                  isAdmin: me.role === 'admin' });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
       : window.matchMedia('(min-width: 1200px)').matches;

@@ -43,6 +43,12 @@ const CHANNEL_NAMES = {
 };
 export const channelName = (c) => CHANNEL_NAMES[c] || c || 'unknown';
 
+/** What to call a customer: their name, else what the API knows them by (`display`: a phone number, an email
+ * address, a handle or their id on the channel). "Unknown contact" only when the API says nothing at all. */
+export function contactLabel(contact) {
+  return (contact && (contact.name || contact.display)) || 'Unknown contact';
+}
+
 export function channelBadge(channel) {
   return h('span', { class: `badge channel channel-${channel}` }, channelName(channel));
 }

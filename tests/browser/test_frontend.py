@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.conftest import new_whatsapp_conversation
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 CHROMIUM = "/usr/bin/chromium"
 try:
@@ -419,6 +420,29 @@ def test_availability_takes_new_conversations_and_a_conversation_can_be_handed_t
         expect(page.locator("#toast")).to_contain_text("No new conversations")
     finally:
         availability(local_stack.request("POST", "/_local/token", {"email": me, "role": "agent"}).json()["token"], False)
+
+
+def test_a_contact_without_a_name_shows_by_its_phone_number(page, local_stack):
+    # Given a WhatsApp customer whose profile has no name: only their number is known
+    sender = "1555" + str(uuid.uuid4().int)[:7]
+    payload = wa_payload(wa_message(f"wamid.{uuid.uuid4().hex[:10]}", sender=sender,
+                                    text="Is the shop open on Sunday?"), sender=sender)
+    payload["entry"][0]["changes"][0]["value"]["contacts"] = [{"wa_id": sender}]
+    assert local_stack.post_meta("whatsapp", payload).status == 200
+    phone = f"+{sender}"
+    assert local_stack.wait_for(lambda: [c for c in local_stack.conversations(status="open", limit="100")
+                                         if c["contact"]["display"] == phone], timeout=20)
+    sign_in(page)
+    # Then the inbox shows them by their phone number, and no one as "Unknown contact"
+    mine = page.get_by_test_id("conversation").filter(has_text=phone)
+    expect(mine.locator(".contact-name")).to_have_text(phone)
+    expect(page.get_by_test_id("conversation").filter(has_text="Unknown contact")).to_have_count(0)
+    shot(page, "13-contact-by-phone-in-the-inbox")
+    # And so do the conversation's title and the customer's messages
+    mine.click()
+    expect(page.locator("#conv-title")).to_have_text(phone)
+    expect(page.get_by_test_id("message").filter(has_text="open on Sunday").locator(".sender")).to_have_text(phone)
+    shot(page, "14-contact-by-phone-in-the-conversation")
 
 
 def test_an_email_conversation_shows_its_subject(page, local_stack):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from switchboard.models import Attachment, Conversation, Location, Message
 
@@ -29,9 +29,27 @@ class Health(ApiModel):
     status: Literal["ok"] = "ok"
 
 
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram",
+                  "sms": "SMS", "email": "Email", "webchat": "Web chat"}
+
+
+def address_label(channel: str, address: str | None) -> str | None:
+    """How to show a customer known only by their address on a channel: a phone number or an email address as it
+    is, an opaque channel id (a PSID, a chat id) with its channel's name, so that agents can tell customers apart."""
+    if not address:
+        return None
+    if channel == "whatsapp" and address.isascii() and address.isdigit():
+        return f"+{address}"  # a wa_id is the phone number without its +
+    if channel in ("sms", "email"):
+        return address
+    return f"{CHANNEL_LABELS.get(channel, channel)} {address}"
+
+
 class ContactRef(ApiModel):
     id: str
     name: str | None = None
+    display: str = Field("", description="what to call the contact: the name, else the phone number, email "
+                                         "address, handle or channel id the conversation knows; never empty")
 
 
 class LastMessage(ApiModel):
@@ -54,7 +72,9 @@ class ConversationSummary(ApiModel):
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
         return cls(id=conv.id, channel=conv.channel, status=conv.status,
-                   contact=ContactRef(id=conv.contact_id, name=conv.contact_name), assignee=conv.assignee,
+                   contact=ContactRef(id=conv.contact_id, name=conv.contact_name,
+                                      display=conv.contact_name or address_label(conv.channel, conv.recipient)
+                                      or f"Contact {conv.contact_id}"), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count)
 
@@ -178,12 +198,22 @@ class ContactConversation(ApiModel):
 class ContactOut(ApiModel):
     id: str
     name: str | None = None
+    display: str = Field("", description="the name, else the phone number, email address or first channel address; "
+                                         "never empty")
     email: str | None = None
     phone: str | None = None
     surveys_opt_out: bool = False
     created_at: str
     identities: list[Identity] = []
     conversations: list[ContactConversation] = []
+
+    @model_validator(mode="after")
+    def _display(self) -> ContactOut:
+        if not self.display:
+            known = (address_label(i.channel, i.address) for i in self.identities)
+            self.display = self.name or self.phone or self.email or next(filter(None, known), None) or \
+                f"Contact {self.id}"
+        return self
 
 
 class ContactPatch(ApiModel):

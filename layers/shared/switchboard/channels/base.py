@@ -110,3 +110,8 @@ class Channel:
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """Download an attachment the webhook only referenced. Raise MediaError."""
         raise NotImplementedError
+
+    def fetch_profile(self, sender_id: str) -> str | None:
+        """The customer's display name from the provider's profile look-up, for a new contact the event did not
+        name (None: no look-up on this channel, or no name). Never raises: a failure is the channel's to count."""
+        return None

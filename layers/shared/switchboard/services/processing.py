@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
-from switchboard.errors import RetryableSendError
+from switchboard.errors import RetryableSendError, SwitchboardError
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, markers
@@ -96,6 +96,30 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         summary=event.summary)
 
 
+def _contact(table: Table, event: InboundMessage, name: str | None) -> Contact:
+    """The contact behind the event's identity, created on first sight."""
+    contact, created = contacts.resolve(table, event.identity, event.channel, event.sender_id, name,
+                                        message_id(event))
+    if created and not contact.name:
+        contact = _profile_name(table, event, contact)
+    return contact
+
+
+def _profile_name(table: Table, event: InboundMessage, contact: Contact) -> Contact:
+    """A new contact the event did not name: the provider's profile name (Messenger, Instagram), looked up once,
+    as the contact is created, so that agents can tell customers apart. A failed look-up is harmless: the channel
+    counts it, and the message is stored all the same, without the name."""
+    from switchboard.channels import registry
+
+    try:
+        name = registry.get(event.channel).fetch_profile(event.sender_id)
+        named = contacts.name_if_unnamed(table, contact.id, name) if name else None
+    except SwitchboardError:  # fetch_profile does not raise; a failure to store the name must not cost the message
+        observability.count_by_reason("ProfileLookupsFailed", event.channel, "error")
+        return contact
+    return named or contact
+
+
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
     """Email follows its thread (a reply to one of our messages); everything else the contact's current one."""
     for ref in reversed(event.thread_refs):
@@ -126,8 +150,7 @@ def _unanswered(conv: Conversation) -> bool:
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     from switchboard.models import dedupe_id
 
-    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name,
-                                  message_id(event))
+    contact = _contact(table, event, event.sender_name)
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
@@ -204,7 +227,7 @@ def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     from switchboard.models import dedupe_id
     from switchboard.store.table import ConditionFailed
 
-    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, None, message_id(event))
+    contact = _contact(table, event, None)
     conv = _conversation(table, event, contact)
     message = message_for(event, conv.id, None).model_copy(
         update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})

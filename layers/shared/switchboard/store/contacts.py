@@ -102,6 +102,18 @@ def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity:
     return contact
 
 
+def name_if_unnamed(table: Table, contact_id: str, name: str) -> Contact | None:
+    """Give a contact without a name this one (from the provider's profile). A name that came meanwhile (an agent's
+    edit, a later message's) stands. Returns the contact as it is now, None if it is gone."""
+    try:
+        item = table.update(keys.contact(contact_id), "SET #n = :n", names={"#n": "name"}, vals={":n": name},
+                            condition="attribute_exists(pk) AND attribute_not_exists(#n)", return_new=True)
+    except ConditionFailed:
+        current = table.get(keys.contact(contact_id), consistent=True)
+        return _contact(current) if current else None
+    return _contact(item) if item else None
+
+
 def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:
     items, _ = table.query("pk = :pk AND begins_with(sk, :p)",
                            {":pk": keys.contact(contact_id)["pk"], ":p": "IDENTITY#"})
