@@ -16,6 +16,7 @@ from switchboard.channels.base import WebhookRequest
 from switchboard.channels.messenger import MessengerChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate, dedupe_id
+from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 PAGE, OTHER_PAGE, PSID, OTHER_PSID = "PAGE1", "PAGE2", "PSID1", "PSID2"
 TS = 1760000000123  # Meta sends milliseconds
@@ -460,49 +461,49 @@ def test_a_network_failure_is_retryable(calls):
 
 # -- media -------------------------------------------------------------------------------------------
 
-def test_fetch_media_downloads_the_cdn_url_without_our_token(calls):
-    calls.answer = FakeResponse(200, content=b"\x89PNG...", headers={"Content-Type": "image/png; charset=binary"})
-    media = MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn.fbsbx.com/x.png?sig=1"))
+# Through the real guarded download, against a local TLS server that passes for Meta's hosts (media_server.py).
+def test_fetch_media_downloads_the_cdn_url_without_our_token(media_server):
+    media_server.answer("/x.png", headers={"Content-Type": "image/png; charset=binary"}, body=b"\x89PNG...")
+    media = MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/x.png"))
     assert (media.data, media.mime_type) == (b"\x89PNG...", "image/png")
     assert media.sha256 == hashlib.sha256(b"\x89PNG...").hexdigest()
-    [call] = calls
-    assert (call["method"], call["url"], call.get("stream")) == ("GET", "https://cdn.fbsbx.com/x.png?sig=1", True)
-    assert "headers" not in call  # the Page token never goes to a CDN
-    assert calls.answer.closed
+    [seen] = media_server.seen
+    assert (seen.host, seen.sni, seen.authorization) == ("lookaside.fbsbx.com", "lookaside.fbsbx.com", None)
 
 
-def test_fetch_media_falls_back_to_the_known_mime_type(calls):
-    calls.answer = FakeResponse(200, content=b"data")
-    media = MessengerChannel().fetch_media(Attachment(kind="file", url="https://cdn/x", mime_type="application/pdf"))
+def test_fetch_media_falls_back_to_the_known_mime_type(media_server):
+    media_server.answer("/x", body=b"data")
+    media = MessengerChannel().fetch_media(Attachment(kind="file", url="https://lookaside.fbsbx.com/x",
+                                                      mime_type="application/pdf"))
     assert media.mime_type == "application/pdf"
 
 
-def test_fetch_media_is_capped(calls, settings_env):
+def test_fetch_media_is_capped(media_server, settings_env):
     settings_env(MEDIA_MAX_BYTES="10")
-    calls.answer = FakeResponse(200, content=b"x" * 11)
+    media_server.answer("/v.mp4", body=b"x" * 11)
     with pytest.raises(MediaError, match="limit"):
-        MessengerChannel().fetch_media(Attachment(kind="video", url="https://cdn/v.mp4"))
+        MessengerChannel().fetch_media(Attachment(kind="video", url="https://lookaside.fbsbx.com/v.mp4"))
 
 
-@pytest.mark.parametrize("answer", [FakeResponse(403), FakeResponse(404), RetryableSendError("timeout")])
-def test_fetch_media_failures_are_media_errors(calls, answer):
-    calls.answer = answer
+@pytest.mark.parametrize("status", [403, 404, 500])
+def test_fetch_media_failures_are_media_errors(media_server, status):
+    media_server.answer("/expired.jpg", status=status)
     with pytest.raises(MediaError):
-        MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn/expired.jpg"))
+        MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/expired.jpg"))
 
 
-def test_a_broken_download_stream_is_a_media_error(calls):
-    import requests
-
-    class Broken(FakeResponse):
-        def iter_content(self, size: int):
-            yield b"part"
-            raise requests.exceptions.ChunkedEncodingError("connection reset")
-
-    calls.answer = Broken(200)
+@pytest.mark.parametrize("url", ["https://evil.example/x.png", "https://lookaside.fbsbx.com@evil.example/x"])
+def test_fetch_media_only_from_meta_hosts(media_server, url):
     with pytest.raises(MediaError):
-        MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn/x.jpg"))
-    assert calls.answer.closed
+        MessengerChannel().fetch_media(Attachment(kind="image", url=url))
+    assert media_server.connected == []
+
+
+def test_fetch_media_never_from_a_private_address(media_server):
+    media_server.dns["lookaside.fbsbx.com"] = ["169.254.169.254"]  # a name that points into the VPC
+    with pytest.raises(MediaError):
+        MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/x.png"))
+    assert media_server.connected == []
 
 
 @pytest.mark.parametrize("url", [None, "", "file:///etc/passwd", "ftp://cdn/x", "http://[broken"])
@@ -523,12 +524,10 @@ def test_fetch_media_from_a_payload_url_is_https_only(calls, url):
 
 def test_fetch_media_over_http_only_from_the_sandbox_graph_host(calls, settings_env):
     settings_env(MESSENGER_API_BASE_URL="http://127.0.0.1:9000/_sandbox/messenger/v21.0")
-    calls.answer = FakeResponse(200, content=b"png", headers={"Content-Type": "image/png"})
-    MessengerChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9000/_sandbox/messenger/media/M1"))
-    assert [c["url"] for c in calls] == ["http://127.0.0.1:9000/_sandbox/messenger/media/M1"]
-    assert "headers" not in calls[0]
+    assert MessengerChannel()._media_url("http://127.0.0.1:9000/_sandbox/messenger/media/M1")
     with pytest.raises(MediaError):
         MessengerChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9001/elsewhere"))
+    assert calls == []
 
 
 @pytest.mark.parametrize(("page", "path"), [("1234/../../me", "1234%2F..%2F..%2Fme"), ("p?x=1#f", "p%3Fx%3D1%23f"),

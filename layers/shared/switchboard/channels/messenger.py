@@ -16,7 +16,6 @@ from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
-from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel, graph_segment
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.models import (
@@ -446,26 +445,13 @@ class MessengerChannel(MetaChannel):
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """The webhook's URL is a signed, expiring CDN link: fetched without our token (it must not leak to a CDN),
-        and only over HTTPS (the shared HTTP session refuses private and loopback addresses)."""
-        import requests
-
+        through the guarded download (HTTPS, Meta's media hosts, public addresses only, redirects checked)."""
         url = self._media_url(attachment.url)
         if not url:
             raise MediaError("no HTTPS media URL")
-        response = None
-        try:
-            response = http.request("GET", url, stream=True)
-            if response.status_code >= 400:
-                raise MediaError(f"media download answered {response.status_code}")
-            data = _read_capped(response, get_settings().media_max_bytes)
-            mime_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-        except (RetryableSendError, PermanentSendError, requests.RequestException, ValueError, TypeError) as exc:
-            raise MediaError(f"media fetch failed: {type(exc).__name__}") from exc
-        finally:
-            if response is not None and hasattr(response, "close"):
-                response.close()
-        return MediaContent(data=data, mime_type=mime_type or attachment.mime_type,
-                            sha256=hashlib.sha256(data).hexdigest())
+        got = http.download(url, allowed_hosts=http.META_MEDIA_HOSTS, api_base_url=self._api_base_url())
+        return MediaContent(data=got.data, mime_type=got.content_type or attachment.mime_type,
+                            sha256=hashlib.sha256(got.data).hexdigest())
 
     # -- profiles ----------------------------------------------------------------------------
     _profiles_paused_until = 0.0  # time.monotonic() before which no look-up is tried
