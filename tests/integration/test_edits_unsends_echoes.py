@@ -103,3 +103,24 @@ def test_ignored_events_are_counted_never_stored_or_queued(stack, capsys):
     assert stack.queue_count("InboundQueue") == 0 and stack.items("INBOUND#") == []
     emf = capsys.readouterr().out
     assert '"reason":"service_message"' in emf and '"EventsIgnored":[2.0]' in emf  # one metric record, by reason
+
+
+def test_an_echoed_edit_of_a_message_never_seen_is_kept_as_the_business_message(stack):
+    ev = event("wamid.echo-late", edited=True, echo=True, echo_via="whatsapp_business_app", text="corrected")
+    assert process(ev, attempt=processing.OVERTAKEN_MAX_ATTEMPTS).result == "edit_kept"
+    (conv,) = conversations(stack)
+    assert [(m["direction"], m["text"], m["sender"]) for m in messages(stack, conv["id"])] == [
+        ("outbound", "corrected", "external:whatsapp_business_app")]
+
+
+def test_a_media_url_refused_as_unsafe_fails_the_attachment_at_once(stack, monkeypatch):
+    from switchboard.channels import http, registry
+    from switchboard.models import Attachment
+    from switchboard.services import media
+
+    channel = registry.get("whatsapp")
+    monkeypatch.setattr(type(channel), "fetch_media", lambda self, a: (_ for _ in ()).throw(http.UnsafeUrl("no")))
+    outcome = process(event("wamid.unsafe", type="image", attachments=[Attachment(kind="image", provider_media_id="1")]))
+    (msg,) = messages(stack, outcome.conversation_id)
+    assert [a["status"] for a in msg["attachments"]] == ["failed"]  # not retried four times: it cannot succeed
+    assert media.MAX_ATTEMPTS > 1

@@ -186,6 +186,7 @@ class UnsafeUrl(MediaError):
     """A URL the guarded download refuses before any connection: retrying cannot help."""
 
     code = "unsafe_url"
+    permanent = True
 
 
 @dataclass(frozen=True)

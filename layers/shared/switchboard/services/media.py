@@ -36,7 +36,7 @@ def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
         try:
             content = channel.fetch_media(attachments[index])
         except MediaError as exc:
-            if attempt < MAX_ATTEMPTS:
+            if attempt < MAX_ATTEMPTS and not exc.permanent:
                 failure = exc
             else:
                 attachments[index] = attachments[index].model_copy(update={"status": "failed"})

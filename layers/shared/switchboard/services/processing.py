@@ -193,7 +193,8 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attemp
         _overtaken(envelope, "the edited message", attempt)
         # Never seen (sent before we were connected, or its original still on the way): the edited text is kept as
         # the message itself, so that a late original is a duplicate of it and does not undo the edit.
-        outcome = _message(table, event.model_copy(update={"edited": False}), attempt)
+        kept = event.model_copy(update={"edited": False})
+        outcome = _echo(table, kept, attempt) if event.echo else _message(table, kept, attempt)
         return Outcome("edit_kept", outcome.conversation_id)
     conv_id = original["conversation_id"]
     changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
