@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 # Keep in step with switchboard.channels.telegram.ALLOWED_UPDATES: the updates the channel parses.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "message_reaction",
+                   "business_message", "edited_business_message", "deleted_business_messages"]
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 DEFAULT_API = "https://api.telegram.org"

@@ -45,7 +45,9 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_TEXT = 4096
 # Updates setWebhook subscribes to (infra/scripts/telegram-set-webhook.py); every other type is still classified
 # below, should it arrive (a webhook set by other means subscribes to all but reactions and chat members).
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+# What the channel applies: messages and edits, reactions, buttons, blocks, and a connected business account's chats.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member", "message_reaction",
+                   "business_message", "edited_business_message", "deleted_business_messages")
 BUSINESS = "business:"  # the inbox of a connected business account: business:<business_connection_id>
 EventList = list[InboundMessage | ContactEvent | IgnoredEvent]
 CHAT_ID = re.compile(r"-?[0-9]{1,20}")
