@@ -21,16 +21,21 @@ from tests.browser.conftest import new_whatsapp_conversation
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 CHROMIUM = "/usr/bin/chromium"
-# A developer's machine without chromium skips this tier; CI (.ci/run sets SWITCHBOARD_REQUIRE_BROWSER) fails instead.
-_missing = pytest.fail if os.environ.get("SWITCHBOARD_REQUIRE_BROWSER") else pytest.skip
+
+
+def _missing(reason: str) -> None:
+    """A developer's machine without chromium skips this tier; CI (.ci/run sets SWITCHBOARD_REQUIRE_BROWSER) fails."""
+    if os.environ.get("SWITCHBOARD_REQUIRE_BROWSER"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    _missing("playwright is not installed (pip install playwright)", **({} if _missing is pytest.fail else
-                                                                      {"allow_module_level": True}))
+    _missing("playwright is not installed (pip install playwright)")
 if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
-    _missing(f"{CHROMIUM} is missing (apt-get install chromium)", **({} if _missing is pytest.fail else
-                                                                   {"allow_module_level": True}))
+    _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
