@@ -562,7 +562,7 @@ def _reported_refs(msg: Message, *first: str) -> tuple[str, ...]:
 def _reason(text: str) -> str:
     """Text a report gives for a failure, for agents and logs: one line, addresses redacted, cut."""
     text = " ".join(_clean(text).split())
-    return ADDRESS.sub("<address>", text)[:MAX_REASON]
+    return re.sub(f"<?{ADDRESS.pattern}>?", "<address>", text)[:MAX_REASON]
 
 
 def _bounce(msg: Message) -> MailReport:

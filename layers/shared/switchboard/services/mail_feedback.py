@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from switchboard.channels.email import MailReport
 
 CHANNEL = "email"
-ADDRESS = re.compile(r"[^@\s<>,;:\"()\[\]\\]{1,64}@[^@\s<>,;:\"()\[\]\\]{1,253}")
+ADDRESS = re.compile(r"<?[^@\s<>,;:\"()\[\]\\]{1,64}@[^@\s<>,;:\"()\[\]\\]{1,253}>?")  # in brackets or not
 OUTCOMES = {"bounce": "bounces", "complaint": "complaints", "read_receipt": "receipts"}
 MAX_REASON = 300
 
