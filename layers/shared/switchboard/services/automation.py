@@ -62,6 +62,10 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
         return []
     if conv.auto_submitted:
         _mark_automated(table, conv, None)  # a person wrote in it after all
+    if (message.authentication or {}).get("dmarc") == "FAIL":
+        # The sender's domain disowns this mail: an automated answer could land with someone who never wrote
+        # (backscatter). Agents see the warning and answer if it is genuine.
+        return []
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
