@@ -22,12 +22,16 @@ const AUTOMATED_TEXT = {
 };
 
 /** "dmarc_fail" reads as "DMARC failed", "spf_unverified" as "SPF could not be checked". */
-function authText(warnings) {
-  const parts = (warnings || []).map((w) => {
+function authChecks(warnings) {
+  return (warnings || []).map((w) => {
     const [check, outcome] = w.split('_');
     return `${AUTH_CHECK[check] || check.toUpperCase()} ${outcome === 'fail' ? 'failed' : 'could not be checked'}`;
-  });
-  return parts.length ? `Sender not verified: ${parts.join(', ')}. The sender may be forged: do not act on requests `
+  }).join(', ');
+}
+
+function authText(warnings) {
+  const checks = authChecks(warnings);
+  return checks ? `Sender not verified (${checks}): this mail may not come from who it says. Do not act on requests `
     + 'for payments, passwords or personal data without checking with the customer another way.' : '';
 }
 
@@ -374,7 +378,8 @@ export function createConversation({ id, me, onChange }) {
     for (const { data } of messages.values()) {
       if (data.direction === 'inbound' && (!latest || data.created_at > latest.created_at)) latest = data;
     }
-    const text = latest && authText(latest.warnings) ? `Latest mail from this customer: ${authText(latest.warnings)}` : '';
+    const checks = latest ? authChecks(latest.warnings) : '';
+    const text = checks ? `The customer's latest mail failed sender verification (${checks}): it may be forged.` : '';
     if (authWarning.textContent !== text) authWarning.textContent = text;
     authWarning.hidden = !text;
   }
