@@ -233,15 +233,21 @@ def test_a_complaint_stops_automated_mail_and_an_agent_s_reply_says_why_until_th
 
 
 # -- what agents see ----------------------------------------------------------------------------------------------------
-def test_failed_sender_authentication_is_a_warning_on_the_message(stack):
-    mail_in(stack, samples.plain(inbox=INBOX, text="Please pay the new IBAN"), spfVerdict={"status": "FAIL"},
-            dkimVerdict={"status": "GRAY"}, dmarcVerdict={"status": "FAIL"}, dmarcPolicy="reject")
+def test_failed_sender_authentication_is_a_warning_and_gets_no_automated_answer(stack):
+    settings(stack, AUTOMATION_ON)
+    mail_in(stack, samples.plain(sender="CEO <ceo@example.org>", inbox=INBOX, text="Please pay the new IBAN"),
+            spfVerdict={"status": "FAIL"}, dkimVerdict={"status": "GRAY"}, dmarcVerdict={"status": "FAIL"},
+            dmarcPolicy="reject")
     ann_writes(stack, "A genuine one", "<ann-9@example.com>")
 
-    forged, genuine = (m for c in conversations(stack) for m in messages(stack, c["id"]))
-    assert forged["warnings"] == ["dmarc_fail", "spf_fail"]
-    assert forged["authentication"] == {"spf": "FAIL", "dkim": "GRAY", "dmarc": "FAIL", "dmarc_policy": "reject"}
-    assert genuine["warnings"] == [] and genuine["authentication"] == {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS"}
+    forged, genuine = (conversation_of(stack, text) for text in ("Please pay the new IBAN", "A genuine one"))
+    (forged_mail,), (genuine_mail, *_) = messages(stack, forged["id"]), messages(stack, genuine["id"])
+    assert forged_mail["warnings"] == ["dmarc_fail", "spf_fail"]
+    assert forged_mail["authentication"] == {"spf": "FAIL", "dkim": "GRAY", "dmarc": "FAIL", "dmarc_policy": "reject"}
+    assert genuine_mail["warnings"] == []
+    assert genuine_mail["authentication"] == {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS"}
+    # no greeting or away message to an address that may never have written (backscatter)
+    assert mail_to(stack, "ceo@example.org") == [] and len(mail_to(stack, ANN)) == 2
 
 
 def test_html_words_show_when_the_text_part_is_blank_and_8bit_headers_are_read(stack):
