@@ -13,6 +13,27 @@ const STATUS_TEXT = {
   failed: 'failed', note: 'internal note',
 };
 const PANEL = 'switchboard.contactPanel';
+// Sender authentication the receiving mail server could not confirm (the message's `warnings`).
+const AUTH_CHECK = { dmarc: 'DMARC', spf: 'SPF', dkim: 'DKIM' };
+// Mail a machine sent (`auto_submitted`): shown, never answered by automation.
+const AUTOMATED_TEXT = {
+  auto_replied: 'Automatic reply (out of office or similar)', auto_generated: 'Sent automatically',
+  list: 'Mailing-list mail', bulk: 'Bulk mail',
+};
+
+/** "dmarc_fail" reads as "DMARC failed", "spf_unverified" as "SPF could not be checked". */
+function authChecks(warnings) {
+  return (warnings || []).map((w) => {
+    const [check, outcome] = w.split('_');
+    return `${AUTH_CHECK[check] || check.toUpperCase()} ${outcome === 'fail' ? 'failed' : 'could not be checked'}`;
+  }).join(', ');
+}
+
+function authText(warnings) {
+  const checks = authChecks(warnings);
+  return checks ? `Sender not verified (${checks}): this mail may not come from who it says. Do not act on requests `
+    + 'for payments, passwords or personal data without checking with the customer another way.' : '';
+}
 
 /** "automation:greeting" reads as "Automation (greeting)", "external:whatsapp_business_app" as "Sent from the
  * WhatsApp Business app"; an agent's email stays as it is. */
@@ -39,6 +60,7 @@ export function createConversation({ id, me, onChange }) {
   const title = h('h2', { id: 'conv-title' }, 'Loading…');
   const badges = h('span', { class: 'conv-badges' });
   const subjectLine = h('p', { class: 'conv-subject', 'data-testid': 'conv-subject', hidden: true });
+  const authWarning = h('p', { class: 'auth-warning conv-auth-warning', 'data-testid': 'conv-auth-warning', hidden: true });
   const assigneeText = h('span', { class: 'assignee-text' });
   const actions = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
   const labelsList = h('ul', { class: 'label-chips', 'aria-label': 'Labels' });
@@ -89,7 +111,7 @@ export function createConversation({ id, me, onChange }) {
     h('header', { class: 'conv-header' },
       h('div', { class: 'conv-title-row' },
         h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges),
-      subjectLine,
+      subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, actionError, pollError),
     scroller, windowNotice, composer);
@@ -264,6 +286,10 @@ export function createConversation({ id, me, onChange }) {
         h('span', { class: 'sender' }, who), ' · ',
         h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
         m.edited ? ' · edited' : ''),
+      m.warnings && m.warnings.length
+        ? h('p', { class: 'auth-warning', 'data-testid': 'message-auth-warning', role: 'note' }, authText(m.warnings)) : null,
+      m.auto_submitted ? h('p', { class: 'msg-automated', 'data-testid': 'message-automated' },
+        AUTOMATED_TEXT[m.auto_submitted] || 'Sent automatically') : null,
       m.deleted ? h('p', { class: 'msg-deleted', 'data-testid': 'message-deleted' }, 'The customer deleted this message.') : null,
       m.text ? h('p', { class: 'msg-text' }, m.text) : null,
       m.summary ? h('p', { class: 'msg-summary', 'data-testid': 'message-summary' }, m.summary) : null,
@@ -342,7 +368,20 @@ export function createConversation({ id, me, onChange }) {
     }
     list.setAttribute('aria-busy', 'false');
     if (added && stick) scroller.scrollTop = scroller.scrollHeight;
+    renderAuthWarning();
     return inbound;
+  }
+
+  /** The header warns while the customer's latest mail failed sender authentication. */
+  function renderAuthWarning() {
+    let latest = null;
+    for (const { data } of messages.values()) {
+      if (data.direction === 'inbound' && (!latest || data.created_at > latest.created_at)) latest = data;
+    }
+    const checks = latest ? authChecks(latest.warnings) : '';
+    const text = checks ? `The customer's latest mail failed sender verification (${checks}): it may be forged.` : '';
+    if (authWarning.textContent !== text) authWarning.textContent = text;
+    authWarning.hidden = !text;
   }
 
   async function markRead() {

@@ -464,6 +464,35 @@ def test_an_email_conversation_shows_its_subject(page, local_stack):
     expect(page.get_by_test_id("conv-subject")).to_have_text(f"Subject: Invoice {tag}")
 
 
+def test_mail_that_fails_sender_authentication_is_shown_with_a_warning(page, local_stack):
+    # Given a mail whose sender SES could not verify (the local stack takes the verdicts from these headers), and
+    # one whose sender passed
+    tag = uuid.uuid4().hex[:8]
+    forged = (f"From: Dana {tag} <ceo.{tag}@example.org>\r\nTo: support@switchboard.local\r\n"
+              f"Subject: Urgent payment {tag}\r\nMessage-ID: <{tag}@example.org>\r\nX-SES-SPF-Verdict: FAIL\r\n"
+              f"X-SES-DMARC-Verdict: FAIL\r\n\r\nPlease wire 9,800 EUR to the new IBAN today.\r\n").encode()
+    genuine = (f"From: Eli {tag} <eli.{tag}@example.org>\r\nTo: support@switchboard.local\r\n"
+               f"Subject: Invoice {tag}\r\nMessage-ID: <g{tag}@example.org>\r\n\r\nMy invoice, please.\r\n").encode()
+    for raw in (forged, genuine):
+        assert local_stack.request("POST", "/_local/email", raw, {"Content-Type": "message/rfc822"}).status == 200
+    sign_in(page)
+
+    # When an agent opens it: the message and the conversation header say the sender may be forged
+    page.get_by_test_id("conversation").filter(has_text=f"Dana {tag}").click()
+    message = page.get_by_test_id("message").filter(has_text="new IBAN")
+    expect(message.get_by_test_id("message-auth-warning")).to_contain_text("Sender not verified (DMARC failed, SPF "
+                                                                           "failed)")
+    expect(page.get_by_test_id("conv-auth-warning")).to_be_visible()
+    expect(page.get_by_test_id("conv-auth-warning")).to_contain_text("latest mail failed sender verification")
+    shot(page, "email-auth-warning")
+
+    # And a mail whose sender passed shows none
+    page.get_by_test_id("conversation").filter(has_text=f"Eli {tag}").click()
+    expect(page.get_by_test_id("message").filter(has_text="My invoice")).to_be_visible()
+    expect(page.get_by_test_id("message-auth-warning")).to_have_count(0)
+    expect(page.get_by_test_id("conv-auth-warning")).to_be_hidden()
+
+
 def test_the_reply_box_closes_with_the_reply_window_but_notes_still_work(page, customer, local_stack):
     # Last on purpose: it moves the stack's clock a day forward.
     assert local_stack.request("POST", "/_local/clock", {"advance_seconds": 25 * 3600}).status == 200

@@ -71,6 +71,14 @@ class InboundMessage(Model):
     echo: bool = Field(False, description="sent by the business outside Switchboard (the WhatsApp Business app on "
                                           "a coexistence number, the Page inbox) to sender_id: stored as outbound")
     echo_via: str | None = Field(None, description="with echo: where it was sent from ('whatsapp_business_app')")
+    auto_submitted: str | None = Field(None, description="sent by a machine, not a person: why (AUTO_REPLIED, "
+                                       "'auto_generated', 'list', 'bulk'). Automation never answers it")
+    authentication: dict[str, str] | None = Field(None, description="email: the receiving server's verdicts, "
+                                                  "{'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or PROCESSING_FAILED")
+
+
+# An automatic reply (out of office, vacation): it joins only the conversation it answers, and changes nothing there.
+AUTO_REPLIED = "auto_replied"
 
 
 class IgnoredEvent(Model):
@@ -160,10 +168,14 @@ class SendRequest(Model):
     past_window: bool = Field(False, description="an agent's reply past the standard window, sent in the channel's "
                                                  "form for it: Messenger's and Instagram's HUMAN_AGENT tag, a "
                                                  "WhatsApp template")
+    automated: bool = Field(False, description="sent by automation (greeting, away, auto-reply), marked as such where "
+                                               "the channel can (email: Auto-Submitted)")
 
 
 class SendResult(Model):
     provider_message_id: str
+    aliases: list[str] = Field([], description="further ids the provider knows the message by (SES's own message "
+                                               "id): recorded too, so that its receipts and replies find it")
 
 
 class Contact(Model):
@@ -203,6 +215,8 @@ class Conversation(Model):
     expires_at: int | None = Field(None, description="TTL backstop, moved forward with every activity")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
+    auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
+                                       "(list, bulk, auto-generated): the reason. No survey then")
 
 
 AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
@@ -234,6 +248,8 @@ class Message(Model):
     summary: str | None = Field(None, description="a labelled placeholder for content that is not text")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")
+    auto_submitted: str | None = Field(None, description="inbound automated mail: why (see InboundMessage)")
+    authentication: dict[str, str] | None = Field(None, description="email: SPF, DKIM and DMARC verdicts")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
 
     @property

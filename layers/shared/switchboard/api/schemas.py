@@ -127,6 +127,14 @@ class MessageOut(ApiModel):
     edited: bool = False
     deleted: bool = Field(False, description="the customer unsent it: its content is gone")
     summary: str | None = Field(None, description="what to show for content that is not text ('Order: 2 items')")
+    auto_submitted: str | None = Field(None, description="inbound mail sent by a machine, and why: 'auto_replied' "
+                                       "(out of office), 'auto_generated', 'list', 'bulk'. Never answered by automation")
+    authentication: dict[str, str] | None = Field(
+        None, description="email: the receiving server's verdicts {'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or "
+                          "PROCESSING_FAILED (and 'dmarc_policy' when DMARC failed)")
+    warnings: list[str] = Field([], description="what agents should know before trusting it: 'spf_fail', "
+                                "'dkim_fail', 'dmarc_fail' (the sender may be forged), '<check>_unverified' (the check "
+                                "could not be made)")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
@@ -135,7 +143,23 @@ class MessageOut(ApiModel):
                                      status=a.status, url=link(a) if link and a.s3_key else None)
                        for a in message.attachments]
         return cls(**data, attachments=attachments, edited=message.edited_at is not None,
-                   deleted=message.deleted_at is not None)
+                   deleted=message.deleted_at is not None, warnings=authentication_warnings(message.authentication))
+
+
+AUTH_CHECKS = ("dmarc", "spf", "dkim")
+
+
+def authentication_warnings(verdicts: dict[str, str] | None) -> list[str]:
+    """A failed check (FAIL), or one that could not be made (PROCESSING_FAILED). GRAY (no policy, no signature) is
+    common for small senders and says nothing against a message: no warning."""
+    found = []
+    for check in AUTH_CHECKS:
+        verdict = (verdicts or {}).get(check)
+        if verdict == "FAIL":
+            found.append(f"{check}_fail")
+        elif verdict == "PROCESSING_FAILED":
+            found.append(f"{check}_unverified")
+    return found
 
 
 class MessagePage(ApiModel):

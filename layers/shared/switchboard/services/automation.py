@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
-from switchboard.services import jobs
+from switchboard.services import jobs, mail_feedback
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import hand_over, window_open
@@ -33,6 +33,8 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
 
     if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
         return None
+    if conv.channel == "email" and mail_feedback.suppression(table, conv.recipient):
+        return None  # the address bounced for good or complained: no automated mail to it
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"{AUTOMATED_SENDER}{kind}",
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
@@ -41,14 +43,29 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Me
 
 
 def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Message, first_contact: bool,
-               previous_inbound: str | None = None, already_waiting: bool = False) -> list[str]:
+               previous_inbound: str | None = None, already_waiting: bool = False,
+               new_conversation: bool = False) -> list[str]:
     """After a customer message is stored: greeting, away message, and the auto-reply's wait.
 
     `previous_inbound`: when the customer last wrote in this conversation before this message.
     `already_waiting`: the customer was waiting for an answer before this message, so the wait (and its one
-    holding reply) has begun; no write is needed to know it."""
+    holding reply) has begun; no write is needed to know it.
+    `new_conversation`: this message opened the conversation."""
     from switchboard import business_hours
 
+    if message.auto_submitted:
+        # Mail a machine sent (an out-of-office reply, list or bulk mail, a notification) never gets an automated
+        # answer, whatever channel flags it: RFC 3834's rule, and what keeps two responders from mailing each other
+        # for ever. A conversation it opens is marked so, which also keeps the survey from it.
+        if new_conversation:
+            _mark_automated(table, conv, message.auto_submitted)
+        return []
+    if conv.auto_submitted:
+        _mark_automated(table, conv, None)  # a person wrote in it after all
+    if (message.authentication or {}).get("dmarc") == "FAIL":
+        # The sender's domain disowns this mail: an automated answer could land with someone who never wrote
+        # (backscatter). Agents see the warning and answer if it is genuine.
+        return []
     config = load_settings(table)
     now = clock.now()
     sent: list[str] = []
@@ -82,6 +99,15 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
         except ConditionFailed:
             pass
     return sent
+
+
+def _mark_automated(table: Table, conv: Conversation, reason: str | None) -> None:
+    """Conversation.auto_submitted: set while every customer message in it is automated mail."""
+    if reason:
+        table.update(keys.conversation(conv.id), "SET auto_submitted = :r", vals={":r": reason},
+                     condition="attribute_exists(pk)")
+    else:
+        table.update(keys.conversation(conv.id), "REMOVE auto_submitted", condition="attribute_exists(pk)")
 
 
 AUTO_REPLY_FIELDS = {"id", "channel", "inbox_id", "contact_id", "recipient", "status", "created_at", "updated_at",

@@ -93,7 +93,23 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         status="sent" if event.echo else "received",
         sender=f"{EXTERNAL_SENDER}{event.echo_via or 'provider'}" if event.echo else sender,
         provider_message_id=event.provider_message_id, raw_ref=event.raw_ref, message_ref=event.message_ref,
-        summary=event.summary)
+        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication)
+
+
+def _threaded(table: Table, event: InboundMessage, contact: Contact) -> Conversation | None:
+    """The conversation this message continues (email: one that its References or In-Reply-To name, or whose reply
+    address it was sent to), when that conversation is this contact's. A Message-ID or a reply address is no key to
+    someone else's conversation: threading never changes who a conversation's customer is, so a stranger naming
+    it starts a conversation of their own, and the agents' replies still go to the customer."""
+    for ref in reversed(event.thread_refs):
+        if ref.startswith("conversation:"):  # written to a conversation's reply address
+            conv = conversations.get(table, ref.removeprefix("conversation:"))
+        else:
+            conv_id = conversations.by_provider_message(table, event.channel, ref)
+            conv = conversations.get(table, conv_id) if conv_id else None
+        if conv and conv.channel == event.channel and conv.contact_id == contact.id:
+            return conv
+    return None
 
 
 def _contact(table: Table, event: InboundMessage, name: str | None) -> Contact:
@@ -122,17 +138,9 @@ def _profile_name(table: Table, event: InboundMessage, contact: Contact) -> Cont
 
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
     """Email follows its thread (a reply to one of our messages); everything else the contact's current one."""
-    for ref in reversed(event.thread_refs):
-        if ref.startswith("conversation:"):  # written to a conversation's reply address
-            conv = conversations.get(table, ref.removeprefix("conversation:"))
-            # only its own customer joins it that way: a reply address is no key to someone else's thread
-            if conv and conv.channel == event.channel and conv.contact_id == contact.id:
-                return conv
-            continue
-        conv_id = conversations.by_provider_message(table, event.channel, ref)
-        conv = conversations.get(table, conv_id) if conv_id else None
-        if conv:
-            return conv
+    conv = _threaded(table, event, contact)
+    if conv:
+        return conv
     conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
                                     backstop_expiry(table, event.channel, clock.now().timestamp()))
     if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
@@ -148,10 +156,13 @@ def _unanswered(conv: Conversation) -> bool:
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
-    from switchboard.models import dedupe_id
+    from switchboard.models import AUTO_REPLIED, dedupe_id
 
+    if event.auto_submitted == AUTO_REPLIED:
+        return _automatic_reply(table, event, attempt)
     contact = _contact(table, event, event.sender_name)
     conv = _conversation(table, event, contact)
+    new_conversation = conv.last_inbound_at is None
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
@@ -171,10 +182,38 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
-                          previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting)
+                          previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
+                          new_conversation=stored and new_conversation)
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)
+
+
+def _automatic_reply(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    """An automatic reply (out of office, vacation) is shown in the conversation it answers and changes nothing
+    there: no reopening, no unread count, no wait for an answer, no automated reply. One that answers none of its
+    sender's conversations tells agents nothing: dropped and counted, and no contact is made for it."""
+    from switchboard.models import dedupe_id
+    from switchboard.store.table import ConditionFailed
+
+    contact = contacts.find(table, event.identity)
+    conv = _threaded(table, event, contact) if contact else None
+    if contact is None or conv is None:
+        observability.count_by_reason("EventsDropped", event.channel, "unthreaded_auto_reply")
+        markers.mark_processed(table, event.channel, dedupe_id(event), None)
+        return Outcome("dropped")
+    message = message_for(event, conv.id, contact.name).model_copy(
+        update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    try:
+        conversations.add_note(table, message)  # the message item alone, as for a note: the conversation stays as is
+        result = "stored_quietly"
+    except ConditionFailed:
+        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        result = "duplicate"
+    # Not recorded in the thread either: the agents' next reply answers the customer's last mail, not their robot's.
+    media.store_pending(table, message, attempt)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
+    return Outcome(result, conv.id)
 
 
 def _overtaken(envelope: InboundEnvelope, what: str, attempt: int = 1) -> None:

@@ -112,6 +112,10 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         conversations.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
         return "failed"
+    refused = _suppressed(table, conv, message)
+    if refused:
+        conversations.record_failed(table, message, refused)
+        return "failed"
     if not conversations.claim_send(table, message, clock.epoch() + get_settings().send_lease_seconds):
         return "done"
     channel = registry.get(conv.channel)
@@ -119,7 +123,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                                           message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
-                                          past_window=human and past_window(conv)))
+                                          past_window=human and past_window(conv), automated=not human))
     except PermanentSendError as exc:
         observability.count("SendFailures")
         conversations.record_failed(table, message, exc.message)
@@ -137,8 +141,26 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         conversations.release_send(table, message)
         raise
     _record_sent(table, message, result.provider_message_id)
+    for alias in result.aliases:  # the provider's other name for it (SES's message id): its receipts find it too
+        conversations.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")
     return "sent"
+
+
+def _suppressed(table: Table, conv: Conversation, message: Message) -> str | None:
+    """Why a mail to a suppressed address is not sent (it bounced for good, or the customer complained), or None.
+    Automated mail never goes to it; an agent's reply does once the customer has written to us since, which is
+    the customer asking for an answer."""
+    from switchboard.services import mail_feedback
+
+    if conv.channel != "email":
+        return None
+    item = mail_feedback.suppression(table, conv.recipient)
+    if item is None:
+        return None
+    if not message.automated and conv.last_inbound_at and conv.last_inbound_at > str(item.get("at") or ""):
+        return None
+    return mail_feedback.suppressed_reason(item)
 
 
 def _record_sent(table: Table, message: Message, provider_message_id: str) -> None:

@@ -38,7 +38,10 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
                                                   ":at": at, ":by": by, ":was": conv.status}}},
     ]
     survey = load_settings(table).survey
-    recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
+    # No survey for what automation resolved, nor for a conversation of automated mail only (list or bulk mail, a
+    # notification): a survey there would be one machine answering another.
+    wanted = survey.enabled and not by.startswith(AUTOMATION) and not conv.auto_submitted
+    recipient = survey_recipient(table, conv.contact_id) if wanted else None
     if recipient:
         # Everything the survey job needs travels in its entry: the job reads nothing else. Reopening, a new
         # customer message, opting out or a bounce delete the entry.
