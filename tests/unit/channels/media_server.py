@@ -22,10 +22,12 @@ import pytest
 
 from switchboard.channels import http
 
-NAMES = ["api.twilio.com", "mms.twiliocdn.com", "api.telegram.org", "lookaside.fbsbx.com", "evil.example"]
+NAMES = ["api.twilio.com", "mms.twiliocdn.com", "api.telegram.org", "lookaside.fbsbx.com", "scontent.xx.fbcdn.net",
+         "mmg.whatsapp.net", "evil.example"]
 # Public addresses the fake resolver hands out (the server itself is on loopback, reached through the seam).
 PUBLIC = {"api.twilio.com": "54.172.60.1", "mms.twiliocdn.com": "13.224.5.6", "api.telegram.org": "149.154.167.220",
-          "lookaside.fbsbx.com": "157.240.1.1", "evil.example": "93.184.216.34"}
+          "lookaside.fbsbx.com": "157.240.1.1", "scontent.xx.fbcdn.net": "157.240.22.19",
+          "mmg.whatsapp.net": "157.240.9.53", "evil.example": "93.184.216.34"}
 
 
 @dataclass

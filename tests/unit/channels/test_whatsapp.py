@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ from switchboard.models import (
     StatusUpdate,
 )
 from tests.unit.channels import payloads as wa
+from tests.unit.channels.media_server import MediaServer, media_server_fixture  # noqa: F401 (a fixture)
 
 GRAPH = "https://graph.test/v99.0"
 
@@ -687,24 +689,6 @@ def test_parse_any_message_content_returns_events_or_refuses(kind: str, content:
 # -- send -----------------------------------------------------------------------------------------
 
 
-class Stream(io.BytesIO):
-    """A download body read chunk by chunk (as a streamed requests.Response reads its raw)."""
-
-    reads = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        self.reads += 1
-        return super().read(size)
-
-
-class Endless(Stream):
-    def read(self, size: int | None = -1) -> bytes:
-        self.reads += 1
-        if self.reads > 1000:
-            raise AssertionError("kept reading past the size limit")
-        return b"\0" * (size or 65536)
-
-
 @dataclass
 class FakeHttp:
     """Stands in for http.request: records every call, answers from a script."""
@@ -732,11 +716,12 @@ def graph(monkeypatch: pytest.MonkeyPatch, settings_env) -> FakeHttp:
     return fake
 
 
-def response(status: int = 200, payload: Any = None, *, raw: bytes | None = None, headers: dict[str, str] | None = None,
-             stream: Any = None) -> requests.Response:
+def response(status: int = 200, payload: Any = None, *, raw: bytes | None = None,
+             headers: dict[str, str] | None = None) -> requests.Response:
+    """A Graph answer, for the fake http.request (the look-up and sends; media downloads go to media_server)."""
     answer = requests.Response()
     answer.status_code = status
-    answer.raw = stream if stream is not None else Stream(raw if raw is not None else json.dumps(payload).encode())
+    answer.raw = io.BytesIO(raw if raw is not None else json.dumps(payload).encode())
     answer.headers.update(headers or {})
     return answer
 
@@ -890,6 +875,9 @@ MEDIA = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 MEDIA_HEX = hashlib.sha256(MEDIA).hexdigest()
 MEDIA_B64 = base64.b64encode(hashlib.sha256(MEDIA).digest()).decode()
 CDN = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1003383421387256&ext=1760000000&hash=ATs"
+CDN_HOST = "lookaside.fbsbx.com"
+CDN_PATH = CDN.removeprefix(f"https://{CDN_HOST}")
+BEARER = "Bearer test-whatsapp-token"
 
 
 def lookup(url: str = CDN, sha256: str = MEDIA_HEX, mime_type: str = "image/png", **extra: Any) -> requests.Response:
@@ -901,37 +889,46 @@ def image(**kw: Any) -> Attachment:
     return Attachment(**{"kind": "image", "provider_media_id": "1003383421387256", "mime_type": "image/jpeg", **kw})
 
 
-def test_fetch_media_looks_up_the_url_then_downloads_with_the_same_bearer(channel: WhatsAppChannel,
-                                                                         graph: FakeHttp) -> None:
-    stream = Stream(MEDIA)
-    graph.answers += [lookup(), response(200, stream=stream)]
+@pytest.fixture(name="media_host")
+def media_host_fixture(media_server: MediaServer) -> MediaServer:
+    """Meta's media host, played by the local TLS media server: MEDIA at the look-up's URL."""
+    media_server.answer(CDN_PATH, 200, {"Content-Type": "image/png"}, MEDIA)
+    return media_server
+
+
+def test_fetch_media_looks_up_the_url_then_downloads_with_the_same_bearer(channel: WhatsAppChannel, graph: FakeHttp,
+                                                                         media_host: MediaServer) -> None:
+    graph.answers.append(lookup())
 
     content = channel.fetch_media(image())
 
     assert (content.data, content.mime_type, content.sha256) == (MEDIA, "image/png", MEDIA_HEX)
-    (m1, u1, k1), (m2, u2, k2) = graph.calls
-    assert (m1, u1) == ("GET", f"{GRAPH}/1003383421387256")
-    assert (m2, u2) == ("GET", CDN)
-    assert k1["headers"] == k2["headers"] == {"Authorization": "Bearer test-whatsapp-token"}
-    assert k2["stream"] is True
+    [(method, url, kwargs)] = graph.calls  # the look-up only: the download goes through the guarded download
+    assert (method, url) == ("GET", f"{GRAPH}/1003383421387256")
+    assert kwargs["headers"] == {"Authorization": BEARER}
+    [seen] = media_host.seen
+    assert (seen.host, seen.sni, seen.path, seen.authorization) == (CDN_HOST, CDN_HOST, CDN_PATH, BEARER)
+    assert media_host.connected == [(CDN_HOST, "157.240.1.1")]  # the public address that was checked
 
 
 @pytest.mark.parametrize("on_attachment", [MEDIA_HEX, MEDIA_HEX.upper(), MEDIA_B64])
 def test_fetch_media_checks_the_webhook_hash_in_hex_or_base64(channel: WhatsAppChannel, graph: FakeHttp,
-                                                               on_attachment: str) -> None:
-    graph.answers += [lookup(sha256="ignored-when-the-webhook-had-one"), response(200, stream=Stream(MEDIA))]
+                                                               media_host: MediaServer, on_attachment: str) -> None:
+    graph.answers.append(lookup(sha256="ignored-when-the-webhook-had-one"))
 
     assert channel.fetch_media(image(sha256=on_attachment)).data == MEDIA
 
 
-def test_fetch_media_checks_the_lookup_hash_when_the_webhook_had_none(channel: WhatsAppChannel, graph: FakeHttp) -> None:
-    graph.answers += [lookup(sha256=MEDIA_B64), response(200, stream=Stream(MEDIA))]
+def test_fetch_media_checks_the_lookup_hash_when_the_webhook_had_none(channel: WhatsAppChannel, graph: FakeHttp,
+                                                                      media_host: MediaServer) -> None:
+    graph.answers.append(lookup(sha256=MEDIA_B64))
 
     assert channel.fetch_media(image(sha256=None)).sha256 == MEDIA_B64
 
 
-def test_fetch_media_without_any_hash_still_downloads(channel: WhatsAppChannel, graph: FakeHttp) -> None:
-    graph.answers += [response(200, {"url": CDN, "mime_type": "image/png"}), response(200, stream=Stream(MEDIA))]
+def test_fetch_media_without_any_hash_still_downloads(channel: WhatsAppChannel, graph: FakeHttp,
+                                                      media_host: MediaServer) -> None:
+    graph.answers.append(response(200, {"url": CDN, "mime_type": "image/png"}))
 
     assert channel.fetch_media(image()).data == MEDIA
 
@@ -942,29 +939,52 @@ def test_fetch_media_without_any_hash_still_downloads(channel: WhatsAppChannel, 
     (MEDIA_B64.lower(), MEDIA_HEX),  # base64 is case-sensitive
     ("not-a-hash", MEDIA_HEX),
 ])
-def test_fetch_media_refuses_a_hash_mismatch(channel: WhatsAppChannel, graph: FakeHttp, on_attachment: str | None,
-                                             on_lookup: str) -> None:
-    graph.answers += [lookup(sha256=on_lookup), response(200, stream=Stream(MEDIA))]
+def test_fetch_media_refuses_a_hash_mismatch(channel: WhatsAppChannel, graph: FakeHttp, media_host: MediaServer,
+                                             on_attachment: str | None, on_lookup: str) -> None:
+    graph.answers.append(lookup(sha256=on_lookup))
 
     with pytest.raises(MediaError, match="hash"):
         channel.fetch_media(image(sha256=on_attachment))
 
 
-def test_fetch_media_stops_reading_at_the_size_limit(channel: WhatsAppChannel, graph: FakeHttp, settings_env) -> None:
+# Announced: Content-Length says too much before a byte is read. Streamed: chunked, no length, so reading must stop.
+SERVED = pytest.mark.parametrize("chunked", [False, True], ids=["announced", "streamed"])
+
+
+def served(chunked: bool) -> dict[str, str]:
+    return {"Transfer-Encoding": "chunked", "Content-Length": ""} if chunked else {}
+
+
+@SERVED
+def test_fetch_media_stops_reading_at_the_size_limit(channel: WhatsAppChannel, graph: FakeHttp,
+                                                     media_server: MediaServer, settings_env,
+                                                     monkeypatch: pytest.MonkeyPatch, chunked: bool) -> None:
     settings_env(MEDIA_MAX_BYTES="200000")
-    stream = Endless()
-    graph.answers += [lookup(), response(200, stream=stream)]
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 200, served(chunked), b"\0" * 1_000_000)
+    read: list[int] = []
+    real_stream = urllib3.response.HTTPResponse.stream
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for chunk in real_stream(self, *args, **kwargs):
+            read.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "stream", counted)
 
     with pytest.raises(MediaError, match="limit"):
         channel.fetch_media(image())
 
-    assert stream.reads <= 5
-    assert stream.closed
+    assert sum(read) <= 200000 + 65536  # stopped within one read of the limit, not at the end of the body
+    assert (sum(read) == 0) is not chunked  # announced: refused before reading
 
 
-def test_fetch_media_of_exactly_the_size_limit(channel: WhatsAppChannel, graph: FakeHttp, settings_env) -> None:
+@SERVED
+def test_fetch_media_of_exactly_the_size_limit(channel: WhatsAppChannel, graph: FakeHttp, media_server: MediaServer,
+                                               settings_env, chunked: bool) -> None:
     settings_env(MEDIA_MAX_BYTES=str(len(MEDIA)))
-    graph.answers += [lookup(), response(200, stream=Stream(MEDIA))]
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 200, served(chunked), MEDIA)
 
     assert channel.fetch_media(image()).data == MEDIA
 
@@ -980,36 +1000,50 @@ def test_fetch_media_of_exactly_the_size_limit(channel: WhatsAppChannel, graph: 
     pytest.param(response(200, {"url": "file:///etc/passwd"}), id="not an http url"),
     pytest.param(RetryableSendError("ConnectTimeout calling the provider"), id="network"),
 ])
-def test_fetch_media_lookup_failures(channel: WhatsAppChannel, graph: FakeHttp, answer: Any) -> None:
+def test_fetch_media_lookup_failures(channel: WhatsAppChannel, graph: FakeHttp, media_host: MediaServer,
+                                     answer: Any) -> None:
     graph.answers.append(answer)
 
     with pytest.raises(MediaError):
         channel.fetch_media(image())
 
     assert len(graph.calls) == 1
+    assert media_host.resolved == [] and media_host.seen == []  # no download after a failed look-up
 
 
-@pytest.mark.parametrize("answer", [
-    pytest.param(response(404, raw=b"URL expired"), id="expired URL"),
-    pytest.param(response(401, raw=b""), id="refused"),
-    pytest.param(RetryableSendError("ReadTimeout calling the provider"), id="network"),
-])
-def test_fetch_media_download_failures(channel: WhatsAppChannel, graph: FakeHttp, answer: Any) -> None:
-    graph.answers += [lookup(), answer]
+@pytest.mark.parametrize(("status", "body"), [(404, b"URL expired"), (401, b"")], ids=["expired URL", "refused"])
+def test_fetch_media_download_failures(channel: WhatsAppChannel, graph: FakeHttp, media_server: MediaServer,
+                                       status: int, body: bytes) -> None:
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, status, {}, body)
+
+    with pytest.raises(MediaError, match=str(status)):
+        channel.fetch_media(image())
+
+    assert len(media_server.seen) == 1
+
+
+def test_fetch_media_download_network_failure(channel: WhatsAppChannel, graph: FakeHttp,
+                                              media_server: MediaServer) -> None:
+    graph.answers.append(lookup())
+    del media_server.dns[CDN_HOST]  # the name does not resolve
+
+    with pytest.raises(MediaError, match="resolve"):
+        channel.fetch_media(image())
+
+    assert media_server.connected == []
+
+
+def test_fetch_media_connection_lost_mid_download(channel: WhatsAppChannel, graph: FakeHttp,
+                                                  media_server: MediaServer) -> None:
+    graph.answers.append(lookup())
+    # Announces more than it sends, then hangs up.
+    media_server.answer(CDN_PATH, 200, {"Content-Length": str(len(MEDIA) + 1000), "Connection": "close"}, MEDIA)
 
     with pytest.raises(MediaError):
         channel.fetch_media(image())
 
-
-def test_fetch_media_connection_lost_mid_download(channel: WhatsAppChannel, graph: FakeHttp) -> None:
-    class Broken(Stream):
-        def read(self, size: int | None = -1) -> bytes:
-            raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
-
-    graph.answers += [lookup(), response(200, stream=Broken(MEDIA))]
-
-    with pytest.raises(MediaError):
-        channel.fetch_media(image())
+    assert len(media_server.seen) == 1
 
 
 def test_fetch_media_without_a_media_id_does_not_call_the_network(channel: WhatsAppChannel, graph: FakeHttp) -> None:
@@ -1028,7 +1062,9 @@ def test_fetch_media_without_an_access_token(channel: WhatsAppChannel, graph: Fa
     assert graph.calls == []
 
 
-def test_fetch_media_falls_back_to_the_webhook_mime_type(channel: WhatsAppChannel, graph: FakeHttp) -> None:
-    graph.answers += [response(200, {"url": CDN, "sha256": MEDIA_HEX}), response(200, stream=Stream(MEDIA))]
+def test_fetch_media_falls_back_to_the_webhook_mime_type(channel: WhatsAppChannel, graph: FakeHttp,
+                                                         media_server: MediaServer) -> None:
+    graph.answers.append(response(200, {"url": CDN, "sha256": MEDIA_HEX}))
+    media_server.answer(CDN_PATH, 200, {}, MEDIA)
 
     assert channel.fetch_media(image(mime_type="image/jpeg")).mime_type == "image/jpeg"

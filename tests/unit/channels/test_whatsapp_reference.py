@@ -35,20 +35,23 @@ from switchboard.channels.whatsapp import WhatsAppChannel, media_url_allowed
 from switchboard.errors import MediaError, PermanentSendError
 from switchboard.models import IgnoredEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 from tests.unit.channels import payloads as wa
+from tests.unit.channels.media_server import MediaServer, media_server_fixture  # noqa: F401 (a fixture)
 from tests.unit.channels.test_whatsapp import (
+    BEARER,
     CDN,
+    CDN_HOST,
+    CDN_PATH,
     GRAPH,
     JSON_SCALARS,
     MEDIA,
     SHAPED_VALUES,
     FakeHttp,
-    Stream,
     assert_parse_rule,
     assert_readable,
     image,
     lookup,
+    media_host_fixture,  # noqa: F401 (a fixture)
     reply,
-    response,
     sent,
 )
 
@@ -624,21 +627,23 @@ def test_fetch_media_from_meta_takes_only_digits(graph: FakeHttp, settings_env, 
     assert graph.calls == []
 
 
-def test_fetch_media_from_meta_looks_up_a_numeric_id(graph: FakeHttp, settings_env) -> None:
+def test_fetch_media_from_meta_looks_up_a_numeric_id(graph: FakeHttp, settings_env, media_host: MediaServer) -> None:
     settings_env(WHATSAPP_API_BASE_URL="https://graph.facebook.com/v21.0")
-    graph.answers += [lookup(), response(200, stream=Stream(MEDIA))]
+    graph.answers.append(lookup())
 
     WhatsAppChannel().fetch_media(image(provider_media_id="1003383421387256"))
 
     assert graph.calls[0][1] == "https://graph.facebook.com/v21.0/1003383421387256"
+    assert [(s.host, s.path) for s in media_host.seen] == [(CDN_HOST, CDN_PATH)]
 
 
-def test_fetch_media_looks_up_a_sandbox_style_id(graph: FakeHttp) -> None:
-    graph.answers += [lookup(), response(200, stream=Stream(MEDIA))]
+def test_fetch_media_looks_up_a_sandbox_style_id(graph: FakeHttp, media_host: MediaServer) -> None:
+    graph.answers.append(lookup())
 
     WhatsAppChannel().fetch_media(image(provider_media_id="MEDIA_9-a"))
 
     assert graph.calls[0][1] == f"{GRAPH}/MEDIA_9-a"
+    assert [(s.host, s.path) for s in media_host.seen] == [(CDN_HOST, CDN_PATH)]
 
 
 # -- where the token goes ----------------------------------------------------------------------------------------
@@ -683,13 +688,15 @@ def test_media_urls_anywhere_else_never_get_the_token(graph: FakeHttp, url: str)
     assert not media_url_allowed(url)
 
 
-def test_a_lookup_pointing_elsewhere_is_refused_before_any_download(graph: FakeHttp) -> None:
+def test_a_lookup_pointing_elsewhere_is_refused_before_any_download(graph: FakeHttp, media_server: MediaServer) -> None:
     graph.answers.append(lookup(url="https://evil.example/steal"))
+    media_server.answer("/steal", 200, {}, MEDIA)
 
     with pytest.raises(MediaError, match="Meta's media hosts"):
         WhatsAppChannel().fetch_media(image())
 
     assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256"]
+    assert media_server.resolved == [] and media_server.seen == []
 
 
 def test_the_sandbox_origin_is_allowed_for_the_local_stack(graph: FakeHttp, settings_env) -> None:
@@ -700,51 +707,80 @@ def test_the_sandbox_origin_is_allowed_for_the_local_stack(graph: FakeHttp, sett
     assert not media_url_allowed("http://localhost:3000/_sandbox/whatsapp/media/M1/download")
 
 
-def redirect(location: str, status: int = 302) -> requests.Response:
-    return response(status, raw=b"", headers={"Location": location})
+# The download side runs against the local TLS media server (media_server.py), which passes for Meta's media hosts:
+# what it saw is what went over the wire (host, SNI, path, Authorization).
+
+def hops(media_server: MediaServer) -> list[tuple[str, str, str | None]]:
+    return [(seen.host, seen.path, seen.authorization) for seen in media_server.seen]
 
 
-def test_a_redirect_between_meta_hosts_is_followed_with_the_token(graph: FakeHttp) -> None:
-    cdn = "https://scontent.xx.fbcdn.net/v/media.png"
-    graph.answers += [lookup(), redirect(cdn), response(200, stream=Stream(MEDIA))]
+@pytest.mark.parametrize(("cdn", "cdn_path"), [
+    ("https://scontent.xx.fbcdn.net/v/media.png?oh=sig&oe=exp", "/v/media.png?oh=sig&oe=exp"),
+    ("https://mmg.whatsapp.net/d/f/media.enc", "/d/f/media.enc"),
+])
+def test_a_redirect_between_meta_hosts_is_followed_and_the_token_stays_on_lookaside(
+        graph: FakeHttp, media_server: MediaServer, cdn: str, cdn_path: str) -> None:
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 302, {"Location": cdn})
+    media_server.answer(cdn_path, 200, {}, MEDIA)
 
     assert WhatsAppChannel().fetch_media(image()).data == MEDIA
 
-    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256", CDN, cdn]
-    assert all(kwargs.get("allow_redirects") is False for _, _, kwargs in graph.calls[1:])
+    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256"]
+    cdn_host = cdn.split("/")[2]
+    # The bearer goes to lookaside.fbsbx.com, the exact host Meta's look-up names; a Meta CDN it redirects to is
+    # fetched (its URL is its own signature) without it.
+    assert hops(media_server) == [(CDN_HOST, CDN_PATH, BEARER), (cdn_host, cdn_path, None)]
+    assert [seen.sni for seen in media_server.seen] == [CDN_HOST, cdn_host]
+    assert [name for name, _ in media_server.connected] == [CDN_HOST, cdn_host]
 
 
 @pytest.mark.parametrize("location", ["https://evil.example/x", "http://lookaside.fbsbx.com/x", "//evil.example/x",
-                                      "https://169.254.169.254/latest/meta-data/"])
-def test_a_redirect_away_from_meta_is_not_followed(graph: FakeHttp, location: str) -> None:
-    graph.answers += [lookup(), redirect(location)]
+                                      "https://169.254.169.254/latest/meta-data/",
+                                      "https://scontent.xx.fbcdn.net/x"])  # a Meta name resolving into the VPC
+def test_a_redirect_away_from_meta_is_not_followed(graph: FakeHttp, media_server: MediaServer, location: str) -> None:
+    media_server.dns["scontent.xx.fbcdn.net"] = ["169.254.169.254"]
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 302, {"Location": location})
+    media_server.answer("/x", 200, {}, MEDIA)  # what would be served there
+    media_server.answer("/latest/meta-data/", 200, {}, MEDIA)
 
-    with pytest.raises(MediaError):
+    with pytest.raises(http.UnsafeUrl):
         WhatsAppChannel().fetch_media(image())
 
-    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256", CDN]
+    assert [url for _, url, _ in graph.calls] == [f"{GRAPH}/1003383421387256"]
+    assert hops(media_server) == [(CDN_HOST, CDN_PATH, BEARER)]  # nothing sent anywhere after the redirect
+    assert [name for name, _ in media_server.connected] == [CDN_HOST]
 
 
 @pytest.mark.parametrize("status", [300, 302, 304])
-def test_a_redirect_without_location_is_no_download(graph: FakeHttp, status: int) -> None:
-    graph.answers += [lookup(), response(status, raw=MEDIA)]
+def test_a_redirect_without_location_is_no_download(graph: FakeHttp, media_server: MediaServer, status: int) -> None:
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, status, {}, MEDIA)
 
-    with pytest.raises(MediaError, match="location"):
+    with pytest.raises(MediaError, match=f"answered {status}"):
         WhatsAppChannel().fetch_media(image())
 
+    assert hops(media_server) == [(CDN_HOST, CDN_PATH, BEARER)]
 
-def test_a_redirect_loop_ends(graph: FakeHttp) -> None:
-    graph.answers += [lookup()] + [redirect(CDN) for _ in range(10)]
 
-    with pytest.raises(MediaError, match="redirected"):
+def test_a_redirect_loop_ends(graph: FakeHttp, media_server: MediaServer) -> None:
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 302, {"Location": CDN})  # to itself
+
+    with pytest.raises(http.UnsafeUrl, match="redirects"):
         WhatsAppChannel().fetch_media(image())
 
-    assert len(graph.calls) == 1 + 4
+    assert len(graph.calls) == 1
+    assert hops(media_server) == [(CDN_HOST, CDN_PATH, BEARER)] * (http.MAX_REDIRECTS + 1)
 
 
-def test_a_relative_redirect_stays_on_its_host(graph: FakeHttp) -> None:
-    graph.answers += [lookup(), redirect("/whatsapp_business/attachments/?mid=2"), response(200, stream=Stream(MEDIA))]
+def test_a_relative_redirect_stays_on_its_host(graph: FakeHttp, media_server: MediaServer) -> None:
+    graph.answers.append(lookup())
+    media_server.answer(CDN_PATH, 302, {"Location": "/whatsapp_business/attachments/?mid=2"})
+    media_server.answer("/whatsapp_business/attachments/?mid=2", 200, {}, MEDIA)
 
-    WhatsAppChannel().fetch_media(image())
+    assert WhatsAppChannel().fetch_media(image()).data == MEDIA
 
-    assert graph.calls[-1][1] == "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=2"
+    assert hops(media_server) == [(CDN_HOST, CDN_PATH, BEARER),
+                                  (CDN_HOST, "/whatsapp_business/attachments/?mid=2", BEARER)]

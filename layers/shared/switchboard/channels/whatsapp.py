@@ -9,7 +9,7 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from switchboard import clock, secrets
 from switchboard.channels import http
@@ -18,7 +18,6 @@ from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
-from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
 from switchboard.models import (
@@ -50,7 +49,7 @@ META_API_HOSTS = ("facebook.com", "instagram.com")
 # Graph base URL's own origin (the local sandbox), since the download carries the access token.
 MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
 MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".fbcdn.net", ".whatsapp.net")
-MAX_REDIRECTS = 3
+MEDIA_DOWNLOAD_HOSTS = (*MEDIA_HOSTS, *(f"*{suffix}" for suffix in MEDIA_HOST_SUFFIXES))
 
 # Other subscriptions of a WhatsApp Business Account: acknowledged and counted under field_<name>, never stored.
 # history and smb_app_state_sync (coexistence numbers: past chats and the app's contact list) would import
@@ -569,14 +568,13 @@ class WhatsAppChannel(MetaChannel):
             url = info["url"]
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
                 raise MediaError("media lookup returned no URL")
-            # Meta refuses anonymous downloads, so the bearer goes along: only ever to Meta's media hosts.
-            download = self._download(url, headers)
-            try:
-                if download.status_code >= 400:
-                    raise MediaError(f"media download answered {download.status_code}")
-                data = _read_capped(download, get_settings().media_max_bytes)
-            finally:
-                download.close()
+            if not media_url_allowed(url):
+                raise MediaError("media URL is not on Meta's media hosts: not downloaded")
+            # Meta refuses anonymous downloads, so the bearer goes along: only ever to Meta's media host, through
+            # the guarded download (public addresses only, each redirect checked before anything goes to it).
+            got = http.download(url, allowed_hosts=MEDIA_DOWNLOAD_HOSTS, headers=headers,
+                                credential_hosts=MEDIA_HOSTS, api_base_url=get_settings().whatsapp_api_base_url)
+            data = got.data
         except (RetryableSendError, PermanentSendError, requests.RequestException, ValueError, KeyError,
                 TypeError) as exc:
             raise MediaError(f"media fetch failed: {type(exc).__name__}") from exc
@@ -584,22 +582,6 @@ class WhatsAppChannel(MetaChannel):
         if expected and not _hash_matches(data, expected):
             raise MediaError("media hash mismatch")
         return MediaContent(data=data, mime_type=_str(info.get("mime_type")) or attachment.mime_type, sha256=expected)
-
-    def _download(self, url: str, headers: dict[str, str]) -> Any:
-        """GET the media URL, following redirects here (not in requests) so that every hop is checked before the
-        token goes to it."""
-        for _ in range(MAX_REDIRECTS + 1):
-            if not media_url_allowed(url):
-                raise MediaError("media URL is not on Meta's media hosts: not downloaded")
-            response = http.request("GET", url, headers=headers, stream=True, allow_redirects=False)
-            if not 300 <= response.status_code < 400:
-                return response
-            response.close()
-            location = response.headers.get("Location")
-            if not location:
-                raise MediaError(f"media download answered {response.status_code} without a location")
-            url = urljoin(url, location)
-        raise MediaError("media download redirected too many times")
 
 
 def _hash_matches(data: bytes, expected: str) -> bool:
