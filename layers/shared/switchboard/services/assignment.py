@@ -15,11 +15,7 @@ DEFAULT_MAX_OPEN = 10
 
 
 def agents(table: Table) -> list[dict[str, Any]]:
-    items, start, found = [], None, True
-    while found:
-        page, start = table.query("pk = :pk", {":pk": keys.AGENTS_PK}, start=start)
-        items += page
-        found = bool(start)
+    items = table.query_all("pk = :pk", {":pk": keys.AGENTS_PK})
     return [{"email": i["email"], "available": bool(i.get("available")), "max_open": int(i.get("max_open", 0)),
              "open_count": max(0, int(i.get("open_count", 0)))} for i in items]
 

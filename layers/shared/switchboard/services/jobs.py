@@ -16,14 +16,9 @@ PAGE = 100
 def due_items(table: Table, job: str, limit: int = 1000) -> Iterator[dict[str, Any]]:
     """Items due for `job` at the clock's now, oldest first, at most `limit`."""
     upper = clock.iso(clock.now()) + "~"  # '~' sorts after '#<id>': everything due up to now
-    start, seen = None, 0
-    while seen < limit:
-        items, start = table.query("due_pk = :pk AND due_sk <= :now", {":pk": keys.due_pk(job), ":now": upper},
-                                   index=keys.DUE_INDEX, limit=min(PAGE, limit - seen), start=start)
+    for items, _ in table.pages("due_pk = :pk AND due_sk <= :now", {":pk": keys.due_pk(job), ":now": upper},
+                                index=keys.DUE_INDEX, cap=limit, page_size=PAGE):
         yield from items
-        seen += len(items)
-        if not start:
-            return
 
 
 def take(table: Table, item: dict[str, Any]) -> bool:

@@ -38,18 +38,12 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
     for channel in CHANNELS:
         days = policy.channels.get(channel, policy.default_days)
         cutoff = clock.iso(now - timedelta(days=days))
-        start = None
-        seen = 0
-        while seen < RUN_LIMIT:
-            items, start = table.query("due_pk = :pk AND due_sk <= :cut",
-                                       {":pk": keys.retention_due_pk(channel), ":cut": cutoff + "~"},
-                                       index=keys.DUE_INDEX, limit=min(100, RUN_LIMIT - seen), start=start)
+        for items, _ in table.pages("due_pk = :pk AND due_sk <= :cut",
+                                    {":pk": keys.retention_due_pk(channel), ":cut": cutoff + "~"},
+                                    index=keys.DUE_INDEX, cap=RUN_LIMIT, page_size=100):
             counts.extra["read"] += len(items)
-            seen += len(items)
             for due in items:
                 _expire(table, due, cutoff, counts)
-            if not start:
-                break
     counts.extra["reviews_scheduled"] = len(schedule_backstop_review(table, current))  # raised by a redeploy
     _review_backstops(table, policy, counts)
     result = counts.as_dict()
@@ -91,16 +85,13 @@ def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None
     for review in reviews:
         channel = review["channel"]
         days = policy.channels.get(channel, policy.default_days)  # the policy now, raised or changed again since
-        start, seen = review.get("cursor"), 0
-        while seen < RUN_LIMIT:
-            items, start = table.query("due_pk = :pk", {":pk": keys.retention_due_pk(channel)}, index=keys.DUE_INDEX,
-                                       limit=min(100, RUN_LIMIT - seen), start=start)
+        start = None  # where the next run resumes (None: this run reached the end)
+        for items, last in table.pages("due_pk = :pk", {":pk": keys.retention_due_pk(channel)},
+                                       index=keys.DUE_INDEX, cap=RUN_LIMIT, page_size=100, start=review.get("cursor")):
+            start = last
             counts.extra["read"] += len(items)
-            seen += len(items)
             for due in items:
                 counts.extra["backstops_moved"] += _move_backstops(table, due["conversation_id"], days, counts)
-            if not start:
-                break
         key = keys.backstop_review(channel)
         try:
             if start:
@@ -158,12 +149,7 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
         conv = conversations.get(table, conv_id)
         if conv is None:
             continue
-        items, cursor = [], None
-        while True:
-            page, cursor = conversations.messages(table, conv_id, limit=200, cursor=cursor)
-            items += page
-            if not cursor:
-                break
+        items = conversations.all_messages(table, conv_id)
         surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)",
                                  {":pk": keys.conversation_pk(conv_id), ":p": keys.SURVEY_PREFIX})
         exported.append({

@@ -110,13 +110,7 @@ def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:
 
 def related(table: Table, contact_id: str) -> tuple[Contact, list[dict[str, Any]], list[str]]:
     """The profile, identities and conversation ids: one Query over the contact's partition."""
-    items: list[dict[str, Any]] = []
-    start = None
-    while True:
-        page, start = table.query("pk = :pk", {":pk": keys.contact_pk(contact_id)}, start=start)
-        items += page
-        if not start:
-            break
+    items = table.query_all("pk = :pk", {":pk": keys.contact_pk(contact_id)})
     profile = next((i for i in items if i["sk"] == "PROFILE"), None)
     if profile is None:
         raise NotFound(f"contact {contact_id} not found")

@@ -317,6 +317,13 @@ def messages(table: Table, conv_id: str, limit: int = 50, cursor: str | None = N
     return [_message(i) for i in items if live(i)], encode_cursor(last)
 
 
+def all_messages(table: Table, conv_id: str) -> list[Message]:
+    """Every message of the conversation, oldest first (the export)."""
+    items = table.query_all("pk = :pk AND begins_with(sk, :p)",
+                            {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX}, page_size=200)
+    return [_message(i) for i in items if live(i)]
+
+
 # -- the inbox -------------------------------------------------------------------------------
 def inbox(table: Table, *, status: str | None = None, assignee: str | None = None, channel: str | None = None,
           label: str | None = None, limit: int = 25, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
@@ -372,12 +379,12 @@ def _filtered_page(table: Table, index: str, pk_attr: str, pk_value: str, limit:
     """Up to `limit` matching items and where to resume; a filter may need several reads to fill the page."""
     found: list[dict[str, Any]] = []
     last = start
-    while True:
-        items, last = table.query(f"{pk_attr} = :pkv", {":pkv": pk_value, **vals}, index=index,
-                                  names=names or None, forward=False, limit=limit, start=last,
-                                  filter_expression=filter_expression)
+    for items, resume in table.pages(f"{pk_attr} = :pkv", {":pkv": pk_value, **vals}, page_size=limit, start=start,
+                                     index=index, names=names or None, forward=False,
+                                     filter_expression=filter_expression):
         found.extend(items)
-        if len(found) >= limit or not last:
+        last = resume
+        if len(found) >= limit:
             break
     if len(found) > limit:
         found = found[:limit]

@@ -27,12 +27,7 @@ class Counts:
 
 
 def _partition(table: Table, pk: str) -> list[dict[str, Any]]:
-    items, start = [], None
-    while True:
-        page, start = table.query("pk = :pk", {":pk": pk}, start=start, consistent=True)
-        items += page
-        if not start:
-            return items
+    return table.query_all("pk = :pk", {":pk": pk}, consistent=True)
 
 
 def _delete_keys(table: Table, item_keys: list[dict[str, str]]) -> int:
