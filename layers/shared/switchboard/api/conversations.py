@@ -24,7 +24,7 @@ from switchboard.api.schemas import (
 from switchboard.models import Conversation, Message
 from switchboard.services import assignment, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
-from switchboard.store import conversations
+from switchboard.store import conversations, inbox, messages
 from switchboard.store.table import Table
 
 router = APIGatewayHttpRouter()
@@ -41,7 +41,7 @@ def list_conversations(
 ) -> ConversationPage:
     caller(router.current_event.raw_event)
     # Labels are stored lower-cased (see `labels`), so the filter is too: ?label=VIP finds "vip".
-    items, next_cursor = conversations.inbox(Table(), status=status, channel=channel, assignee=assignee,
+    items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee,
                                              label=label.strip().lower() if label else label, limit=limit,
                                              cursor=cursor)
     return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)
@@ -62,7 +62,7 @@ def list_messages(
     caller(router.current_event.raw_event)
     table = Table()
     conversations.require(table, conversation_id)
-    items, next_cursor = conversations.messages(table, conversation_id, limit=limit, cursor=cursor)
+    items, next_cursor = messages.page(table, conversation_id, limit=limit, cursor=cursor)
     return MessagePage(items=[MessageOut.of(m, media.presigned_url) for m in items], next_cursor=next_cursor)
 
 
@@ -92,7 +92,7 @@ def post_note(conversation_id: str, body: NoteIn) -> Response[MessageOut]:
     conv = conversations.require(table, conversation_id)
     note = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                    type="note", text=body.text, created_at=clock.iso(clock.now()), status="note", sender=who.email)
-    conversations.add_note(table, note)
+    messages.add_note(table, note)
     return Response(status_code=201, content_type="application/json", body=MessageOut.of(note))
 
 

@@ -10,7 +10,7 @@ from switchboard.errors import NotFound
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, erasure, keys
+from switchboard.store import contacts, conversations, erasure, keys, messages
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
         conv = conversations.get(table, conv_id)
         if conv is None:
             continue
-        items = conversations.all_messages(table, conv_id)
+        items = messages.every(table, conv_id)
         surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)",
                                  {":pk": keys.conversation_pk(conv_id), ":p": keys.SURVEY_PREFIX})
         exported.append({

@@ -9,7 +9,7 @@ from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
-from switchboard.store import contacts, conversations, markers
+from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
-    stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
+    stored = messages.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -114,7 +114,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})
     else:
         # A redelivery: finish whatever the earlier attempt left undone (automation, media).
-        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
@@ -138,7 +138,7 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Out
         _overtaken(envelope, "the edited message")
         return _message(table, event.model_copy(update={"edited": False}))  # never seen: keep it as a message
     conv_id = original["conversation_id"]
-    changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
+    changed = messages.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("edited" if changed else "stale", conv_id)
@@ -161,12 +161,12 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope) -> Ou
         conv = conversations.active(table, event.channel, event.inbox_id or "", contact.id) if contact else None
         if conv is None:
             return Outcome("unknown")
-        moved = conversations.apply_watermark(table, conv.id, event.status, event.watermark)
+        moved = delivery.apply_watermark(table, conv.id, event.status, event.watermark)
         return Outcome(f"watermark:{moved}", conv.id)
     reason = None
     if event.status == "failed":
         reason = " ".join(filter(None, [event.error_code, event.error_title])) or "failed at the provider"
-    result = conversations.apply_receipt(table, event.channel, event.provider_message_id, event.status,
+    result = delivery.apply_receipt(table, event.channel, event.provider_message_id, event.status,
                                          event.timestamp, reason)
     if result == "unknown":
         _overtaken(envelope, "the receipt's message")

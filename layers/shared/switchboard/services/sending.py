@@ -10,7 +10,7 @@ from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import conversations, keys
+from switchboard.store import conversations, delivery, keys, messages
 from switchboard.store.table import ConditionFailed, Table
 
 # The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
@@ -59,7 +59,7 @@ def hand_over(table: Table, conv: Conversation, message: Message, counts_as_resp
 
     queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
                                     correlation_id=observability.correlation_id()))
-    conversations.add_outbound(table, conv, message, counts_as_response=counts_as_response)
+    messages.add_outbound(table, conv, message, counts_as_response=counts_as_response)
 
 
 def _store_pending(job: OutboundJob) -> bool:
@@ -70,7 +70,7 @@ def _stored_message(table: Table, job: OutboundJob) -> Message | None:
     """The job's message. A job can be received before hand_over has stored its message, a few milliseconds
     after the enqueue: then it is read again after short pauses, before the job is put back for a second."""
     for pause in (*STORE_WAIT_PAUSES, None):
-        message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+        message = messages.get_message(table, job.conversation_id, job.created_at, job.message_id)
         if message is not None or pause is None or not _store_pending(job):
             return message
         time.sleep(pause)
@@ -95,7 +95,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
             raise RetryableSendError("another attempt is in flight")
         # An earlier attempt claimed it and never recorded an outcome: it may have gone out. Never send twice.
         observability.count("SendFailures")
-        conversations.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
+        delivery.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
         return "unknown"
     if message.status != "queued":
         return "done"  # sent (or failed) by an earlier delivery of this job
@@ -105,14 +105,14 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         raise RetryableSendError("the provider asked to wait before the next send", retry_after=wait)
     conv = conversations.get(table, job.conversation_id)
     if conv is None:
-        conversations.record_failed(table, message, "conversation no longer exists")
+        delivery.record_failed(table, message, "conversation no longer exists")
         return "failed"
     human = not message.automated
     if not window_open(conv, human):
-        conversations.record_failed(table, message, "reply window closed: the customer's last message is older "
+        delivery.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
         return "failed"
-    if not conversations.claim_send(table, message, clock.epoch() + get_settings().send_lease_seconds):
+    if not delivery.claim_send(table, message, clock.epoch() + get_settings().send_lease_seconds):
         return "done"
     channel = registry.get(conv.channel)
     try:
@@ -122,7 +122,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
                                           past_window=human and past_window(conv)))
     except PermanentSendError as exc:
         observability.count("SendFailures")
-        conversations.record_failed(table, message, exc.message)
+        delivery.record_failed(table, message, exc.message)
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
         return "failed"
@@ -130,11 +130,11 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         if attempt >= get_settings().send_max_attempts:
             # The queue would move the job to its DLQ next, leaving the reply "queued" for good: say it failed.
             observability.count("SendFailures")
-            conversations.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
+            delivery.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
             return "failed"
         if exc.retry_after:
             _defer(table, message, exc.retry_after)
-        conversations.release_send(table, message)
+        delivery.release_send(table, message)
         raise
     _record_sent(table, message, result.provider_message_id)
     observability.count("RepliesSent")
@@ -146,7 +146,7 @@ def _record_sent(table: Table, message: Message, provider_message_id: str) -> No
     with the message still `sending` can only mark it 'delivery outcome unknown'."""
     for attempt, pause in enumerate((*RECORD_SENT_PAUSES, None)):
         try:
-            conversations.record_sent(table, message, provider_message_id)
+            delivery.record_sent(table, message, provider_message_id)
             return
         except ConditionFailed:
             if attempt:  # an earlier try was applied although its answer was lost: recorded
