@@ -11,7 +11,7 @@ from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import hand_over, window_open
-from switchboard.store import keys
+from switchboard.store import due, keys
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -73,14 +73,8 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
         # holding reply went out (one per wait). The entry carries what the job needs to reply, so the job reads
         # nothing else; an agent's reply, resolving or parking the conversation deletes it.
         due_at = clock.iso(now + timedelta(minutes=config.auto_reply.after_minutes))
-        snapshot = conv.model_dump(mode="json", include=AUTO_REPLY_FIELDS)
-        try:
-            table.put({**keys.due(conv.id, "auto_reply"), **keys.due_index("auto_reply", due_at, conv.id),
-                       "type": "due", "job": "auto_reply", "conversation_id": conv.id,
-                       "waiting_since": message.created_at, "conversation": snapshot},
-                      condition="attribute_not_exists(pk)")
-        except ConditionFailed:
-            pass
+        due.schedule_auto_reply(table, conv.id, due_at, message.created_at,
+                                conv.model_dump(mode="json", include=AUTO_REPLY_FIELDS))
     return sent
 
 
@@ -98,9 +92,9 @@ def _auto_reply(table: Table, item: dict[str, Any]) -> bool:
 
     config = load_settings(table)
     if not config.auto_reply.enabled:
-        jobs.take(table, item)  # nothing to send; a wait after auto-replies are turned back on starts afresh
+        due.take(table, item)  # nothing to send; a wait after auto-replies are turned back on starts afresh
         return False
-    if not jobs.settle(table, item, replied_at=clock.iso(clock.now())):
+    if not due.settle(table, item, replied_at=clock.iso(clock.now())):
         return False
     conv = Conversation.model_validate(item["conversation"])
     try:

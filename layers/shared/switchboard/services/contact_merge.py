@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchboard.errors import BadRequest, NotFound
 from switchboard.models import Contact
-from switchboard.store import contacts, conversations, erasure, keys
+from switchboard.store import contacts, conversations, due, erasure, keys
 from switchboard.store.table import ConditionFailed, Table
 
 PROFILE_FIELDS = ("name", "email", "phone")
@@ -31,11 +31,7 @@ def merge(table: Table, target_id: str, other_id: str) -> Contact:
                      vals={":t": target_id, ":n": target.name or other.name or "-"})
         table.put({**keys.contact_conversation(target_id, conv_id), "type": "contact_conversation",
                    "conversation_id": conv_id, "channel": conv.channel, "created_at": conv.created_at})
-        try:
-            table.update(keys.due(conv_id, "retention"), "SET contact_id = :t", vals={":t": target_id},
-                         condition="attribute_exists(pk)")
-        except ConditionFailed:
-            pass
+        due.move_retention(table, conv_id, target_id)
         old_pointer = keys.active_conversation(conv.channel, conv.inbox_id, other_id)
         pointer = table.get(old_pointer)
         if pointer and pointer["conversation_id"] == conv_id:

@@ -10,7 +10,7 @@ from switchboard.errors import NotFound
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, erasure, keys, messages
+from switchboard.store import contacts, conversations, due, erasure, keys, messages
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -38,12 +38,10 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
     for channel in CHANNELS:
         days = policy.channels.get(channel, policy.default_days)
         cutoff = clock.iso(now - timedelta(days=days))
-        for items, _ in table.pages("due_pk = :pk AND due_sk <= :cut",
-                                    {":pk": keys.retention_due_pk(channel), ":cut": cutoff + "~"},
-                                    index=keys.DUE_INDEX, cap=RUN_LIMIT, page_size=100):
+        for items, _ in due.retention_pages(table, channel, older_than=cutoff, cap=RUN_LIMIT):
             counts.extra["read"] += len(items)
-            for due in items:
-                _expire(table, due, cutoff, counts)
+            for entry in items:
+                _expire(table, entry, cutoff, counts)
     counts.extra["reviews_scheduled"] = len(schedule_backstop_review(table, current))  # raised by a redeploy
     _review_backstops(table, policy, counts)
     result = counts.as_dict()
@@ -86,12 +84,11 @@ def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None
         channel = review["channel"]
         days = policy.channels.get(channel, policy.default_days)  # the policy now, raised or changed again since
         start = None  # where the next run resumes (None: this run reached the end)
-        for items, last in table.pages("due_pk = :pk", {":pk": keys.retention_due_pk(channel)},
-                                       index=keys.DUE_INDEX, cap=RUN_LIMIT, page_size=100, start=review.get("cursor")):
+        for items, last in due.retention_pages(table, channel, cap=RUN_LIMIT, start=review.get("cursor")):
             start = last
             counts.extra["read"] += len(items)
-            for due in items:
-                counts.extra["backstops_moved"] += _move_backstops(table, due["conversation_id"], days, counts)
+            for entry in items:
+                counts.extra["backstops_moved"] += _move_backstops(table, entry["conversation_id"], days, counts)
         key = keys.backstop_review(channel)
         try:
             if start:
@@ -126,17 +123,16 @@ def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Count
     return moved
 
 
-def _expire(table: Table, due: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:
-    items = erasure.conversation_items(table, due["conversation_id"])  # one read of what may be deleted
+def _expire(table: Table, entry: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:
+    items = erasure.conversation_items(table, entry["conversation_id"])  # one read of what may be deleted
     counts.extra["read"] += len(items)
     meta = next((i for i in items if i["sk"] == keys.META), None)
     if meta is not None and meta["updated_at"] > cutoff:
         # Active since it was scheduled: move its entry to its real last activity.
-        table.update({"pk": due["pk"], "sk": due["sk"]}, "SET due_sk = :s",
-                     vals={":s": keys.inbox_sort(meta["updated_at"], meta["id"])})
+        due.reschedule_retention(table, entry, meta["updated_at"], meta["id"])
         counts.extra["rescheduled"] += 1
         return
-    contact_id = erasure.delete_conversation(table, due["conversation_id"], counts, items) or due.get("contact_id")
+    contact_id = erasure.delete_conversation(table, entry["conversation_id"], counts, items) or entry.get("contact_id")
     if contact_id and not erasure.contact_has_conversations(table, contact_id):
         erasure.delete_contact(table, contact_id, counts)
 

@@ -17,7 +17,7 @@ from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailab
 from switchboard.services import jobs
 from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
-from switchboard.store import contacts, keys, metrics
+from switchboard.store import contacts, due, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _due(table: Table, item: dict[str, Any]) -> bool:
     # Sent (or decided against) first, then the entry goes: a failed send stays due for the next run,
     # and send's own claim keeps two runs from mailing twice.
     sent = send(table, item)
-    jobs.take(table, item)
+    due.take(table, item)
     return sent
 
 
@@ -99,7 +99,7 @@ def run() -> dict[str, int]:
 def cancel_for_contact(table: Table, contact_id: str) -> int:
     """Drop the contact's pending surveys (opted out, address changed or bouncing)."""
     _, _, conversation_ids = contacts.related(table, contact_id)
-    return table.batch_delete([keys.due(c, "survey") for c in conversation_ids]) if conversation_ids else 0
+    return due.cancel_all(table, conversation_ids, [due.SURVEY])
 
 
 def _email(to: str, name: str | None, token: str, config: SurveySettings) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
-from switchboard.store import keys, metrics
+from switchboard.store import due, keys, metrics
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -118,8 +118,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
-    table.put({**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
-               "conversation_id": conv_id, "contact_id": contact.id, "channel": channel})
+    table.put(due.retention_entry(conv_id, channel, contact.id, now))
     try:
         table.put(item, condition="attribute_not_exists(pk)")
     except ConditionFailed:  # the other delivery wrote it first: theirs stands

@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import aws
 from switchboard.errors import ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import keys
+from switchboard.store import due, keys
 from switchboard.store.table import ConditionFailed, Table
 
 
@@ -72,8 +72,8 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
                 markers.append(keys.inbound_marker(item["channel"], item["provider_message_id"]))
                 if item.get("message_ref"):  # the email thread's way back to this conversation
                     extra_keys.append(keys.provider_message(item["channel"], item["message_ref"]))
-    due = next((i for i in items if i["sk"] == "DUE#retention"), None)
-    contact_id = (meta or due or {}).get("contact_id")
+    entry = next((i for i in items if i["sk"] == due.RETENTION_SK), None)
+    contact_id = (meta or entry or {}).get("contact_id")
     counts.objects += _delete_objects(objects)
     for marker in markers:
         # The dedupe marker stays until its TTL, so a late provider retry cannot bring the message back;

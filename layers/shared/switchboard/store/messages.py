@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
-from switchboard.store import keys, metrics
+from switchboard.store import due, keys, metrics
 from switchboard.store.conversations import live
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
 
@@ -62,7 +62,7 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
     sender_address = sender_address or conv.recipient  # replies go where the customer last wrote from
     reopening = conv.status == "resolved"
     if reopening:  # the customer wrote again: reopened, and no survey for that resolution
-        table.delete(keys.due(conv.id, "survey"))
+        due.cancel(table, conv.id, due.SURVEY)
     condition, vals = "attribute_exists(pk)", {}
     try:
         table.put(message_item(message), condition="attribute_not_exists(pk)")
@@ -125,7 +125,7 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
         add_outbound(table, conv.model_copy(update={"first_response_at": message.created_at}), message, counts_as_response)
         return
     if counts_as_response:
-        table.delete(keys.due(conv.id, "auto_reply"))  # the customer has an answer: no holding reply
+        due.cancel(table, conv.id, due.AUTO_REPLY)  # the customer has an answer: no holding reply
         if conv.first_response_at is None:
             waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
             metrics.record(table, message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1})
