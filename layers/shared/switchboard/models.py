@@ -184,6 +184,16 @@ class Conversation(Model):
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
 
 
+class Agent(Model):
+    """An agent's availability for round-robin assignment, their cap and their open load."""
+
+    email: str
+    available: bool = False
+    max_open: int = 0
+    open_count: int = Field(0, description="assigned open conversations (a stray decrement may leave it below 0)")
+    last_assigned_at: str | None = None
+
+
 AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
 
 

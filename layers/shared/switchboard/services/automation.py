@@ -11,20 +11,11 @@ from switchboard.services import jobs
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import hand_over, window_open
-from switchboard.store import due, keys
+from switchboard.store import claims, due
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, Message
-
-
-def _claim(table: Table, key: dict[str, str], **attrs: Any) -> bool:
-    """Record that something happened, once. False when it had already happened."""
-    try:
-        table.put({**key, "type": "marker", **attrs}, condition="attribute_not_exists(pk)")
-    except ConditionFailed:
-        return False
-    return True
 
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
@@ -56,16 +47,15 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     quiet_days = greeting.after_inactive_days
     quiet = (clock.parse_iso(message.created_at) - clock.parse_iso(previous_inbound)) if previous_inbound else None
     back_after_a_while = bool(quiet_days and quiet is not None and quiet >= timedelta(days=quiet_days))
-    if greeting.enabled and ((first_contact and _claim(table, keys.greeted(contact.id)))
-                             or (back_after_a_while and _claim(table, keys.greeted(contact.id, message.id)))):
+    if greeting.enabled and ((first_contact and claims.claim_greeting(table, contact.id))
+                             or (back_after_a_while and claims.claim_greeting(table, contact.id, message.id))):
         if send_automated(table, conv, greeting.text, "greeting"):
             sent.append("greeting")
     if config.away.enabled and not business_hours.is_open(config.business_hours, now):
         answered_lately = conv.last_agent_reply_at and \
             now - clock.parse_iso(conv.last_agent_reply_at) < timedelta(minutes=config.away.min_minutes_since_agent)
         day = business_hours.local_date(config.business_hours, now).isoformat()
-        if not answered_lately and _claim(table, keys.away_sent(conv.id, day),
-                                          expires_at=int(now.timestamp()) + 3 * 86400):
+        if not answered_lately and claims.claim_away(table, conv.id, day, int(now.timestamp()) + 3 * 86400):
             if send_automated(table, conv, config.away.text, "away"):
                 sent.append("away")
     if config.auto_reply.enabled and not already_waiting:

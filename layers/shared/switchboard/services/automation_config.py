@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
-from switchboard.store import keys
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import settings_doc
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
@@ -46,16 +46,11 @@ def _effective(document: dict[str, Any] | None) -> AutomationSettings:
         return from_document(document, get_settings().default_retention_days)
 
 
-def _stored(table: Table) -> tuple[dict[str, Any] | None, int]:
-    item = table.get(keys.settings_doc(), consistent=True)
-    return (item["document"], int(item.get("version", 0))) if item else (None, 0)
-
-
 def load(table: Table, fresh: bool = False) -> AutomationSettings:
     global _cache
     if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
         return _cache[1]
-    document, _ = _stored(table)
+    document, _ = settings_doc.read(table)
     current = _effective(document)
     _cache = (time.monotonic(), current)
     return current
@@ -66,16 +61,12 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     from switchboard.automation_settings import deep_merge, merge
 
     global _cache
-    document, version = _stored(table)
+    document, version = settings_doc.read(table)
     # Only what admins set is stored (their edits, accumulated): what they never touched follows the template.
     edits = deep_merge(document or {}, patch)
     updated = merge(_defaults(), edits)  # validates the whole effective document (BadRequest)
-    try:
-        table.put({**keys.settings_doc(), "type": "settings", "document": edits,
-                   "version": version + 1},
-                  condition="attribute_not_exists(pk) OR version = :v", vals={":v": version})
-    except ConditionFailed:
-        raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict") from None
+    if not settings_doc.write(table, edits, version):
+        raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict")
     _cache = None
     return updated
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import clock, ids
+from switchboard import clock
 from switchboard.errors import NotFound
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, due, erasure, keys, messages
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import audit as store_audit
+from switchboard.store import backstops, contacts, conversations, due, erasure, keys, messages, surveys
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
@@ -20,10 +21,7 @@ RUN_LIMIT = 1000  # conversations per channel per run; the next run takes the re
 
 
 def audit(table: Table, kind: str, counts: dict[str, Any], **details: Any) -> None:
-    now = clock.now()
-    at = clock.iso(now)
-    table.put({**keys.audit(at[:7], at, ids.new_id("au_")), "type": "audit", "kind": kind, "at": at,
-               "counts": counts, **details})
+    store_audit.record(table, clock.iso(clock.now()), kind, counts, **details)
 
 
 def run_retention(table: Table | None = None) -> dict[str, int]:
@@ -60,27 +58,24 @@ def schedule_backstop_review(table: Table, after: AutomationSettings,
     from switchboard.models import CHANNELS
 
     wanted = {c: retention_days(after, c) for c in CHANNELS}
-    reviewed = table.get(keys.retention_reviewed(), consistent=True)
+    reviewed = backstops.reviewed_days(table)
     if reviewed is not None:
-        baseline = {c: int(reviewed.get("days", {}).get(c, wanted[c])) for c in CHANNELS}
+        baseline = {c: int(reviewed.get(c, wanted[c])) for c in CHANNELS}
     else:
         baseline = {c: retention_days(before, c) for c in CHANNELS} if before is not None else wanted
     raised = [c for c in CHANNELS if wanted[c] > baseline[c]]
     for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
-        table.put({**keys.backstop_review(channel), "type": "backstop_review", "channel": channel,
-                   "review_id": ids.new_id("br_"), "requested_at": clock.iso(clock.now())})
+        backstops.request_review(table, channel, clock.iso(clock.now()))
     if reviewed is None or baseline != wanted:
-        table.put({**keys.retention_reviewed(), "type": "retention_reviewed", "days": wanted,
-                   "at": clock.iso(clock.now())})
+        backstops.set_reviewed(table, wanted, clock.iso(clock.now()))
     return raised
 
 
 def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None:
     """Move out the TTL backstops of each channel under review, RUN_LIMIT conversations per channel per run; what is
     left resumes at the next run. Reads grow with the conversations of the channels whose retention was raised."""
-    reviews, _ = table.query("pk = :pk", {":pk": keys.BACKSTOP_REVIEW_PK}, consistent=True)
     counts.extra.setdefault("backstops_moved", 0)
-    for review in reviews:
+    for review in backstops.reviews(table):
         channel = review["channel"]
         days = policy.channels.get(channel, policy.default_days)  # the policy now, raised or changed again since
         start = None  # where the next run resumes (None: this run reached the end)
@@ -89,15 +84,7 @@ def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None
             counts.extra["read"] += len(items)
             for entry in items:
                 counts.extra["backstops_moved"] += _move_backstops(table, entry["conversation_id"], days, counts)
-        key = keys.backstop_review(channel)
-        try:
-            if start:
-                table.update(key, "SET #c = :c", names={"#c": "cursor"}, vals={":c": start, ":id": review["review_id"]},
-                             condition="review_id = :id")
-            else:
-                table.delete(key, condition="review_id = :id", vals={":id": review["review_id"]})
-        except ConditionFailed:
-            pass  # raised again meanwhile: the newer review goes through every conversation anyway
+        backstops.save_progress(table, review, start)  # False: raised again meanwhile, the newer review goes on
 
 
 def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Counts) -> int:
@@ -112,13 +99,7 @@ def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Count
         if not expires or expires <= now or not written:
             continue
         wanted = backstop_after(days, clock.parse_iso(written).timestamp())
-        if wanted > expires:
-            try:
-                table.update({"pk": item["pk"], "sk": item["sk"]}, "SET expires_at = :e",
-                             vals={":e": wanted, ":old": expires},
-                             condition="expires_at = :old")  # not over a newer write's own backstop
-            except ConditionFailed:
-                continue
+        if wanted > expires and backstops.move_expiry(table, item, expires, wanted):
             moved += 1
     return moved
 
@@ -146,14 +127,13 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
         if conv is None:
             continue
         items = messages.every(table, conv_id)
-        surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)",
-                                 {":pk": keys.conversation_pk(conv_id), ":p": keys.SURVEY_PREFIX})
+        answers = surveys.of_conversation(table, conv_id)
         exported.append({
             "conversation": conv.model_dump(mode="json", exclude_none=True),
             "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until"}),
                           "attachments": [{**a.model_dump(mode="json", exclude_none=True), "url": media.presigned_url(a)}
                                           for a in m.attachments]} for m in items],
-            "surveys": [{k: s[k] for k in ("sent_at", "rating", "comment", "answered_at") if k in s} for s in surveys],
+            "surveys": [{k: s[k] for k in ("sent_at", "rating", "comment", "answered_at") if k in s} for s in answers],
         })
     return {"exported_at": clock.iso(clock.now()), "contact": contact.model_dump(mode="json", exclude_none=True),
             "identities": identities, "conversations": exported}

@@ -10,7 +10,7 @@ from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import conversations, delivery, keys, messages
+from switchboard.store import conversations, delivery, messages
 from switchboard.store.table import ConditionFailed, Table
 
 # The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
@@ -160,9 +160,5 @@ def _record_sent(table: Table, message: Message, provider_message_id: str) -> No
 
 def _defer(table: Table, message: Message, seconds: float) -> None:
     """Remember the provider's Retry-After on the message, so that deliveries of the job before it passes skip it."""
-    until = clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS)
-    try:
-        table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET retry_at = :t",
-                     names={"#st": "status"}, vals={":t": until, ":sending": "sending"}, condition="#st = :sending")
-    except ConditionFailed:
-        pass  # no longer ours to send (erased, or settled meanwhile): nothing to wait for
+    # False: no longer ours to send (erased, or settled meanwhile), nothing to wait for
+    delivery.defer(table, message, clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS))

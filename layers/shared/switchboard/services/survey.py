@@ -17,8 +17,8 @@ from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailab
 from switchboard.services import jobs
 from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
-from switchboard.store import contacts, due, keys, metrics
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import contacts, due, metrics, suppression, surveys
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import SurveySettings
@@ -58,27 +58,25 @@ def read_token(token: str) -> tuple[str, str]:
 
 
 # -- sending -----------------------------------------------------------------------------------
-def send(table: Table, due: dict[str, Any]) -> bool:
+def send(table: Table, entry: dict[str, Any]) -> bool:
     """Email the survey for one resolution, at most once, from what its due entry carries (workflow.resolve put
     it there after checking the contact; reopening, opting out or a bounce delete it). Raises ServiceUnavailable
     when SES fails, so the job tries again on its next run."""
     config = load_settings(table).survey
-    if not config.enabled or not due.get("email"):
+    if not config.enabled or not entry.get("email"):
         return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
-    claim = keys.survey(due["conversation_id"], due["resolution"])
-    try:
-        table.put({**claim, "type": "survey", "state": "sending", "resolved_by": due.get("resolved_by"),
-                   "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
-    except ConditionFailed:
+    conv_id, resolution = entry["conversation_id"], entry["resolution"]
+    if not surveys.claim(table, conv_id, resolution, resolved_by=entry.get("resolved_by"),
+                         sent_at=clock.iso(clock.now()), expires_token=expires):
         return False  # already sent for this resolution
     try:
-        token = make_token(due["conversation_id"], due["resolution"], expires)
-        _email(due["email"], due.get("name"), token, config)
+        token = make_token(conv_id, resolution, expires)
+        _email(entry["email"], entry.get("name"), token, config)
     except Exception:
-        table.delete(claim)  # not sent: let the next run try again
+        surveys.release(table, conv_id, resolution)  # not sent: let the next run try again
         raise
-    table.update(claim, "SET #s = :sent", names={"#s": "state"}, vals={":sent": "sent"})
+    surveys.mark_sent(table, conv_id, resolution)
     observability.count("SurveysSent")
     return True
 
@@ -135,20 +133,11 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
     if rating not in range(1, 6):
         raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
     conv_id, resolution = read_token(token)
-    record = table.get(keys.survey(conv_id, resolution), consistent=True)
+    record = surveys.get(table, conv_id, resolution)
     if record is None:
         raise NotFound("this survey is no longer available", code="survey_gone")
     at = clock.iso(clock.now())
-    try:
-        table.transact([
-            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET rating = :r, answered_at = :at",
-                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rating)",
-                        "ExpressionAttributeValues": {":r": rating, ":at": at}}},
-            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating = :r, rated_agent = :a",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {":r": rating, ":a": record.get("resolved_by") or "-"}}},
-        ])
-    except ConditionFailed:
+    if not surveys.rate(table, conv_id, resolution, rating, at, record.get("resolved_by") or "-"):
         return conv_id, False  # a second click: the first rating stands
     metrics.record(table, at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0})
     observability.count("CsatResponses")
@@ -161,16 +150,9 @@ def record_comment(table: Table, token: str, comment: str) -> None:
     comment = comment.strip()[:2000]
     if not comment:
         raise BadRequest("the comment is empty", code="empty_comment")
-    try:  # on the survey record, once, and on the conversation beside its rating, for the agents to read
-        table.transact([
-            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET #c = :c",
-                        "ConditionExpression": "attribute_exists(rating) AND attribute_not_exists(#c)",
-                        "ExpressionAttributeNames": {"#c": "comment"}, "ExpressionAttributeValues": {":c": comment}}},
-            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating_comment = :c",
-                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":c": comment}}},
-        ])
-    except ConditionFailed:
-        raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
+    # on the survey record, once, and on the conversation beside its rating, for the agents to read
+    if not surveys.add_comment(table, conv_id, resolution, comment):
+        raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused")
 
 
 def handle_ses_notifications(event: dict[str, Any], table: Table | None = None) -> dict[str, int]:
@@ -203,10 +185,10 @@ def suppress(table: Table, address: str, reason: str) -> bool:
     """A bounce or complaint: never mail this address again. True when a contact has the address."""
     address = address.strip().lower()
     observability.count("SurveyBounces")
-    table.put({**keys.suppression(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
+    suppression.suppress(table, address, reason, clock.iso(clock.now()))
     contact = contacts.find(table, f"email:{address}")
     if contact is None:
         return False
-    table.update(keys.contact(contact.id), "SET email_suppressed = :t", vals={":t": True})
+    contacts.set_email_suppressed(table, contact.id)
     cancel_for_contact(table, contact.id)
     return True

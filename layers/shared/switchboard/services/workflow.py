@@ -9,8 +9,8 @@ from switchboard import clock, observability
 from switchboard.models import Conversation
 from switchboard.services import assignment
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, due, keys, metrics
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import contacts, conversations, due, metrics, suppression
+from switchboard.store.table import Table
 
 AUTOMATION = "automation"
 
@@ -29,25 +29,16 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
     now = clock.now()
     at = clock.iso(now)
     seconds = (now - clock.parse_iso(conv.created_at)).total_seconds()
-    actions: list[dict[str, Any]] = [
-        {"Update": {"Key": keys.conversation(conv_id),
-                    "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
-                    "ConditionExpression": "attribute_exists(pk) AND #st = :was",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
-                                                  ":at": at, ":by": by, ":was": conv.status}}},
-    ]
+    also: list[dict[str, Any]] = []
     survey = load_settings(table).survey
     recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
     if recipient:
         # Everything the survey job needs travels in its entry: the job reads nothing else. Reopening, a new
         # customer message, opting out or a bounce delete the entry.
         due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
-        actions.append(due.survey_put(conv_id, due_at, contact_id=conv.contact_id, resolution=at, resolved_by=by,
+        also.append(due.survey_put(conv_id, due_at, contact_id=conv.contact_id, resolution=at, resolved_by=by,
                                       email=recipient[0], name=recipient[1]))
-    try:
-        table.transact(actions)
-    except ConditionFailed:
+    if not conversations.mark_resolved(table, conv, at, by, also):
         return False  # changed meanwhile (resolved by someone else, reopened, parked, or gone)
     due.cancel(table, conv_id, due.AUTO_REPLY)  # resolved: no holding reply any more
     assignment.closed(table, conv)
@@ -63,7 +54,7 @@ def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | 
     contact = contacts.get(table, contact_id)
     if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed:
         return None
-    if table.get(keys.suppression(contact.email)):  # bounced before this contact had the address
+    if suppression.is_suppressed(table, contact.email):  # bounced before this contact had the address
         return None
     return contact.email, contact.name
 

@@ -120,6 +120,25 @@ def related(table: Table, contact_id: str) -> tuple[Contact, list[dict[str, Any]
     return _contact(profile), identities_, conversation_ids
 
 
+def set_email_suppressed(table: Table, contact_id: str) -> None:
+    """Mail to the contact's address bounced or drew a complaint."""
+    table.update(keys.contact(contact_id), "SET email_suppressed = :t", vals={":t": True})
+
+
+def move_identity(table: Table, identity: dict[str, Any], target_id: str) -> None:
+    """A merge: the identity (as `related` lists it) names `target_id` from now on, and is among its identities."""
+    table.update(keys.identity(identity["identity"]), "SET contact_id = :t", vals={":t": target_id})
+    table.put({**keys.contact_identity(target_id, identity["identity"], identity["channel"]), "type": "contact_identity",
+               **identity})
+
+
+def fill(table: Table, contact_id: str, fields: dict[str, Any]) -> None:
+    """Set profile fields (a merge fills what the target lacks)."""
+    if fields:
+        table.update(keys.contact(contact_id), "SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+                     names={f"#{k}": k for k in fields}, vals={f":{k}": v for k, v in fields.items()})
+
+
 def add_identity(table: Table, contact_id: str, identity: str, channel: str, address: str) -> None:
     """Link one more identity to a contact; one owned by someone else is a conflict (merge them instead)."""
     now = clock.iso(clock.now())

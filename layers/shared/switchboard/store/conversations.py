@@ -158,6 +158,54 @@ def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -
     return conv
 
 
+def mark_resolved(table: Table, conv: Conversation, at: str, by: str, also: list[dict[str, Any]]) -> bool:
+    """Resolve, on the condition that the status is still the one `conv` has, in one transaction with the actions
+    in `also` (the survey's due entry). False when the conversation changed meanwhile (or is gone)."""
+    try:
+        table.transact([
+            {"Update": {"Key": keys.conversation(conv.id),
+                        "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
+                        "ConditionExpression": "attribute_exists(pk) AND #st = :was",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
+                                                      ":at": at, ":by": by, ":was": conv.status}}},
+            *also,
+        ])
+    except ConditionFailed:
+        return False
+    return True
+
+
+def move_to_contact(table: Table, conv: Conversation, contact_id: str, contact_name: str) -> None:
+    """A merge: the conversation belongs to `contact_id` from now on, and is among its conversations."""
+    table.update(keys.conversation(conv.id), "SET contact_id = :t, contact_name = :n",
+                 vals={":t": contact_id, ":n": contact_name})
+    table.put({**keys.contact_conversation(contact_id, conv.id), "type": "contact_conversation",
+               "conversation_id": conv.id, "channel": conv.channel, "created_at": conv.created_at})
+
+
+def move_active_pointer(table: Table, conv: Conversation, from_contact: str, to_contact: str) -> None:
+    """A merge: if `conv` is `from_contact`'s current conversation in its inbox, it becomes `to_contact`'s, unless
+    that contact has a current one there already (which stays current)."""
+    old_pointer = keys.active_conversation(conv.channel, conv.inbox_id, from_contact)
+    pointer = table.get(old_pointer)
+    if not pointer or pointer["conversation_id"] != conv.id:
+        return
+    try:
+        table.put({**keys.active_conversation(conv.channel, conv.inbox_id, to_contact), "type": "active_pointer",
+                   "conversation_id": conv.id, "claimed_at": pointer.get("claimed_at", 0)},
+                  condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        pass
+    table.delete(old_pointer)
+
+
+def many(table: Table, conv_ids: list[str]) -> list[Conversation]:
+    """Up to 100 conversations by id (one BatchGetItem), in no particular order; missing ones are left out."""
+    return [_conversation(item) for item in table.batch_get([keys.conversation(c) for c in conv_ids[:100]])] \
+        if conv_ids else []
+
+
 def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:
     if agent:
         return _update_conversation(table, conv_id, "SET assignee = :a, gsi2pk = :g2",

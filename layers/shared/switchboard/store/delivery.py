@@ -32,6 +32,17 @@ def release_send(table: Table, message: Message) -> None:
                  vals={":queued": "queued", ":sending": "sending"}, condition="#st = :sending")
 
 
+def defer(table: Table, message: Message, until: float) -> bool:
+    """Keep the provider's Retry-After on a message being sent, so that deliveries of its job before then leave it
+    alone. False when it is no longer being sent."""
+    try:
+        table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET retry_at = :t",
+                     names={"#st": "status"}, vals={":t": until, ":sending": "sending"}, condition="#st = :sending")
+    except ConditionFailed:
+        return False
+    return True
+
+
 def record_sent(table: Table, message: Message, provider_message_id: str) -> None:
     now = clock.epoch()
     table.transact([
