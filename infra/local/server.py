@@ -172,7 +172,9 @@ class Handler(BaseHTTPRequestHandler):
     def _static(self, path: str) -> None:
         root = self.stack.root / "frontend"
         if path == "/config.json":
-            self._json(200, {"apiUrl": "", "local": True})
+            from switchboard.channel_names import CHANNELS
+
+            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS)})
             return
         target = (root / path.lstrip("/")).resolve()
         if target.is_dir():

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
-CHANNELS: tuple[str, ...] = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
+from switchboard.channel_names import Channel  # the channel names, defined once
+
 Direction = Literal["inbound", "outbound"]
 ConversationStatus = Literal["open", "pending", "resolved"]
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).

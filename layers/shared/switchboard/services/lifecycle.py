@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
+from switchboard.channel_names import CHANNELS
 from switchboard.errors import NotFound
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
@@ -26,7 +27,6 @@ def audit(table: Table, kind: str, counts: dict[str, Any], **details: Any) -> No
 
 def run_retention(table: Table | None = None) -> dict[str, int]:
     """Delete every conversation whose last activity is older than its channel's retention."""
-    from switchboard.models import CHANNELS
 
     table = table or Table()
     current = load_settings(table)
@@ -55,7 +55,6 @@ def schedule_backstop_review(table: Table, after: AutomationSettings,
     deletes on time. Called on a settings change and by every retention run, so that a policy raised through the
     template's defaults (a redeploy) is caught too. `before`: the baseline when none has been recorded yet."""
     from switchboard.automation_settings import retention_days
-    from switchboard.models import CHANNELS
 
     wanted = {c: retention_days(after, c) for c in CHANNELS}
     reviewed = backstops.reviewed_days(table)
