@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,8 +42,8 @@ class MediaContent:
     sha256: str | None = None
 
 
-class Channel:
-    """Subclasses implement verify, parse and send; the rest has sensible defaults."""
+class Channel(ABC):
+    """Subclasses implement verify, parse, send and fetch_media; the rest has sensible defaults."""
 
     name: ClassVar[str]
     # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
@@ -78,22 +79,22 @@ class Channel:
         """A GET to the webhook (subscription check). Channels without one answer 404."""
         raise NotFound("no handshake for this channel")
 
+    @abstractmethod
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureError unless the request is authentic."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent]:
         """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
-        raise NotImplementedError
 
     def acknowledge(self, events: list[Any] | None = None) -> WebhookReply:
         """The 2xx answer once the events are stored (some channels answer with content)."""
         return WebhookReply(200, "", "text/plain")
 
+    @abstractmethod
     def send(self, request: SendRequest) -> SendResult:
         """Send one reply. Raise PermanentSendError or RetryableSendError."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """Download an attachment the webhook only referenced. Raise MediaError."""
-        raise NotImplementedError

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard import clock, secrets
-from switchboard.channels.base import Channel, WebhookRequest
-from switchboard.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from switchboard.channels.base import Channel, MediaContent, WebhookRequest
+from switchboard.errors import Forbidden, MediaError, NotFound, ServiceUnavailable, Unauthorized
 from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
-    from switchboard.models import SendRequest, SendResult
+    from switchboard.models import Attachment, SendRequest, SendResult
 
 MAX_TEXT = 10_000
 
@@ -125,3 +125,6 @@ class WebchatChannel(Channel):
 
         # Delivery is the visitor's next poll: the stored message is the delivery.
         return SendResult(provider_message_id=f"webchat:{request.message_id}")
+
+    def fetch_media(self, attachment: Attachment) -> MediaContent:
+        raise MediaError("web chat messages carry no media to fetch")
