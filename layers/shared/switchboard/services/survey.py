@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
 import json
 from datetime import timedelta
@@ -12,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
-from switchboard import aws, clock, observability, secrets
+from switchboard import aws, clock, observability, secrets, tokens
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from switchboard.services import jobs
 from switchboard.services.automation_config import load as load_settings
@@ -25,10 +22,6 @@ if TYPE_CHECKING:
 
 
 # -- tokens ------------------------------------------------------------------------------------
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def _key() -> bytes:
     key = secrets.get("survey_signing_key")
     if not key:
@@ -36,19 +29,17 @@ def _key() -> bytes:
     return key.encode()
 
 
+MAC_BYTES = 20  # a 160-bit MAC keeps the links short
+
+
 def make_token(conv_id: str, resolution: str, expires: int) -> str:
-    body = _b64(json.dumps({"c": conv_id, "r": resolution, "e": expires}, separators=(",", ":")).encode())
-    return f"{body}.{_b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])}"
+    return tokens.issue({"c": conv_id, "r": resolution, "e": expires}, _key(), mac_bytes=MAC_BYTES)
 
 
 def read_token(token: str) -> tuple[str, str]:
     """(conversation id, resolution) of a genuine, unexpired token."""
     try:
-        body, signature = token.split(".")
-        expected = _b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
-            raise Forbidden("this survey link is not valid", code="invalid_token")
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        claims = tokens.read(token, _key(), mac_bytes=MAC_BYTES)
         conv_id, resolution, expires = str(claims["c"]), str(claims["r"]), int(claims["e"])
     except (ValueError, KeyError, TypeError):
         raise Forbidden("this survey link is not valid", code="invalid_token") from None
