@@ -68,7 +68,7 @@ def light_transactions() -> Iterator[None]:
             saved.append((table, h, r, copy.deepcopy(current) if current is not None else None))
         try:
             return original(self, transact_items)
-        except Exception:
+        except Exception:  # whatever failed the transaction (then raised again): its writes are rolled back
             for table, h, r, item in reversed(saved):
                 partition = table.items[h]
                 if item is None:

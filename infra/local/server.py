@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._api(url.path, url.query, body)
             else:
                 self._static(url.path)
-        except Exception:
+        except Exception:  # as API Gateway: any integration failure is a 500, never a dropped connection
             log.exception("request failed: %s %s", self.command, url.path)
             self._json(500, {"message": "Internal Server Error"})
 

@@ -42,10 +42,12 @@ def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
                 attachments[index] = attachments[index].model_copy(update={"status": "failed"})
             continue
         key = media_key(message, index)
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             aws.s3().put_object(Bucket=get_settings().media_bucket, Key=key, Body=content.data,
                                 ContentType=content.mime_type or "application/octet-stream")
-        except Exception as exc:
+        except (BotoCoreError, ClientError) as exc:
             raise ServiceUnavailable("S3 put failed") from exc
         attachments[index] = attachments[index].model_copy(update={
             "s3_key": key, "status": "stored", "size": len(content.data),

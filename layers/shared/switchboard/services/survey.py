@@ -64,7 +64,7 @@ def send(table: Table, entry: dict[str, Any]) -> bool:
     try:
         token = make_token(conv_id, resolution, expires)
         _email(entry["email"], entry.get("name"), token, config)
-    except Exception:
+    except Exception:  # whatever stopped it (then raised again): the claim must not outlive a send that never was
         surveys.release(table, conv_id, resolution)  # not sent: let the next run try again
         raise
     surveys.mark_sent(table, conv_id, resolution)
@@ -110,11 +110,13 @@ def _email(to: str, name: str | None, token: str, config: SurveySettings) -> Non
     mail["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     mail.set_content(text)
     mail.add_alternative(body_html, subtype="html")
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         extra = {"ConfigurationSetName": settings.ses_configuration_set} if settings.ses_configuration_set else {}
         aws.client("sesv2").send_email(FromEmailAddress=sender, Destination={"ToAddresses": [to]},
                                        Content={"Raw": {"Data": mail.as_bytes()}}, **extra)
-    except Exception as exc:
+    except (BotoCoreError, ClientError) as exc:
         raise ServiceUnavailable("SES send failed") from exc
 
 

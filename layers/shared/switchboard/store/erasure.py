@@ -37,12 +37,14 @@ def _delete_keys(table: Table, item_keys: list[dict[str, str]]) -> int:
 def _delete_objects(keys_: list[str]) -> int:
     if not keys_:
         return 0
+    from botocore.exceptions import BotoCoreError, ClientError
+
     bucket = get_settings().media_bucket
     try:
         for start in range(0, len(keys_), 1000):
             aws.s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys_[start:start + 1000]],
                                                            "Quiet": True})
-    except Exception as exc:
+    except (BotoCoreError, ClientError) as exc:
         raise ServiceUnavailable("S3 delete failed") from exc
     return len(keys_)
 
