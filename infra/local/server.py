@@ -187,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             content_type = "text/javascript"
         body = target.read_bytes()
         if target.name == "index.html":  # media links point at the local AWS stand-in, over plain HTTP
-            origin = "/".join(self.stack.endpoint.split("/")[:3])
+            origin = "/".join((self.stack.endpoint or "").split("/")[:3])
             body = body.replace(b"img-src 'self' data: https:;", f"img-src 'self' data: https: {origin};".encode())
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "X-Content-Type-Options": "nosniff"})

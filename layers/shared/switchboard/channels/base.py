@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -84,7 +85,7 @@ class Channel(ABC):
         """Raise SignatureError unless the request is authentic."""
 
     @abstractmethod
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent]:
+    def parse(self, request: WebhookRequest) -> Sequence[InboundMessage | StatusUpdate | ContactEvent]:
         """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
 
     def acknowledge(self, events: list[Any] | None = None) -> WebhookReply:

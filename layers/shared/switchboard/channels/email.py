@@ -233,7 +233,7 @@ def _parse(raw: bytes) -> EmailMessage:
         raise MalformedPayload("empty message")
     if len(BOUNDARY_LINE.findall(raw)) > MAX_BOUNDARY_LINES:
         raise MalformedPayload("too many MIME parts")
-    policy = _BudgetPolicy(parsed={}, budget=[MAX_STRUCTURED_TOTAL])
+    policy = _BudgetPolicy(parsed={}, budget=[MAX_STRUCTURED_TOTAL])  # type: ignore[call-overload]  # Policy takes its attributes as keywords; typeshed lists only the standard ones
     try:
         msg = email.message_from_bytes(bytes(raw), policy=policy)
         depth = max((d for _, d in _walk_depths(msg)), default=0)
@@ -241,7 +241,7 @@ def _parse(raw: bytes) -> EmailMessage:
         raise MalformedPayload("unreadable MIME message") from exc
     if depth > MAX_DEPTH:
         raise MalformedPayload("MIME nested too deeply")
-    return msg  # type: ignore[return-value]
+    return msg
 
 
 def _walk_depths(msg: Message) -> Iterator[tuple[Message, int]]:
@@ -252,7 +252,8 @@ def _walk_depths(msg: Message) -> Iterator[tuple[Message, int]]:
         yield part, depth
         if part.is_multipart() and depth <= MAX_DEPTH:
             children = part.get_payload()
-            stack.extend((child, depth + 1) for child in reversed(children if isinstance(children, list) else []))
+            parts = [child for child in children if isinstance(child, Message)] if isinstance(children, list) else []
+            stack.extend((child, depth + 1) for child in reversed(parts))
 
 
 def _walk(msg: Message) -> Iterator[Message]:

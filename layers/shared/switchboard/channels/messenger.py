@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from switchboard import clock, secrets
@@ -48,7 +48,7 @@ class MessengerChannel(MetaChannel):
         # Meta's HUMAN_AGENT tag: a person may answer for 7 days (the app needs the Human Agent permission).
         return 7 * 24 * 3600 if get_settings().meta_human_agent_tag else self.reply_window_seconds
     object_type = "page"
-    max_text_chars = 2000
+    max_text_chars: ClassVar[int | None] = 2000
     token_name = "messenger_page_token"
     # Instagram may wrap one messaging event per `changes[].value`; a Page's `changes` are feed events, not ours.
     change_fields: frozenset[str] = frozenset()

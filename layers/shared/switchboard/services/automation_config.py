@@ -15,6 +15,7 @@ from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
+    from switchboard.channel_names import Channel
 
 CACHE_SECONDS = 30.0
 _cache: tuple[float, AutomationSettings] | None = None
@@ -74,7 +75,7 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
 GRACE_DAYS = 30
 
 
-def backstop_expiry(table: Table, channel: str, start: float) -> int:
+def backstop_expiry(table: Table, channel: Channel, start: float) -> int:
     """The TTL backstop of a conversation's items: twice the channel's retention after `start`, plus a grace
     period. TTL deletion lags by days; the retention job deletes on time, this only catches what it missed,
     generously enough that a long-running conversation never loses messages early."""

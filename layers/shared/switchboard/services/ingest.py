@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from switchboard import clock, observability, queue
@@ -26,10 +27,10 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
     channel.verify(request)
     events = channel.parse(request)
     counts = ingest(events)
-    return channel.acknowledge(events), counts
+    return channel.acknowledge(list(events)), counts
 
 
-def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:
+def ingest(events: Sequence[InboundMessage | StatusUpdate | ContactEvent]) -> dict[str, int]:
     """Durably record and enqueue. Returns counts for the log (never content)."""
     from switchboard.models import InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 

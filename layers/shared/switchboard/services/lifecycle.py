@@ -56,13 +56,14 @@ def schedule_backstop_review(table: Table, after: AutomationSettings,
     template's defaults (a redeploy) is caught too. `before`: the baseline when none has been recorded yet."""
     from switchboard.automation_settings import retention_days
 
-    wanted = {c: retention_days(after, c) for c in CHANNELS}
+    wanted: dict[str, int] = {c: retention_days(after, c) for c in CHANNELS}
     reviewed = backstops.reviewed_days(table)
+    baseline: dict[str, int]
     if reviewed is not None:
         baseline = {c: int(reviewed.get(c, wanted[c])) for c in CHANNELS}
     else:
         baseline = {c: retention_days(before, c) for c in CHANNELS} if before is not None else wanted
-    raised = [c for c in CHANNELS if wanted[c] > baseline[c]]
+    raised: list[str] = [c for c in CHANNELS if wanted[c] > baseline[c]]
     for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
         backstops.request_review(table, channel, clock.iso(clock.now()))
     if reviewed is None or baseline != wanted:

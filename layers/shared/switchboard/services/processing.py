@@ -89,8 +89,8 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
 
 def _unanswered(conv: Conversation) -> bool:
     """The customer was already waiting for an answer in this open conversation (so its wait has begun)."""
-    return conv.status == "open" and bool(conv.last_inbound_at) and \
-        (not conv.last_agent_reply_at or conv.last_inbound_at > conv.last_agent_reply_at)
+    inbound, answered = conv.last_inbound_at, conv.last_agent_reply_at
+    return conv.status == "open" and bool(inbound) and (not answered or (inbound or "") > answered)
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:

@@ -3,6 +3,7 @@ channels under review (BACKSTOPREVIEW / <channel>, with where the review resumes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from switchboard import ids
@@ -16,7 +17,7 @@ def reviewed_days(table: Table) -> dict[str, Any] | None:
     return dict(item.get("days", {})) if item is not None else None
 
 
-def set_reviewed(table: Table, days: dict[str, int], at: str) -> None:
+def set_reviewed(table: Table, days: Mapping[str, int], at: str) -> None:
     table.put({**keys.retention_reviewed(), "type": "retention_reviewed", "days": days, "at": at})
 
 

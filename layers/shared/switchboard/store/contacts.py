@@ -85,7 +85,9 @@ def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity:
     """A known customer: their latest name, and, the first time they write on another channel under the same
     identity (one phone number on WhatsApp and SMS), that channel among their identities. Nothing is written
     otherwise."""
-    sets, vals, names = [], {}, {}
+    sets: list[str] = []
+    vals: dict[str, Any] = {}
+    names: dict[str, str] = {}
     if name and contact.name != name:
         sets.append("SET #n = :n")
         vals[":n"], names["#n"] = name, "name"

@@ -3,7 +3,7 @@ agents and channels make to it (status, assignee, labels, read, blocked, email t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
@@ -24,9 +24,11 @@ def _conversation(item: dict[str, Any]) -> Conversation:
     return Conversation.model_validate(item)
 
 
-def live(item: dict[str, Any] | None) -> bool:
+def live(item: dict[str, Any] | None) -> TypeIs[dict[str, Any]]:
     """TTL deletion lags by days: an item past its expires_at reads as gone."""
-    return bool(item) and (not item.get("expires_at") or item["expires_at"] > clock.epoch())
+    if not item:
+        return False
+    return not item.get("expires_at") or item["expires_at"] > clock.epoch()
 
 
 def get(table: Table, conv_id: str, consistent: bool = False) -> Conversation | None:

@@ -46,7 +46,7 @@ def page(table: Table, *, status: str | None = None, assignee: str | None = None
     else:
         partitions = {s: (keys.INBOX_BY_STATUS, "gsi1pk", "gsi1sk", keys.inbox_status_pk(s))
                       for s in ((status,) if status else STATUSES)}
-    state = decode_cursor(cursor) if cursor else {name: None for name in partitions}
+    state: dict[str, Any] = (decode_cursor(cursor) or {}) if cursor else dict.fromkeys(partitions)
     pages: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
     for name, (index, pk_attr, _, pk_value) in partitions.items():
         if name in state:

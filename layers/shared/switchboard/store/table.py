@@ -89,7 +89,7 @@ class Table:
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
+                old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]  # ReturnValuesOnConditionCheckFailure's item, untyped in botocore's stubs
                 raise ConditionFailed(deserialize(old) if old else None) from None
             if code == "TransactionCanceledException":
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
