@@ -19,7 +19,7 @@ from switchboard.channels import http, registry
 from switchboard.channels.whatsapp import WhatsAppChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import Attachment, InboundEnvelope, InboundMessage, Location, SendRequest, StatusUpdate
-from tests.unit.channels import payloads as wa
+from tests.support import whatsapp_payloads as wa
 
 GRAPH = "https://graph.test/v99.0"
 
