@@ -19,7 +19,8 @@ def test_no_key_is_no_cursor():
     assert encode_cursor(None) is None and encode_cursor({}) is None and decode_cursor(None) is None
 
 
-@pytest.mark.parametrize("cursor", ["not base64 !", "bnVsbA", "WzEsMl0", "eyJhIjogWzEsMl19"])  # junk, null, [1,2], {"a":[1,2]}
+# junk, then base64 of null, [1,2] and {"a": [1,2]}
+@pytest.mark.parametrize("cursor", ["not base64 !", "bnVsbA", "WzEsMl0", "eyJhIjogWzEsMl19"])
 def test_a_forged_cursor_is_a_bad_request(cursor):
     with pytest.raises(BadRequest) as raised:
         decode_cursor(cursor)
