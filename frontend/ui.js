@@ -36,7 +36,11 @@ export function replace(el, ...children) {
   return el;
 }
 
-export const CHANNELS = ['whatsapp', 'messenger', 'instagram', 'telegram', 'sms', 'email', 'webchat'];
+// The channel names come from config.json (`channels`, the server's one list); setChannels fills this at start.
+export const CHANNELS = [];
+export function setChannels(names) {
+  CHANNELS.splice(0, CHANNELS.length, ...(Array.isArray(names) ? names : []));
+}
 const CHANNEL_NAMES = {
   whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', telegram: 'Telegram',
   sms: 'SMS', email: 'Email', webchat: 'Web chat',

@@ -56,7 +56,7 @@ class SqsSource:
         while not self.stop.is_set():
             try:
                 self.poll_once(wait=1)
-            except Exception:
+            except Exception:  # as Lambda's poller: nothing a function or SQS does may stop the polling thread
                 log.exception("poller for %s failed", self.function.name)
                 time.sleep(1)
 
@@ -89,7 +89,7 @@ class SqsSource:
         ids = {m["MessageId"] for m in messages}
         try:
             result = self.function.invoke(sqs_event(messages, self.queue_arn))
-        except Exception:
+        except Exception:  # any error of the function is a failed invocation: the whole batch comes back
             log.exception("%s failed its batch", self.function.name)
             return ids
         if not self.report_failures:
@@ -109,7 +109,7 @@ class Schedule:
         while not self.stop.wait(self.every_seconds):
             try:
                 self.on_run(self.function)
-            except Exception:
+            except Exception:  # a failed scheduled run is logged; the schedule goes on, as EventBridge's does
                 log.exception("scheduled %s failed", self.function.name)
 
 

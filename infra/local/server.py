@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._api(url.path, url.query, body)
             else:
                 self._static(url.path)
-        except Exception:
+        except Exception:  # as API Gateway: any integration failure is a 500, never a dropped connection
             log.exception("request failed: %s %s", self.command, url.path)
             self._json(500, {"message": "Internal Server Error"})
 
@@ -172,7 +172,9 @@ class Handler(BaseHTTPRequestHandler):
     def _static(self, path: str) -> None:
         root = self.stack.root / "frontend"
         if path == "/config.json":
-            self._json(200, {"apiUrl": "", "local": True})
+            from switchboard.channel_names import CHANNELS
+
+            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS)})
             return
         target = (root / path.lstrip("/")).resolve()
         if target.is_dir():
@@ -185,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             content_type = "text/javascript"
         body = target.read_bytes()
         if target.name == "index.html":  # media links point at the local AWS stand-in, over plain HTTP
-            origin = "/".join(self.stack.endpoint.split("/")[:3])
+            origin = "/".join((self.stack.endpoint or "").split("/")[:3])
             body = body.replace(b"img-src 'self' data: https:;", f"img-src 'self' data: https: {origin};".encode())
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "X-Content-Type-Options": "nosniff"})

@@ -234,8 +234,8 @@ class LocalStack:
         return 200, {"message_id": message_id, "result": result}
 
     def stop(self) -> None:
-        for item in (*self.sources, *self.schedules):
-            item.stop.set()
+        for stop in (*(s.stop for s in self.sources), *(s.stop for s in self.schedules)):
+            stop.set()
         if self.server:
             self.server.shutdown()
             self.server.server_close()

@@ -58,10 +58,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def ssm_parameter(name: str, region: str | None) -> str:
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return boto3.client("ssm", region_name=region).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    except Exception as exc:  # noqa: BLE001 - any AWS failure is reported the same way, without details that may leak
+    except (BotoCoreError, ClientError) as exc:  # reported the same way, without details that may leak
         raise ScriptError(f"cannot read SSM parameter {name}: {type(exc).__name__}") from None
 
 

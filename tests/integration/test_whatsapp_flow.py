@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -12,6 +10,7 @@ from typing import Any
 import pytest
 
 from switchboard import aws, clock
+from tests.support.signing import meta_signature
 
 SECRET = b"test-meta-secret"
 PNID = "200000000000002"
@@ -36,7 +35,7 @@ def wa_payload(*messages: dict, statuses: list[dict] | None = None, name: str = 
 
 def signed(payload: dict | bytes, secret: bytes = SECRET) -> tuple[bytes, dict[str, str]]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    sig = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    sig = meta_signature(raw, secret)
     return raw, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
 
 

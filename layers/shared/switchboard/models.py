@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
-CHANNELS: tuple[str, ...] = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
+from switchboard.channel_names import Channel  # the channel names, defined once
+
 Direction = Literal["inbound", "outbound"]
 ConversationStatus = Literal["open", "pending", "resolved"]
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
@@ -217,6 +217,16 @@ class Conversation(Model):
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
     auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
                                        "(list, bulk, auto-generated): the reason. No survey then")
+
+
+class Agent(Model):
+    """An agent's availability for round-robin assignment, their cap and their open load."""
+
+    email: str
+    available: bool = False
+    max_open: int = 0
+    open_count: int = Field(0, description="assigned open conversations (a stray decrement may leave it below 0)")
+    last_assigned_at: str | None = None
 
 
 AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>

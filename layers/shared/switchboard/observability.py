@@ -22,9 +22,10 @@ def _metrics() -> Any:
 
 
 def forget() -> None:
-    """Tests: the next metric (and tracer) reads its namespace and service from the environment again."""
+    """Tests: the next metric, tracer and logger read their namespace and service from the environment again."""
     _metrics.cache_clear()
     _tracer.cache_clear()
+    _logger.cache_clear()
 
 
 def count(name: str, value: float = 1) -> None:

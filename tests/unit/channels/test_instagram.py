@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -16,6 +14,7 @@ from switchboard.channels.base import WebhookRequest
 from switchboard.channels.instagram import InstagramChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate
+from tests.support.signing import meta_signature
 from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 IG_ID, OTHER_IG_ID, IGSID, OTHER_IGSID = "17841400000000001", "17841400000000002", "IGSID1", "IGSID2"
@@ -30,7 +29,7 @@ def webhook(body: bytes | str, signature: str | None = None) -> WebhookRequest:
 
 
 def sign(body: bytes, secret: str = "test-meta-secret") -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return meta_signature(body, secret)
 
 
 def event(igsid: str = IGSID, ig_id: str = IG_ID, ts: Any = TS, **kind: Any) -> dict[str, Any]:

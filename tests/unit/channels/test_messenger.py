@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -16,6 +15,7 @@ from switchboard.channels.base import WebhookRequest
 from switchboard.channels.messenger import MessengerChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate, dedupe_id
+from tests.support.signing import meta_signature
 from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 PAGE, OTHER_PAGE, PSID, OTHER_PSID = "PAGE1", "PAGE2", "PSID1", "PSID2"
@@ -31,7 +31,7 @@ def webhook(body: bytes | str, signature: str | None = None) -> WebhookRequest:
 
 
 def sign(body: bytes, secret: str = "test-meta-secret") -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return meta_signature(body, secret)
 
 
 def event(psid: str = PSID, page: str = PAGE, ts: Any = TS, **kind: Any) -> dict[str, Any]:

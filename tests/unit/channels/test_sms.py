@@ -352,7 +352,7 @@ def test_an_unknown_status_is_harmless(twilio_status, without):
 
 def test_an_unknown_status_is_answered_200_with_twiml_and_counted(monkeypatch, capsys):
     from switchboard import observability
-    from tests.unit.handlers import context, handler, http_event
+    from tests.support.handlers import context, handler, http_event
 
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Switchboard")
     observability.forget()

@@ -28,7 +28,7 @@ from switchboard.models import (
     SendRequest,
     StatusUpdate,
 )
-from tests.unit.channels import payloads as wa
+from tests.support import whatsapp_payloads as wa
 from tests.unit.channels.media_server import MediaServer, media_server_fixture  # noqa: F401 (a fixture)
 
 GRAPH = "https://graph.test/v99.0"

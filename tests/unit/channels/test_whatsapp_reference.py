@@ -34,7 +34,7 @@ from switchboard.channels import http
 from switchboard.channels.whatsapp import WhatsAppChannel, media_url_allowed
 from switchboard.errors import MediaError, PermanentSendError
 from switchboard.models import IgnoredEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
-from tests.unit.channels import payloads as wa
+from tests.support import whatsapp_payloads as wa
 from tests.unit.channels.media_server import MediaServer, media_server_fixture  # noqa: F401 (a fixture)
 from tests.unit.channels.test_whatsapp import (
     BEARER,

@@ -250,7 +250,7 @@ OURS = "<m_01J9REPLY@acme.test>"
 def our_reply(status: str = "sent", recipient: str = "ann.smith@example.com", ref: str = OURS) -> tuple[str, str, str]:
     """A conversation with one reply of ours, recorded as the sender records it: (conversation id, created, message id)."""
     from switchboard.models import Message
-    from switchboard.store import conversations, keys
+    from switchboard.store import delivery, keys, messages
     from switchboard.store.table import Table
 
     table = Table()
@@ -260,16 +260,16 @@ def our_reply(status: str = "sent", recipient: str = "ann.smith@example.com", re
                "created_at": created, "updated_at": created})
     reply = Message(id=msg_id, conversation_id=conv_id, direction="outbound", channel="email", text="Ships today",
                     created_at=created, status=status, provider_message_id=ref)
-    table.put(conversations.message_item(reply))
-    conversations.link_provider_message(table, reply)
+    table.put(messages.message_item(reply))
+    delivery.link_provider_message(table, reply)
     return conv_id, created, msg_id
 
 
 def stored_reply(conv_id: str, created: str, msg_id: str):
-    from switchboard.store import conversations
+    from switchboard.store import messages
     from switchboard.store.table import Table
 
-    return conversations.get_message(Table(), conv_id, created, msg_id)
+    return messages.get_message(Table(), conv_id, created, msg_id)
 
 
 def suppressed(address: str) -> bool:
@@ -327,13 +327,13 @@ def test_a_read_receipt_marks_our_reply_read(s3, ingested):
 
 def test_a_report_naming_a_customer_s_message_changes_nothing(s3, ingested):
     from switchboard.models import Message
-    from switchboard.store import conversations
+    from switchboard.store import delivery
     from switchboard.store.table import Table
     from tests.unit.channels import mail_samples
 
     inbound = Message(id="m_in", conversation_id="cv_0001", direction="inbound", channel="email", text="hi",
                       created_at="2026-01-01T09:00:00.000Z", status="received", provider_message_id="<cust@x>")
-    conversations.link_provider_message(Table(), inbound)
+    delivery.link_provider_message(Table(), inbound)
 
     counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.arf_complaint("<cust@x>")))
 

@@ -267,7 +267,7 @@ def _parse(raw: bytes) -> EmailMessage:
         raise MalformedPayload("empty message")
     if len(BOUNDARY_LINE.findall(raw)) > MAX_BOUNDARY_LINES:
         raise MalformedPayload("too many MIME parts")
-    policy = _BudgetPolicy(parsed={}, budget=[MAX_STRUCTURED_TOTAL])
+    policy = _BudgetPolicy(parsed={}, budget=[MAX_STRUCTURED_TOTAL])  # type: ignore[call-overload]  # Policy takes its attributes as keywords; typeshed lists only the standard ones
     try:
         msg = email.message_from_bytes(bytes(raw), policy=policy)
         depth = max((d for _, d in _walk_depths(msg)), default=0)
@@ -275,7 +275,7 @@ def _parse(raw: bytes) -> EmailMessage:
         raise MalformedPayload("unreadable MIME message") from exc
     if depth > MAX_DEPTH:
         raise MalformedPayload("MIME nested too deeply")
-    return msg  # type: ignore[return-value]
+    return msg
 
 
 def _walk_depths(msg: Message) -> Iterator[tuple[Message, int]]:
@@ -286,8 +286,8 @@ def _walk_depths(msg: Message) -> Iterator[tuple[Message, int]]:
         yield part, depth
         if part.is_multipart() and depth <= MAX_DEPTH:
             children = part.get_payload()
-            stack.extend((child, depth + 1) for child in reversed(children if isinstance(children, list) else [])
-                         if isinstance(child, Message))
+            parts = [child for child in children if isinstance(child, Message)] if isinstance(children, list) else []
+            stack.extend((child, depth + 1) for child in reversed(parts))
 
 
 def _walk(msg: Message) -> Iterator[Message]:
@@ -618,9 +618,9 @@ def _best_body(msg: Message) -> tuple[Message | None, str]:
     inline text part that has words. (Mail clients send an empty or blank plain part beside the real HTML one.)"""
     candidates: list[Message] = []
     for preference in (("plain",), ("html",)):
-        part = msg.get_body(preferencelist=preference)
-        if part is not None and not any(part is c for c in candidates):
-            candidates.append(part)
+        body = msg.get_body(preferencelist=preference) if isinstance(msg, EmailMessage) else None
+        if body is not None and not any(body is c for c in candidates):
+            candidates.append(body)
     for part in _inline_text_parts(msg):
         if len(candidates) >= MAX_BODY_CANDIDATES:
             break

@@ -6,7 +6,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard import clock, observability, secrets
@@ -97,7 +97,7 @@ class MessengerChannel(MetaChannel):
         # Meta's HUMAN_AGENT tag: a person may answer for 7 days (the app needs the Human Agent permission).
         return 7 * 24 * 3600 if get_settings().meta_human_agent_tag else self.reply_window_seconds
     object_type = "page"
-    max_text_chars = 2000
+    max_text_chars: ClassVar[int | None] = 2000
     token_name = "messenger_page_token"
     # Instagram may wrap one messaging event per `changes[].value`; a Page's `changes` are feed events, not ours.
     change_fields: frozenset[str] = frozenset()

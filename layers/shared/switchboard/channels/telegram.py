@@ -426,9 +426,9 @@ def _kind(field: str, value: Any, msg: dict[str, Any], caption: str) -> dict[str
                 "summary": f"Sent from the web app of the button \u201c{button}\u201d" if button else "Sent from a web app"}
     if field == "gift":
         gift = _dict(obj.get("gift"))
-        emoji, stars = _str(_dict(gift.get("sticker")).get("emoji")), _int(gift.get("star_count"))
+        gift_emoji, stars = _str(_dict(gift.get("sticker")).get("emoji")), _int(gift.get("star_count"))
         return {"type": "gift", "text": _str(obj.get("text")) or "",
-                "summary": " ".join(p for p in ("Gift", emoji, f"({stars} Stars)" if stars is not None else None) if p)}
+                "summary": " ".join(filter(None, ["Gift", gift_emoji, f"({stars} Stars)" if stars is not None else None]))}
     if field == "unique_gift":
         gift = _dict(obj.get("gift"))
         name, number = _str(gift.get("base_name")) or _str(gift.get("name")), _int(gift.get("number"))

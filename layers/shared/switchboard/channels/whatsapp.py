@@ -126,7 +126,8 @@ def _amount(value: Any) -> Decimal | None:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite() or abs(number) >= 10**15 or number.as_tuple().exponent < -6:
+    exponent = number.as_tuple().exponent  # a letter only for NaN and infinities, refused first
+    if not number.is_finite() or abs(number) >= 10**15 or (isinstance(exponent, int) and exponent < -6):
         return None
     return number
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, observability, queue
@@ -27,7 +28,7 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
     channel.verify(request)
     events = channel.parse(request)
     counts = ingest(events)
-    return channel.acknowledge(events), counts
+    return channel.acknowledge(list(events)), counts
 
 
 # Up to this many events are claimed by the webhook itself; a larger batch is claimed by the processor.
@@ -41,7 +42,7 @@ def first_seen(event: InboundMessage, claim: dict[str, Any] | None, received_at:
     return event.model_copy(update={"timestamp": clock.parse_iso(seen).timestamp()})
 
 
-def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]) -> dict[str, int]:
+def ingest(events: Sequence[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]) -> dict[str, int]:
     """Durably record and enqueue. Returns counts for the log (never content)."""
     from switchboard.models import IgnoredEvent, InboundEnvelope, InboundMessage, StatusUpdate, dedupe_id
 
@@ -95,8 +96,8 @@ def ingest(events: list[InboundMessage | StatusUpdate | ContactEvent | IgnoredEv
         observability.count("MessagesReceived", counts["messages"])
     if counts["duplicates"]:
         observability.count("DuplicateDeliveries", counts["duplicates"])
-    for (channel, reason), count in ignored.items():
-        observability.count_by_reason("EventsIgnored", channel, reason, count)
+    for (ignored_channel, reason), count in ignored.items():
+        observability.count_by_reason("EventsIgnored", ignored_channel, reason, count)
     if ignored:
         counts["ignored"] = sum(ignored.values())
     return counts

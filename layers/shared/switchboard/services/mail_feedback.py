@@ -14,7 +14,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, observability
-from switchboard.store import contacts, conversations, keys
+from switchboard.store import contacts, conversations, delivery, messages
+from switchboard.store import suppression as store_suppression
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ def apply_report(table: Table, report: MailReport) -> str:
         return "backscatter"
     ref, reply = found
     if report.status:
-        conversations.apply_receipt(table, CHANNEL, ref, report.status, clock.epoch(),
-                                    report.reason if report.status == "failed" else None)
+        delivery.apply_receipt(table, CHANNEL, ref, report.status, clock.epoch(),
+                               report.reason if report.status == "failed" else None)
     if report.suppress:
         conv = conversations.get(table, reply.conversation_id)
         if conv is not None:
@@ -51,11 +52,11 @@ def apply_report(table: Table, report: MailReport) -> str:
 def _our_reply(table: Table, refs: tuple[str, ...]) -> tuple[str, Any] | None:
     """(the reference, the message) of the first reference that names a message we sent."""
     for ref in refs:
-        item = table.get(keys.provider_message(CHANNEL, ref))
+        item = delivery.provider_message(table, CHANNEL, ref)
         if not item:
             continue
-        message = conversations.get_message(table, item["conversation_id"], item["created_at"], item["message_id"],
-                                             consistent=False)
+        message = messages.get_message(table, item["conversation_id"], item["created_at"], item["message_id"],
+                                       consistent=False)
         if message is not None and message.direction == "outbound":
             return ref, message
     return None
@@ -88,8 +89,8 @@ def handle_ses_notifications(event: dict[str, Any], table: Table | None = None) 
             bounced = [_dict(r) for r in bounce.get("bouncedRecipients") or [] if isinstance(r, dict)]
             ses_id = mail.get("messageId")
             if isinstance(ses_id, str) and ses_id:
-                replied = conversations.apply_receipt(table, CHANNEL, ses_alias(ses_id), "failed", clock.epoch(),
-                                                      _bounce_reason(bounce, bounced)) == "applied"
+                replied = delivery.apply_receipt(table, CHANNEL, ses_alias(ses_id), "failed", clock.epoch(),
+                                                 _bounce_reason(bounce, bounced)) == "applied"
             recipients = [r.get("emailAddress") for r in bounced] if bounce.get("bounceType") == "Permanent" else []
         elif kind == "Complaint":
             complaint = _dict(message.get("complaint"))
@@ -127,18 +128,18 @@ def suppress(table: Table, address: str, reason: str) -> bool:
 
     address = address.strip().lower()
     observability.count("SurveyBounces")  # the name the alarm and dashboard know: every suppression
-    table.put({**keys.suppression(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
+    store_suppression.suppress(table, address, reason, clock.iso(clock.now()))
     contact = contacts.find(table, f"email:{address}")
     if contact is None:
         return False
-    table.update(keys.contact(contact.id), "SET email_suppressed = :t", vals={":t": True})
+    contacts.set_email_suppressed(table, contact.id)
     cancel_for_contact(table, contact.id)
     return True
 
 
 def suppression(table: Table, address: str) -> dict[str, Any] | None:
     """The suppression of an address ({'reason', 'at'}), or None when it may be mailed."""
-    return table.get(keys.suppression(address)) if address and "@" in address else None
+    return store_suppression.get(table, address)
 
 
 SUPPRESSION_TEXT = {"complaint": "a complaint (the customer marked our mail as spam)",

@@ -9,7 +9,7 @@ from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
-from switchboard.store import contacts, conversations, markers
+from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -151,8 +151,8 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
 
 def _unanswered(conv: Conversation) -> bool:
     """The customer was already waiting for an answer in this open conversation (so its wait has begun)."""
-    return conv.status == "open" and bool(conv.last_inbound_at) and \
-        (not conv.last_agent_reply_at or conv.last_inbound_at > conv.last_agent_reply_at)
+    inbound, answered = conv.last_inbound_at, conv.last_agent_reply_at
+    return conv.status == "open" and bool(inbound) and (not answered or (inbound or "") > answered)
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
@@ -167,7 +167,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
-    stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
+    stored = messages.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -178,7 +178,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})
     else:
         # A redelivery: finish whatever the earlier attempt left undone (automation, media).
-        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
@@ -205,10 +205,10 @@ def _automatic_reply(table: Table, event: InboundMessage, attempt: int = 1) -> O
     message = message_for(event, conv.id, contact.name).model_copy(
         update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     try:
-        conversations.add_note(table, message)  # the message item alone, as for a note: the conversation stays as is
+        messages.add_note(table, message)  # the message item alone, as for a note: the conversation stays as is
         result = "stored_quietly"
     except ConditionFailed:
-        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         result = "duplicate"
     # Not recorded in the thread either: the agents' next reply answers the customer's last mail, not their robot's.
     media.store_pending(table, message, attempt)
@@ -236,7 +236,7 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attemp
         outcome = _echo(table, kept, attempt) if event.echo else _message(table, kept, attempt)
         return Outcome("edit_kept", outcome.conversation_id)
     conv_id = original["conversation_id"]
-    changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
+    changed = messages.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("edited" if changed else "stale", conv_id)
@@ -254,7 +254,7 @@ def _delete(table: Table, event: InboundMessage, envelope: InboundEnvelope, atte
         markers.mark_processed(table, event.channel, dedupe_id(event), None)
         return Outcome("dropped")
     conv_id = original["conversation_id"]
-    removed = conversations.mark_deleted(table, conv_id, original["message_created_at"], original["message_id"],
+    removed = messages.mark_deleted(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.timestamp)
     erasure.delete_objects(removed or [])
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
@@ -272,14 +272,14 @@ def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message_for(event, conv.id, None).model_copy(
         update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     try:
-        conversations.add_outbound(table, conv, message, counts_as_response=True)
+        messages.add_outbound(table, conv, message, counts_as_response=True)
         result = "echo"
     except ConditionFailed:
-        if conversations.get_message(table, conv.id, message.created_at, message.id) is None:
+        if messages.get_message(table, conv.id, message.created_at, message.id) is None:
             raise
-        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         result = "duplicate"
-    conversations.link_provider_message(table, message)
+    delivery.link_provider_message(table, message)
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome(result, conv.id)
@@ -302,12 +302,12 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attem
         conv = conversations.active(table, event.channel, event.inbox_id or "", contact.id) if contact else None
         if conv is None:
             return Outcome("unknown")
-        moved = conversations.apply_watermark(table, conv.id, event.status, event.watermark)
+        moved = delivery.apply_watermark(table, conv.id, event.status, event.watermark)
         return Outcome(f"watermark:{moved}", conv.id)
     reason = None
     if event.status == "failed":
         reason = " ".join(filter(None, [event.error_code, event.error_title])) or "failed at the provider"
-    result = conversations.apply_receipt(table, event.channel, event.provider_message_id, event.status,
+    result = delivery.apply_receipt(table, event.channel, event.provider_message_id, event.status,
                                          event.timestamp, reason)
     if result == "unknown":
         _overtaken(envelope, "the receipt's message", attempt)

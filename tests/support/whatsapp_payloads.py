@@ -6,12 +6,11 @@ does (ASCII with \\uXXXX escapes) and `webhook()` signs those exact bytes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
 from switchboard.channels.base import WebhookRequest
+from tests.support.signing import meta_signature
 
 APP_SECRET = "test-meta-secret"  # tests/conftest.py sets META_APP_SECRET to it
 PHONE_NUMBER_ID = "106540352242922"
@@ -290,7 +289,7 @@ def body(payload: Any) -> bytes:
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return meta_signature(raw, secret)
 
 
 def webhook(payload: Any = None, *, raw: bytes | None = None, signature: str | None = "auto",
