@@ -42,6 +42,10 @@ SANDBOX_CHANNELS = {"whatsapp": "/v21.0", "messenger": "/v21.0", "instagram": "/
 PER_FUNCTION = ("CHANNEL",)
 # Template parameters a developer sets locally through the environment (the template's default is empty).
 FROM_ENVIRONMENT = ("EMAIL_RECIPIENT_DOMAINS", "WEBCHAT_ALLOWED_ORIGINS")
+# templates capability: the business's WhatsApp account and numbers locally (the sandbox answers for any), the same
+# ones infra/scripts/send-webhook.py writes to; each can be set through the environment.
+LOCAL_BUSINESS = {"WHATSAPP_BUSINESS_ACCOUNT_ID": "300000000000003", "WHATSAPP_PHONE_NUMBER_ID": "200000000000002",
+                  "SMS_FROM_NUMBER": "+15550001111"}
 
 
 def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url: str,
@@ -63,6 +67,8 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
     for key in FROM_ENVIRONMENT:
         if overrides.get(key):
             env[key] = overrides[key]
+    for key, value in LOCAL_BUSINESS.items():
+        env[key] = overrides.get(key) or env.get(key) or value
     return env
 
 

@@ -18,6 +18,7 @@ ADMIN_ROUTES = frozenset({
     ("PUT", "/api/settings"),
     ("GET", "/api/contacts/{contact_id}/export"),
     ("DELETE", "/api/contacts/{contact_id}"),
+    ("POST", "/api/templates/sync"),  # templates capability: calls the provider with the business's token
 })
 
 

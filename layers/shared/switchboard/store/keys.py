@@ -23,6 +23,8 @@ Items (pk / sk):
   BACKSTOPREVIEW       <channel>                 a raised retention: the TTL backstops of that channel to move out
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
+  TEMPLATES#<channel>  TEMPLATE#<name>#<lang>    an approved message template (WhatsApp), synced from the provider
+  TEMPLATES#<channel>  SYNC                      when the templates were last synced, and how many
 """
 
 from __future__ import annotations
@@ -195,3 +197,21 @@ def backstop_review(channel: str) -> Key:
 def retention_reviewed() -> Key:
     """The retention days per channel that the TTL backstops were last reviewed for (a raise is measured from it)."""
     return {"pk": "RETENTIONPOLICY", "sk": "REVIEWED"}
+
+
+# -- message templates and reaching customers first (templates capability) ---------------------------
+def templates_pk(channel: str) -> str:
+    return f"TEMPLATES#{channel}"
+
+
+TEMPLATE_PREFIX = "TEMPLATE#"
+
+
+def template(channel: str, name: str, language: str) -> Key:
+    """One approved template: a name has one item per language (one partition per channel: a business has dozens
+    to a few hundred, read in one Query)."""
+    return {"pk": templates_pk(channel), "sk": f"{TEMPLATE_PREFIX}{name}#{language}"}
+
+
+def templates_sync(channel: str) -> Key:
+    return {"pk": templates_pk(channel), "sk": "SYNC"}
