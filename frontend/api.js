@@ -100,4 +100,10 @@ export const api = {
   putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
+  // templates capability: WhatsApp templates, starting conversations, editing canned responses
+  templates: (channel = 'whatsapp') => request('GET', `/api/templates${qs({ channel })}`),
+  syncTemplates: () => request('POST', '/api/templates/sync'),
+  sendTemplate: (id, template) => request('POST', `${conv(id)}/messages`, { template }),
+  startConversation: (body) => request('POST', '/api/conversations', body),
+  patchCanned: (id, changes) => request('PATCH', `/api/canned-responses/${encodeURIComponent(id)}`, changes),
 };

@@ -121,7 +121,7 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage() : createSettingsPage({ me });
+        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me }) : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

@@ -1,6 +1,7 @@
 // The inbox: filters, the conversation list (polled, merged in place), cursor paging, keyboard moves.
 
 import { api } from './api.js';
+import { newConversationButton } from './newconversation.js'; // templates capability
 import { CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
 
 const POLL_MS = 4000;
@@ -42,7 +43,8 @@ export function createInbox({ me, onUnread }) {
 
   const root = h('section', { class: 'inbox', 'aria-labelledby': 'inbox-title' },
     h('div', { class: 'inbox-head' },
-      h('h2', { id: 'inbox-title' }, 'Inbox'),
+      h('div', { class: 'inbox-title-row' }, h('h2', { id: 'inbox-title' }, 'Inbox'),
+        newConversationButton({ me, testid: 'new-conversation' })),
       h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter conversations', onsubmit: (e) => e.preventDefault() },
         h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['', 'All']])),
         h('div', { class: 'field' }, select('channel', 'Channel', [['', 'All'], ...CHANNELS.map((c) => [c, channelName(c)])])),
