@@ -97,6 +97,17 @@ export function createConversation({ id, me, onChange }) {
     radio.addEventListener('change', () => { mode = m; updateComposer(); });
     return h('span', { class: 'mode' }, radio, h('label', { for: radio.id }, m === 'reply' ? 'Reply to customer' : 'Internal note'));
   });
+  // templates capability: what the customer's consent allows on this channel, said before the agent types
+  const consentNotice = h('p', { class: 'reply-window closed', 'data-testid': 'opted-out-notice', role: 'status', hidden: true });
+  function renderConsent() {
+    const c = contactDetails;
+    const channel = conv && conv.channel;
+    const out = c && channel && (c.opted_out || []).includes(channel);
+    consentNotice.textContent = out ? `${c.name || 'The customer'} opted out of ${channel === 'sms' ? 'SMS' : channel} `
+      + 'messages (they replied STOP, or asked us): nothing can be sent here until they opt back in.' : '';
+    consentNotice.hidden = !out;
+  }
+
   // templates capability: the WhatsApp template picker, above the composer (past the window, or by choice)
   const templateToggle = h('button', { type: 'button', class: 'small', 'data-testid': 'use-template', hidden: true,
                                        'aria-expanded': 'false' }, 'Template');
@@ -145,7 +156,7 @@ export function createConversation({ id, me, onChange }) {
       subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, actionError, pollError),
-    scroller, windowNotice, templatePanel, composer);
+    scroller, windowNotice, consentNotice, templatePanel, composer);
   const panelSlot = h('div', { class: 'panel-slot' });
   const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
 
@@ -464,7 +475,9 @@ export function createConversation({ id, me, onChange }) {
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
-    if (contactId) api.contact(contactId).then((c) => { contactDetails = c; }).catch(() => {});
+    if (contactId) {
+      api.contact(contactId).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
+    }
     panel = createContactPanel({ contactId, conversationId: id, fallbackName: contactLabel(conv.contact),
                                  isAdmin: me.role === 'admin', me });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
@@ -620,6 +633,9 @@ export function createConversation({ id, me, onChange }) {
     } catch (err) {
       composerError.textContent = err.code === 'opted_out' ? `Not sent: ${err.message}`
         : errorText(err, mode === 'note' ? 'Adding the note' : 'Sending');
+      if (err.code === 'opted_out' && conv && conv.contact) {
+        api.contact(conv.contact.id).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
+      }
       if (err.code === 'reply_window_closed' && conv && conv.channel === 'whatsapp') showTemplates(true);
     } finally {
       updateComposer();

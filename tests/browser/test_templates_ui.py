@@ -119,3 +119,39 @@ def test_canned_variables_are_filled_when_inserted(page, customer, local_stack):
     expect(page.get_by_test_id("reply-input")).to_have_value(
         f"Hello {first}, Ann Lee here about {customer['id']}.")
     shot(page, "25-canned-variables")
+
+
+def test_an_sms_stop_shows_in_the_conversation_and_the_panel_and_a_reply_says_why_it_is_not_sent(page, local_stack):  # noqa: F811
+    import urllib.parse
+
+    from tests.e2e.conftest import SECRETS
+    from tests.support.signing import twilio_signature
+
+    number = f"+1415555{uuid.uuid4().int % 10000:04d}"
+
+    def customer_texts(body: str) -> None:
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": "AC1", "From": number, "To": "+15550001111",
+                  "Body": body, "NumMedia": "0", "SmsStatus": "received"}
+        signature = twilio_signature(SECRETS["TWILIO_AUTH_TOKEN"], local_stack.base + "/webhooks/sms", params)
+        assert local_stack.request("POST", "/webhooks/sms", urllib.parse.urlencode(params).encode(),
+                                   {"Content-Type": "application/x-www-form-urlencoded",
+                                    "X-Twilio-Signature": signature}).status == 200
+
+    customer_texts("Is my repair done?")
+    conv = local_stack.wait_for(lambda: next((c for c in local_stack.conversations(status="open", limit="100")
+                                              if c["contact"]["display"] == number), None))
+    assert conv
+    assert local_stack.api("POST", f"/api/conversations/{conv['id']}/reopen").status == 200  # the clock may be late
+    customer_texts("STOP")
+    assert local_stack.wait_for(lambda: local_stack.api("GET", f"/api/contacts/{conv['contact']['id']}").json()
+                                .get("opted_out") == ["sms"])
+    sign_in(page)
+    page.goto(f"/#/c/{conv['id']}")
+    expect(page.get_by_test_id("opted-out-notice")).to_contain_text("opted out of SMS")
+    if page.get_by_test_id("contact-panel").count() == 0:
+        page.get_by_test_id("contact-toggle").click()
+    expect(page.get_by_test_id("contact-opted-out")).to_contain_text("Opted out of SMS")
+    page.get_by_test_id("reply-input").fill("Sorry to see you go")
+    page.get_by_test_id("reply-send").click()
+    expect(page.locator(".composer .form-error")).to_contain_text("Not sent: the customer opted out of SMS messages")
+    shot(page, "26-opted-out")
