@@ -260,6 +260,7 @@ def test_an_unknown_inbox_or_contact_is_refused(stack):
     answer = api(stack, "POST", "/api/conversations", {"to": {"channel": "sms", "address": "+14155550132"},
                                                         "channel": "sms", "text": "hi", "inbox": "+19999999999"})
     assert answer.status == 400 and answer.json()["error"]["code"] == "unknown_inbox"
+    assert stack.items("CONTACT#") == [] and stack.items("IDENTITY#") == []  # nothing stored on bad input
     assert api(stack, "POST", "/api/conversations", {"contact_id": "ct_missing", "channel": "sms",
                                                       "text": "hi"}).status == 404
     assert api(stack, "POST", "/api/conversations", {"channel": "sms", "text": "hi"}).status == 422

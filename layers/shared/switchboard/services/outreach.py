@@ -100,22 +100,24 @@ def _known_address(table: Table, contact: Contact, channel: str) -> str:
                      code="telegram_unknown_chat")
 
 
-def _contact(table: Table, channel: str, contact_id: str | None, to: dict[str, Any] | None) -> tuple[Contact, str]:
+def _contact(table: Table, channel: str, contact_id: str | None,
+             to: dict[str, Any] | None) -> tuple[Contact | None, str, str | None]:
+    """(the contact, or None for an address nobody has yet; their address on the channel; the identity to create
+    them under). Nothing is written here."""
     if contact_id:
         contact = contacts.get(table, contact_id)
         if contact is None:
             raise NotFound(f"contact {contact_id} not found")
-        return contact, _known_address(table, contact, channel)
+        return contact, _known_address(table, contact, channel), None
     assert to is not None
     identity, address = _typed(channel, str(to["address"]))
+    known = contacts.find(table, identity)
     if channel == "telegram":
-        known = contacts.find(table, identity)
         if known is None:
             raise BadRequest("a Telegram bot can only write to a chat that wrote to it first: no such chat is known",
                              code="telegram_unknown_chat")
-        return known, _known_address(table, known, channel)
-    contact, _created = contacts.resolve(table, identity, channel, address, None)
-    return contact, address
+        return known, _known_address(table, known, channel), None
+    return known, address, identity
 
 
 # -- which business address sends it --------------------------------------------------------------
@@ -131,14 +133,16 @@ def configured_inbox(channel: str) -> str | None:
     return None
 
 
-def choose_inbox(table: Table, channel: str, contact: Contact, requested: str | None) -> str:
+def choose_inbox(table: Table, channel: str, contact: Contact | None, requested: str | None) -> str:
     """The business address a conversation an agent starts is sent from: the one asked for (among the known ones),
     else the one the customer last wrote to on the channel, else the channel's configured one. The one place this
-    is decided (an inbox registry, when there is one, lists the known inboxes here)."""
-    _, _, conversation_ids = contacts.related(table, contact.id)
-    theirs = sorted((c for c in conversations.many(table, conversation_ids) if c.channel == channel),
-                    key=lambda c: c.updated_at, reverse=True)
-    known = [c.inbox_id for c in theirs]
+    is decided (an inbox registry, when there is one, lists the known inboxes here). `contact` None: a new one."""
+    known: list[str] = []
+    if contact is not None:
+        _, _, conversation_ids = contacts.related(table, contact.id)
+        theirs = sorted((c for c in conversations.many(table, conversation_ids) if c.channel == channel),
+                        key=lambda c: c.updated_at, reverse=True)
+        known = [c.inbox_id for c in theirs]
     default = configured_inbox(channel)
     if default:
         known.append(default)
@@ -173,9 +177,13 @@ def start(table: Table, agent: str, *, channel: ChannelName, contact_id: str | N
         templates.prepare(table, channel, template)  # 400 for an unknown template or wrong values, nothing stored
     elif registry.get(channel).text_problem(text):
         raise BadRequest(registry.get(channel).text_problem(text) or "", code="text_too_long")
-    contact, address = _contact(table, channel, contact_id, to)
-    optouts.check_send(contact, channel, first_contact=True)
-    inbox_address = choose_inbox(table, channel, contact, inbox_id)
+    found, address, identity = _contact(table, channel, contact_id, to)
+    optouts.check_send(found, channel, first_contact=True)
+    inbox_address = choose_inbox(table, channel, found, inbox_id)
+    if found is None:  # everything checked: the number or address typed in becomes a contact
+        assert identity is not None
+        found, _created = contacts.resolve(table, identity, channel, address, None)
+    contact = found
     existing = conversations.active(table, channel, inbox_address, contact.id)
     conv = existing or conversations.active_for(table, channel, inbox_address, contact, address,
                                                 backstop_expiry(table, channel, clock.now().timestamp()))
