@@ -44,8 +44,8 @@ export function createTemplatePicker({ me, onSubmit, submitLabel = 'Send templat
       h('label', { for: 'template-select' }, 'Approved WhatsApp template'), select, sync),
     note,
     h('div', { class: 'template-body' }, fields,
-      h('div', { class: 'template-preview-col' }, h('h4', {}, 'What the customer sees'), preview)),
-    error, embedded ? null : h('div', { class: 'buttons' }, send));
+      h('div', { class: 'template-preview-col' }, h('h4', {}, 'What the customer sees'), preview,
+        error, embedded ? null : h('div', { class: 'buttons' }, send))));
 
   const inputs = { header: null, body: [], buttons: [] };
 
