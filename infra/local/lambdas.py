@@ -10,9 +10,26 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from infra.local.template import Resolver, function_properties, resources
+
+
+class FunctionError(Exception):
+    """The function failed (an unhandled exception, a timeout, a crash), as Lambda reports a function error."""
+
+    def __init__(self, function: str, error_type: str, message: str):
+        super().__init__(f"{function} failed: {error_type}: {message}")
+        self.function, self.error_type, self.message = function, error_type, message
+
+
+class Invokable(Protocol):
+    """What the HTTP front, the pollers and the schedules need of a function: in-process or in a worker process."""
+
+    name: str
+    events: dict[str, dict[str, Any]]
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 class Context:
@@ -52,6 +69,8 @@ class Route:
 
 @dataclass
 class Function:
+    """A function run in this process (the integration tier: its tests patch the handlers' modules)."""
+
     name: str
     code_dir: Path
     handler_name: str
