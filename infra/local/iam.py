@@ -91,9 +91,11 @@ def role_id(function_properties: dict[str, Any]) -> str | None:
     return None
 
 
-def function_credentials(template: dict[str, Any], resolver: Resolver, function: str, role: str | None) -> Credentials:
+def function_credentials(template: dict[str, Any], resolver: Resolver, function: str,
+                         role: str | None) -> tuple[Credentials, str]:
     """Create the role with its resolved inline policies (moto validates them as IAM does), and assume it as Lambda
-    does for the function. Straight in moto's backends: the stack is the account here, not an API caller."""
+    does for the function: its credentials and the role's ARN. Straight in moto's backends: the stack is the
+    account here, not an API caller."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -113,7 +115,7 @@ def function_credentials(template: dict[str, Any], resolver: Resolver, function:
     assumed = sts_backends[_account()]["aws"].assume_role(region_name=REGION, role_session_name=function,
                                                           role_arn=created.arn, policy=None,
                                                           duration=SESSION_SECONDS, external_id=None)
-    return Credentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token)
+    return Credentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token), created.arn
 
 
 # -- what moto authorizes -----------------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"items": list(stack.sandbox.outbox)})
         elif path == "/_local/emails" and self.command == "GET":
             self._json(200, {"items": stack.sent_emails()})
-        elif path == "/_local/clock":
+        elif path == "/_local/clock" and self.command in ("GET", "POST"):
             if self.command == "POST":
                 seconds = (payload or {}).get("advance_seconds")
                 if not isinstance(seconds, int | float) or seconds < 0:
@@ -217,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(status, answer)
         elif path == "/_local/queues" and self.command == "GET":
             self._json(200, stack.queue_depths())
+        elif path == "/_local/iam" and self.command == "GET":
+            self._json(200, stack.iam_status())
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})
 

@@ -140,13 +140,15 @@ class LocalStack:
         self.enforcing = False
         self.admin: iam.Credentials | None = None
         self.credentials: dict[str, iam.Credentials] = {}
+        self.roles: dict[str, str] = {}  # each function's role ARN
+        self.why_not = ""
         self.resolver: Resolver | None = None
         self.sqs: Any = None
         self.secrets_ready = threading.Event()  # the local secrets are in SSM (or the functions get their values)
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
-        self.enforcing, why_not = iam.wanted(os.environ.get("LOCAL_IAM"), external_endpoint=bool(self.endpoint))
+        self.enforcing, self.why_not = iam.wanted(os.environ.get("LOCAL_IAM"), external_endpoint=bool(self.endpoint))
         if not self.endpoint:
             from moto.server import ThreadedMotoServer
 
@@ -165,7 +167,7 @@ class LocalStack:
         else:
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
             os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-            log.warning("IAM: %s", why_not)
+            log.warning("IAM: %s", self.why_not)
         if os.environ.get("LOCAL_AWS_BACKOFF_SCALE"):
             scale_sdk_backoff(float(os.environ["LOCAL_AWS_BACKOFF_SCALE"]))
         import boto3
@@ -180,7 +182,7 @@ class LocalStack:
         if self.enforcing:
             for name in functions:
                 role = iam.role_id(function_properties(template, name))
-                self.credentials[name] = iam.function_credentials(template, resolver, name, role)
+                self.credentials[name], self.roles[name] = iam.function_credentials(template, resolver, name, role)
         self._functions(functions)
         from switchboard import clock
 
@@ -282,6 +284,11 @@ class LocalStack:
                                             "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
                                             "busy": int(source.busy)}
         return depths
+
+    def iam_status(self) -> dict[str, Any]:
+        """Whether the roles are enforced, and each function's role (GET /_local/iam)."""
+        return {"enforced": self.enforcing, "reason": None if self.enforcing else self.why_not,
+                "roles": {name: self.roles.get(name) for name in self.functions}}
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
