@@ -1,7 +1,7 @@
 // The inbox: filters, the conversation list (polled, merged in place), cursor paging, keyboard moves.
 
 import { api } from './api.js';
-import { CHANNELS, channelBadge, channelName, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
+import { CHANNELS, channelBadge, channelName, errorText, fmtDateTime, fmtShort, h, replace, serverNow } from './ui.js';
 
 const POLL_MS = 4000;
 const PAGE = 25;
@@ -99,7 +99,7 @@ export function createInbox({ me, onUnread }) {
         if (!older.length) nextCursor = page.next_cursor;
         items = [...fresh, ...older];
       }
-      status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      status.textContent = `Updated ${serverNow().toLocaleTimeString()}`;
       showProblem('');
       render();
     } catch (err) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from switchboard import clock
 from switchboard.api.auth import caller
 from switchboard.api.schemas import ContactConversation, ContactOut, ContactPatch, Identity, Me
 from switchboard.errors import BadRequest
@@ -46,4 +47,4 @@ def patch_contact(contact_id: str, body: ContactPatch) -> ContactOut:
 @router.get("/api/me", summary="Who am I")
 def me() -> Me:
     who = caller(router.current_event.raw_event)
-    return Me(email=who.email, role=who.role)
+    return Me(email=who.email, role=who.role, now=clock.iso(clock.now()))
