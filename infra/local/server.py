@@ -33,6 +33,7 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body are written separately: without this, Nagle's algorithm holds the body back for a
     # keep-alive client's delayed ACK (40 ms a request on Linux).
     disable_nagle_algorithm = True
+    timeout = 300  # a client that stops sending mid-request (or an idle keep-alive) does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:  # access log without query strings
         log.debug("%s %s", self.command, urlsplit(self.path).path)
@@ -123,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(405, json.dumps({"message": "Method Not Allowed"}), {"Allow": "GET, HEAD"})
             else:
                 self._static(url.path)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (it timed out): nobody to answer
+            self.close_connection = True
         except FunctionError as exc:  # the function's own log has its error; API Gateway answers a bare 500
             log.warning("%s %s: %s", self.command, url.path, exc)
             self._json(500, {"message": "Internal Server Error"})

@@ -52,6 +52,15 @@ def test_a_chunked_body_is_read(local_stack):
     assert reply.status == 200 and json.loads(reply.read())["token"]
 
 
+def test_the_clock_moves_for_every_function(local_stack):
+    # Each function runs in its own process: the stack sends its clock with every invocation
+    moved = local_stack.request("POST", "/_local/clock", {"advance_seconds": 90}).json()
+    me = local_stack.api("GET", "/api/me").json()
+    api_now = time.mktime(time.strptime(me["now"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert abs(api_now - moved["epoch"]) < 30
+    assert api_now - time.time() > 60  # ahead of the real clock, as the stack's is
+
+
 @pytest.mark.parametrize("token", ["a.b", "a.b.c.d", "%%%.%%%.%%%", "ä.ö.ü", "eyJ9.eyJ9.x", "Ünïcödé"])
 def test_a_malformed_token_is_a_401(local_stack, token):
     reply = local_stack.request("GET", "/api/conversations", headers={"Authorization": f"Bearer {token}"})
