@@ -123,8 +123,8 @@ def free_port() -> int:
 
 class LocalStack:
     def __init__(self, root: Path, port: int, endpoint: str | None = None, template: Path | None = None):
-        self.root = root  # the project: the shared layer and the frontend
-        self.template_path = template or root / "template.yaml"  # code URIs are relative to it, as SAM reads them
+        self.root = root.resolve()  # the project: the shared layer and the frontend
+        self.template_path = (template or root / "template.yaml").resolve()  # code URIs are relative to it, as in SAM
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.endpoint = endpoint
