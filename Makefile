@@ -7,7 +7,7 @@ PYTHON313 := $(shell p=$$(pyenv prefix 3.13.0 2>/dev/null || pyenv prefix 3.13 2
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(dir $(PYTHON313)):$(PATH)
 
-.PHONY: dev test unit lint bench build validate deploy clean venv
+.PHONY: dev test unit integration e2e browser lint bench build validate deploy clean venv
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
@@ -25,11 +25,21 @@ dev: venv  ## the whole product on the local stack (moto): http://127.0.0.1:$(PO
 test: venv  ## every test tier
 	$(PY) -m pytest
 
-unit: venv
+unit: venv  ## fakes, no network; and the template's invariants
 	$(PY) -m pytest tests/unit tests/template
 
-lint: venv
+integration: venv  ## moto, with the resources template.yaml declares
+	$(PY) -m pytest tests/integration
+
+e2e: venv  ## the local stack over HTTP
+	$(PY) -m pytest tests/e2e
+
+browser: venv  ## the frontend in Chromium (Debian's /usr/bin/chromium; skipped without it)
+	$(PY) -m pytest tests/browser
+
+lint: venv  ## ruff, mypy (pydantic plugin; pyproject.toml [tool.mypy]), cfn-lint
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 
 validate: venv  ## cfn-lint, then SAM's own transform and lint (offline; a region is only needed to name one)

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
-    from bench import cold_imports, cost, items_read, webhook  # after sys.path is set up by the package
+    from bench import cold_imports, cost, items_read, webhook, webhook_batch  # after sys.path is set up
 
     def log(message: str) -> None:
         print(message, flush=True)
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     section("imports", lambda: {**cold_imports.measure(repeat, log, quick=args.quick),
                                 **({} if args.quick else cold_imports.profiles(log))})
     profile = args.output.parent / "webhook_profile.txt"  # bench/webhook_profile.txt by default
-    section("webhook", lambda: {**webhook.requests_per_message(), **webhook.cpu_per_message(cpu_runs, profile)})
+    section("webhook", lambda: {**webhook.requests_per_message(), **webhook.cpu_per_message(cpu_runs, profile),
+                                **webhook_batch.measure(runs=1 if args.quick else 3)})
     section("items", lambda: items_read.measure(conversations, log))
     section("cost", cost.measure)
 

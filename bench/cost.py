@@ -411,7 +411,7 @@ def _sqs_requests(call: Call) -> int:
 
 
 def price(steps: list[Step], units: Units) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     totals: dict[str, float] = {}
     quantities: dict[str, float] = {}
     unpriced: dict[str, int] = {}
@@ -484,7 +484,7 @@ def measure() -> dict[str, Any]:
         with OutputCapture().capture():
             Life(stack, counting).run(1)  # every function warm: imports done, clients created, settings cached
         forget_metrics()
-        lives = []
+        lives: list[Life] = []
         for n in range(2, 2 + LIVES):
             life = Life(stack, counting)
             with OutputCapture().capture() if lives else _nothing():  # the first life's output is measured

@@ -237,7 +237,7 @@ def _stub_answer(request: Any, event_name: str = "", **_: Any) -> Any:
     elif service == "sesv2":
         body = b'{"MessageId": "bench-stub"}'
     content_type = "application/json" if service == "sesv2" else "application/x-amz-json-1.0"
-    return AWSResponse(request.url, 200, {"x-amzn-RequestId": "bench-stub", "Content-Type": content_type},
+    return AWSResponse(request.url, 200, {"x-amzn-RequestId": "bench-stub", "Content-Type": content_type},  # type: ignore[arg-type]  # botocore takes any mapping here
                        _Raw(body))
 
 
@@ -328,18 +328,19 @@ def moto_stack(secrets: dict[str, str] | None = None) -> Iterator[Stack]:
     with mock_aws():
         tpl = template()
         resolver = Resolver(tpl)
-        clients = {name: boto3.client(name, region_name=REGION) for name in ("dynamodb", "sqs", "s3", "ses")}
+        clients: dict[str, Any] = {name: boto3.client(name, region_name=REGION) for name in ("dynamodb", "sqs", "s3", "ses")}
         resources.create_all(tpl, resolver, clients)
         functions = load_functions(ROOT, tpl, resolver)
         sandbox = Sandbox("http://127.0.0.1:0")
-        server = serve(types.SimpleNamespace(sandbox=sandbox), 0)
+        server = serve(types.SimpleNamespace(sandbox=sandbox), 0)  # type: ignore[arg-type]  # the sandbox is all it serves here
         sandbox.base_url = f"http://127.0.0.1:{server.server_address[1]}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         env = local_environment(functions, sandbox, "https://hooks.example.com", secrets or {})
         os.environ.update(env)
         # SES sends only from verified identities: whatever the settings send surveys and replies from.
-        for address in {env.get("SURVEY_FROM_ADDRESS"), env.get("EMAIL_FROM_ADDRESS"), "support@example.com"} - {None, ""}:
+        senders = {env.get("SURVEY_FROM_ADDRESS") or "", env.get("EMAIL_FROM_ADDRESS") or "", "support@example.com"}
+        for address in senders - {""}:
             clients["ses"].verify_email_identity(EmailAddress=address)
             clients["ses"].verify_domain_identity(Domain=address.rsplit("@", 1)[-1])
         reset_caches()

@@ -73,7 +73,7 @@ class Population:
         self.n = conversations
         self.now = clock.now()
         self.due: dict[str, list[str]] = {"retention": [], "auto_reply": [], "survey": []}
-        self.counts = {"bulk_items": 0, "conversations": conversations, OPEN: 0, PENDING: 0, RESOLVED: 0}
+        self.counts: dict[str, Any] = {"bulk_items": 0, "conversations": conversations, OPEN: 0, PENDING: 0, RESOLVED: 0}
 
     def _iso(self, **delta: float) -> str:
         from switchboard import clock
@@ -150,7 +150,7 @@ class Population:
             clock.reset()
             clock.advance(-3 * 3600)
             conv_id, tokens = templates["survey"] = self._inbound(3)
-            contact_id = table.get(keys.conversation(conv_id))["contact_id"]
+            contact_id = (table.get(keys.conversation(conv_id)) or {})["contact_id"]
             tokens[contact_id] = "ct_"
             tokens["template-3@example.com"] = "@"
             stack.clients["dynamodb"].update_item(
@@ -175,7 +175,7 @@ class Population:
             pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
             for n in range(len(due_indexes[role]) - 1):
                 replaced = {token: self._variant(token, prefix, n) for token, prefix in tokens.items()}
-                copies += [json.loads(pattern.sub(lambda m, r=replaced: r[m.group(0)], text)) for text in own]
+                copies += [json.loads(pattern.sub(lambda m, r=replaced: r[m.group(0)], text)) for text in own]  # type: ignore[misc]
                 self.due[role].append(replaced[conv_id])
             put_items(stack.table_name, copies)
             self.counts[OPEN if role != "survey" else RESOLVED] += len(self.due[role])

@@ -68,7 +68,7 @@ def light_transactions() -> Iterator[None]:
             saved.append((table, h, r, copy.deepcopy(current) if current is not None else None))
         try:
             return original(self, transact_items)
-        except Exception:
+        except Exception:  # whatever failed the transaction (then raised again): its writes are rolled back
             for table, h, r, item in reversed(saved):
                 partition = table.items[h]
                 if item is None:
@@ -78,12 +78,12 @@ def light_transactions() -> Iterator[None]:
             raise
 
     real_copy = backend_module.copy
-    backend_module.copy = _Copy()
-    cls.transact_write_items = transact_write_items
+    backend_module.copy = _Copy()  # type: ignore[assignment]  # moto's module, patched for the bench
+    cls.transact_write_items = transact_write_items  # type: ignore[method-assign]  # patched for the bench
     try:
         yield
     finally:
-        cls.transact_write_items = original
+        cls.transact_write_items = original  # type: ignore[method-assign]  # restored
         backend_module.copy = real_copy
 
 
@@ -128,11 +128,11 @@ def fast_queries() -> Iterator[None]:
             return items
         return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
 
-    cls.query, cls.all_items, cls.sorted_items = query, all_items, sorted_items
+    cls.query, cls.all_items, cls.sorted_items = query, all_items, sorted_items  # type: ignore[method-assign]  # patched for the bench
     try:
         yield
     finally:
-        cls.query, cls.all_items, cls.sorted_items = original_query, original_all_items, original_sorted_items
+        cls.query, cls.all_items, cls.sorted_items = original_query, original_all_items, original_sorted_items  # type: ignore[method-assign]  # restored
 
 
 def moto_table(table_name: str, account: str = "123456789012", region: str = "us-east-1") -> Any:
@@ -152,7 +152,7 @@ def put_items(table_name: str, items: list[dict[str, Any]]) -> int:
     for raw in items:
         attrs = LimitedSizeDict()
         dict.update(attrs, {name: DynamoType(value) for name, value in raw.items()})
-        item = Item.__new__(Item)
+        item: Any = Item.__new__(Item)  # filled by hand: moto's constructor re-parses every attribute
         item.hash_key, item.range_key, item.attrs = attrs[hash_attr], attrs[range_attr], attrs
         table.items[item.hash_key][item.range_key] = item
     return len(items)

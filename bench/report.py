@@ -14,6 +14,7 @@ FIXED_TARGETS: dict[str, tuple[str, Any]] = {
     "survey_items_read_per_item_due": ("<= 1.1", lambda v: v <= 1.1),
     "inbox_items_read_per_item_returned": ("<= 1.1", lambda v: v <= 1.1),
     "webhook_cpu_ms_per_message": ("reported", None),
+    "webhook_ms_for_1000_messages": ("<= 3000", lambda v: v <= 3000),
     "cost_usd_per_million_messages": ("<= 8.00", lambda v: v <= 8.0),
 }
 

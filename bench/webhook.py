@@ -154,19 +154,20 @@ def _write_profile(profiler: cProfile.Profile, messages: int, path: Path) -> dic
     stats.sort_stats("cumulative").print_stats(15)
     stream.write("\nThe same run, top 15 by own time (where the CPU goes):\n")
     stats.sort_stats("tottime").print_stats(15)
-    total = sum(v[2] for v in stats.stats.values())  # every function's own time: the profiled total
+    entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]  # pstats keeps its table undocumented
+    total = sum(v[2] for v in entries.values())  # every function's own time: the profiled total
     header = (f"cProfile of the warm webhook handler, {messages // MESSAGES} POSTs of {MESSAGES} WhatsApp messages, "
               f"AWS answered by a local stub; top 15 by cumulative time (profiler overhead included)\n\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + stream.getvalue(), encoding="utf-8")
     parts = {}
     for label, (suffix, func) in PARTS.items():
-        cumulative = max((v[3] for k, v in stats.stats.items() if k[0].endswith(suffix) and k[2] == func), default=0)
+        cumulative = max((v[3] for k, v in entries.items() if k[0].endswith(suffix) and k[2] == func), default=0)
         if cumulative:
             parts[label] = {"ms_per_message": round(cumulative * 1000 / messages, 4),
                             "share": round(cumulative / total, 3) if total else None}
     top = []
-    for key, value in sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)[:15]:
+    for key, value in sorted(entries.items(), key=lambda kv: kv[1][3], reverse=True)[:15]:
         filename, line, func = key
         short = filename.split("site-packages/")[-1].split("layers/shared/")[-1].replace(str(ROOT) + "/", "")
         top.append({"function": f"{short}:{line}({func})", "cumulative_ms_per_message":

@@ -8,14 +8,14 @@ import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
 import { createSettingsPage } from './settings.js';
-import { errorText, h, setServerTime, toast, typingIn } from './ui.js';
+import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
 let teardown = () => {};
 
 async function main() {
   try {
-    await loadConfig();
+    setChannels((await loadConfig()).channels);
   } catch (err) {
     app.replaceChildren(h('p', { class: 'notice error', role: 'alert' }, `Switchboard cannot start: ${err.message}`));
     return;

@@ -19,7 +19,7 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
       show();
     } catch (err) {
       replace(body,
-        h('dl', { class: 'facts' }, h('dt', {}, 'Name'), h('dd', {}, fallbackName || 'Unknown')),
+        h('dl', { class: 'facts' }, h('dt', {}, 'Customer'), h('dd', {}, fallbackName || 'Unknown contact')),
         h('p', { class: 'notice error', role: 'status' }, errorText(err, 'The contact profile')));
     }
   }
@@ -74,7 +74,7 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
         return;
       }
       replace(confirm,
-        h('p', {}, `Merge ${id} into ${contact.name || 'this contact'}? Its channels and conversations move here, and it is gone. This cannot be undone.`),
+        h('p', {}, `Merge ${id} into ${contact.name || contact.display || 'this contact'}? Its channels and conversations move here, and it is gone. This cannot be undone.`),
         h('div', { class: 'buttons' },
           h('button', { type: 'button', class: 'primary small', 'data-testid': 'merge-confirm', onclick: () => merge(id, error) }, 'Merge'),
           h('button', { type: 'button', class: 'small', onclick: () => { confirm.hidden = true; } }, 'Cancel')));

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
-import { channelBadge, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
+import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -13,12 +13,36 @@ const STATUS_TEXT = {
   failed: 'failed', note: 'internal note',
 };
 const PANEL = 'switchboard.contactPanel';
+// Sender authentication the receiving mail server could not confirm (the message's `warnings`).
+const AUTH_CHECK = { dmarc: 'DMARC', spf: 'SPF', dkim: 'DKIM' };
+// Mail a machine sent (`auto_submitted`): shown, never answered by automation.
+const AUTOMATED_TEXT = {
+  auto_replied: 'Automatic reply (out of office or similar)', auto_generated: 'Sent automatically',
+  list: 'Mailing-list mail', bulk: 'Bulk mail',
+};
 
-/** "automation:greeting" reads as "Automation (greeting)"; an agent's email stays as it is. */
+/** "dmarc_fail" reads as "DMARC failed", "spf_unverified" as "SPF could not be checked". */
+function authChecks(warnings) {
+  return (warnings || []).map((w) => {
+    const [check, outcome] = w.split('_');
+    return `${AUTH_CHECK[check] || check.toUpperCase()} ${outcome === 'fail' ? 'failed' : 'could not be checked'}`;
+  }).join(', ');
+}
+
+function authText(warnings) {
+  const checks = authChecks(warnings);
+  return checks ? `Sender not verified (${checks}): this mail may not come from who it says. Do not act on requests `
+    + 'for payments, passwords or personal data without checking with the customer another way.' : '';
+}
+
+/** "automation:greeting" reads as "Automation (greeting)", "external:whatsapp_business_app" as "Sent from the
+ * WhatsApp Business app"; an agent's email stays as it is. */
 function senderName(sender) {
   if (!sender) return 'Automation';
   const m = /^automation:(.+)$/.exec(sender);
-  return m ? `Automation (${m[1].replace(/[_-]/g, ' ')})` : sender;
+  if (m) return `Automation (${m[1].replace(/[_-]/g, ' ')})`;
+  const ext = /^external:(.+)$/.exec(sender);
+  return ext ? `Sent from the ${ext[1].replace(/[_-]/g, ' ').replace(/whatsapp/i, 'WhatsApp')}` : sender;
 }
 
 export function createConversation({ id, me, onChange }) {
@@ -36,6 +60,7 @@ export function createConversation({ id, me, onChange }) {
   const title = h('h2', { id: 'conv-title' }, 'Loading…');
   const badges = h('span', { class: 'conv-badges' });
   const subjectLine = h('p', { class: 'conv-subject', 'data-testid': 'conv-subject', hidden: true });
+  const authWarning = h('p', { class: 'auth-warning conv-auth-warning', 'data-testid': 'conv-auth-warning', hidden: true });
   const assigneeText = h('span', { class: 'assignee-text' });
   const actions = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
   const labelsList = h('ul', { class: 'label-chips', 'aria-label': 'Labels' });
@@ -86,7 +111,7 @@ export function createConversation({ id, me, onChange }) {
     h('header', { class: 'conv-header' },
       h('div', { class: 'conv-title-row' },
         h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges),
-      subjectLine,
+      subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, actionError, pollError),
     scroller, windowNotice, composer);
@@ -136,7 +161,7 @@ export function createConversation({ id, me, onChange }) {
   }
 
   function renderHeader() {
-    title.textContent = (conv.contact && conv.contact.name) || 'Unknown contact';
+    title.textContent = contactLabel(conv.contact);
     replace(badges, channelBadge(conv.channel), ' ',
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
@@ -248,7 +273,7 @@ export function createConversation({ id, me, onChange }) {
 
   function messageContent(m) {
     const isNote = m.type === 'note' || m.status === 'note';
-    const who = m.direction === 'inbound' ? (m.sender || (conv && conv.contact && conv.contact.name) || 'Customer')
+    const who = m.direction === 'inbound' ? (m.sender || (conv ? contactLabel(conv.contact) : 'Customer'))
       : m.sender === me.email ? 'You' : senderName(m.sender);
     const status = m.direction === 'outbound' && !isNote
       ? h('span', { class: `delivery delivery-${m.status}`, 'data-testid': 'delivery-status' },
@@ -261,7 +286,13 @@ export function createConversation({ id, me, onChange }) {
         h('span', { class: 'sender' }, who), ' · ',
         h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
         m.edited ? ' · edited' : ''),
+      m.warnings && m.warnings.length
+        ? h('p', { class: 'auth-warning', 'data-testid': 'message-auth-warning', role: 'note' }, authText(m.warnings)) : null,
+      m.auto_submitted ? h('p', { class: 'msg-automated', 'data-testid': 'message-automated' },
+        AUTOMATED_TEXT[m.auto_submitted] || 'Sent automatically') : null,
+      m.deleted ? h('p', { class: 'msg-deleted', 'data-testid': 'message-deleted' }, 'The customer deleted this message.') : null,
       m.text ? h('p', { class: 'msg-text' }, m.text) : null,
+      m.summary ? h('p', { class: 'msg-summary', 'data-testid': 'message-summary' }, m.summary) : null,
       m.reaction ? h('p', { class: 'msg-text' }, `Reacted ${m.reaction}`) : null,
       m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
         `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,
@@ -337,7 +368,20 @@ export function createConversation({ id, me, onChange }) {
     }
     list.setAttribute('aria-busy', 'false');
     if (added && stick) scroller.scrollTop = scroller.scrollHeight;
+    renderAuthWarning();
     return inbound;
+  }
+
+  /** The header warns while the customer's latest mail failed sender authentication. */
+  function renderAuthWarning() {
+    let latest = null;
+    for (const { data } of messages.values()) {
+      if (data.direction === 'inbound' && (!latest || data.created_at > latest.created_at)) latest = data;
+    }
+    const checks = latest ? authChecks(latest.warnings) : '';
+    const text = checks ? `The customer's latest mail failed sender verification (${checks}): it may be forged.` : '';
+    if (authWarning.textContent !== text) authWarning.textContent = text;
+    authWarning.hidden = !text;
   }
 
   async function markRead() {
@@ -380,7 +424,7 @@ export function createConversation({ id, me, onChange }) {
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
-    panel = createContactPanel({ contactId, conversationId: id, fallbackName: conv.contact && conv.contact.name,
+    panel = createContactPanel({ contactId, conversationId: id, fallbackName: contactLabel(conv.contact),
                                  isAdmin: me.role === 'admin' });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
       : window.matchMedia('(min-width: 1200px)').matches;

@@ -1,7 +1,9 @@
 // The inbox: filters, the conversation list (polled, merged in place), cursor paging, keyboard moves.
 
 import { api } from './api.js';
-import { CHANNELS, channelBadge, channelName, errorText, fmtDateTime, fmtShort, h, replace, serverNow } from './ui.js';
+import {
+  CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
+} from './ui.js';
 
 const POLL_MS = 4000;
 const PAGE = 25;
@@ -139,7 +141,7 @@ export function createInbox({ me, onUnread }) {
     const unread = c.unread_count || 0;
     return [
       h('span', { class: 'row-top' },
-        h('span', { class: 'contact-name' }, (c.contact && c.contact.name) || 'Unknown contact'),
+        h('span', { class: 'contact-name' }, contactLabel(c.contact)),
         h('time', { datetime: c.updated_at, title: fmtDateTime(c.updated_at) }, fmtShort(c.updated_at))),
       h('span', { class: 'row-preview' },
         last ? `${last.direction === 'outbound' ? 'Reply: ' : ''}${last.text || '(attachment)'}` : 'No messages yet'),

@@ -36,12 +36,22 @@ export function replace(el, ...children) {
   return el;
 }
 
-export const CHANNELS = ['whatsapp', 'messenger', 'instagram', 'telegram', 'sms', 'email', 'webchat'];
+// The channel names come from config.json (`channels`, the server's one list); setChannels fills this at start.
+export const CHANNELS = [];
+export function setChannels(names) {
+  CHANNELS.splice(0, CHANNELS.length, ...(Array.isArray(names) ? names : []));
+}
 const CHANNEL_NAMES = {
   whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', telegram: 'Telegram',
   sms: 'SMS', email: 'Email', webchat: 'Web chat',
 };
 export const channelName = (c) => CHANNEL_NAMES[c] || c || 'unknown';
+
+/** What to call a customer: their name, else what the API knows them by (`display`: a phone number, an email
+ * address, a handle or their id on the channel). "Unknown contact" only when the API says nothing at all. */
+export function contactLabel(contact) {
+  return (contact && (contact.name || contact.display)) || 'Unknown contact';
+}
 
 export function channelBadge(channel) {
   return h('span', { class: `badge channel channel-${channel}` }, channelName(channel));

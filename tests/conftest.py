@@ -33,6 +33,16 @@ TEST_SECRETS = {
 }
 
 
+# What template.yaml's Globals give every function (a function without one fails at its first use): tests that
+# reach AWS (moto) set their own, or the integration stack's.
+TEST_INFRASTRUCTURE = {
+    "TABLE_NAME": "switchboard",
+    "MEDIA_BUCKET": "switchboard-media",
+    "INBOUND_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-inbound",
+    "OUTBOUND_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-outbound.fifo",
+}
+
+
 def reset_caches() -> None:
     get_settings.cache_clear()
     registry.get.cache_clear()
@@ -47,7 +57,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch):
     for key in list(os.environ):
         if key.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE")):
             monkeypatch.delenv(key, raising=False)
-    for key, value in TEST_SECRETS.items():
+    for key, value in (TEST_SECRETS | TEST_INFRASTRUCTURE).items():
         monkeypatch.setenv(key, value)
     reset_caches()
     clock.reset()

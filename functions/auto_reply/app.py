@@ -1,4 +1,4 @@
-"""No-response auto-replies, run on a schedule (EventBridge Scheduler)."""
+"""No-response auto-replies: EventBridge Scheduler runs this every minute (rate(1 minute), template.yaml)."""
 
 from aws_lambda_powertools import Logger
 

@@ -27,7 +27,7 @@ def record_handler(record):
         envelope = InboundEnvelope.model_validate_json(record.body)
         observability.set_correlation_id(envelope.correlation_id)  # this record's lines go with its webhook request
         outcome = processing.process(envelope, attempt=int(record.attributes.approximate_receive_count or 1))
-    except Exception as exc:
+    except Exception as exc:  # any failure fails this record (the batch reports it); logged by type, then re-raised
         # Retried by the queue, then the DLQ: say which record and why (never its content).
         logger.warning("inbound record failed", extra={"message_id": record.message_id, "error": type(exc).__name__,
                                                        "receive_count": record.attributes.approximate_receive_count})

@@ -1,4 +1,4 @@
-"""Retention sweep, run on a schedule (EventBridge Scheduler)."""
+"""Retention sweep: EventBridge Scheduler runs this every hour (rate(1 hour), template.yaml)."""
 
 from aws_lambda_powertools import Logger
 

@@ -36,7 +36,7 @@ def record_handler(record):
             queue.retry_outbound_after(record.receipt_handle, exc.retry_after)
         _log_failure(record, exc)
         raise
-    except Exception as exc:
+    except Exception as exc:  # any failure fails this record (the batch reports it); logged by type, then re-raised
         _log_failure(record, exc)
         raise
     logger.info("outbound handled", extra={"conversation_id": job.conversation_id, "message_id": job.message_id,

@@ -1,4 +1,4 @@
-"""Satisfaction surveys, run on a schedule (EventBridge Scheduler)."""
+"""Satisfaction surveys: EventBridge Scheduler runs this every 5 minutes (rate(5 minutes), template.yaml)."""
 
 from aws_lambda_powertools import Logger
 

@@ -85,17 +85,18 @@ def ses_event(raw: bytes, message_id: str, bucket: str) -> dict[str, Any]:
                                     for a in getattr(header, "addresses", ()) if "@" in a.addr_spec))
     common = {"from": [str(a) for a in (parsed.get_all("From") or [])], "to": to, "subject": str(parsed.get("Subject", "")),
               "messageId": str(parsed.get("Message-ID", "")), "date": str(parsed.get("Date", ""))}
-    verdict = {"status": "PASS"}
     # SES writes its scan results into the stored message as X-SES-Spam-Verdict / X-SES-Virus-Verdict headers: a
-    # message posted with them set to FAIL gets that verdict here, so quarantine can be tried locally.
+    # message posted with them set to FAIL gets that verdict here, so quarantine can be tried locally. The same
+    # spelling sets the authentication verdicts (X-SES-SPF-Verdict, X-SES-DKIM-Verdict, X-SES-DMARC-Verdict).
     scanned = {name: {"status": _verdict(parsed.get(header))} for name, header in
-               (("spamVerdict", "X-SES-Spam-Verdict"), ("virusVerdict", "X-SES-Virus-Verdict"))}
+               (("spamVerdict", "X-SES-Spam-Verdict"), ("virusVerdict", "X-SES-Virus-Verdict"),
+                ("spfVerdict", "X-SES-SPF-Verdict"), ("dkimVerdict", "X-SES-DKIM-Verdict"),
+                ("dmarcVerdict", "X-SES-DMARC-Verdict"))}
     return {"Records": [{"eventSource": "aws:ses", "eventVersion": "1.0", "ses": {
         "mail": {"timestamp": now, "source": parsed.get("Return-Path", common["from"][0] if common["from"] else ""),
                  "messageId": message_id, "destination": recipients, "headersTruncated": False,
                  "headers": [{"name": k, "value": str(v)} for k, v in parsed.items()], "commonHeaders": common},
-        "receipt": {"timestamp": now, "processingTimeMillis": 1, "recipients": recipients, **scanned, "spfVerdict": verdict,
-                    "dkimVerdict": verdict, "dmarcVerdict": verdict,
+        "receipt": {"timestamp": now, "processingTimeMillis": 1, "recipients": recipients, **scanned,
                     "action": {"type": "Lambda", "invocationType": "Event",
                                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:EmailFunction"}},
     }}], "_local": {"bucket": bucket, "key": f"inbound-email/{message_id}"}}

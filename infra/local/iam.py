@@ -42,7 +42,7 @@ class Credentials:
             env["AWS_SESSION_TOKEN"] = self.session_token
         return env
 
-    def client_arguments(self) -> dict[str, str | None]:
+    def client_arguments(self) -> dict[str, Any]:
         return {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key,
                 "aws_session_token": self.session_token}
 
@@ -113,8 +113,8 @@ def function_credentials(template: dict[str, Any], resolver: Resolver, function:
         iam.put_role_policy(name, policy["PolicyName"], json.dumps(policy["PolicyDocument"]))
     # Lambda's service principal assumes the role (its trust policy names lambda.amazonaws.com, not a local user).
     assumed = sts_backends[_account()]["aws"].assume_role(region_name=REGION, role_session_name=function,
-                                                          role_arn=created.arn, policy=None,
-                                                          duration=SESSION_SECONDS, external_id=None)
+                                                          role_arn=created.arn, policy="",
+                                                          duration=SESSION_SECONDS, external_id="")
     return Credentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token), created.arn
 
 
@@ -313,7 +313,7 @@ def _presigned(response: Any, scoped_s3: type, bucket: str | None, key: str | No
     probe = AWSRequest(method=response.method, url=f"{url.scheme}://{host}{url.path}"
                        + (f"?{urlencode(unsigned)}" if unsigned else ""), headers={"host": host})
     probe.context["timestamp"] = query["X-Amz-Date"]
-    auth._modify_request_before_signing(probe)
+    auth._modify_request_before_signing(probe)  # type: ignore[attr-defined]  # the URL as the signer built it
     expected = auth.signature(auth.string_to_sign(probe, auth.canonical_request(probe)), probe)
     if expected != query["X-Amz-Signature"]:
         request._raise_signature_does_not_match()

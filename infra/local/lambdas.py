@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -110,7 +111,7 @@ def load_functions(root: Path, template: dict[str, Any], resolver: Resolver) -> 
     return functions
 
 
-def http_routes(template: dict[str, Any], functions: dict[str, Function]) -> list[Route]:
+def http_routes(template: dict[str, Any], functions: Mapping[str, Invokable]) -> list[Route]:
     apis = resources(template, "AWS::Serverless::HttpApi")
     default_auth = {name: bool(((api.get("Properties") or {}).get("Auth") or {}).get("DefaultAuthorizer"))
                     for name, api in apis.items()}

@@ -102,7 +102,7 @@ class SqsSource:
         except FunctionError as exc:  # the worker has logged its error: the batch comes back, as in Lambda
             log.warning("%s failed its batch of %d: %s", self.function.name, len(messages), exc.error_type)
             return ids
-        except Exception:
+        except Exception:  # any error of the function is a failed invocation: the whole batch comes back
             log.exception("%s failed its batch", self.function.name)
             return ids
         if not self.report_failures:
@@ -124,7 +124,7 @@ class Schedule:
                 self.on_run(self.function)
             except FunctionError as exc:
                 log.warning("scheduled %s failed: %s", self.function.name, exc.error_type)
-            except Exception:
+            except Exception:  # a failed scheduled run is logged; the schedule goes on, as EventBridge's does
                 log.exception("scheduled %s failed", self.function.name)
 
 

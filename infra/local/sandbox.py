@@ -10,7 +10,7 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 PREFIX = "/_sandbox"
 
@@ -27,6 +27,20 @@ def media_bytes(media_id: str) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"tEXt", f"Comment\x00sandbox media {media_id}".encode()) + chunk(b"IDAT", zlib.compress(rows))
             + chunk(b"IEND", b""))
+
+
+FIRST_NAMES = ("Ada", "Bilal", "Chiara", "Dmitri", "Esi", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal", "Lea",
+               "Mateo", "Noor", "Oskar", "Priya")
+LAST_NAMES = ("Okafor", "Lindqvist", "Moreau", "Tanaka", "Kowalski", "Haddad", "Ferreira", "Novak")
+
+
+def profile(user_id: str, instagram: bool = False) -> dict[str, Any]:
+    """A Graph user profile for a PSID or IGSID: a plausible name of its own, the same for every look-up."""
+    digest = hashlib.sha256(user_id.encode()).digest()
+    first, last = FIRST_NAMES[digest[0] % len(FIRST_NAMES)], LAST_NAMES[digest[1] % len(LAST_NAMES)]
+    if instagram:
+        return {"id": user_id, "name": f"{first} {last}", "username": f"{first}.{last}{digest[2]}".lower()}
+    return {"id": user_id, "first_name": first, "last_name": last, "name": f"{first} {last}"}
 
 
 @dataclass
@@ -105,10 +119,15 @@ class Sandbox:
                 "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
 
     def _messenger(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        if method == "GET":  # user profile look-up: /vNN/{PSID}?fields=...
+            return profile(unquote(subpath.strip("/").split("/")[-1]))
         recipient = (body.get("recipient") or {}).get("id") if isinstance(body, dict) else None
         return {"recipient_id": recipient, "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
 
-    _instagram = _messenger
+    def _instagram(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        if method == "GET":  # user profile look-up: /vNN/{IGSID}?fields=name,username
+            return profile(unquote(subpath.strip("/").split("/")[-1]), instagram=True)
+        return self._messenger(method, subpath, body, query)
 
     def _telegram(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
         if subpath.endswith("/getFile"):

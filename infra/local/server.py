@@ -132,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BotoCoreError, ClientError) as exc:  # a local control's call to the AWS stand-in failed
             log.warning("%s %s: %s", self.command, url.path, exc)
             self._json(500, {"message": "Internal Server Error"})
-        except Exception:
+        except Exception:  # as API Gateway: any integration failure is a 500, never a dropped connection
             log.exception("request failed: %s %s", self.command, url.path)
             self._json(500, {"message": "Internal Server Error"})
 
@@ -229,7 +229,9 @@ class Handler(BaseHTTPRequestHandler):
     def _static(self, path: str) -> None:
         root = self.stack.root / "frontend"
         if path == "/config.json":
-            self._json(200, {"apiUrl": "", "local": True})
+            from switchboard.channel_names import CHANNELS
+
+            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS)})
             return
         target = (root / path.lstrip("/")).resolve()
         if target.is_dir():
@@ -242,7 +244,7 @@ class Handler(BaseHTTPRequestHandler):
             content_type = "text/javascript"
         body = target.read_bytes()
         if target.name == "index.html":  # media links point at the local AWS stand-in, over plain HTTP
-            origin = "/".join(self.stack.endpoint.split("/")[:3])
+            origin = "/".join((self.stack.endpoint or "").split("/")[:3])
             body = body.replace(b"img-src 'self' data: https:;", f"img-src 'self' data: https: {origin};".encode())
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "X-Content-Type-Options": "nosniff"})

@@ -152,6 +152,9 @@ class LocalStack:
         if not self.endpoint:
             from moto.server import ThreadedMotoServer
 
+            from infra.local import moto_speedups
+
+            moto_speedups.apply()
             moto_port = free_port()
             self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
             self.moto.start()
@@ -341,8 +344,8 @@ class LocalStack:
         return 200, {"message_id": message_id, "result": result}
 
     def stop(self) -> None:
-        for item in (*self.sources, *self.schedules):
-            item.stop.set()
+        for stop in (*(s.stop for s in self.sources), *(s.stop for s in self.schedules)):
+            stop.set()
         if self.server:
             self.server.shutdown()
             self.server.server_close()

@@ -29,6 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # stackinfo.py, beside
 from stackinfo import ScriptError, stack_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "layers" / "shared"))
+from switchboard.channel_names import CHANNELS  # noqa: E402
+
 FRONTEND = ROOT / "frontend"
 REQUIRED_OUTPUTS = ("FrontendBucketName", "FrontendDistributionId", "FrontendUrl", "ApiUrl", "HostedUiDomain",
                     "UserPoolClientId")
@@ -86,11 +89,12 @@ def check_outputs(outputs: dict[str, str]) -> None:
 
 
 def config(outputs: dict[str, str]) -> dict[str, Any]:
-    """The config.json the app reads (frontend/api.js, frontend/auth.js)."""
+    """The config.json the app reads (frontend/api.js, frontend/auth.js); the channel names are the core's."""
     base = outputs["FrontendUrl"].rstrip("/")
     return {
         "apiUrl": outputs["ApiUrl"].rstrip("/"),
         "local": False,
+        "channels": list(CHANNELS),
         "cognito": {
             "domain": outputs["HostedUiDomain"],
             "clientId": outputs["UserPoolClientId"],

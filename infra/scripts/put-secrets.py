@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, ssm: Any, out: Any = sys.stdout) -> int:
         secrets = [s for s in secrets if s.channel in args.only]
     if args.list:
         paths = [s.path(args.stage) for s in secrets]
-        existing = {}
+        existing: dict[str, dict[str, Any]] = {}
         for start in range(0, len(paths), 10):  # GetParameters takes 10 names at a time
             got = ssm.get_parameters(Names=paths[start:start + 10], WithDecryption=False)
             existing |= {p["Name"]: p for p in got.get("Parameters", [])}

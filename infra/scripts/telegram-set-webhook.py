@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 # Keep in step with switchboard.channels.telegram.ALLOWED_UPDATES: the updates the channel parses.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "message_reaction",
+                   "business_message", "edited_business_message", "deleted_business_messages"]
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 DEFAULT_API = "https://api.telegram.org"
@@ -57,10 +58,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def ssm_parameter(name: str, region: str | None) -> str:
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return boto3.client("ssm", region_name=region).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    except Exception as exc:  # noqa: BLE001 - any AWS failure is reported the same way, without details that may leak
+    except (BotoCoreError, ClientError) as exc:  # reported the same way, without details that may leak
         raise ScriptError(f"cannot read SSM parameter {name}: {type(exc).__name__}") from None
 
 

@@ -18,14 +18,24 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.conftest import new_whatsapp_conversation
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def _missing(reason: str) -> None:
+    """A developer's machine without chromium skips this tier; CI (.ci/run sets SWITCHBOARD_REQUIRE_BROWSER) fails."""
+    if os.environ.get("SWITCHBOARD_REQUIRE_BROWSER"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+    _missing("playwright is not installed (pip install playwright)")
 if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
+    _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -421,6 +431,29 @@ def test_availability_takes_new_conversations_and_a_conversation_can_be_handed_t
         availability(local_stack.request("POST", "/_local/token", {"email": me, "role": "agent"}).json()["token"], False)
 
 
+def test_a_contact_without_a_name_shows_by_its_phone_number(page, local_stack):
+    # Given a WhatsApp customer whose profile has no name: only their number is known
+    sender = "1555" + str(uuid.uuid4().int)[:7]
+    payload = wa_payload(wa_message(f"wamid.{uuid.uuid4().hex[:10]}", sender=sender,
+                                    text="Is the shop open on Sunday?"), sender=sender)
+    payload["entry"][0]["changes"][0]["value"]["contacts"] = [{"wa_id": sender}]
+    assert local_stack.post_meta("whatsapp", payload).status == 200
+    phone = f"+{sender}"
+    assert local_stack.wait_for(lambda: [c for c in local_stack.conversations(status="open", limit="100")
+                                         if c["contact"]["display"] == phone], timeout=20)
+    sign_in(page)
+    # Then the inbox shows them by their phone number, and no one as "Unknown contact"
+    mine = page.get_by_test_id("conversation").filter(has_text=phone)
+    expect(mine.locator(".contact-name")).to_have_text(phone)
+    expect(page.get_by_test_id("conversation").filter(has_text="Unknown contact")).to_have_count(0)
+    shot(page, "13-contact-by-phone-in-the-inbox")
+    # And so do the conversation's title and the customer's messages
+    mine.click()
+    expect(page.locator("#conv-title")).to_have_text(phone)
+    expect(page.get_by_test_id("message").filter(has_text="open on Sunday").locator(".sender")).to_have_text(phone)
+    shot(page, "14-contact-by-phone-in-the-conversation")
+
+
 def test_an_email_conversation_shows_its_subject(page, local_stack):
     tag = uuid.uuid4().hex[:8]
     raw = (f"From: Cleo {tag} <cleo.{tag}@example.org>\r\nTo: support@switchboard.local\r\nSubject: Invoice {tag}\r\n"
@@ -429,6 +462,35 @@ def test_an_email_conversation_shows_its_subject(page, local_stack):
     sign_in(page)
     page.get_by_test_id("conversation").filter(has_text=f"Cleo {tag}").click()
     expect(page.get_by_test_id("conv-subject")).to_have_text(f"Subject: Invoice {tag}")
+
+
+def test_mail_that_fails_sender_authentication_is_shown_with_a_warning(page, local_stack):
+    # Given a mail whose sender SES could not verify (the local stack takes the verdicts from these headers), and
+    # one whose sender passed
+    tag = uuid.uuid4().hex[:8]
+    forged = (f"From: Dana {tag} <ceo.{tag}@example.org>\r\nTo: support@switchboard.local\r\n"
+              f"Subject: Urgent payment {tag}\r\nMessage-ID: <{tag}@example.org>\r\nX-SES-SPF-Verdict: FAIL\r\n"
+              f"X-SES-DMARC-Verdict: FAIL\r\n\r\nPlease wire 9,800 EUR to the new IBAN today.\r\n").encode()
+    genuine = (f"From: Eli {tag} <eli.{tag}@example.org>\r\nTo: support@switchboard.local\r\n"
+               f"Subject: Invoice {tag}\r\nMessage-ID: <g{tag}@example.org>\r\n\r\nMy invoice, please.\r\n").encode()
+    for raw in (forged, genuine):
+        assert local_stack.request("POST", "/_local/email", raw, {"Content-Type": "message/rfc822"}).status == 200
+    sign_in(page)
+
+    # When an agent opens it: the message and the conversation header say the sender may be forged
+    page.get_by_test_id("conversation").filter(has_text=f"Dana {tag}").click()
+    message = page.get_by_test_id("message").filter(has_text="new IBAN")
+    expect(message.get_by_test_id("message-auth-warning")).to_contain_text("Sender not verified (DMARC failed, SPF "
+                                                                           "failed)")
+    expect(page.get_by_test_id("conv-auth-warning")).to_be_visible()
+    expect(page.get_by_test_id("conv-auth-warning")).to_contain_text("latest mail failed sender verification")
+    shot(page, "email-auth-warning")
+
+    # And a mail whose sender passed shows none
+    page.get_by_test_id("conversation").filter(has_text=f"Eli {tag}").click()
+    expect(page.get_by_test_id("message").filter(has_text="My invoice")).to_be_visible()
+    expect(page.get_by_test_id("message-auth-warning")).to_have_count(0)
+    expect(page.get_by_test_id("conv-auth-warning")).to_be_hidden()
 
 
 def test_the_reply_box_closes_with_the_reply_window_but_notes_still_work(page, customer, local_stack):

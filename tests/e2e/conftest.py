@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -21,6 +19,7 @@ import pytest
 
 from infra.local.stack import free_port
 from tests.conftest import ROOT
+from tests.support.signing import meta_signature
 
 SECRETS = {"META_APP_SECRET": "e2e-meta-secret", "META_VERIFY_TOKEN": "e2e-verify-token",
            "TELEGRAM_SECRET_TOKEN": "e2e-telegram-secret", "TWILIO_AUTH_TOKEN": "e2e-twilio-token"}
@@ -64,7 +63,7 @@ class LocalStack:
 
     def post_meta(self, channel: str, payload: dict | bytes, secret: str = SECRETS["META_APP_SECRET"]) -> Reply:
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        sig = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        sig = meta_signature(raw, secret)
         return self.request("POST", f"/webhooks/{channel}", raw,
                             {"Content-Type": "application/json", "X-Hub-Signature-256": sig})
 

@@ -3,11 +3,8 @@ its own send API with the right recipient and threading."""
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
-import hashlib
-import hmac
 import json
 import time
 import urllib.parse
@@ -18,6 +15,7 @@ from email.utils import make_msgid
 import pytest
 
 from tests.e2e.conftest import SECRETS
+from tests.support.signing import twilio_signature
 
 
 def tag() -> str:
@@ -100,8 +98,7 @@ def test_telegram(local_stack):
 
 def twilio_post(s, params: dict[str, str], token: str = SECRETS["TWILIO_AUTH_TOKEN"]):
     url = s.base + "/webhooks/sms"
-    signed = url + "".join(k + params[k] for k in sorted(params))
-    signature = base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    signature = twilio_signature(token, url, params)
     return s.request("POST", "/webhooks/sms", urllib.parse.urlencode(params).encode(),
                      {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
 

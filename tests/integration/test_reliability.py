@@ -171,15 +171,15 @@ def test_an_outbound_job_redelivered_while_its_send_is_in_flight_is_sent_once(st
 
 
 def test_a_send_cut_off_mid_call_is_never_repeated_blind(stack):
-    from switchboard.store import conversations as store
+    from switchboard.store import delivery, messages
     from switchboard.store.table import Table
 
     conv = one_conversation(stack, "wamid.o2")
     queued = reply(stack, conv["id"], "Cut off")
     # An invocation claimed the send and died without an outcome (a timeout kills it mid-call)
     table = Table()
-    (message,) = [m for m in (store.get_message(table, conv["id"], queued["created_at"], queued["id"]),) if m]
-    assert store.claim_send(table, message, clock.epoch() + 120)
+    (message,) = [m for m in (messages.get_message(table, conv["id"], queued["created_at"], queued["id"]),) if m]
+    assert delivery.claim_send(table, message, clock.epoch() + 120)
     # While its lease runs, the redelivered job waits; once the lease has expired, it fails saying so
     stack.drain("SenderFunction", max_polls=2)
     assert [m["status"] for m in outbound(stack, conv["id"])] == ["sending"]
@@ -211,7 +211,7 @@ def test_a_job_enqueued_twice_in_one_batch_is_sent_once(stack):
 
 def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, monkeypatch):
     from switchboard.channels.whatsapp import WhatsAppChannel
-    from switchboard.store import conversations as store
+    from switchboard.store import delivery
     from switchboard.store.table import Table
 
     conv = one_conversation(stack, "wamid.d2")
@@ -229,13 +229,13 @@ def test_the_same_job_in_two_execution_environments_at_once_is_sent_once(stack, 
 
     monkeypatch.setattr(Table, "_call", serialized)
     # Both environments read the message as queued, then both try to claim it at the same moment
-    both_read, real_claim = threading.Barrier(2, timeout=10), store.claim_send
+    both_read, real_claim = threading.Barrier(2, timeout=10), delivery.claim_send
 
     def claim_together(*args, **kwargs):
         both_read.wait()
         return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(store, "claim_send", claim_together)
+    monkeypatch.setattr(delivery, "claim_send", claim_together)
     calls, real_send = [], WhatsAppChannel.send
 
     def recorded(self, request):
@@ -302,13 +302,13 @@ def test_a_send_whose_record_fails_at_first_is_still_recorded_sent_and_sent_once
 
 
 def test_a_job_that_arrives_before_its_message_is_stored_waits_for_it(stack, monkeypatch):
-    from switchboard.store import conversations as store
+    from switchboard.store import messages
 
     conv = one_conversation(stack, "wamid.h3")
-    late, real_add = [], store.add_outbound
-    monkeypatch.setattr(store, "add_outbound", lambda *args, **kwargs: late.append((args, kwargs)))
+    late, real_add = [], messages.add_outbound
+    monkeypatch.setattr(messages, "add_outbound", lambda *args, **kwargs: late.append((args, kwargs)))
     reply(stack, conv["id"], "Worth the wait")  # queued; its store is held back
-    monkeypatch.setattr(store, "add_outbound", real_add)
+    monkeypatch.setattr(messages, "add_outbound", real_add)
     source = stack.source("SenderFunction")
     assert source.poll_once() == 1 and sends(stack) == []  # no message yet: tried again shortly
     ((args, kwargs),) = late

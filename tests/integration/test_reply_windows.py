@@ -3,14 +3,13 @@ automation) may answer for 7 days, and such a reply goes out with Meta's HUMAN_A
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import pytest
 
 from switchboard import clock
 from tests.integration.test_whatsapp_flow import SECRET, messages
+from tests.support.signing import meta_signature
 
 PAGE = "PAGE9"
 
@@ -21,7 +20,7 @@ def customer_writes(stack, channel: str, mid: str, psid: str = "PSID9") -> dict:
         "id": PAGE, "time": now, "messaging": [{"sender": {"id": psid}, "recipient": {"id": PAGE}, "timestamp": now,
                                                  "message": {"mid": mid, "text": f"text of {mid}"}}]}]}
     raw = json.dumps(payload).encode()
-    signature = "sha256=" + hmac.new(SECRET, raw, hashlib.sha256).hexdigest()
+    signature = meta_signature(raw, SECRET)
     answer = stack.http("POST", f"/webhooks/{channel}", raw,
                         {"Content-Type": "application/json", "X-Hub-Signature-256": signature})
     assert answer.status == 200, answer

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -12,6 +10,7 @@ from typing import Any
 import pytest
 
 from switchboard import aws, clock
+from tests.support.signing import meta_signature
 
 SECRET = b"test-meta-secret"
 PNID = "200000000000002"
@@ -36,7 +35,7 @@ def wa_payload(*messages: dict, statuses: list[dict] | None = None, name: str = 
 
 def signed(payload: dict | bytes, secret: bytes = SECRET) -> tuple[bytes, dict[str, str]]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    sig = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
+    sig = meta_signature(raw, secret)
     return raw, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
 
 
@@ -325,3 +324,25 @@ def test_retry_after_visibility_stays_within_what_sqs_allows(stack):
     assert queue.retry_outbound_after("not-a-handle", 0.2) is False
     queue.retry_outbound_after("not-a-handle", 10**9)
     assert asked == [1, 12 * 3600]
+
+
+def test_a_large_batch_is_claimed_by_the_processor_and_stored_once(stack):
+    from switchboard.services import ingest
+
+    # Given a POST of more events than the webhook claims itself (Meta batches up to 1,000)
+    n = ingest.INLINE_CLAIMS + 10
+    payload = wa_payload(*[wa_message(f"wamid.big{i}", text=f"line {i}") for i in range(n)])
+    assert post(stack, payload).status == 200
+    # Then it is enqueued without a claim per event, and a redelivery before processing is enqueued again
+    assert stack.items("INBOUND#") == [] and stack.queue_count("InboundQueue") == n
+    assert post(stack, payload).status == 200
+    assert stack.queue_count("InboundQueue") == 2 * n
+    # When the processor has run: each message is stored once, claimed and marked processed
+    stack.drain("ProcessorFunction")
+    (conv,) = conversations(stack)
+    page = stack.http("GET", f"/api/conversations/{conv['id']}/messages", role="agent", query="limit=200").json()
+    assert sorted(m["text"] for m in page["items"]) == sorted(f"line {i}" for i in range(n))
+    assert len(stack.items("INBOUND#")) == n and all(i.get("processed") for i in stack.items("INBOUND#"))
+    # And a provider retry after processing is acknowledged without enqueueing anything
+    assert post(stack, payload).status == 200
+    assert stack.queue_count("InboundQueue") == 0

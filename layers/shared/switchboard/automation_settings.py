@@ -10,16 +10,15 @@ import re
 from datetime import date
 from functools import cache
 from itertools import pairwise
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from switchboard.channel_names import CHANNELS, Channel
 from switchboard.errors import BadRequest
-from switchboard.models import Channel
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNELS: tuple[str, ...] = get_args(Channel)
 MINUTES_PER_DAY = 24 * 60
 MAX_INTERVALS_PER_DAY = 12
 MAX_HOLIDAYS = 1000

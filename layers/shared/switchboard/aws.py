@@ -24,8 +24,9 @@ def _client(service: str) -> Any:
     # Standard retry mode: backoff with jitter on throttling and 5xx, within the Lambda's time.
     # Sending email is not idempotent: one attempt, and what failed is retried (or not) by the caller's rules.
     attempts = 1 if service in ("sesv2", "ses") else 3
+    # The pool holds a connection for each of switchboard.parallel's side-by-side calls.
     config = Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=2, read_timeout=5,
-                    signature_version="s3v4" if service == "s3" else None)
+                    signature_version="s3v4" if service == "s3" else None, max_pool_connections=32)
     return _session().client(service, config=config)
 
 

@@ -77,4 +77,7 @@ class RetryableSendError(SendError):
 
 
 class MediaError(SwitchboardError):
-    """A media download failed; the processor retries it."""
+    """A media download failed; the processor retries it, unless it is `permanent` (a URL or id we refuse: retrying
+    cannot help), when the attachment is marked failed at once."""
+
+    permanent = False

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
-CHANNELS: tuple[str, ...] = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
+from switchboard.channel_names import Channel  # the channel names, defined once
+
 Direction = Literal["inbound", "outbound"]
 ConversationStatus = Literal["open", "pending", "resolved"]
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
@@ -64,13 +64,40 @@ class InboundMessage(Model):
     thread_refs: list[str] = Field([], description="provider ids (RFC Message-IDs) this message answers, oldest first")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: this message's own RFC Message-ID")
+    summary: str | None = Field(None, description="what an agent reads for content that is not text: a labelled "
+                                "placeholder with what is known ('Order: 2 items', 'Game: Tetris')")
+    deleted: bool = Field(False, description="the customer unsent (revoked) the stored message with this "
+                                             "provider_message_id: its content is removed")
+    echo: bool = Field(False, description="sent by the business outside Switchboard (the WhatsApp Business app on "
+                                          "a coexistence number, the Page inbox) to sender_id: stored as outbound")
+    echo_via: str | None = Field(None, description="with echo: where it was sent from ('whatsapp_business_app')")
+    auto_submitted: str | None = Field(None, description="sent by a machine, not a person: why (AUTO_REPLIED, "
+                                       "'auto_generated', 'list', 'bulk'). Automation never answers it")
+    authentication: dict[str, str] | None = Field(None, description="email: the receiving server's verdicts, "
+                                                  "{'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or PROCESSING_FAILED")
+
+
+# An automatic reply (out of office, vacation): it joins only the conversation it answers, and changes nothing there.
+AUTO_REPLIED = "auto_replied"
+
+
+class IgnoredEvent(Model):
+    """Something in a webhook that is neither a customer speaking nor a receipt (a service message, an event for an
+    inbox we do not own): acknowledged and counted by reason, never stored or queued."""
+
+    kind: Literal["ignored"] = "ignored"
+    channel: Channel
+    reason: str = Field(description="a short slug for the count: 'service_message', 'unknown_inbox'...")
 
 
 def dedupe_id(event: InboundMessage | StatusUpdate | ContactEvent) -> str:
     """The key under which the webhook records first sight of an event."""
     if isinstance(event, InboundMessage):
-        return event.event_id or (f"{event.provider_message_id}#edit#{event.timestamp}" if event.edited
-                                  else event.provider_message_id)
+        if event.event_id:
+            return event.event_id
+        if event.deleted:
+            return f"{event.provider_message_id}#delete"
+        return f"{event.provider_message_id}#edit#{event.timestamp}" if event.edited else event.provider_message_id
     if isinstance(event, ContactEvent):
         return f"event#{event.provider_event_id}"
     return f"status#{event.provider_message_id}#{event.status}#{event.watermark or ''}"
@@ -122,6 +149,8 @@ class InboundEnvelope(Model):
     event: InboundEvent
     received_at: str
     correlation_id: str | None = Field(None, description="the webhook request's id, for the processor's log lines")
+    claimed: bool = Field(True, description="the webhook recorded first sight of the event (its dedupe marker); "
+                                            "false for a large batch, whose events the processor claims")
 
 
 class SendRequest(Model):
@@ -139,10 +168,14 @@ class SendRequest(Model):
     past_window: bool = Field(False, description="an agent's reply past the standard window, sent in the channel's "
                                                  "form for it: Messenger's and Instagram's HUMAN_AGENT tag, a "
                                                  "WhatsApp template")
+    automated: bool = Field(False, description="sent by automation (greeting, away, auto-reply), marked as such where "
+                                               "the channel can (email: Auto-Submitted)")
 
 
 class SendResult(Model):
     provider_message_id: str
+    aliases: list[str] = Field([], description="further ids the provider knows the message by (SES's own message "
+                                               "id): recorded too, so that its receipts and replies find it")
 
 
 class Contact(Model):
@@ -182,9 +215,22 @@ class Conversation(Model):
     expires_at: int | None = Field(None, description="TTL backstop, moved forward with every activity")
     subject: str | None = Field(None, description="email: the thread's subject")
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
+    auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
+                                       "(list, bulk, auto-generated): the reason. No survey then")
+
+
+class Agent(Model):
+    """An agent's availability for round-robin assignment, their cap and their open load."""
+
+    email: str
+    available: bool = False
+    max_open: int = 0
+    open_count: int = Field(0, description="assigned open conversations (a stray decrement may leave it below 0)")
+    last_assigned_at: str | None = None
 
 
 AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
+EXTERNAL_SENDER = "external:"  # sent by the business outside Switchboard: external:<where> (e.g. the Business app)
 
 
 class Message(Model):
@@ -208,8 +254,12 @@ class Message(Model):
     lease_until: float | None = Field(None, description="while sending: when an attempt without outcome expires")
     retry_at: float | None = Field(None, description="queued: not sent before this time (the provider's Retry-After)")
     edited_at: float | None = None
+    deleted_at: float | None = Field(None, description="when the customer unsent it (its content is gone)")
+    summary: str | None = Field(None, description="a labelled placeholder for content that is not text")
     raw_ref: str | None = Field(None, description="S3 key of the raw source (email)")
     message_ref: str | None = Field(None, description="email: the message's own RFC Message-ID")
+    auto_submitted: str | None = Field(None, description="inbound automated mail: why (see InboundMessage)")
+    authentication: dict[str, str] | None = Field(None, description="email: SPF, DKIM and DMARC verdicts")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
 
     @property

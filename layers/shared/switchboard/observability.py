@@ -22,9 +22,10 @@ def _metrics() -> Any:
 
 
 def forget() -> None:
-    """Tests: the next metric (and tracer) reads its namespace and service from the environment again."""
+    """Tests: the next metric, tracer and logger read their namespace and service from the environment again."""
     _metrics.cache_clear()
     _tracer.cache_clear()
+    _logger.cache_clear()
 
 
 def count(name: str, value: float = 1) -> None:
@@ -37,6 +38,15 @@ def count_by_channel(name: str, channel: str, value: float = 1) -> None:
 
     with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
         metric.add_dimension(name="channel", value=channel)
+
+
+def count_by_reason(name: str, channel: str, reason: str, value: float = 1) -> None:
+    """A count with channel and reason dimensions (events ignored or dropped, and why): its own EMF record."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+        metric.add_dimension(name="channel", value=channel)
+        metric.add_dimension(name="reason", value=reason)
 
 
 def seconds(name: str, value: float) -> None:

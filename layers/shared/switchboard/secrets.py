@@ -18,8 +18,9 @@ def get(name: str) -> str:
     if not param:
         return ""
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
         return parameters.get_parameter(param, decrypt=True, max_age=CACHE_SECONDS) or ""
-    except Exception as exc:
+    except GetParameterError as exc:  # Powertools wraps every SSM failure (missing, denied, unreachable) in it
         raise ServiceUnavailable(f"secret {name} unavailable") from exc

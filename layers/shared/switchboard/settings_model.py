@@ -6,14 +6,32 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class MissingSetting(RuntimeError):
+    """A function needs a setting its deployment did not give it: a configuration error, never the caller's. Raised
+    where the setting is first used, naming its environment variable."""
+
+    def __init__(self, variable: str):
+        super().__init__(f"{variable} is not set: the function's environment (template.yaml Globals) must name it")
+        self.variable = variable
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        raise MissingSetting(variable)
+    return value
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     stage: str = Field("local", alias="STAGE")
-    table_name: str = Field("switchboard", alias="TABLE_NAME")
-    inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
-    outbound_queue_url: str = Field("", alias="OUTBOUND_QUEUE_URL")
-    media_bucket: str = Field("", alias="MEDIA_BUCKET")
+    # The resources the template gives every function. No defaults: a function without one fails at its first use,
+    # naming the variable, instead of calling AWS with an empty (or a guessed) name. Read them as the properties
+    # below (`table_name`, ...).
+    table_name_env: str | None = Field(None, alias="TABLE_NAME")
+    inbound_queue_url_env: str | None = Field(None, alias="INBOUND_QUEUE_URL")
+    outbound_queue_url_env: str | None = Field(None, alias="OUTBOUND_QUEUE_URL")
+    media_bucket_env: str | None = Field(None, alias="MEDIA_BUCKET")
     channel: str = Field("", alias="CHANNEL", description="the webhook function's own channel")
 
     # Provider endpoints are settings so that the local stack can point them at its sandbox.
@@ -75,3 +93,19 @@ class Settings(BaseModel):
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")
+
+    @property
+    def table_name(self) -> str:
+        return _required(self.table_name_env, "TABLE_NAME")
+
+    @property
+    def inbound_queue_url(self) -> str:
+        return _required(self.inbound_queue_url_env, "INBOUND_QUEUE_URL")
+
+    @property
+    def outbound_queue_url(self) -> str:
+        return _required(self.outbound_queue_url_env, "OUTBOUND_QUEUE_URL")
+
+    @property
+    def media_bucket(self) -> str:
+        return _required(self.media_bucket_env, "MEDIA_BUCKET")

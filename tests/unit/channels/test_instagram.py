@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -15,7 +13,9 @@ from switchboard.channels import http, registry
 from switchboard.channels.base import WebhookRequest
 from switchboard.channels.instagram import InstagramChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
-from switchboard.models import Attachment, InboundMessage, SendRequest, StatusUpdate
+from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate
+from tests.support.signing import meta_signature
+from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 IG_ID, OTHER_IG_ID, IGSID, OTHER_IGSID = "17841400000000001", "17841400000000002", "IGSID1", "IGSID2"
 TS = 1760000000123
@@ -29,7 +29,7 @@ def webhook(body: bytes | str, signature: str | None = None) -> WebhookRequest:
 
 
 def sign(body: bytes, secret: str = "test-meta-secret") -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return meta_signature(body, secret)
 
 
 def event(igsid: str = IGSID, ig_id: str = IG_ID, ts: Any = TS, **kind: Any) -> dict[str, Any]:
@@ -128,7 +128,9 @@ def test_a_batch_of_accounts_and_events():
         entry(event(ig_id=OTHER_IG_ID, message={"mid": "aWdf2", "text": "two"}),
               event(ig_id=OTHER_IG_ID, read={"mid": "aWdf_ours2"}), ig_id=OTHER_IG_ID),
     )
-    events = InstagramChannel().parse(webhook(body))
+    parsed = InstagramChannel().parse(webhook(body))
+    assert [e for e in parsed if isinstance(e, IgnoredEvent)] == [IgnoredEvent(channel="instagram", reason="echo")]
+    events = [e for e in parsed if not isinstance(e, IgnoredEvent)]
     assert [(e.kind, e.provider_message_id.split(":")[0]) for e in events] == [
         ("message", "aWdf1"), ("message", "reaction"), ("message", "aWdf2"), ("status", "aWdf_ours2"), ("status", "")]
     assert [e.channel for e in events] == ["instagram"] * 5
@@ -156,7 +158,8 @@ def test_changes_of_the_wrong_shape_are_skipped():
 
 
 def test_echoes_are_ignored():
-    assert parse(event(igsid=IG_ID, ig_id=IGSID, message={"mid": "aWdf_echo", "text": "ours", "is_echo": True})) == []
+    assert parse(event(igsid=IG_ID, ig_id=IGSID, message={"mid": "aWdf_echo", "text": "ours", "is_echo": True})) == [
+        IgnoredEvent(channel="instagram", reason="echo")]
 
 
 @pytest.mark.parametrize(("kind", "attachment_kind"), [("image", "image"), ("video", "video"), ("audio", "audio"),
@@ -213,7 +216,7 @@ def test_reactions_and_unreactions():
 
 def test_unsent_and_unsupported_messages():
     deleted = only(event(message={"mid": "aWdf1", "is_deleted": True}))
-    assert (deleted.type, deleted.text, deleted.edited) == ("deleted", "", True)
+    assert (deleted.provider_message_id, deleted.deleted, deleted.text, deleted.edited) == ("aWdf1", True, "", False)
     unsupported = only(event(message={"mid": "aWdf2", "is_unsupported": True}))
     assert unsupported.type == "unsupported"
 
@@ -266,7 +269,7 @@ def test_hostile_input_yields_events_or_malformed_and_nothing_else(body: bytes):
         events = InstagramChannel().parse(webhook(body))
     except MalformedPayload:
         return
-    assert all(isinstance(e, InboundMessage | StatusUpdate) for e in events)
+    assert all(isinstance(e, InboundMessage | StatusUpdate | IgnoredEvent) for e in events)
     for e in events:
         assert type(e).model_validate_json(e.model_dump_json().encode()) == e
 
@@ -332,14 +335,47 @@ def test_send_without_a_token_is_permanent(calls, settings_env):
 
 # -- media ------------------------------------------------------------------------------------------------
 
-def test_fetch_media_downloads_the_story_url(calls):
-    calls.answer = FakeResponse(200, content=b"\x00\x00\x00\x18ftypmp4", headers={"Content-Type": "video/mp4"})
-    media = InstagramChannel().fetch_media(Attachment(kind="file", url=STORY_URL))
+def test_fetch_media_downloads_the_story_url(media_server):
+    # Through the real guarded download, against a local TLS server that passes for Meta's hosts (media_server.py)
+    media_server.answer("/story.mp4", headers={"Content-Type": "video/mp4"}, body=b"\x00\x00\x00\x18ftypmp4")
+    media = InstagramChannel().fetch_media(Attachment(kind="file", url="https://lookaside.fbsbx.com/story.mp4"))
     assert (media.data, media.mime_type) == (b"\x00\x00\x00\x18ftypmp4", "video/mp4")
-    assert calls[0]["url"] == STORY_URL and "headers" not in calls[0]
+    assert [seen.authorization for seen in media_server.seen] == [None]  # our token never goes to a CDN
 
 
-def test_an_expired_url_is_a_media_error(calls):
-    calls.answer = FakeResponse(403)
+def test_an_expired_url_is_a_media_error(media_server):
+    media_server.answer("/expired.jpg", status=403)
     with pytest.raises(MediaError, match="403"):
-        InstagramChannel().fetch_media(Attachment(kind="image", url="https://cdn/expired.jpg"))
+        InstagramChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/expired.jpg"))
+
+
+# -- profile names ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def failures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    from switchboard import observability
+
+    counted: list[tuple[str, str]] = []
+    monkeypatch.setattr(observability, "count_by_reason",
+                        lambda name, channel, reason, value=1: counted.append((channel, reason)))
+    return counted
+
+
+@pytest.mark.parametrize(("profile", "name"), [
+    ({"name": "Ann Lee", "username": "ann.lee"}, "Ann Lee"),
+    ({"username": "ann.lee"}, "@ann.lee"),
+    ({"name": "", "username": "@ann"}, "@ann"),
+    ({"id": IGSID}, None),
+])
+def test_an_instagram_profile_is_its_name_else_its_handle(calls, failures, profile, name):
+    calls.answer = FakeResponse(200, profile)
+    assert InstagramChannel().fetch_profile(IGSID) == name
+    [call] = calls
+    assert (call["url"], call["params"]) == (f"https://graph.instagram.com/v21.0/{IGSID}", {"fields": "name,username"})
+    assert call["headers"] == {"Authorization": "Bearer test-instagram-token"}
+
+
+def test_an_instagram_look_up_failure_is_harmless(calls, failures):
+    calls.answer = FakeResponse(400, {"error": {"code": 100, "message": "Unsupported get request"}})
+    assert InstagramChannel().fetch_profile(IGSID) is None
+    assert failures == [("instagram", "refused")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -15,7 +14,9 @@ from switchboard.channels import http, registry
 from switchboard.channels.base import WebhookRequest
 from switchboard.channels.messenger import MessengerChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
-from switchboard.models import Attachment, InboundMessage, SendRequest, StatusUpdate, dedupe_id
+from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate, dedupe_id
+from tests.support.signing import meta_signature
+from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 PAGE, OTHER_PAGE, PSID, OTHER_PSID = "PAGE1", "PAGE2", "PSID1", "PSID2"
 TS = 1760000000123  # Meta sends milliseconds
@@ -30,7 +31,7 @@ def webhook(body: bytes | str, signature: str | None = None) -> WebhookRequest:
 
 
 def sign(body: bytes, secret: str = "test-meta-secret") -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return meta_signature(body, secret)
 
 
 def event(psid: str = PSID, page: str = PAGE, ts: Any = TS, **kind: Any) -> dict[str, Any]:
@@ -155,17 +156,21 @@ def test_a_batch_of_entries_and_events_is_read_whole_and_in_order():
               page=OTHER_PAGE),
     )
     # When parsed
-    events = MessengerChannel().parse(webhook(body))
+    parsed = MessengerChannel().parse(webhook(body))
+    events = [e for e in parsed if not isinstance(e, IgnoredEvent)]
     # Then every customer event comes out, in order, with its own Page as the inbox
     assert [(e.kind, getattr(e, "provider_message_id", "")) for e in events] == [
         ("message", "m_1"), ("message", "m_2"), ("message", "m_3"), ("status", "")]
     assert [e.inbox_id for e in events] == [PAGE, PAGE, OTHER_PAGE, OTHER_PAGE]
     assert events[1].sender_id == OTHER_PSID
+    # and the echo and the opt-in are acknowledged as ignored, each with its reason
+    assert [e.reason for e in parsed if isinstance(e, IgnoredEvent)] == ["echo", "optin"]
 
 
 def test_echoes_of_our_own_sends_are_ignored():
     assert parse(event(psid=PAGE, page=PSID, message={"mid": "m_echo", "text": "hi", "is_echo": True,
-                                                      "app_id": 1517776481860111})) == []
+                                                      "app_id": 1517776481860111})) == [
+        IgnoredEvent(channel="messenger", reason="echo")]
 
 
 @pytest.mark.parametrize("kind", ["image", "video", "audio", "file"])
@@ -249,8 +254,8 @@ def test_an_edit_and_an_unsend_update_the_stored_message():
     assert (edit.provider_message_id, edit.text, edit.edited) == ("m_1", "fixed typo", True)
     assert dedupe_id(edit) == "m_1#edit#1"  # each edit is its own event; a redelivered edit is not
     deleted = only(event(message={"mid": "m_1", "is_deleted": True}))
-    assert (deleted.provider_message_id, deleted.type, deleted.text, deleted.edited) == ("m_1", "deleted", "", True)
-    assert dedupe_id(deleted) == "m_1#deleted"
+    assert (deleted.provider_message_id, deleted.deleted, deleted.text, deleted.edited) == ("m_1", True, "", False)
+    assert dedupe_id(deleted) == "m_1#delete"
 
 
 def test_lone_surrogates_become_storable_text():
@@ -363,7 +368,7 @@ def test_hostile_input_yields_events_or_malformed_and_nothing_else(body: bytes):
         events = MessengerChannel().parse(webhook(body))
     except MalformedPayload:
         return
-    assert all(isinstance(e, InboundMessage | StatusUpdate) for e in events)
+    assert all(isinstance(e, InboundMessage | StatusUpdate | IgnoredEvent) for e in events)
     for e in events:  # what the queue carries must read back the same
         assert type(e).model_validate_json(e.model_dump_json().encode()) == e
 
@@ -456,49 +461,49 @@ def test_a_network_failure_is_retryable(calls):
 
 # -- media -------------------------------------------------------------------------------------------
 
-def test_fetch_media_downloads_the_cdn_url_without_our_token(calls):
-    calls.answer = FakeResponse(200, content=b"\x89PNG...", headers={"Content-Type": "image/png; charset=binary"})
-    media = MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn.fbsbx.com/x.png?sig=1"))
+# Through the real guarded download, against a local TLS server that passes for Meta's hosts (media_server.py).
+def test_fetch_media_downloads_the_cdn_url_without_our_token(media_server):
+    media_server.answer("/x.png", headers={"Content-Type": "image/png; charset=binary"}, body=b"\x89PNG...")
+    media = MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/x.png"))
     assert (media.data, media.mime_type) == (b"\x89PNG...", "image/png")
     assert media.sha256 == hashlib.sha256(b"\x89PNG...").hexdigest()
-    [call] = calls
-    assert (call["method"], call["url"], call.get("stream")) == ("GET", "https://cdn.fbsbx.com/x.png?sig=1", True)
-    assert "headers" not in call  # the Page token never goes to a CDN
-    assert calls.answer.closed
+    [seen] = media_server.seen
+    assert (seen.host, seen.sni, seen.authorization) == ("lookaside.fbsbx.com", "lookaside.fbsbx.com", None)
 
 
-def test_fetch_media_falls_back_to_the_known_mime_type(calls):
-    calls.answer = FakeResponse(200, content=b"data")
-    media = MessengerChannel().fetch_media(Attachment(kind="file", url="https://cdn/x", mime_type="application/pdf"))
+def test_fetch_media_falls_back_to_the_known_mime_type(media_server):
+    media_server.answer("/x", body=b"data")
+    media = MessengerChannel().fetch_media(Attachment(kind="file", url="https://lookaside.fbsbx.com/x",
+                                                      mime_type="application/pdf"))
     assert media.mime_type == "application/pdf"
 
 
-def test_fetch_media_is_capped(calls, settings_env):
+def test_fetch_media_is_capped(media_server, settings_env):
     settings_env(MEDIA_MAX_BYTES="10")
-    calls.answer = FakeResponse(200, content=b"x" * 11)
+    media_server.answer("/v.mp4", body=b"x" * 11)
     with pytest.raises(MediaError, match="limit"):
-        MessengerChannel().fetch_media(Attachment(kind="video", url="https://cdn/v.mp4"))
+        MessengerChannel().fetch_media(Attachment(kind="video", url="https://lookaside.fbsbx.com/v.mp4"))
 
 
-@pytest.mark.parametrize("answer", [FakeResponse(403), FakeResponse(404), RetryableSendError("timeout")])
-def test_fetch_media_failures_are_media_errors(calls, answer):
-    calls.answer = answer
+@pytest.mark.parametrize("status", [403, 404, 500])
+def test_fetch_media_failures_are_media_errors(media_server, status):
+    media_server.answer("/expired.jpg", status=status)
     with pytest.raises(MediaError):
-        MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn/expired.jpg"))
+        MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/expired.jpg"))
 
 
-def test_a_broken_download_stream_is_a_media_error(calls):
-    import requests
-
-    class Broken(FakeResponse):
-        def iter_content(self, size: int):
-            yield b"part"
-            raise requests.exceptions.ChunkedEncodingError("connection reset")
-
-    calls.answer = Broken(200)
+@pytest.mark.parametrize("url", ["https://evil.example/x.png", "https://lookaside.fbsbx.com@evil.example/x"])
+def test_fetch_media_only_from_meta_hosts(media_server, url):
     with pytest.raises(MediaError):
-        MessengerChannel().fetch_media(Attachment(kind="image", url="https://cdn/x.jpg"))
-    assert calls.answer.closed
+        MessengerChannel().fetch_media(Attachment(kind="image", url=url))
+    assert media_server.connected == []
+
+
+def test_fetch_media_never_from_a_private_address(media_server):
+    media_server.dns["lookaside.fbsbx.com"] = ["169.254.169.254"]  # a name that points into the VPC
+    with pytest.raises(MediaError):
+        MessengerChannel().fetch_media(Attachment(kind="image", url="https://lookaside.fbsbx.com/x.png"))
+    assert media_server.connected == []
 
 
 @pytest.mark.parametrize("url", [None, "", "file:///etc/passwd", "ftp://cdn/x", "http://[broken"])
@@ -506,3 +511,141 @@ def test_fetch_media_needs_an_http_url(calls, url):
     with pytest.raises(MediaError):
         MessengerChannel().fetch_media(Attachment(kind="image", url=url))
     assert calls == []
+
+
+@pytest.mark.parametrize("url", ["http://cdn.example/x.png", "http://169.254.169.254/latest/meta-data/",
+                                 "http://127.0.0.1:9000/_sandbox/messenger/media/M1", "//cdn/x", "https:///x"])
+def test_fetch_media_from_a_payload_url_is_https_only(calls, url):
+    # A payload's URL could point anywhere: only HTTPS is fetched (plain HTTP only from the configured Graph host)
+    with pytest.raises(MediaError, match="HTTPS"):
+        MessengerChannel().fetch_media(Attachment(kind="image", url=url))
+    assert calls == []
+
+
+def test_fetch_media_over_http_only_from_the_sandbox_graph_host(calls, settings_env):
+    settings_env(MESSENGER_API_BASE_URL="http://127.0.0.1:9000/_sandbox/messenger/v21.0")
+    assert MessengerChannel()._media_url("http://127.0.0.1:9000/_sandbox/messenger/media/M1")
+    with pytest.raises(MediaError):
+        MessengerChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9001/elsewhere"))
+    assert calls == []
+
+
+@pytest.mark.parametrize(("page", "path"), [("1234/../../me", "1234%2F..%2F..%2Fme"), ("p?x=1#f", "p%3Fx%3D1%23f"),
+                                            ("p q", "p%20q")])
+def test_the_page_id_is_escaped_in_the_send_url(calls, page, path):
+    MessengerChannel().send(SendRequest(channel="messenger", inbox_id=page, recipient=PSID, text="hi"))
+    assert calls[0]["url"] == f"https://graph.facebook.com/v21.0/{path}/messages"
+
+
+@pytest.mark.parametrize("page", ["..", ".", ""])
+def test_a_page_id_that_is_a_dot_segment_is_refused(calls, page):
+    with pytest.raises(PermanentSendError, match="Graph id"):
+        MessengerChannel().send(SendRequest(channel="messenger", inbox_id=page, recipient=PSID, text="hi"))
+    assert calls == []
+
+
+# -- profile names ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def failures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The (channel, reason) of each failed look-up the channel counted."""
+    from switchboard import observability
+
+    counted: list[tuple[str, str]] = []
+    monkeypatch.setattr(observability, "count_by_reason",
+                        lambda name, channel, reason, value=1: counted.append((channel, reason)))
+    return counted
+
+
+def test_a_profile_name_is_fetched_with_the_page_token(calls, failures):
+    calls.answer = FakeResponse(200, {"first_name": "Ann", "last_name": "Lee", "name": "Ann Lee", "id": PSID})
+    assert MessengerChannel().fetch_profile(PSID) == "Ann Lee"
+    [call] = calls
+    assert (call["method"], call["url"]) == ("GET", f"https://graph.facebook.com/v21.0/{PSID}")
+    assert call["params"] == {"fields": "first_name,last_name,name"}
+    assert call["headers"] == {"Authorization": "Bearer test-page-token"}  # in a header: never in the URL
+    assert call["timeout"] == (2.0, 3.0) and failures == []
+
+
+def test_a_profile_without_name_is_first_and_last_name():
+    assert MessengerChannel()._profile_name({"first_name": "Ann", "last_name": "Lee"}) == "Ann Lee"
+    assert MessengerChannel()._profile_name({"first_name": " Ann\n"}) == "Ann"
+    assert MessengerChannel()._profile_name({"name": "x" * 500}) == "x" * 199 + "…"
+    assert MessengerChannel()._profile_name({"id": PSID, "name": "", "first_name": None}) is None
+
+
+@pytest.mark.parametrize(("psid", "path"), [("1:2", "1%3A2"), ("a.b", "a.b")])
+def test_the_psid_is_escaped_in_the_profile_url(calls, psid, path):
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    MessengerChannel().fetch_profile(psid)
+    assert calls[0]["url"] == f"https://graph.facebook.com/v21.0/{path}"
+
+
+@pytest.mark.parametrize("psid", ["..", ".", "", "123/../me", "a b", "x?y", "#f", "é", "1" * 200])
+def test_an_odd_psid_is_not_looked_up(calls, failures, psid):
+    assert MessengerChannel().fetch_profile(psid) is None
+    assert calls == [] and failures == [("messenger", "bad_id")]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (FakeResponse(400, graph(100, 2018218, "No profile available for this user")), "refused"),
+    (FakeResponse(403, graph(10, None, "Requires pages_user_profile")), "refused"),
+    (FakeResponse(401, graph(190, None, "Invalid OAuth access token")), "refused"),
+    (FakeResponse(200, None), "not_json"),
+    (FakeResponse(200, {"id": PSID}), "no_name"),
+    (FakeResponse(200, ["Ann"]), "no_name"),
+])
+def test_a_failed_look_up_is_counted_and_harmless(calls, failures, answer, reason):
+    calls.answer = answer
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert failures == [("messenger", reason)]
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (FakeResponse(500, graph(1, None, "An unknown error occurred")), "provider_error"),
+    (FakeResponse(503), "provider_error"),
+    (FakeResponse(429, graph(4), headers={"Retry-After": "600"}), "provider_error"),
+    (RetryableSendError("ReadTimeout calling the provider"), "unreachable"),
+    (RetryableSendError("ConnectTimeout calling the provider"), "unreachable"),
+])
+def test_when_graph_fails_to_answer_look_ups_pause_for_a_minute(calls, failures, answer, reason):
+    # The shared session already retried with backoff within the call: the Graph API is not answering now
+    calls.answer = answer
+    channel = MessengerChannel()
+    assert channel.fetch_profile(PSID) is None
+    # Then the next new contacts are not held up by it: no look-up for a while, each one counted
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    assert channel.fetch_profile("PSID2") is None
+    assert len(calls) == 1 and failures == [("messenger", reason), ("messenger", "paused")]
+
+
+def test_look_ups_resume_after_the_pause(calls, failures, monkeypatch):
+    import time
+
+    from switchboard.channels import messenger
+
+    channel = MessengerChannel()
+    calls.answer = FakeResponse(502)
+    channel.fetch_profile(PSID)
+    later = time.monotonic() + messenger.PROFILE_PAUSE_SECONDS + 1
+    monkeypatch.setattr(messenger.time, "monotonic", lambda: later)
+    calls.answer = FakeResponse(200, {"name": "Ann"})
+    assert channel.fetch_profile(PSID) == "Ann"
+
+
+def test_no_token_no_look_up(calls, failures, settings_env):
+    settings_env(MESSENGER_PAGE_TOKEN="")
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert calls == [] and failures == [("messenger", "no_token")]
+
+
+def test_a_secret_store_failure_is_a_counted_miss(calls, failures, monkeypatch):
+    from switchboard import secrets
+    from switchboard.errors import ServiceUnavailable
+
+    def down(name: str) -> str:
+        raise ServiceUnavailable("secret unavailable")
+
+    monkeypatch.setattr(secrets, "get", down)
+    assert MessengerChannel().fetch_profile(PSID) is None
+    assert calls == [] and failures == [("messenger", "no_secret")]

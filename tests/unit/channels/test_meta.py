@@ -12,13 +12,24 @@ import requests
 
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
-from tests.unit.channels import payloads as wa
+from tests.support import whatsapp_payloads as wa
 
 SDK_VECTOR = "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914"  # key "secret", msg "test"
 
 
 class Meta(MetaChannel):
+    """The Meta family's shared part alone (verify, handshake, Graph errors); the rest is each channel's."""
+
     name = "meta"
+
+    def parse(self, request):
+        raise NotImplementedError
+
+    def send(self, request):
+        raise NotImplementedError
+
+    def fetch_media(self, attachment):
+        raise NotImplementedError
 
 
 @pytest.fixture

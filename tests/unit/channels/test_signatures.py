@@ -26,7 +26,8 @@ from switchboard.errors import Forbidden, SignatureError, SwitchboardError, Unau
 from switchboard.lambda_events import webhook_request
 from switchboard.services import survey
 from tests.conftest import TEST_SECRETS
-from tests.unit.handlers import context, handler
+from tests.support.handlers import context, handler
+from tests.support.signing import meta_signature
 
 META_SECRET = TEST_SECRETS["META_APP_SECRET"].encode()
 TELEGRAM_SECRET = TEST_SECRETS["TELEGRAM_SECRET_TOKEN"]
@@ -63,7 +64,7 @@ class Case:
 
 
 def meta_sig(body: bytes) -> str:
-    return "sha256=" + hmac.new(META_SECRET, body, hashlib.sha256).hexdigest()
+    return meta_signature(body, META_SECRET)
 
 
 def twilio_sig(body: bytes) -> str:
@@ -267,7 +268,7 @@ def recorded(monkeypatch) -> list[Any]:
 
 
 def deliver(case: Case, base64_body: bool, signature: str) -> dict[str, Any]:
-    from tests.unit.handlers import http_event
+    from tests.support.handlers import http_event
 
     headers = {"Content-Type": case.content_type, case.header: signature}
     event = http_event("POST", f"/webhooks/{case.channel}", case.body, headers, base64_body=base64_body)

@@ -19,7 +19,8 @@ from switchboard.channels.base import WebhookRequest
 from switchboard.channels.sms import SmsChannel, twilio_signature, url_variants
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.lambda_events import webhook_request
-from switchboard.models import Attachment, InboundMessage, SendRequest, StatusUpdate
+from switchboard.models import Attachment, IgnoredEvent, InboundMessage, SendRequest, StatusUpdate
+from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 TOKEN = "test-twilio-token"
 SID = "AC00000000000000000000000000000001"
@@ -306,9 +307,95 @@ def test_a_status_callback_with_only_the_legacy_sms_status():
     assert (receipt.provider_message_id, receipt.status) == ("SMout3", "delivered")
 
 
-@pytest.mark.parametrize("twilio_status", ["queued", "sending", "accepted", "scheduled", "canceled", "receiving"])
-def test_interim_states_are_ignored(twilio_status):
-    assert parse({"MessageSid": "SMout4", "MessageStatus": twilio_status, "From": "+1", "To": "+2"}) == []
+# Every status Twilio documents for a Message, and what a callback with it becomes.
+DOCUMENTED_STATUSES = {
+    "accepted": "interim_status", "scheduled": "interim_status", "canceled": "interim_status",
+    "queued": "interim_status", "sending": "interim_status", "partially_delivered": "interim_status",
+    "sent": "sent", "delivered": "delivered", "read": "read", "undelivered": "failed", "failed": "failed",
+    "receiving": "inbound_status", "received": "inbound_status",
+}
+
+
+def callback(status: str, *, legacy: bool = False, **extra: str) -> dict[str, str]:
+    """A status callback as Twilio posts it: about a message, without what a customer sends."""
+    params = {"SmsSid": "SMout4", "SmsStatus": status, "MessageSid": "SMout4", "AccountSid": SID,
+              "From": "+15550001111", "To": "+15551234567", "ApiVersion": "2010-04-01", "MessageStatus": status}
+    if legacy:
+        del params["MessageStatus"]
+    return params | extra
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize(("twilio_status", "outcome"), sorted(DOCUMENTED_STATUSES.items()))
+def test_every_documented_status_is_classified(twilio_status, outcome, legacy):
+    [event] = parse(callback(twilio_status, legacy=legacy))
+    if outcome.endswith("_status"):
+        assert isinstance(event, IgnoredEvent) and (event.channel, event.reason) == ("sms", outcome)
+    else:
+        assert isinstance(event, StatusUpdate) and (event.provider_message_id, event.status) == ("SMout4", outcome)
+
+
+@pytest.mark.parametrize("twilio_status", ["QUEUED", "Delivered ", "expired", "deleted", "sent_to_carrier", "x" * 300,
+                                           "\u00e9t\u00e9", "0"])
+@pytest.mark.parametrize("without", [(), ("From",), ("From", "To")])
+def test_an_unknown_status_is_harmless(twilio_status, without):
+    # Before: a status we did not know fell through to the inbound path, and was refused as "an inbound message
+    # without From" (a 400 Twilio would log and retry), or stored as an empty customer message when From was there.
+    params = {k: v for k, v in callback(twilio_status).items() if k not in without}
+    [event] = parse(params)
+    known = twilio_status.strip().lower()
+    if known in DOCUMENTED_STATUSES:
+        assert not isinstance(event, InboundMessage)
+    else:
+        assert isinstance(event, IgnoredEvent) and event.reason == "unknown_status"
+
+
+def test_an_unknown_status_is_answered_200_with_twiml_and_counted(monkeypatch, capsys):
+    from switchboard import observability
+    from tests.support.handlers import context, handler, http_event
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Switchboard")
+    observability.forget()
+    request = signed(callback("sent_to_carrier"))
+    event = http_event("POST", PATH, request.body, dict(request.headers))
+    result = handler("webhook")(event, context("SmsWebhook"))  # nothing stored or queued: no AWS call is made
+    assert result["statusCode"] == 200 and "<Response/>" in result["body"]
+    assert '"reason":"unknown_status"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("twilio_status", ["sent", "delivered", "read", "queued"])
+def test_an_error_code_on_a_status_that_is_not_a_failure_is_not_a_failure(twilio_status):
+    [event] = parse(callback(twilio_status, ErrorCode="30032", ErrorMessage="warning"))
+    assert not isinstance(event, StatusUpdate) or (event.status, event.error_code) == (twilio_status, None)
+
+
+@pytest.mark.parametrize(("code", "message", "title"), [
+    ("30003", "", "unreachable destination handset"), ("30008", "", "unknown delivery error"),
+    ("63016", "", "outside the WhatsApp 24-hour window: only an approved template can be sent"),
+    ("30450", "Message delivery blocked", "Message delivery blocked"), ("99999", "", None), ("", "", None),
+])
+def test_the_error_code_of_a_failure_is_kept_with_what_it_means(code, message, title):
+    [event] = parse(callback("undelivered", ErrorCode=code, ErrorMessage=message))
+    assert (event.status, event.error_code, event.error_title) == ("failed", code or None, title)
+
+
+def test_an_inbound_message_is_told_apart_by_its_fields_not_its_status():
+    # Twilio's inbound form: SmsStatus=received with Body; the same with MessageStatus=received is still a message
+    [plain] = parse(INBOUND)
+    [with_status] = parse(INBOUND | {"MessageStatus": "received"})
+    assert isinstance(plain, InboundMessage) and isinstance(with_status, InboundMessage)
+    assert plain.text == with_status.text == "Where is my order?"
+    # a callback that repeats a Body is still a callback
+    [receipt] = parse(callback("delivered", Body="Your order shipped."))
+    assert isinstance(receipt, StatusUpdate) and receipt.status == "delivered"
+
+
+@pytest.mark.parametrize("params", [INBOUND | {"Body": ""}, INBOUND | {"Body": "   "},
+                                    INBOUND | {"Body": "", "MessageType": "reaction"}])
+def test_an_inbound_message_with_nothing_to_show_says_so(params):
+    [msg] = parse(params)
+    assert msg.summary and msg.summary.startswith("Message without text")
+    assert ("reaction" in msg.summary) is (params.get("MessageType") == "reaction")
 
 
 @pytest.mark.parametrize("params", [{}, {"Body": "hi", "From": "+15551234567", "To": "+15550001111"},
@@ -519,48 +606,139 @@ def test_sending_without_credentials_is_permanent(calls, settings_env):
 # -- media -------------------------------------------------------------------------------------------------------
 
 MEDIA_URL = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages/MM1/Media/ME1"
+BASIC = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
 
 
-def test_fetch_media_authenticates_to_twilio_and_follows_redirects(calls):
-    calls["answers"].append(Response(200, content=b"\x89PNG....", headers={"Content-Type": "image/png"}))
-    content = SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL, mime_type="image/png"))
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """http.download replaced: what fetch_media asks of it."""
+    made: list[tuple[str, dict[str, Any]]] = []
+
+    def fake(url: str, **kwargs: Any) -> http.Download:
+        made.append((url, kwargs))
+        return http.Download(b"\x89PNG....", "image/png")
+
+    monkeypatch.setattr(http, "download", fake)
+    return made
+
+
+def test_fetch_media_goes_through_the_guarded_download(downloads):
+    content = SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
     assert content.data == b"\x89PNG...." and content.mime_type == "image/png"
     assert content.sha256 == hashlib.sha256(b"\x89PNG....").hexdigest()
-    [(method, url, kwargs)] = calls["made"]
-    assert (method, url, kwargs["auth"], kwargs["allow_redirects"], kwargs["stream"]) == (
-        "GET", MEDIA_URL, (SID, TOKEN), True, True)
+    [(url, kwargs)] = downloads
+    assert url == MEDIA_URL
+    assert kwargs["allowed_hosts"] == http.TWILIO_MEDIA_HOSTS
+    assert kwargs["headers"] == {"Authorization": BASIC} and tuple(kwargs["credential_hosts"]) == ("api.twilio.com",)
+    assert kwargs["api_base_url"] == "https://api.twilio.com"
 
 
-@pytest.mark.parametrize("url", ["https://media.example.net/ME1", "http://api.twilio.com/x", "https://twilio.com.evil.net/x"])
-def test_credentials_go_to_twilio_only(calls, url):
-    calls["answers"].append(Response(200, content=b"data", headers={"Content-Type": "image/jpeg; charset=binary"}))
-    content = SmsChannel().fetch_media(Attachment(kind="image", url=url))
-    assert calls["made"][0][2]["auth"] is None
+def test_the_type_twilio_announced_wins(downloads):
+    content = SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL, mime_type="image/jpeg"))
     assert content.mime_type == "image/jpeg"
 
 
-def test_credentials_go_to_the_configured_api(calls, settings_env):
-    settings_env(TWILIO_API_BASE_URL="http://127.0.0.1:9000/_sandbox/twilio")
-    calls["answers"].append(Response(200, content=b"data"))
-    SmsChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9000/_sandbox/twilio/media/ME1/x"))
-    assert calls["made"][0][2]["auth"] == (SID, TOKEN)
-
-
-def test_media_over_the_limit_is_refused(calls, settings_env):
-    settings_env(MEDIA_MAX_BYTES="10")
-    calls["answers"].append(Response(200, content=b"x" * 11))
-    with pytest.raises(MediaError):
-        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
-
-
-@pytest.mark.parametrize("answer", [Response(404, json.dumps({"code": 20404}).encode()),
-                                    RetryableSendError("ConnectionError calling the provider")])
-def test_failed_downloads_are_media_errors(calls, answer):
-    calls["answers"].append(answer)
-    with pytest.raises(MediaError):
-        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
-
-
-def test_an_attachment_without_url_cannot_be_fetched(calls):
+def test_an_attachment_without_url_cannot_be_fetched(downloads):
     with pytest.raises(MediaError):
         SmsChannel().fetch_media(Attachment(kind="image"))
+    assert downloads == []
+
+
+def test_without_credentials_media_is_a_media_error(downloads, settings_env):
+    settings_env(TWILIO_AUTH_TOKEN="")
+    with pytest.raises(MediaError):
+        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
+    assert downloads == []
+
+
+# Through the real download, against a local TLS server that passes for Twilio's hosts (media_server.py).
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example\\@api.twilio.com/2010-04-01/x",  # the backslash trick
+    "https://evil.example\\.api.twilio.com/x",
+    "https://api.twilio.com@evil.example/2010-04-01/x",  # user info: the host is evil.example
+    "https://AC1:pw@api.twilio.com/x",
+    "https://api.twilio.com%40evil.example/x",
+    "https://api\u3002twilio\u3002com/x",  # unicode dots
+    "https://api\uff0etwilio\uff0ecom/x",
+    "https://54.172.60.1/2010-04-01/x",  # an IP literal
+    "https://[::ffff:36ac:3c01]/x",
+    "http://api.twilio.com/2010-04-01/x",  # no TLS: the credentials in clear
+    "https://api.twilio.com.evil.example/x",
+    "https://evil.example/x",
+    "https://media.example.net/ME1",
+    "https://twilio.com.evil.net/x",
+    "http://127.0.0.1:9000/_sandbox/twilio/media/ME1/x",  # loopback, not the configured API
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+])
+def test_a_crafted_media_url_never_gets_the_credentials_or_a_connection(media_server, url):
+    with pytest.raises(http.UnsafeUrl):
+        SmsChannel().fetch_media(Attachment(kind="image", url=url))
+    assert media_server.seen == [] and media_server.connected == []
+
+
+def test_the_credentials_go_to_twilio_only_and_not_on_to_the_cdn(media_server):
+    path = MEDIA_URL.removeprefix("https://api.twilio.com")
+    media_server.answer(path, 307, {"Location": "https://mms.twiliocdn.com/AC1/e7c2?Expires=1&Signature=s"})
+    media_server.answer("/AC1/e7c2?Expires=1&Signature=s", 200, {"Content-Type": "image/jpeg"}, b"jpeg bytes")
+    content = SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
+    assert (content.data, content.mime_type) == (b"jpeg bytes", "image/jpeg")
+    api, cdn = media_server.seen
+    assert (api.host, api.authorization) == ("api.twilio.com", BASIC)
+    assert (cdn.host, cdn.authorization) == ("mms.twiliocdn.com", None)
+
+
+def test_a_redirect_to_another_host_is_refused_before_the_credentials_could_follow(media_server):
+    path = MEDIA_URL.removeprefix("https://api.twilio.com")
+    media_server.answer(path, 302, {"Location": "https://evil.example/collect"})
+    with pytest.raises(http.UnsafeUrl):
+        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
+    assert [s.host for s in media_server.seen] == ["api.twilio.com"]
+
+
+def test_media_from_the_configured_sandbox_is_fetched_as_configured(settings_env, monkeypatch):
+    # The local stack points TWILIO_API_BASE_URL at its sandbox on loopback: configuration is trusted
+    settings_env(TWILIO_API_BASE_URL="http://127.0.0.1:9000/_sandbox/twilio")
+    seen: list[tuple[Any, str]] = []
+
+    class Pool:
+        def urlopen(self, method, target, **kwargs):
+            seen.append((target, kwargs["headers"].get("Authorization")))
+            raise OSError("no server in this test")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(http, "_pool", lambda hop, address: Pool())
+    with pytest.raises(MediaError) as caught:
+        SmsChannel().fetch_media(Attachment(kind="image", url="http://127.0.0.1:9000/_sandbox/twilio/media/ME1/x"))
+    assert not isinstance(caught.value, http.UnsafeUrl)
+    assert seen == [("/_sandbox/twilio/media/ME1/x", BASIC)]
+
+
+def test_media_over_the_limit_is_refused(media_server, settings_env):
+    settings_env(MEDIA_MAX_BYTES="10")
+    media_server.answer(MEDIA_URL.removeprefix("https://api.twilio.com"), 200, {}, b"x" * 11)
+    with pytest.raises(MediaError, match="larger than"):
+        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
+
+
+@pytest.mark.parametrize("status", [404, 401])
+def test_failed_downloads_are_media_errors(media_server, status):
+    media_server.answer(MEDIA_URL.removeprefix("https://api.twilio.com"), status, {}, json.dumps({"code": 20404}).encode())
+    with pytest.raises(MediaError) as caught:
+        SmsChannel().fetch_media(Attachment(kind="image", url=MEDIA_URL))
+    assert TOKEN not in caught.value.message
+
+
+# -- ids in URLs ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sid", ["AC1/../../Accounts/ACother", "AC1?x=1", "AC1#frag", "AC1%2F..", "AC 1"])
+def test_the_account_sid_is_escaped_in_the_send_url(calls, settings_env, sid):
+    settings_env(TWILIO_ACCOUNT_SID=sid)
+    calls["answers"].append(created())
+    SmsChannel().send(send_request())
+    [(_, url, kwargs)] = calls["made"]
+    path = url.removeprefix("https://api.twilio.com/2010-04-01/Accounts/")
+    assert path.endswith("/Messages.json") and path.count("/") == 1 and not set(path) & set("?# ")
+    assert kwargs["auth"][0] == sid

@@ -23,7 +23,8 @@ from switchboard.errors import (
     ServiceUnavailable,
     SignatureError,
 )
-from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, dedupe_id
+from switchboard.models import Attachment, ContactEvent, IgnoredEvent, InboundMessage, SendRequest, dedupe_id
+from tests.unit.channels.media_server import media_server_fixture  # noqa: F401 (a fixture)
 
 SECRET = "test-telegram-secret"
 TOKEN = "123:test-bot-token"
@@ -234,6 +235,7 @@ def test_a_venue_names_its_location():
 def test_an_impossible_location_is_unsupported(point):
     msg = parse_one(update(location=point))
     assert msg.type == "unsupported" and msg.location is None
+    assert msg.summary == "Location (no valid coordinates)"  # said, not shown as an empty message
 
 
 def test_a_shared_contact_becomes_text():
@@ -256,19 +258,21 @@ def test_a_reply_points_at_the_quoted_message():
     assert msg.reply_to == "111:44"
 
 
-def test_service_messages_are_not_stored():
+def test_service_messages_are_not_stored_but_counted():
     payload = update(pinned_message={"message_id": 40, "chat": PRIVATE, "date": 1})
-    assert TelegramChannel().parse(request(payload)) == []
+    assert TelegramChannel().parse(request(payload)) == [IgnoredEvent(channel="telegram", reason="service_message")]
 
 
-def test_an_unknown_kind_of_message_is_stored_as_unsupported():
-    msg = parse_one(update(game={"title": "Snake", "description": "...", "photo": []}))
-    assert (msg.type, msg.text, msg.attachments) == ("unsupported", "", [])
+def test_an_unknown_kind_of_message_is_stored_with_a_placeholder_naming_it():
+    # A field a later Bot API adds: still the customer's, shown as what is known, never as an empty message
+    msg = parse_one(update(hologram={"file_id": "h1"}, caption="look"))
+    assert (msg.type, msg.text, msg.attachments) == ("unsupported", "look", [])
+    assert msg.summary == "A kind of Telegram message not shown here (hologram)"
 
 
-def test_a_media_object_without_file_id_is_unsupported():
+def test_a_media_object_without_file_id_says_what_it_was():
     msg = parse_one(update(document={"file_name": "x.pdf"}, caption="c"))
-    assert (msg.type, msg.text, msg.attachments) == ("unsupported", "c", [])
+    assert (msg.type, msg.text, msg.attachments, msg.summary) == ("document", "c", [], "File (no file to download)")
 
 
 # -- parse: other updates --------------------------------------------------------------------------
@@ -321,12 +325,16 @@ def test_restarting_the_bot_after_a_block_is_an_unblock():
     ("member", "kicked", {"id": -100555, "title": "Group", "type": "supergroup"}),  # removed from a group
 ])
 def test_other_membership_changes_are_ignored(old, new, chat):
-    assert TelegramChannel().parse(request(member_update(old, new, chat))) == []
+    assert TelegramChannel().parse(request(member_update(old, new, chat))) == [
+        IgnoredEvent(channel="telegram", reason="chat_member_update")]
 
 
-@pytest.mark.parametrize("kind", ["channel_post", "edited_channel_post", "message_reaction", "inline_query", "poll"])
-def test_updates_we_do_not_subscribe_to_are_ignored(kind):
-    assert TelegramChannel().parse(request({"update_id": 7, kind: {"id": "x"}})) == []
+@pytest.mark.parametrize(("kind", "reason"), [("channel_post", "channel_post"), ("edited_channel_post", "channel_post"),
+                                              ("inline_query", "inline_query"), ("poll", "poll_update"),
+                                              ("nothing_known", "unknown_update")])
+def test_updates_that_are_no_customer_speaking_are_ignored_with_a_reason(kind, reason):
+    assert TelegramChannel().parse(request({"update_id": 7, kind: {"id": "x"}})) == [
+        IgnoredEvent(channel="telegram", reason=reason)]
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'"text"', b"\xff\xfe{", b"[" * 100000,
@@ -565,49 +573,96 @@ def get_file(path: str = "photos/file_7.jpg", size: int | None = 12) -> Response
     return Response(200, {"ok": True, "result": result})
 
 
-def test_fetch_media_resolves_the_file_then_downloads_it(calls):
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """http.download replaced: queue its results (or errors) in .answers, read the URLs and options in .made."""
+
+    class Downloads(list):
+        answers: list[Any] = []
+
+    made = Downloads()
+    made.answers = []
+
+    def fake(url: str, **kwargs: Any) -> http.Download:
+        made.append((url, kwargs))
+        answer = made.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(http, "download", fake)
+    return made
+
+
+def test_fetch_media_resolves_the_file_then_downloads_it_from_telegram_only(calls, downloads):
     data = b"\xff\xd8jpegbytes!"
-    calls.answers += [get_file(), Response(200, content=data, headers={"Content-Type": "application/octet-stream"})]
+    calls.answers.append(get_file())
+    downloads.answers.append(http.Download(data, "application/octet-stream"))
     content = TelegramChannel().fetch_media(photo())
     assert content.data == data
     assert content.mime_type == "image/jpeg"
     assert content.sha256 == hashlib.sha256(data).hexdigest()
-    (m1, u1, k1), (m2, u2, k2) = calls.made
+    [(m1, u1, k1)] = calls.made
     assert (m1, u1, k1["params"]) == ("GET", f"{API}/bot{TOKEN}/getFile", {"file_id": "big"})
-    assert (m2, u2, k2["stream"]) == ("GET", f"{API}/file/bot{TOKEN}/photos/file_7.jpg", True)
+    [(url, options)] = downloads
+    assert url == f"{API}/file/bot{TOKEN}/photos/file_7.jpg"
+    assert options["allowed_hosts"] == ("api.telegram.org",) and options["api_base_url"] == API
+    assert "headers" not in options  # the token is in the path of Telegram's own host: nothing to send elsewhere
 
 
-def test_fetch_media_guesses_the_type_of_a_file_without_one(calls):
-    calls.answers += [get_file("documents/file_3.pdf"), Response(200, content=b"%PDF-1.7")]
+def test_fetch_media_guesses_the_type_of_a_file_without_one(calls, downloads):
+    calls.answers.append(get_file("documents/file_3.pdf"))
+    downloads.answers.append(http.Download(b"%PDF-1.7", None))
     content = TelegramChannel().fetch_media(Attachment(kind="document", provider_media_id="d"))
     assert content.mime_type == "application/pdf"
 
 
-def test_a_file_announced_over_the_limit_is_not_downloaded(calls, settings_env):
+@pytest.mark.parametrize(("path", "escaped"), [("documents/my file #1?.pdf", "documents/my%20file%20%231%3F.pdf"),
+                                               ("photos/%2e%2e", "photos/%252e%252e")])
+def test_the_file_path_is_escaped_segment_by_segment(calls, downloads, path, escaped):
+    calls.answers.append(get_file(path))
+    downloads.answers.append(http.Download(b"x", None))
+    TelegramChannel().fetch_media(photo())
+    assert downloads[0][0] == f"{API}/file/bot{TOKEN}/{escaped}"
+
+
+@pytest.mark.parametrize("path", ["../bot999:other/x", "photos/../../x", "/etc/passwd", "photos//x", "a\\b", "./x"])
+def test_a_file_path_that_could_leave_the_bots_files_is_refused(calls, downloads, path):
+    calls.answers.append(get_file(path))
+    with pytest.raises(MediaError):
+        TelegramChannel().fetch_media(photo())
+    assert downloads == []
+
+
+def test_a_file_announced_over_the_limit_is_not_downloaded(calls, downloads, settings_env):
     settings_env(MEDIA_MAX_BYTES="10")
     calls.answers.append(get_file(size=11))
     with pytest.raises(MediaError):
         TelegramChannel().fetch_media(photo())
-    assert len(calls.made) == 1
+    assert len(calls.made) == 1 and downloads == []
 
 
-def test_a_download_over_the_limit_is_cut_off(calls, settings_env):
+def test_the_download_is_capped_at_the_limit(calls, downloads, settings_env):
     settings_env(MEDIA_MAX_BYTES="10")
-    calls.answers += [get_file(size=None), Response(200, content=b"x" * 11)]
+    calls.answers.append(get_file(size=None))
+    downloads.answers.append(MediaError("media larger than the configured limit"))
     with pytest.raises(MediaError):
         TelegramChannel().fetch_media(photo())
+    assert downloads[0][1]["max_bytes"] == 10
 
 
-@pytest.mark.parametrize("answers", [
-    [error(400, "Bad Request: file is too big")],
-    [Response(200, {"ok": True, "result": {"file_id": "big"}})],
-    [Response(200, b"garbage")],
-    [get_file(), Response(404, b"")],
-    [RetryableSendError("ConnectionError calling the provider")],
-    [get_file(), RetryableSendError("ReadTimeout calling the provider")],
+@pytest.mark.parametrize(("answers", "download"), [
+    ([error(400, "Bad Request: file is too big")], None),
+    ([Response(200, {"ok": True, "result": {"file_id": "big"}})], None),
+    ([Response(200, b"garbage")], None),
+    ([get_file()], MediaError("media download answered 404")),
+    ([RetryableSendError("ConnectionError calling the provider")], None),
+    ([get_file()], MediaError("ReadTimeoutError downloading media")),
 ])
-def test_failed_downloads_are_media_errors(calls, answers):
+def test_failed_downloads_are_media_errors(calls, downloads, answers, download):
     calls.answers += answers
+    if download is not None:
+        downloads.answers.append(download)
     with pytest.raises(MediaError) as caught:
         TelegramChannel().fetch_media(photo())
     assert caught.value.__cause__ is None
@@ -617,6 +672,24 @@ def test_failed_downloads_are_media_errors(calls, answers):
 def test_an_attachment_without_file_id_cannot_be_fetched(calls):
     with pytest.raises(MediaError):
         TelegramChannel().fetch_media(Attachment(kind="image"))
+
+
+def test_the_download_through_the_real_guard_goes_to_api_telegram_org(calls, media_server):
+    calls.answers.append(get_file())
+    media_server.answer(f"/file/bot{TOKEN}/photos/file_7.jpg", 200, {"Content-Type": "image/jpeg"}, b"jpeg")
+    content = TelegramChannel().fetch_media(photo())
+    assert content.data == b"jpeg"
+    assert media_server.connected == [("api.telegram.org", "149.154.167.220")]
+
+
+@pytest.mark.parametrize("token", ["123:abc/../x", "123:abc?x", "123:abc#x", "123:ab c", "abc:def", "123", "123:"])
+def test_a_bot_token_that_would_change_the_url_is_never_used(calls, settings_env, token):
+    settings_env(TELEGRAM_BOT_TOKEN=token)
+    with pytest.raises(PermanentSendError):
+        TelegramChannel().send(send_request())
+    with pytest.raises(MediaError):
+        TelegramChannel().fetch_media(photo())
+    assert calls.made == []
 
 
 # -- setWebhook script ------------------------------------------------------------------------------------

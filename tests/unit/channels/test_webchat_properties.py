@@ -20,7 +20,7 @@ from switchboard.channels import webchat as channel
 from switchboard.errors import Unauthorized
 from switchboard.models import InboundEnvelope
 from tests.conftest import TEST_SECRETS
-from tests.unit.handlers import context, handler, http_event
+from tests.support.handlers import context, handler, http_event
 
 EXAMPLES = 80
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,

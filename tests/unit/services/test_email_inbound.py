@@ -33,7 +33,7 @@ def raw_mail(to: str = "support@acme.test", text: str = "Where is my parcel?", s
 
 @pytest.fixture
 def s3(settings_env):
-    settings_env(MEDIA_BUCKET=BUCKET, TABLE_NAME=TABLE)
+    settings_env(MEDIA_BUCKET=BUCKET, TABLE_NAME=TABLE, POWERTOOLS_METRICS_NAMESPACE="Switchboard/test")
     with mock_aws():
         client = aws.s3()
         client.create_bucket(Bucket=BUCKET)
@@ -241,3 +241,148 @@ def test_a_message_id_hides_nothing_from_another_sender_or_for_another_inbox(s3,
 
     assert [m.provider_message_id for m in ingested] == ["ses-ann", "ses-eve", "ses-billing", "ses-noid-1",
                                                          "ses-noid-2"]
+
+
+# -- reports about our own mail, automated mail, verdicts, malformed mail ----------------------------------------------
+OURS = "<m_01J9REPLY@acme.test>"
+
+
+def our_reply(status: str = "sent", recipient: str = "ann.smith@example.com", ref: str = OURS) -> tuple[str, str, str]:
+    """A conversation with one reply of ours, recorded as the sender records it: (conversation id, created, message id)."""
+    from switchboard.models import Message
+    from switchboard.store import delivery, keys, messages
+    from switchboard.store.table import Table
+
+    table = Table()
+    conv_id, msg_id, created = "cv_0001", "m_01J9REPLY", "2026-01-01T10:00:00.000Z"
+    table.put({**keys.conversation(conv_id), "type": "conversation", "id": conv_id, "channel": "email",
+               "inbox_id": "support@acme.test", "contact_id": "ct_1", "recipient": recipient, "status": "open",
+               "created_at": created, "updated_at": created})
+    reply = Message(id=msg_id, conversation_id=conv_id, direction="outbound", channel="email", text="Ships today",
+                    created_at=created, status=status, provider_message_id=ref)
+    table.put(messages.message_item(reply))
+    delivery.link_provider_message(table, reply)
+    return conv_id, created, msg_id
+
+
+def stored_reply(conv_id: str, created: str, msg_id: str):
+    from switchboard.store import messages
+    from switchboard.store.table import Table
+
+    return messages.get_message(Table(), conv_id, created, msg_id)
+
+
+def suppressed(address: str) -> bool:
+    from switchboard.store import keys
+    from switchboard.store.table import Table
+
+    return Table().get(keys.suppression(address)) is not None
+
+
+def test_a_bounce_of_our_reply_marks_it_failed_and_opens_no_conversation(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    reply = our_reply()
+
+    counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.gmail_dsn(OURS)))
+
+    assert counts["bounces"] == 1 and ingested == []
+    failed = stored_reply(*reply)
+    assert failed.status == "failed" and failed.failure_reason.startswith("bounced (5.1.1): smtp; 550-5.1.1")
+    assert suppressed("ann.smith@example.com")  # no such mailbox: no automated mail to it again
+    assert keys(s3) == ["rejected/ses0001"]  # set aside: inbound-email/ holds only what messages refer to
+
+
+def test_a_bounce_about_mail_we_never_sent_is_backscatter(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.exchange_ndr("<forged-by-a-spammer@acme.test>")))
+
+    assert counts["backscatter"] == 1 and ingested == []
+    assert not suppressed("ann.smith@example.com")
+
+
+def test_a_complaint_suppresses_the_address_our_reply_went_to_not_one_the_report_names(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    our_reply(recipient="ann.smith@example.com")
+    report = mail_samples.arf_complaint(OURS, customer="victim@example.com")  # what the report claims
+
+    counts = email_inbound.handle_ses_event(deliver(s3, report))
+
+    assert counts["complaints"] == 1 and ingested == []
+    assert suppressed("ann.smith@example.com") and not suppressed("victim@example.com")
+
+
+def test_a_read_receipt_marks_our_reply_read(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    reply = our_reply(status="delivered")
+
+    counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.read_receipt(OURS)))
+
+    assert counts["receipts"] == 1 and ingested == []
+    assert stored_reply(*reply).status == "read"
+
+
+def test_a_report_naming_a_customer_s_message_changes_nothing(s3, ingested):
+    from switchboard.models import Message
+    from switchboard.store import delivery
+    from switchboard.store.table import Table
+    from tests.unit.channels import mail_samples
+
+    inbound = Message(id="m_in", conversation_id="cv_0001", direction="inbound", channel="email", text="hi",
+                      created_at="2026-01-01T09:00:00.000Z", status="received", provider_message_id="<cust@x>")
+    delivery.link_provider_message(Table(), inbound)
+
+    counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.arf_complaint("<cust@x>")))
+
+    assert counts["backscatter"] == 1 and not suppressed("ann.smith@example.com")
+
+
+def test_automated_mail_is_handed_on_marked_and_the_verdicts_with_it(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    event = deliver(s3, mail_samples.newsletter())
+    event["Records"][0]["ses"]["receipt"] |= {"spfVerdict": {"status": "FAIL"}, "dkimVerdict": {"status": "GRAY"},
+                                              "dmarcVerdict": {"status": "FAIL"}, "dmarcPolicy": "reject"}
+
+    counts = email_inbound.handle_ses_event(event)
+
+    (message,) = ingested
+    assert counts["messages"] == 1
+    assert message.auto_submitted == "bulk"
+    assert message.authentication == {"spf": "FAIL", "dkim": "GRAY", "dmarc": "FAIL", "dmarc_policy": "reject"}
+
+
+def test_the_envelope_sender_of_the_receipt_is_used(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    event = deliver(s3, mail_samples.plain())
+    event["Records"][0]["ses"]["mail"]["source"] = ""  # the null reverse path: MAIL FROM:<>
+
+    email_inbound.handle_ses_event(event)
+
+    assert ingested[0].auto_submitted == "auto_generated"
+
+
+def test_mail_with_raw_8bit_headers_is_ingested_not_a_crash(s3, ingested):
+    from tests.unit.channels import mail_samples
+
+    counts = email_inbound.handle_ses_event(deliver(s3, mail_samples.eight_bit_headers()))
+
+    assert counts["messages"] == 1 and ingested[0].sender_name == "Jürgen Müller"
+
+
+def test_whatever_the_parser_raises_the_mail_is_set_aside_as_malformed(s3, ingested, monkeypatch):
+    from switchboard.channels.email import EmailChannel
+
+    def broken(self, *args, **kwargs):
+        raise KeyError("a parser bug")
+
+    monkeypatch.setattr(EmailChannel, "read", broken)
+
+    counts = email_inbound.handle_ses_event(deliver(s3, raw_mail()))
+
+    assert counts["malformed"] == 1 and ingested == []
+    assert keys(s3) == ["rejected/ses0001"]

@@ -8,14 +8,33 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import admin, canned, contacts, conversations, survey_pages, team
+from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
 from switchboard.api.schemas import ErrorResponse, Health
-from switchboard.errors import SwitchboardError
+from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
 
 logger = Logger(child=True)
 app = APIGatewayHttpResolver(enable_validation=True)
+
+
+def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """The caller of every request, checked once against what its route needs (auth.py), before the route runs
+    (and after the request's validation, as ever). Routes read it with `auth.current(router)`."""
+    request = app.request
+    try:
+        who = auth.authorize(app.current_event.raw_event, request.method, request.route)
+    except (Unauthorized, Forbidden):
+        if not _declared(request.method, app.current_event.path):
+            return next_middleware(app)  # no such route: the not-found handler answers 404 or 405, to anyone
+        raise
+    if who is not None:
+        app.append_context(**{auth.CONTEXT_KEY: who})
+    return next_middleware(app)
+
+
+app.use(middlewares=[authenticate])
 app.include_router(conversations.router)
 app.include_router(canned.router)
 app.include_router(contacts.router)
@@ -55,6 +74,10 @@ def not_found(_exc: Exception) -> Response:
     return error(404, "not_found", "no such route")
 
 
+def _declared(method: str, path: str) -> bool:
+    return any(pattern.fullmatch(path) and method.lower() in methods for pattern, methods in _route_patterns())
+
+
 @cache
 def _route_patterns() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
     """Every documented path as a pattern ({param} is one path segment), with its methods."""
@@ -73,7 +96,6 @@ def health() -> Health:
 ERROR_STATUSES = {"400": "Bad request", "401": "Missing or invalid token", "403": "Not allowed for this role",
                   "404": "No such resource", "409": "Conflict with the current state",
                   "422": "Invalid input (parameters or body)", "503": "A dependency is unavailable; retry"}
-PUBLIC_PATHS = {"/api/health"}
 
 
 def document() -> dict[str, Any]:
@@ -98,7 +120,7 @@ def document() -> dict[str, Any]:
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            if path in PUBLIC_PATHS:
+            if auth.is_public(method, path):
                 operation["security"] = []
                 responses.pop("422", None)
                 continue

@@ -1,4 +1,5 @@
-"""Who is calling: the claims the HTTP API's JWT authorizer verified (Cognito groups give the role)."""
+"""Who is calling: the claims the HTTP API's JWT authorizer verified (Cognito groups give the role), and which
+routes need whom. The resolver's middleware (api/app.py) checks every request against these, once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from typing import Any
 from switchboard.errors import Forbidden, Unauthorized
 
 ROLES = ("agent", "admin")
+# Routes anyone may call (no sign-in): the gateway has no authorizer on them either (template.yaml).
+PUBLIC_ROUTES = frozenset({("GET", "/api/health"), ("GET", "/api/openapi.json")})
+PUBLIC_PREFIXES = ("/survey/",)  # the customers' survey pages
+# Routes for admins only, as (method, path as declared, {param} for a path parameter).
+ADMIN_ROUTES = frozenset({
+    ("GET", "/api/settings"),
+    ("PUT", "/api/settings"),
+    ("GET", "/api/contacts/{contact_id}/export"),
+    ("DELETE", "/api/contacts/{contact_id}"),
+})
 
 
 @dataclass(frozen=True)
@@ -43,3 +54,29 @@ def caller(event: dict[str, Any]) -> Caller:
 def require_admin(who: Caller) -> None:
     if not who.is_admin:
         raise Forbidden("admins only")
+
+
+def is_public(method: str, route: str) -> bool:
+    return (method.upper(), route) in PUBLIC_ROUTES or route.startswith(PUBLIC_PREFIXES)
+
+
+def authorize(event: dict[str, Any], method: str, route: str) -> Caller | None:
+    """The caller of a request to `route` (as declared), checked against what the route needs; None for a public
+    route. Raises Unauthorized or Forbidden."""
+    if is_public(method, route):
+        return None
+    who = caller(event)
+    if (method.upper(), route) in ADMIN_ROUTES:
+        require_admin(who)
+    return who
+
+
+def current(router: Any) -> Caller:
+    """The caller the middleware resolved for this request (routes of a router read it here)."""
+    who = router.context.get(CONTEXT_KEY)
+    if not isinstance(who, Caller):  # a route the middleware did not see: never serve it unchecked
+        raise Unauthorized("no verified identity on the request")
+    return who
+
+
+CONTEXT_KEY = "caller"

@@ -8,8 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from switchboard import clock, ids
-from switchboard.api.auth import caller
+from switchboard.api import auth
 from switchboard.api.schemas import (
     AssignIn,
     ConversationDetail,
@@ -21,10 +20,9 @@ from switchboard.api.schemas import (
     NoteIn,
     ReplyIn,
 )
-from switchboard.models import Conversation, Message
-from switchboard.services import assignment, media, replies, workflow
+from switchboard.models import Conversation
+from switchboard.services import inbox, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
-from switchboard.store import conversations
 from switchboard.store.table import Table
 
 router = APIGatewayHttpRouter()
@@ -39,18 +37,14 @@ def list_conversations(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ConversationPage:
-    caller(router.current_event.raw_event)
-    # Labels are stored lower-cased (see `labels`), so the filter is too: ?label=VIP finds "vip".
-    items, next_cursor = conversations.inbox(Table(), status=status, channel=channel, assignee=assignee,
-                                             label=label.strip().lower() if label else label, limit=limit,
-                                             cursor=cursor)
+    items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
+                                    limit=limit, cursor=cursor)
     return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)
 
 
 @router.get("/api/conversations/<conversation_id>", summary="One conversation, with its reply window")
 def get_conversation(conversation_id: str) -> ConversationDetail:
-    caller(router.current_event.raw_event)
-    return _detail(conversations.require(Table(), conversation_id))
+    return _detail(inbox.get(Table(), conversation_id))
 
 
 @router.get("/api/conversations/<conversation_id>/messages", summary="Messages, oldest first")
@@ -59,17 +53,14 @@ def list_messages(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> MessagePage:
-    caller(router.current_event.raw_event)
-    table = Table()
-    conversations.require(table, conversation_id)
-    items, next_cursor = conversations.messages(table, conversation_id, limit=limit, cursor=cursor)
+    items, next_cursor = inbox.message_page(Table(), conversation_id, limit=limit, cursor=cursor)
     return MessagePage(items=[MessageOut.of(m, media.presigned_url) for m in items], next_cursor=next_cursor)
 
 
 @router.post("/api/conversations/<conversation_id>/messages", summary="Reply (queued, then sent)",
              responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}}})
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
-    who = caller(router.current_event.raw_event)
+    who = auth.current(router)
     message = replies.reply(conversation_id, body.text, who.email)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message))
 
@@ -87,48 +78,37 @@ def _detail(conv: Conversation) -> ConversationDetail:
 @router.post("/api/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",
              responses={201: {"description": "stored", "content": {"application/json": {"model": MessageOut}}}})
 def post_note(conversation_id: str, body: NoteIn) -> Response[MessageOut]:
-    who = caller(router.current_event.raw_event)
-    table = Table()
-    conv = conversations.require(table, conversation_id)
-    note = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                   type="note", text=body.text, created_at=clock.iso(clock.now()), status="note", sender=who.email)
-    conversations.add_note(table, note)
+    who = auth.current(router)
+    note = inbox.add_note(Table(), conversation_id, body.text, who.email)
     return Response(status_code=201, content_type="application/json", body=MessageOut.of(note))
 
 
 @router.post("/api/conversations/<conversation_id>/resolve", summary="Resolve")
 def resolve(conversation_id: str) -> ConversationDetail:
-    who = caller(router.current_event.raw_event)
+    who = auth.current(router)
     return _detail(workflow.resolve(Table(), conversation_id, who.email))
 
 
 @router.post("/api/conversations/<conversation_id>/reopen", summary="Reopen")
 def reopen(conversation_id: str) -> ConversationDetail:
-    caller(router.current_event.raw_event)
     return _detail(workflow.reopen(Table(), conversation_id))
 
 
 @router.post("/api/conversations/<conversation_id>/pending", summary="Mark pending (waiting on the customer)")
 def pending(conversation_id: str) -> ConversationDetail:
-    caller(router.current_event.raw_event)
     return _detail(workflow.pending(Table(), conversation_id))
 
 
 @router.post("/api/conversations/<conversation_id>/assign", summary="Assign to an agent (null unassigns)")
 def assign(conversation_id: str, body: AssignIn) -> ConversationDetail:
-    caller(router.current_event.raw_event)
-    table = Table()
-    return _detail(assignment.reassign(table, conversations.require(table, conversation_id), body.agent))
+    return _detail(inbox.assign(Table(), conversation_id, body.agent))
 
 
 @router.post("/api/conversations/<conversation_id>/labels", summary="Replace the labels")
 def labels(conversation_id: str, body: LabelsIn) -> ConversationDetail:
-    caller(router.current_event.raw_event)
-    unique = list(dict.fromkeys(label.lower() for label in body.labels))
-    return _detail(conversations.set_labels(Table(), conversation_id, unique))
+    return _detail(inbox.set_labels(Table(), conversation_id, body.labels))
 
 
 @router.post("/api/conversations/<conversation_id>/read", summary="Mark read (clears the unread count)")
 def read(conversation_id: str) -> ConversationDetail:
-    caller(router.current_event.raw_event)
-    return _detail(conversations.mark_read(Table(), conversation_id))
+    return _detail(inbox.mark_read(Table(), conversation_id))

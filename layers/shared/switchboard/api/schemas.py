@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from switchboard.models import Attachment, Conversation, Location, Message
 
@@ -29,9 +29,27 @@ class Health(ApiModel):
     status: Literal["ok"] = "ok"
 
 
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram",
+                  "sms": "SMS", "email": "Email", "webchat": "Web chat"}
+
+
+def address_label(channel: str, address: str | None) -> str | None:
+    """How to show a customer known only by their address on a channel: a phone number or an email address as it
+    is, an opaque channel id (a PSID, a chat id) with its channel's name, so that agents can tell customers apart."""
+    if not address:
+        return None
+    if channel == "whatsapp" and address.isascii() and address.isdigit():
+        return f"+{address}"  # a wa_id is the phone number without its +
+    if channel in ("sms", "email"):
+        return address
+    return f"{CHANNEL_LABELS.get(channel, channel)} {address}"
+
+
 class ContactRef(ApiModel):
     id: str
     name: str | None = None
+    display: str = Field("", description="what to call the contact: the name, else the phone number, email "
+                                         "address, handle or channel id the conversation knows; never empty")
 
 
 class LastMessage(ApiModel):
@@ -54,7 +72,9 @@ class ConversationSummary(ApiModel):
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
         return cls(id=conv.id, channel=conv.channel, status=conv.status,
-                   contact=ContactRef(id=conv.contact_id, name=conv.contact_name), assignee=conv.assignee,
+                   contact=ContactRef(id=conv.contact_id, name=conv.contact_name,
+                                      display=conv.contact_name or address_label(conv.channel, conv.recipient)
+                                      or f"Contact {conv.contact_id}"), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count)
 
@@ -102,8 +122,19 @@ class MessageOut(ApiModel):
     created_at: str
     status: str
     failure_reason: str | None = None
-    sender: str | None = None
+    sender: str | None = Field(None, description="inbound: the customer's name; outbound: the agent's email, "
+                               "automation:<kind>, or external:<where> for a message the business sent elsewhere")
     edited: bool = False
+    deleted: bool = Field(False, description="the customer unsent it: its content is gone")
+    summary: str | None = Field(None, description="what to show for content that is not text ('Order: 2 items')")
+    auto_submitted: str | None = Field(None, description="inbound mail sent by a machine, and why: 'auto_replied' "
+                                       "(out of office), 'auto_generated', 'list', 'bulk'. Never answered by automation")
+    authentication: dict[str, str] | None = Field(
+        None, description="email: the receiving server's verdicts {'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or "
+                          "PROCESSING_FAILED (and 'dmarc_policy' when DMARC failed)")
+    warnings: list[str] = Field([], description="what agents should know before trusting it: 'spf_fail', "
+                                "'dkim_fail', 'dmarc_fail' (the sender may be forged), '<check>_unverified' (the check "
+                                "could not be made)")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
@@ -111,7 +142,24 @@ class MessageOut(ApiModel):
         attachments = [AttachmentOut(kind=a.kind, filename=a.filename, mime_type=a.mime_type, size=a.size,
                                      status=a.status, url=link(a) if link and a.s3_key else None)
                        for a in message.attachments]
-        return cls(**data, attachments=attachments, edited=message.edited_at is not None)
+        return cls(**data, attachments=attachments, edited=message.edited_at is not None,
+                   deleted=message.deleted_at is not None, warnings=authentication_warnings(message.authentication))
+
+
+AUTH_CHECKS = ("dmarc", "spf", "dkim")
+
+
+def authentication_warnings(verdicts: dict[str, str] | None) -> list[str]:
+    """A failed check (FAIL), or one that could not be made (PROCESSING_FAILED). GRAY (no policy, no signature) is
+    common for small senders and says nothing against a message: no warning."""
+    found = []
+    for check in AUTH_CHECKS:
+        verdict = (verdicts or {}).get(check)
+        if verdict == "FAIL":
+            found.append(f"{check}_fail")
+        elif verdict == "PROCESSING_FAILED":
+            found.append(f"{check}_unverified")
+    return found
 
 
 class MessagePage(ApiModel):
@@ -174,12 +222,22 @@ class ContactConversation(ApiModel):
 class ContactOut(ApiModel):
     id: str
     name: str | None = None
+    display: str = Field("", description="the name, else the phone number, email address or first channel address; "
+                                         "never empty")
     email: str | None = None
     phone: str | None = None
     surveys_opt_out: bool = False
     created_at: str
     identities: list[Identity] = []
     conversations: list[ContactConversation] = []
+
+    @model_validator(mode="after")
+    def _display(self) -> ContactOut:
+        if not self.display:
+            known = (address_label(i.channel, i.address) for i in self.identities)
+            self.display = self.name or self.phone or self.email or next(filter(None, known), None) or \
+                f"Contact {self.id}"
+        return self
 
 
 class ContactPatch(ApiModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ConfigDict, Field
 
-from switchboard.api.auth import caller
+from switchboard.api import auth
 from switchboard.api.contacts import contact_view
 from switchboard.api.schemas import ApiModel, ContactOut
-from switchboard.services import assignment, contact_merge
+from switchboard.services import assignment, contacts
 from switchboard.store.table import Table
 
 router = APIGatewayHttpRouter()
@@ -38,19 +38,17 @@ class MergeIn(ApiModel):
 
 @router.get("/api/agents", summary="Agents with their availability and open load")
 def list_agents() -> AgentList:
-    caller(router.current_event.raw_event)
     return AgentList(items=[Agent(**a) for a in assignment.agents(Table())])
 
 
 @router.put("/api/me/availability", summary="Take (or stop taking) new conversations, up to a cap")
 def set_availability(body: AvailabilityIn) -> Agent:
-    who = caller(router.current_event.raw_event)
+    who = auth.current(router)
     return Agent(**assignment.set_availability(Table(), who.email, body.available, body.max_open))
 
 
 @router.post("/api/contacts/<contact_id>/merge", summary="Merge another contact into this one")
 def merge_contacts(contact_id: str, body: MergeIn) -> ContactOut:
-    caller(router.current_event.raw_event)
     table = Table()
-    contact_merge.merge(table, contact_id, body.other)
+    contacts.merge(table, contact_id, body.other)
     return contact_view(table, contact_id)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard.errors import NotFound, PermanentSendError
 
 if TYPE_CHECKING:
-    from switchboard.models import Attachment, ContactEvent, InboundMessage, SendRequest, SendResult, StatusUpdate
+    from switchboard.models import (
+        Attachment,
+        ContactEvent,
+        IgnoredEvent,
+        InboundMessage,
+        SendRequest,
+        SendResult,
+        StatusUpdate,
+    )
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,8 @@ class MediaContent:
     sha256: str | None = None
 
 
-class Channel:
-    """Subclasses implement verify, parse and send; the rest has sensible defaults."""
+class Channel(ABC):
+    """Subclasses implement verify, parse, send and fetch_media; the rest has sensible defaults."""
 
     name: ClassVar[str]
     # Seconds after the customer's last message in which free-form replies are allowed (None: no window).
@@ -78,22 +88,32 @@ class Channel:
         """A GET to the webhook (subscription check). Channels without one answer 404."""
         raise NotFound("no handshake for this channel")
 
+    @abstractmethod
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureError unless the request is authentic."""
-        raise NotImplementedError
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | ContactEvent]:
-        """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape."""
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> Sequence[InboundMessage | StatusUpdate | ContactEvent | IgnoredEvent]:
+        """Every event of the request, normalized. Raise MalformedPayload on a body of the wrong shape.
+
+        A customer's content always becomes something an agent can read: text, a typed attachment, or a `summary`
+        placeholder with what is known. What is not a customer speaking (service messages, events about the chat
+        itself) is applied (edits, unsends, blocks) or returned as an IgnoredEvent with a reason, never as an empty
+        message."""
 
     def acknowledge(self, events: list[Any] | None = None) -> WebhookReply:
         """The 2xx answer once the events are stored (some channels answer with content)."""
         return WebhookReply(200, "", "text/plain")
 
+    @abstractmethod
     def send(self, request: SendRequest) -> SendResult:
         """Send one reply. Raise PermanentSendError or RetryableSendError."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """Download an attachment the webhook only referenced. Raise MediaError."""
-        raise NotImplementedError
+
+    def fetch_profile(self, sender_id: str) -> str | None:
+        """The customer's display name from the provider's profile look-up, for a new contact the event did not
+        name (None: no look-up on this channel, or no name). Never raises: a failure is the channel's to count."""
+        return None

@@ -1,16 +1,24 @@
-"""The HTTP session every channel sends with: timeouts, backoff with jitter on 429/5xx, Retry-After honored."""
+"""The HTTP session every channel sends with (timeouts, backoff with jitter on 429/5xx, Retry-After honored), and
+the guarded download for URLs that come from provider payloads."""
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+import logging
 import math
+import re
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from switchboard import clock, observability
-from switchboard.errors import PermanentSendError, RetryableSendError
+from switchboard.errors import MediaError, PermanentSendError, RetryableSendError
 from switchboard.settings import get_settings
 
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
@@ -53,12 +61,32 @@ def _retry_class() -> type:
 SAFE_SEND_STATUS = (429, 503)
 
 
+BOT_TOKEN_IN_PATH = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+
+
+class _RedactTokens(logging.Filter):
+    """urllib3 logs the URL of a request it retries, and Telegram's paths hold the bot token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = BOT_TOKEN_IN_PATH.sub("/bot<token>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+@cache
+def _redact_urllib3_logs() -> None:
+    logging.getLogger("urllib3.connectionpool").addFilter(_RedactTokens())
+
+
 @cache
 def session(safe_to_repeat: bool = True) -> Any:
     """`safe_to_repeat`: GETs (look-ups, downloads) retry read errors and every 5xx; sends do not."""
     import requests
     from requests.adapters import HTTPAdapter
 
+    _redact_urllib3_logs()
     settings = get_settings()
     retry = _retry_class()(
         total=settings.http_max_retries, connect=settings.http_max_retries, read=1 if safe_to_repeat else 0,
@@ -134,3 +162,231 @@ def raise_for_status(response: Any, permanent_reason: str) -> None:
     if response.status_code in RETRYABLE_STATUS:
         raise RetryableSendError(f"provider answered {response.status_code}", retry_after=retry_after(response))
     raise PermanentSendError(f"{permanent_reason} (HTTP {response.status_code})")
+
+
+# -- downloads from URLs a payload named -----------------------------------------------------------------------
+# A provider payload is signed, but what it names is still not ours to trust: a URL in it is fetched only over
+# HTTPS, from the provider's own hosts, at a public address checked after DNS (and connected to as checked), with
+# redirects followed here, one checked hop at a time. Configuration is trusted: the origin of the channel's configured
+# API base URL gets the credentials, and is allowed as configured where the checks would refuse it (the sandbox).
+
+# The hosts each provider serves media from, for `download(allowed_hosts=...)`. "*.x.com" matches subdomains only.
+TWILIO_MEDIA_HOSTS = ("api.twilio.com", "*.twiliocdn.com", "s3-external-1.amazonaws.com")
+META_MEDIA_HOSTS = ("lookaside.fbsbx.com", "*.fbsbx.com", "*.fbcdn.net", "*.cdninstagram.com")
+TELEGRAM_HOSTS = ("api.telegram.org",)
+MAX_REDIRECTS = 5
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+MAX_URL_CHARS = 4096
+# A DNS name as providers use them: ASCII labels, and a last label of letters (so never an IP literal in any form).
+HOSTNAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class UnsafeUrl(MediaError):
+    """A URL the guarded download refuses before any connection: retrying cannot help."""
+
+    code = "unsafe_url"
+    permanent = True
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    content_type: str | None  # as served, parameters dropped
+
+
+@dataclass(frozen=True)
+class _Hop:
+    scheme: str
+    host: str  # lower-case ASCII, no trailing dot
+    port: int
+    target: str  # path and query
+    configured: bool  # the configured API base URL's own origin: credentials may go there
+    checked: bool  # resolved and connected to only at checked public addresses (False: as configured)
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An Authorization header value, for `download(headers=...)`."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8", "surrogatepass")).decode()
+
+
+def download(url: str, *, allowed_hosts: Iterable[str], headers: Mapping[str, str] | None = None,
+             credential_hosts: Iterable[str] = (), max_bytes: int | None = None,
+             api_base_url: str | None = None) -> Download:
+    """GET a URL that came from a provider payload, safely. Raises MediaError (UnsafeUrl for a refused URL).
+
+    - `allowed_hosts`: the provider's hosts, exact names or "*.example.com" for subdomains. A URL is fetched only
+      over HTTPS on port 443, from one of them, without user info, and only when every address its name resolves
+      to is public (not private, loopback, link-local, multicast, reserved or unspecified, IPv4-mapped and other
+      embedded IPv4 included). The connection goes to the address that was checked, with the name kept for TLS
+      (SNI, certificate) and Host, so a second DNS answer cannot move it.
+    - `headers`: credentials, sent only to a host named exactly in `credential_hosts` (and to `api_base_url`'s
+      origin), never to another host, redirects included.
+    - Redirects are followed here, at most MAX_REDIRECTS, each hop checked as the first.
+    - `max_bytes` (default: the media_max_bytes setting) caps the body, announced or streamed.
+    - `api_base_url`: the channel's configured provider base URL. A URL of its scheme, host and port gets the
+      credentials, and is allowed as configured where the checks above would refuse it (the local sandbox, on
+      loopback): configuration is trusted, payloads are not.
+    No error message names the URL: some carry a token in their path.
+    """
+    settings = get_settings()
+    limit = settings.media_max_bytes if max_bytes is None else max_bytes
+    allowed = tuple(h.lower() for h in allowed_hosts)
+    credentialed = {h.lower().rstrip(".") for h in credential_hosts}
+    trusted = _origin(api_base_url) if api_base_url else None
+    for _ in range(MAX_REDIRECTS + 1):
+        hop = _hop(url, allowed, trusted)
+        send = dict(headers or {}) if headers and (hop.configured or hop.host in credentialed) else {}
+        status, location, download_ = _get(hop, send, limit)
+        if download_ is not None:
+            return download_
+        if status in REDIRECT_STATUS and location:
+            url = urljoin(url, location)
+            continue
+        raise MediaError(f"media download answered {status}")
+    raise UnsafeUrl(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").removesuffix(".")
+    if scheme not in ("http", "https") or not host:
+        return None
+    return scheme, host, port or (443 if scheme == "https" else 80)
+
+
+def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    for pattern in allowed:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def _hop(url: str, allowed: tuple[str, ...], trusted: tuple[str, str, int] | None) -> _Hop:
+    """The checks that need no network. Parsers disagree about odd URLs, so odd URLs are refused outright."""
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_CHARS:
+        raise UnsafeUrl("media URL missing or too long")
+    if not url.isascii() or any(c <= " " or c in "\x7f\\" for c in url):
+        raise UnsafeUrl("media URL with non-ASCII text, spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeUrl("unparseable media URL") from None
+    if "@" in parts.netloc:
+        raise UnsafeUrl("media URL with user info")
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").removesuffix(".")
+    if scheme not in ("http", "https") or not host:
+        raise UnsafeUrl("media URL that is not http(s) with a host")
+    port = port or (443 if scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not target.startswith("/"):
+        raise UnsafeUrl("media URL with a relative path")
+    configured = trusted is not None and (scheme, host, port) == trusted
+    if scheme == "https" and port == 443 and HOSTNAME.fullmatch(host) and _host_allowed(host, allowed):
+        return _Hop(scheme, host, port, target, configured=configured, checked=True)
+    if configured:  # e.g. the local sandbox on loopback: allowed as configured, by name
+        return _Hop(scheme, host, port, target, configured=True, checked=False)
+    if scheme != "https" or port != 443:
+        raise UnsafeUrl("media URL that is not https on port 443")
+    raise UnsafeUrl("media URL on a host that is not the provider's")
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address the name resolves to (a seam for tests)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def public_address(address: str) -> bool:
+    """Whether an address is one a download may connect to: globally routable, IPv4 inside IPv6 checked too."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d
+            return public_address(str(ip.ipv4_mapped))
+        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not public_address(str(embedded)):
+            return False
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                                 or ip.is_reserved or ip.is_unspecified)
+
+
+def _ca_bundle() -> str:
+    import certifi
+
+    return certifi.where()
+
+
+def _pool(hop: _Hop, address: str) -> Any:
+    """A connection pool to `address`, speaking to it as `hop.host` (a seam for tests)."""
+    import urllib3
+
+    _redact_urllib3_logs()
+    settings = get_settings()
+    timeout = urllib3.Timeout(connect=settings.http_timeout_seconds, read=settings.http_timeout_seconds)
+    retries = _retry_class()(
+        total=settings.http_max_retries, connect=settings.http_max_retries, read=1, status=settings.http_max_retries,
+        redirect=False, backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8, status_forcelist=RETRYABLE_STATUS,
+        allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
+    if hop.scheme == "http":  # a configured origin only
+        return urllib3.HTTPConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1)
+    return urllib3.HTTPSConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1,
+                                       cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(), server_hostname=hop.host,
+                                       assert_hostname=hop.host)
+
+
+def _get(hop: _Hop, headers: dict[str, str], limit: int) -> tuple[int, str | None, Download | None]:
+    """One hop: (status, Location, None) for a redirect or a failure status, (status, None, Download) for content."""
+    import urllib3
+
+    if not hop.checked:
+        address = hop.host  # as configured: connected to by name
+    else:
+        try:
+            addresses = _resolve(hop.host, hop.port)
+        except (OSError, UnicodeError):
+            raise MediaError("media host name did not resolve") from None
+        if not addresses:
+            raise MediaError("media host name did not resolve")
+        if not all(public_address(a) for a in addresses):
+            raise UnsafeUrl("media host resolves to a private, loopback or reserved address")
+        address = addresses[0]
+    host_header = hop.host if hop.port in (80, 443) else f"{hop.host}:{hop.port}"
+    pool = _pool(hop, address)
+    response = None
+    try:
+        with observability.subsegment(f"## {hop.host}"):  # the host only: paths can hold tokens
+            response = pool.urlopen("GET", hop.target, redirect=False, preload_content=False,
+                                    headers={"Host": host_header, "Accept-Encoding": "identity", **headers})
+            if response.status in REDIRECT_STATUS or response.status >= 300 or response.status < 200:
+                return response.status, response.headers.get("Location"), None
+            announced = (response.headers.get("Content-Length") or "").strip()
+            if announced.isdigit() and int(announced) > limit:
+                raise MediaError("media larger than the configured limit")
+            chunks, size = [], 0
+            for chunk in response.stream(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise MediaError("media larger than the configured limit")
+                chunks.append(chunk)
+            served = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
+            return response.status, None, Download(b"".join(chunks), served)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        # from None: urllib3's messages name the URL, and some paths hold a token.
+        raise MediaError(f"{type(exc).__name__} downloading media") from None
+    finally:
+        if response is not None:
+            response.release_conn()
+        pool.close()

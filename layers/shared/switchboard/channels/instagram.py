@@ -1,18 +1,15 @@
-"""Instagram Messaging: Messenger's event shape under object "instagram", plus stories and shared posts; 1000-byte texts."""
+"""Instagram Messaging: Messenger's event shape under object "instagram", plus stories, hearts and handles; 1000-byte
+texts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from switchboard.channels.fields import as_dict as _dict
-from switchboard.channels.messenger import Event, MessengerChannel, _seconds, _str
+from switchboard.channels.messenger import Event, MessengerChannel, Part, _seconds, _short, _str
 from switchboard.errors import PermanentSendError
-from switchboard.models import Attachment, Location
+from switchboard.models import Attachment
 from switchboard.settings import get_settings
-
-# Shared posts and reels arrive as an expiring CDN URL of their media.
-SHARED_MEDIA = {"share": ("image", "post"), "ig_post": ("image", "post"), "reel": ("video", "reel"),
-                "ig_reel": ("video", "reel")}
 
 
 class InstagramChannel(MessengerChannel):
@@ -22,18 +19,22 @@ class InstagramChannel(MessengerChannel):
     max_text_bytes = 1000  # UTF-8 bytes, not characters
     token_name = "instagram_access_token"
     # Dashboard test webhooks (and some Instagram Login subscriptions) wrap one messaging event per change.
-    change_fields = frozenset({"messages", "messaging_postbacks", "message_reactions", "messaging_seen", "message_edit"})
+    change_fields = frozenset({"messages", "messaging_postbacks", "message_reactions", "messaging_seen", "message_edit",
+                               "messaging_referral", "messaging_optins", "messaging_handover", "standby"})
+    inbox_name = "instagram_inbox"
+    profile_fields = "name,username"
 
-    def _attachment(self, item: dict[str, Any]) -> tuple[str, Attachment | Location | None, str]:
+    def _attachment(self, item: dict[str, Any]) -> Part:
         kind = _str(item.get("type")) or ""
         payload = _dict(item.get("payload"))
-        url = _str(payload.get("url"))
+        url = self._media_url(_str(payload.get("url")))
         if kind == "story_mention":  # the story may be an image or a video: the download's Content-Type tells
-            return kind, Attachment(kind="file", url=url) if url else None, "Mentioned you in their story"
-        if kind in SHARED_MEDIA:
-            media_kind, what = SHARED_MEDIA[kind]
-            label = _str(payload.get("title")) or f"[shared {what}]"
-            return kind, Attachment(kind=media_kind, url=url) if url else None, label
+            return Part(kind, Attachment(kind="file", url=url) if url else None, "Mentioned you in their story")
+        if kind == "ig_story":  # someone's story, shared into the chat
+            return Part(kind, Attachment(kind="file", url=url) if url else None,
+                        _str(payload.get("title")) or "[shared story]")
+        if kind == "like_heart":  # the heart Instagram sends with one tap: a message of its own, not a reaction
+            return Part(kind, summary="Sent a heart \u2764\ufe0f")
         return super()._attachment(item)
 
     def _reply_extras(self, reply: dict[str, Any], fields: dict[str, Any], labels: list[str]) -> None:
@@ -41,7 +42,7 @@ class InstagramChannel(MessengerChannel):
         if not story:
             return
         fields["type"] = "story_reply"  # the text is the customer's answer; the story itself rides as an attachment
-        url = _str(story.get("url"))
+        url = self._media_url(_str(story.get("url")))
         if url:
             fields["attachments"].append(Attachment(kind="file", url=url))
         labels.append("Replied to your story")
@@ -61,3 +62,8 @@ class InstagramChannel(MessengerChannel):
         if not text:
             raise PermanentSendError("instagram cannot send an empty message")
         self.check_text(text)
+
+    def _profile_name(self, profile: dict[str, Any]) -> str | None:
+        """`GET /{IGSID}?fields=name,username`: the name the customer gave, else their handle."""
+        handle = _short(profile.get("username"), 60)
+        return _short(profile.get("name")) or (f"@{handle.lstrip('@')}" if handle else None)

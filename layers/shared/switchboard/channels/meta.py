@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import quote
 
 from switchboard import secrets
 from switchboard.channels import http
@@ -62,6 +63,14 @@ class MetaChannel(Channel):
         if response.status_code == 429 or response.status_code >= 500 or code in self.retryable_codes:
             raise RetryableSendError(reason, retry_after=http.retry_after(response))
         raise PermanentSendError(reason)
+
+
+def graph_segment(value: str) -> str:
+    """An id (Page, PSID, IGSID, phone number id, media id) as one escaped Graph URL path segment. Raises ValueError
+    for a dot segment or an empty id, which an HTTP library would resolve into another path."""
+    if value in ("", ".", ".."):
+        raise ValueError("not a Graph id")
+    return quote(value, safe="")
 
 
 def _error_code(value: Any) -> int | None:

@@ -12,9 +12,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 from switchboard import clock, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
-from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
-from switchboard.models import Attachment, InboundMessage, Location, SendRequest, SendResult, StatusUpdate
+from switchboard.models import (
+    Attachment,
+    IgnoredEvent,
+    InboundMessage,
+    Location,
+    SendRequest,
+    SendResult,
+    StatusUpdate,
+)
 from switchboard.settings import get_settings
 
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -22,11 +29,16 @@ TWIML_ACK = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 WEBHOOK_PATH = "/webhooks/sms"
 MAX_TEXT = 1600
 MAX_MEDIA = 10  # MediaUrl0..MediaUrl9
+TWILIO_API_HOST = "api.twilio.com"  # the one host Twilio's credentials go to (besides the configured API base URL)
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-# Status callback values that are receipts, and what they mean to us; the rest (queued, sending, accepted,
-# scheduled, canceled, receiving...) are interim states of no interest.
+# Status callback values (every status Twilio documents for a Message) and what each is to us. Receipts move our
+# outbound message forward; interim states say nothing an agent needs; "receiving"/"received" are an inbound
+# message's own states. Anything else (a status Twilio adds later) is acknowledged and counted, never refused.
 RECEIPTS = {"sent": "sent", "delivered": "delivered", "read": "read", "undelivered": "failed", "failed": "failed"}
-INTERIM = frozenset({"queued", "sending", "accepted", "scheduled", "canceled", "partially_delivered", "receiving"})
+INTERIM = frozenset({"accepted", "scheduled", "canceled", "queued", "sending", "partially_delivered"})
+INBOUND_STATES = frozenset({"receiving", "received"})
+# Fields only an inbound message carries: what the customer sent.
+INBOUND_FIELDS = ("Body", "NumMedia", "MediaUrl0")
 # Asynchronous delivery failures (status callbacks' ErrorCode), for agents.
 DELIVERY_ERRORS = {
     "30003": "unreachable destination handset", "30004": "message blocked by the recipient or carrier",
@@ -149,21 +161,25 @@ class SmsChannel(Channel):
         if not matched:
             raise SignatureError("signature mismatch")
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
+    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate | IgnoredEvent]:
         params = self.params(request)
         sid = _first(params, "MessageSid") or _first(params, "SmsMessageSid") or _first(params, "SmsSid")
         if not sid:
             raise MalformedPayload("no MessageSid")
-        # Inbound messages carry SmsStatus=received; status callbacks MessageStatus (and SmsStatus) of our send.
-        status = _first(params, "MessageStatus") or _first(params, "SmsStatus")
+        status = callback_status(params)
+        if status is None:
+            return [self._message(params, sid)]
         if status in RECEIPTS:
             return [self._status(params, sid, RECEIPTS[status])]
         if status in INTERIM:
-            return []
-        return [self._message(params, sid)]
+            return [IgnoredEvent(channel="sms", reason="interim_status")]
+        if status in INBOUND_STATES:
+            return [IgnoredEvent(channel="sms", reason="inbound_status")]
+        return [IgnoredEvent(channel="sms", reason="unknown_status")]
 
     def _status(self, params: dict[str, list[str]], sid: str, status: str) -> StatusUpdate:
-        code = (_first(params, "ErrorCode") or None) if status == "failed" else None
+        # ErrorCode matters on a failure only (Twilio may repeat an earlier warning's code on later statuses).
+        code = (_first(params, "ErrorCode").strip() or None) if status == "failed" else None
         title = (_first(params, "ErrorMessage") or DELIVERY_ERRORS.get(code or "")) if code else None
         # Twilio sends no time: the receipt's time is when it reached us.
         return StatusUpdate(channel="sms", provider_message_id=sid, status=status, timestamp=clock.now().timestamp(),
@@ -189,6 +205,10 @@ class SmsChannel(Channel):
                           text=fields["text"] or ", ".join(p for p in (location.name, location.address) if p))
         elif attachments:
             fields["type"] = attachments[0].kind
+        if not fields["text"].strip() and not attachments and not fields.get("location"):
+            # Nothing to show (an empty body, a WhatsApp type Twilio does not pass on): say so, never a blank bubble.
+            kind = _first(params, "MessageType").strip()
+            fields["summary"] = "Message without text" + (f" ({kind[:40]})" if kind and kind != "text" else "")
         # sender_id and inbox_id keep a "whatsapp:" prefix: replies go To/From exactly these addresses.
         return InboundMessage(channel="sms", provider_message_id=sid, inbox_id=inbox, sender_id=sender,
                               identity=_identity(sender), sender_name=_first(params, "ProfileName") or None,
@@ -230,32 +250,35 @@ class SmsChannel(Channel):
         raise _send_error(response, answer)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
-        import requests
-
+        """Download a MediaUrl: only from Twilio's hosts (http.download), the credentials to the API host alone."""
         if not attachment.url:
             raise MediaError("no media URL")
         try:
             sid, token = self._credentials()
-            # Credentials go to Twilio only (requests drops them on a redirect to another host, the CDN).
-            auth = (sid, token) if _is_twilio(attachment.url) else None
-            response = http.request("GET", attachment.url, auth=auth, stream=True, allow_redirects=True)
-            if response.status_code >= 400:
-                raise MediaError(f"media download answered {response.status_code}")
-            data = _read_capped(response, get_settings().media_max_bytes)
-        except (RetryableSendError, PermanentSendError, requests.RequestException, ValueError, TypeError) as exc:
-            raise MediaError(f"media fetch failed: {type(exc).__name__}") from None
-        served = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
-        return MediaContent(data=data, mime_type=attachment.mime_type or served, sha256=hashlib.sha256(data).hexdigest())
+        except PermanentSendError:
+            raise MediaError("no Twilio account SID or auth token configured") from None
+        settings = get_settings()
+        result = http.download(attachment.url, allowed_hosts=http.TWILIO_MEDIA_HOSTS,
+                               headers={"Authorization": http.basic_auth(sid, token)},
+                               credential_hosts=(TWILIO_API_HOST,), max_bytes=settings.media_max_bytes,
+                               api_base_url=settings.twilio_api_base_url)
+        data = result.data
+        return MediaContent(data=data, mime_type=attachment.mime_type or result.content_type,
+                            sha256=hashlib.sha256(data).hexdigest())
 
 
-def _is_twilio(url: str) -> bool:
-    try:
-        target, api = urlsplit(url), urlsplit(get_settings().twilio_api_base_url)
-        host = (target.hostname or "").lower()
-    except ValueError:
-        return False
-    same_origin = (target.scheme, target.netloc.lower()) == (api.scheme, api.netloc.lower())
-    return same_origin or (target.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com")))
+def callback_status(params: dict[str, list[str]]) -> str | None:
+    """The status a status callback reports, or None for an inbound message: told apart by their fields, whether or
+    not the status is one we know. A callback carries MessageStatus (in its legacy form only SmsStatus) about a
+    message; an inbound message carries what the customer sent (Body, NumMedia) and SmsStatus=received."""
+    status = _first(params, "MessageStatus").strip().lower()
+    legacy = _first(params, "SmsStatus").strip().lower()
+    inbound = any(name in params for name in INBOUND_FIELDS)
+    if inbound and (status or legacy or "received") in INBOUND_STATES:
+        return None
+    if status:
+        return status
+    return legacy if legacy and not inbound else None
 
 
 def _answer(response: Any) -> dict[str, Any]:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets as pysecrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from switchboard import clock, secrets
-from switchboard.channels.base import Channel, WebhookRequest
-from switchboard.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from switchboard import clock, secrets, tokens
+from switchboard.channels.base import Channel, MediaContent, WebhookRequest
+from switchboard.errors import Forbidden, MediaError, NotFound, ServiceUnavailable, Unauthorized
 from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
-    from switchboard.models import SendRequest, SendResult
+    from switchboard.models import Attachment, SendRequest, SendResult
 
 MAX_TEXT = 10_000
 
@@ -33,10 +29,6 @@ class Visitor:
         return f"email:{self.email}" if self.email else f"webchat:{self.visitor_id}"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def _secret() -> bytes:
     key = secrets.get("webchat_token_secret")
     if not key:
@@ -46,18 +38,18 @@ def _secret() -> bytes:
 
 def _key() -> bytes:
     """The key visitor tokens are signed with, derived from the secret: it never leaves the web chat function."""
-    return hmac.new(_secret(), b"switchboard visitor token", hashlib.sha256).digest()
+    return tokens.derive(_secret(), b"switchboard visitor token")
 
 
 def identity_key() -> str:
     """The key a website's backend holds to vouch for its signed-in users' emails (hex). Derived from the secret
     one way, so that holding it lets a website vouch for an address and nothing more: it cannot sign tokens."""
-    return hmac.new(_secret(), b"switchboard identity hash", hashlib.sha256).hexdigest()
+    return tokens.derive(_secret(), b"switchboard identity hash").hex()
 
 
 def identity_hash(email: str) -> str:
     """What a website's backend computes for its signed-in user: hex HMAC-SHA256(identity key, lower-cased email)."""
-    return hmac.new(identity_key().encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return tokens.hex_mac(identity_key().encode(), email.strip().lower().encode())
 
 
 def identity_vouched(email: Any, given: Any) -> bool:
@@ -67,7 +59,7 @@ def identity_vouched(email: Any, given: Any) -> bool:
         expected = identity_hash(email)
     except UnicodeEncodeError:  # a lone surrogate: no website could have hashed it
         return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return tokens.matches(given, expected)
 
 
 def new_visitor_id() -> str:
@@ -84,19 +76,14 @@ def check_origin(origin: str | None) -> None:
 def issue_token(visitor: Visitor) -> tuple[str, int]:
     expires = clock.epoch() + get_settings().webchat_token_seconds
     claims = {"v": visitor.visitor_id, "w": visitor.widget_id, "n": visitor.name, "e": visitor.email, "x": expires}
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    return f"{body}.{_b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest())}", expires
+    return tokens.issue(claims, _key()), expires
 
 
 def read_token(authorization: str | None) -> Visitor:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("a visitor token is required", code="missing_token")
     try:
-        body, signature = authorization[7:].strip().split(".")
-        expected = _b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
-            raise Unauthorized("invalid visitor token", code="invalid_token")
-        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        claims = tokens.read(authorization[7:].strip(), _key())
         visitor = Visitor(visitor_id=str(claims["v"]), widget_id=str(claims["w"]), name=claims.get("n"),
                           email=claims.get("e"))
         expires = int(claims["x"])
@@ -125,3 +112,6 @@ class WebchatChannel(Channel):
 
         # Delivery is the visitor's next poll: the stored message is the delivery.
         return SendResult(provider_message_id=f"webchat:{request.message_id}")
+
+    def fetch_media(self, attachment: Attachment) -> MediaContent:
+        raise MediaError("web chat messages carry no media to fetch")

@@ -1,12 +1,15 @@
-"""WhatsApp Cloud API: webhook messages and statuses in, Graph API sends and media downloads out."""
+"""WhatsApp Cloud API: webhook messages, echoes and statuses in, Graph API sends and media downloads out."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import math
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from switchboard import clock, secrets
 from switchboard.channels import http
@@ -15,16 +18,59 @@ from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
-from switchboard.channels.fields import read_capped as _read_capped
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
-from switchboard.models import Attachment, InboundMessage, Location, SendRequest, SendResult, StatusUpdate
+from switchboard.models import (
+    Attachment,
+    IgnoredEvent,
+    InboundMessage,
+    Location,
+    SendRequest,
+    SendResult,
+    StatusUpdate,
+)
 from switchboard.settings import get_settings
+
+Event = InboundMessage | StatusUpdate | IgnoredEvent
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 RECEIPTS = ("sent", "delivered", "read", "failed")
 MAX_TEXT = 4096
-_SURROGATE = re.compile("[\ud800-\udfff]")
+BUSINESS_APP = "whatsapp_business_app"
+
+# What Graph issues, and so all that may go into a Graph URL: a phone_number_id and a media id are digits (never a
+# "/", "?", "#", "%" or ".", nor a Graph alias such as "me"). Against another base URL (the local sandbox, tests)
+# media ids may also hold letters, "_" and "-".
+PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
+GRAPH_MEDIA_ID = re.compile(r"[0-9]{1,32}")
+SANDBOX_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+META_API_HOSTS = ("facebook.com", "instagram.com")
+# Where Meta serves media downloads (over https only): the look-up's URL must point there, or at the configured
+# Graph base URL's own origin (the local sandbox), since the download carries the access token.
+MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
+MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".fbcdn.net", ".whatsapp.net")
+MEDIA_DOWNLOAD_HOSTS = (*MEDIA_HOSTS, *(f"*{suffix}" for suffix in MEDIA_HOST_SUFFIXES))
+
+# Other subscriptions of a WhatsApp Business Account: acknowledged and counted under field_<name>, never stored.
+# history and smb_app_state_sync (coexistence numbers: past chats and the app's contact list) would import
+# conversations and names nobody wrote to us now: left for a deliberate import.
+KNOWN_FIELDS = frozenset({
+    "account_alerts", "account_review_update", "account_update", "automatic_events", "business_capability_update",
+    "business_status_update", "calls", "flows", "group_lifecycle_update", "group_participants_update",
+    "group_settings_update", "group_status_update", "history", "message_template_components_update",
+    "message_template_quality_update", "message_template_status_update", "partner_solutions",
+    "payment_configuration_update", "phone_number_name_update", "phone_number_quality_update", "security",
+    "smb_app_state_sync", "template_category_update", "template_correct_category_detection", "user_preferences",
+})
+# System messages are WhatsApp's notices about the customer's account, not the customer speaking: the number or
+# the identity key changed. Storing them as messages would open the reply window and greet nobody; the new
+# number writes as a new identity. Counted by kind instead.
+SYSTEM_KINDS = frozenset({"customer_changed_number", "customer_identity_changed", "user_changed_number",
+                          "user_changed_user_id"})
+OTHER_STATUSES = frozenset({"played", "deleted", "warning"})  # documented, nothing to record for them
+MAX_SUMMARY = 1000
+MAX_LISTED = 10
+TIMES = "\u00d7"
 
 
 def _digits(value: str) -> bool:
@@ -32,11 +78,19 @@ def _digits(value: str) -> bool:
 
 
 def _timestamp(value: Any) -> float:
+    ts = _epoch(value)
+    return ts if ts is not None else clock.now().timestamp()
+
+
+def _epoch(value: Any) -> float | None:
+    """A plausible unix time in seconds, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
     try:
-        ts = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError, OverflowError):
-        return clock.now().timestamp()
-    return ts if 0 < ts < 1e11 else clock.now().timestamp()
+        ts = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return ts if 0 < ts < 1e11 else None
 
 
 def _location(body: dict[str, Any]) -> Location | None:
@@ -44,6 +98,251 @@ def _location(body: dict[str, Any]) -> Location | None:
     if latitude is None or longitude is None:
         return None
     return Location(latitude=latitude, longitude=longitude, name=_str(body.get("name")), address=_str(body.get("address")))
+
+
+def _ignored(reason: str) -> IgnoredEvent:
+    return IgnoredEvent(channel="whatsapp", reason=reason)
+
+
+def _slug(value: Any) -> str | None:
+    """A provider's type name, safe to show and to count: lower-case letters, digits and "_", at most 40."""
+    text = _str(value)
+    slug = re.sub(r"[^a-z0-9_]", "", text.lower())[:40] if text else ""
+    return slug or None
+
+
+def _cap(text: str, limit: int = MAX_SUMMARY) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A quantity or price as sent (int, float or numeric string), exactly; None when not a sane amount (at most
+    15 digits before the point and 6 after, so that it prints short)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    exponent = number.as_tuple().exponent  # a letter only for NaN and infinities, refused first
+    if not number.is_finite() or abs(number) >= 10**15 or (isinstance(exponent, int) and exponent < -6):
+        return None
+    return number
+
+
+def _figure(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _error_note(raw: dict[str, Any]) -> str | None:
+    """"code 131051: Message type unknown" from a message's (or a value's) errors[]."""
+    errors = _list(raw.get("errors"))
+    error = _dict(errors[0]) if errors else {}
+    code = _str(error.get("code"))
+    title = _str(error.get("title")) or _str(error.get("message")) or _str(_dict(error.get("error_data")).get("details"))
+    if not code and not title:
+        return None
+    return _cap(": ".join(filter(None, [f"code {code}" if code else None, title])), 200)
+
+
+def _order_summary(order: dict[str, Any]) -> str:
+    """'Order: 2 items (3 x SKU123 at 9.99 EUR, 1 x SKU7 at 5 EUR); total 34.97 EUR; catalog 1234', with the
+    multiplication sign for the x."""
+    items = [_dict(i) for i in _list(order.get("product_items"))]
+    listed: list[str] = []
+    totals: dict[str | None, Decimal] = {}
+    complete = True  # every item has a quantity and a price: a total can be given
+    for item in items:
+        sku = _str(item.get("product_retailer_id")) or "item"
+        quantity, price = _amount(item.get("quantity")), _amount(item.get("item_price"))
+        currency = _str(item.get("currency"))
+        line = f"{_figure(quantity)} {TIMES} {sku}" if quantity is not None else sku
+        if price is not None:
+            line += f" at {_figure(price)}" + (f" {currency}" if currency else "")
+        listed.append(_cap(line, 120))
+        if quantity is None or price is None:
+            complete = False
+        else:
+            totals[currency] = totals.get(currency, Decimal(0)) + quantity * price
+    summary = f"Order: {len(items)} item{'' if len(items) == 1 else 's'}"
+    if listed:
+        more = len(listed) - MAX_LISTED
+        summary += f" ({', '.join(listed[:MAX_LISTED])}{f', and {more} more' if more > 0 else ''})"
+    if complete and len(totals) == 1:  # one currency: the total means something
+        [(currency, total)] = totals.items()
+        summary += f"; total {_figure(total)}" + (f" {currency}" if currency else "")
+    catalog = _str(order.get("catalog_id"))
+    return _cap(summary + (f"; catalog {catalog}" if catalog else ""))
+
+
+def _call_permission_summary(reply: dict[str, Any]) -> str:
+    response = _str(reply.get("response"))
+    summary = {"accept": "Call permission granted", "reject": "Call permission declined"}.get(
+        response or "", "Call permission answered")
+    expires = _epoch(reply.get("expiration_timestamp"))
+    if response == "accept" and reply.get("is_permanent") is True:
+        summary += " permanently"
+    elif response == "accept" and expires is not None:
+        summary += f" until {clock.from_epoch(expires).strftime('%Y-%m-%d %H:%M UTC')}"
+    if reply.get("response_source") == "automatic":
+        summary += " (automatically, by the customer's settings)"
+    return summary
+
+
+def _shown(value: Any) -> str | None:
+    """A form answer as text: a scalar, or a list of scalars; nested objects are left out."""
+    if isinstance(value, list):
+        parts = [p for p in (_shown(v) for v in value if not isinstance(v, list | dict)) if p]
+        return " / ".join(parts) or None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return _str(value) if not isinstance(value, float) else str(value)
+
+
+def _flow_summary(reply: dict[str, Any]) -> str:
+    """A Flow's or address message's answers, 'Form response: rating: 5, comment: fine'."""
+    name = _str(reply.get("name"))
+    label = "Address" if name == "address_message" else "Form response"
+    try:
+        data = json.loads(reply["response_json"]) if isinstance(reply.get("response_json"), str) else None
+    except (ValueError, RecursionError):
+        data = None
+    answers = _dict(data)
+    if name == "address_message" and isinstance(answers.get("values"), dict):
+        answers = answers["values"]
+    shown = [(str(k), _shown(v)) for k, v in answers.items() if k != "flow_token"]
+    listed = [f"{_cap(k, 60)}: {_cap(v, 200)}" for k, v in shown if v][:20]
+    return _cap(f"{label}: {', '.join(listed)}" if listed else label)
+
+
+def _referral_note(referral: dict[str, Any]) -> str | None:
+    """A Click-to-WhatsApp ad or post the customer came from (kept as known; no model for it yet)."""
+    if not referral:
+        return None
+    source = _str(referral.get("source_type"))
+    label = {"ad": "From an ad", "post": "From a post"}.get(source or "", "From an ad or post")
+    details = [p for p in (_str(referral.get("headline")), _str(referral.get("body"))) if p]
+    note = label + (f": {' - '.join(details)}" if details else "")
+    where = [p for p in (_str(referral.get("source_url")),
+                         f"id {_str(referral.get('source_id'))}" if _str(referral.get("source_id")) else None) if p]
+    return _cap(note + (f" ({', '.join(where)})" if where else ""), 500)
+
+
+def _product_note(context: dict[str, Any]) -> str | None:
+    """The customer wrote from a product's page ('Message business')."""
+    product = _dict(context.get("referred_product"))
+    sku, catalog = _str(product.get("product_retailer_id")), _str(product.get("catalog_id"))
+    if not sku and not catalog:
+        return None
+    return _cap(f"About product {sku or '?'}" + (f" (catalog {catalog})" if catalog else ""), 200)
+
+
+def _contact_cards(cards: list[dict[str, Any]]) -> str:
+    shown = []
+    for card in cards:
+        name = _str(_dict(card.get("name")).get("formatted_name"))
+        phones = [_str(_dict(p).get("phone")) for p in _list(card.get("phones"))]
+        emails = [_str(_dict(e).get("email")) for e in _list(card.get("emails"))]
+        shown.append(" ".join(filter(None, [name, *phones, *emails])))
+    return "; ".join(s for s in shown if s)
+
+
+def _readable(fields: dict[str, Any]) -> bool:
+    return bool((fields.get("text") or "").strip() or fields.get("attachments") or fields.get("location")
+                or fields.get("summary"))
+
+
+def _content(raw: dict[str, Any], reported: str | None = None) -> dict[str, Any]:
+    """A message's (or an echo's, or an edit's new) content as InboundMessage fields: text, a typed attachment,
+    a location, and a `summary` for what is not text, so that an agent always has something to read.
+    `reported`: an error WhatsApp attached to the whole webhook (its content could not be delivered)."""
+    kind = _str(raw.get("type")) or "unknown"
+    body = _dict(raw.get(kind))
+    fields: dict[str, Any] = {"type": kind, "text": ""}
+    notes: list[str | None] = []
+    if kind == "text":
+        fields["text"] = _str(body.get("body")) or ""
+    elif kind in MEDIA_TYPES:
+        fields["text"] = _str(body.get("caption")) or ""
+        fields["attachments"] = [Attachment(
+            kind=kind, provider_media_id=_str(body.get("id")), mime_type=_str(body.get("mime_type")),
+            sha256=_str(body.get("sha256")), filename=_str(body.get("filename")), voice=body.get("voice") is True)]
+    elif kind == "location":
+        location = _location(body)
+        fields["text"] = ", ".join(p for p in (_str(body.get("name")), _str(body.get("address")),
+                                               _str(body.get("url"))) if p)
+        if location is None:
+            fields["type"] = "unsupported"
+            notes.append("Location (its coordinates could not be read)")
+        else:
+            fields["location"] = location
+    elif kind == "interactive":
+        _interactive(body, fields, notes)
+    elif kind == "button":  # a template's quick-reply button
+        fields["text"] = _str(body.get("text")) or ""
+        fields["payload"] = _str(body.get("payload"))
+        if not fields["text"]:
+            notes.append(f"Button pressed ({_cap(fields['payload'], 200)})" if fields["payload"] else "Button pressed")
+    elif kind == "reaction":
+        fields["reaction"] = _str(body.get("emoji")) or ""  # empty or absent: the reaction was removed
+        fields["text"] = fields["reaction"]
+        fields["reply_to"] = _str(body.get("message_id"))
+        if not fields["reaction"]:
+            notes.append("Reaction removed")
+    elif kind == "contacts":
+        cards = [_dict(c) for c in _list(raw.get("contacts"))]  # on the message itself, not under its type
+        fields["text"] = _contact_cards(cards)
+        if not fields["text"]:
+            notes.append(f"Contact card{'s' if len(cards) > 1 else ''} without a name or number")
+    elif kind == "order":
+        fields["text"] = _str(body.get("text")) or ""
+        notes.append(_order_summary(body))
+    else:  # unsupported (WhatsApp's own placeholder), "unknown", or a type newer than this code
+        fields["type"] = "unsupported"
+        named = _slug(body.get("type")) if kind == "unsupported" else _slug(kind)
+        error = _error_note(raw)
+        notes.append("Unsupported message" + (f": {named}" if named and named not in ("unsupported", "unknown") else "")
+                     + (f" ({error})" if error else ""))
+    if fields["type"] != "unsupported" and _list(raw.get("errors")):
+        notes.append(f"WhatsApp reported an error ({_error_note(raw) or 'no details'})")
+    elif reported and not _list(raw.get("errors")):
+        notes.append(f"WhatsApp reported an error ({reported})")
+    context = _dict(raw.get("context"))
+    fields.setdefault("reply_to", _str(context.get("id")))
+    notes += [_product_note(context), _referral_note(_dict(raw.get("referral")))]
+    summary = "; ".join(n for n in notes if n)
+    if summary:
+        fields["summary"] = _cap(summary)
+    if not _readable(fields):
+        fields["summary"] = "Empty message"  # nothing to show, but the customer did write: never a blank bubble
+    return fields
+
+
+def _interactive(body: dict[str, Any], fields: dict[str, Any], notes: list[str | None]) -> None:
+    """A customer's answer to an interactive message (button, list, Flow, call permission), or in an echo the
+    business's own interactive message."""
+    subtype = _str(body.get("type")) or ""
+    reply = _dict(body.get(subtype))
+    if subtype in ("button_reply", "list_reply"):
+        fields["text"] = _str(reply.get("title")) or ""
+        fields["payload"] = _str(reply.get("id"))
+        if not fields["text"]:
+            notes.append(f"Reply chosen ({_cap(fields['payload'], 200)})" if fields["payload"] else "Reply chosen")
+    elif subtype == "nfm_reply":
+        fields["text"] = _str(reply.get("body")) or ""
+        fields["payload"] = _str(reply.get("response_json"))
+        notes.append(_flow_summary(reply))
+    elif subtype == "call_permission_reply":
+        notes.append(_call_permission_summary(reply))
+    else:
+        fields["text"] = _str(_dict(body.get("body")).get("text")) or ""
+        named = _slug(subtype)
+        notes.append(f"Interactive message ({named})" if named else "Interactive message")
 
 
 TEMPLATE_SETTING = re.compile(r"([a-z0-9_]{1,512}):([A-Za-z]{2,3}(?:_[A-Za-z0-9]{2,4})?)")
@@ -60,6 +359,49 @@ def reply_template(text: str) -> dict[str, Any]:
             "components": [{"type": "body", "parameters": [{"type": "text", "text": " ".join(text.split())}]}]}
 
 
+def graph_url(*segments: str) -> str:
+    """A Graph API URL under the configured base, each id escaped whole (a "/" or "?" in one stays in it)."""
+    return "/".join([get_settings().whatsapp_api_base_url.rstrip("/"), *(quote(s, safe="") for s in segments)])
+
+
+def media_id_allowed(media_id: str) -> bool:
+    """Whether a media id is one the configured API issues (only such ids go into the look-up's URL)."""
+    if GRAPH_MEDIA_ID.fullmatch(media_id):
+        return True
+    host = (urlsplit(get_settings().whatsapp_api_base_url).hostname or "").rstrip(".")
+    on_meta = any(host == h or host.endswith(f".{h}") for h in META_API_HOSTS)
+    return not on_meta and bool(SANDBOX_MEDIA_ID.fullmatch(media_id))
+
+
+def media_url_allowed(url: str) -> bool:
+    """Whether a media download URL may receive the access token: https on Meta's media hosts, or the configured
+    Graph base URL's own origin (the local sandbox). Anything that two URL parsers could read differently
+    (credentials, backslashes, spaces, non-ASCII) is refused outright."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    if not url.isascii() or any(c in url for c in "\\@") or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    try:
+        parts, connects = urlsplit(url), parse_url(url)
+        port = parts.port
+    except (ValueError, LocationParseError):
+        return False
+    host = parts.hostname or ""
+    if not host or (connects.host or "").lower() != host or (connects.scheme or "").lower() != parts.scheme:
+        return False
+    base = urlsplit(get_settings().whatsapp_api_base_url)
+    defaults = {"https": 443, "http": 80}
+    try:
+        base_origin = (base.scheme, base.hostname, base.port or defaults.get(base.scheme))
+    except ValueError:
+        base_origin = None
+    if (parts.scheme, host, port or defaults.get(parts.scheme)) == base_origin:
+        return True
+    return parts.scheme == "https" and port in (None, 443) and (
+        host in MEDIA_HOSTS or host.endswith(MEDIA_HOST_SUFFIXES))
+
+
 class WhatsAppChannel(MetaChannel):
     name = "whatsapp"
     max_text_chars = MAX_TEXT
@@ -69,23 +411,34 @@ class WhatsAppChannel(MetaChannel):
         # With an approved template to carry it, an agent's reply can go out any time (WHATSAPP_REPLY_TEMPLATE).
         return None if get_settings().whatsapp_reply_template.strip() else self.reply_window_seconds
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage | StatusUpdate]:
+    def parse(self, request: WebhookRequest) -> list[Event]:
         data = self.load_json(request.body)
         entries = data.get("entry")
         if data.get("object") != "whatsapp_business_account" or not isinstance(entries, list):
             raise MalformedPayload("not a WhatsApp Business Account notification")
-        events: list[InboundMessage | StatusUpdate] = []
-        # An entry or change of an unknown shape is skipped, not fatal: refusing the POST would make Meta
-        # redeliver (and us refuse) the valid messages batched with it for days, then drop them.
+        events: list[Event] = []
+        # An entry or change of an unknown shape is skipped (and counted), not fatal: refusing the POST would make
+        # Meta redeliver (and us refuse) the valid messages batched with it for days, then drop them.
         for entry in entries:
-            for change in _list(_dict(entry).get("changes")):
-                change = _dict(change)
-                if change.get("field") != "messages":
-                    continue  # other subscriptions (templates, account updates): acknowledged, ignored
-                events.extend(self._parse_value(_dict(change.get("value"))))
+            changes = _dict(entry).get("changes")
+            if not isinstance(changes, list):
+                events.append(_ignored("malformed_entry"))
+                continue
+            for change in changes:
+                events.extend(self._parse_change(_dict(change)))
         return events
 
-    def _parse_value(self, value: dict[str, Any]) -> list[InboundMessage | StatusUpdate]:
+    def _parse_change(self, change: dict[str, Any]) -> list[Event]:
+        field, value = change.get("field"), change.get("value")
+        if not isinstance(field, str) or not isinstance(value, dict):
+            return [_ignored("malformed_change")]
+        if field == "messages":
+            return self._parse_value(value, "messages")
+        if field == "smb_message_echoes":  # sent from the WhatsApp Business app on a coexistence number
+            return self._parse_value(value, "message_echoes")
+        return [_ignored(f"field_{field}" if field in KNOWN_FIELDS else "unknown_field")]
+
+    def _parse_value(self, value: dict[str, Any], key: str) -> list[Event]:
         inbox_id = _str(_dict(value.get("metadata")).get("phone_number_id"))
         names: dict[str, str] = {}
         for contact in _list(value.get("contacts")):
@@ -94,71 +447,73 @@ class WhatsAppChannel(MetaChannel):
             for who in (_str(contact.get("wa_id")), _str(contact.get("user_id"))):
                 if who and name:
                     names[who] = name
-        events: list[InboundMessage | StatusUpdate] = []
-        for raw in _list(value.get("messages")):
-            raw = _dict(raw)
-            message = self._parse_message(raw, inbox_id, names)
-            if message:
-                events.append(message)
+        events: list[Event] = []
+        if _list(value.get("errors")):  # a problem Meta reports about the webhook itself (its messages say it too)
+            events.append(_ignored("webhook_error"))
+        reported = _error_note(value)
+        business = _str(_dict(value.get("metadata")).get("display_phone_number"))
+        for raw in _list(value.get(key)):
+            events.append(self._parse_message(_dict(raw), inbox_id, names, echo=key == "message_echoes",
+                                              business=business, reported=reported))
         for raw in _list(value.get("statuses")):
-            status = self._parse_status(_dict(raw))
-            if status:
-                events.append(status)
+            events.append(self._parse_status(_dict(raw)))
         return events
 
-    def _parse_message(self, raw: dict[str, Any], inbox_id: str | None, names: dict[str, str]) -> InboundMessage | None:
+    def _parse_message(self, raw: dict[str, Any], inbox_id: str | None, names: dict[str, str], *,
+                       echo: bool = False, business: str | None = None, reported: str | None = None
+                       ) -> InboundMessage | IgnoredEvent:
+        """A customer's message, or with `echo` one the business sent from the WhatsApp Business app (`business`:
+        its display number, when the webhook names it)."""
         wamid = _str(raw.get("id"))
-        sender = _str(raw.get("from")) or _str(raw.get("from_user_id"))
-        if not wamid or not sender or not inbox_id:
-            return None
-        kind = _str(raw.get("type")) or "unknown"
-        if kind == "system":
-            return None  # number changes and the like: not a customer message
-        identity = f"phone:+{sender}" if _digits(sender) else f"whatsapp:{sender}"
-        fields: dict[str, Any] = {"type": kind, "text": ""}
-        body = _dict(raw.get(kind))
-        if kind == "text":
-            fields["text"] = _str(body.get("body")) or ""
-        elif kind in MEDIA_TYPES:
-            fields["text"] = _str(body.get("caption")) or ""
-            fields["attachments"] = [Attachment(
-                kind=kind, provider_media_id=_str(body.get("id")), mime_type=_str(body.get("mime_type")),
-                sha256=_str(body.get("sha256")), filename=_str(body.get("filename")), voice=body.get("voice") is True)]
-        elif kind == "location":
-            location = _location(body)
-            if location is None:
-                fields["type"] = "unsupported"
-            else:
-                fields["location"] = location
-                fields["text"] = ", ".join(p for p in (location.name, location.address) if p)
-        elif kind == "interactive":
-            reply = _dict(body.get(_str(body.get("type")) or "")) if body.get("type") != "nfm_reply" else {}
-            fields["text"] = _str(reply.get("title")) or _str(_dict(body.get("nfm_reply")).get("body")) or ""
-            fields["payload"] = _str(reply.get("id")) or _str(_dict(body.get("nfm_reply")).get("response_json"))
-        elif kind == "button":
-            fields["text"] = _str(body.get("text")) or ""
-            fields["payload"] = _str(body.get("payload"))
-        elif kind == "reaction":
-            fields["reaction"] = _str(body.get("emoji")) or ""  # empty: the reaction was removed
-            fields["text"] = fields["reaction"]
-            fields["reply_to"] = _str(body.get("message_id"))
-        elif kind == "contacts":
-            cards = [_dict(c) for c in _list(raw.get("contacts"))]
-            fields["text"] = "; ".join(
-                " ".join(filter(None, [_str(_dict(c.get("name")).get("formatted_name"))]
-                                + [_str(_dict(p).get("phone")) for p in _list(c.get("phones"))]))
-                for c in cards)
+        if echo:  # the customer is whom the business wrote to (some fixtures swap to and from: the other number)
+            to, sender = _str(raw.get("to")), _str(raw.get("from"))
+            customer = (sender if business and to == business and sender and sender != business else to) \
+                or _str(raw.get("to_user_id"))
         else:
-            fields["type"] = "unsupported"
-        fields.setdefault("reply_to", _str(_dict(raw.get("context")).get("id")))
-        return InboundMessage(channel="whatsapp", provider_message_id=wamid, inbox_id=inbox_id, sender_id=sender,
-                              identity=identity, sender_name=names.get(sender),
-                              timestamp=_timestamp(raw.get("timestamp")), **fields)
+            customer = _str(raw.get("from")) or _str(raw.get("from_user_id"))
+        if not wamid or not customer:
+            return _ignored("malformed_message")
+        if not inbox_id or not PHONE_NUMBER_ID.fullmatch(inbox_id):
+            return _ignored("invalid_inbox_id")  # it becomes the sender's URL path: only what Graph issues
+        if raw.get("group_id") is not None:
+            return _ignored("group_message")  # conversations are one to one: a reply would go to one member only
+        kind = _str(raw.get("type"))
+        if kind == "system":
+            system = _slug(_dict(raw.get("system")).get("type"))
+            return _ignored(f"system_{system}" if system in SYSTEM_KINDS else "system_message")
+        if kind == "request_welcome":
+            return _ignored("welcome_request")  # the customer opened the chat for the first time, wrote nothing yet
+        fields: dict[str, Any] = {
+            "channel": "whatsapp", "inbox_id": inbox_id, "sender_id": customer,
+            "identity": f"phone:+{customer}" if _digits(customer) else f"whatsapp:{customer}",
+            "sender_name": None if echo else names.get(customer), "timestamp": _timestamp(raw.get("timestamp"))}
+        if echo:
+            fields |= {"echo": True, "echo_via": BUSINESS_APP}
+        if kind == "revoke":  # the customer (or, echoed, the business) deleted a message for everyone
+            original = _str(_dict(raw.get("revoke")).get("original_message_id"))
+            if not original:
+                return _ignored("revoke_without_original")
+            return InboundMessage(provider_message_id=original, deleted=True, type="revoke", **fields)
+        if kind == "edit":  # a new text or caption for a message sent earlier; the edit has its own id
+            edit = _dict(raw.get("edit"))
+            original = _str(edit.get("original_message_id"))
+            if not original:
+                return _ignored("edit_without_original")
+            new = _content(_dict(edit.get("message")))
+            if new["type"] not in ("text", *MEDIA_TYPES) or not (new["text"].strip() or new.get("attachments")):
+                return _ignored("edit_without_content")  # never blank a stored message with an empty edit
+            new.pop("summary", None)
+            return InboundMessage(provider_message_id=original, edited=True, event_id=wamid, **fields, **new)
+        return InboundMessage(provider_message_id=wamid, **fields, **_content(raw, reported))
 
-    def _parse_status(self, raw: dict[str, Any]) -> StatusUpdate | None:
-        wamid, status = _str(raw.get("id")), raw.get("status")
-        if not wamid or status not in RECEIPTS:
-            return None
+    def _parse_status(self, raw: dict[str, Any]) -> StatusUpdate | IgnoredEvent:
+        wamid, status = _str(raw.get("id")), raw.get("status") if isinstance(raw.get("status"), str) else None
+        if not wamid:
+            return _ignored("malformed_status")
+        if raw.get("recipient_type") == "group":
+            return _ignored("group_status")
+        if status not in RECEIPTS:
+            return _ignored(f"status_{status}" if status in OTHER_STATUSES else "unknown_status")
         error = _dict(_list(raw.get("errors"))[0]) if _list(raw.get("errors")) else {}
         return StatusUpdate(channel="whatsapp", provider_message_id=wamid, status=status,
                             timestamp=_timestamp(raw.get("timestamp")), error_code=_str(error.get("code")),
@@ -173,6 +528,8 @@ class WhatsAppChannel(MetaChannel):
 
     def send(self, request: SendRequest) -> SendResult:
         self.check_text(request.text)
+        if not PHONE_NUMBER_ID.fullmatch(request.inbox_id):
+            raise PermanentSendError("the conversation's WhatsApp number is not a phone_number_id (digits only)")
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
         if request.past_window:  # free-form text would fail with 131047: the reply goes in the template
@@ -184,8 +541,7 @@ class WhatsAppChannel(MetaChannel):
             body["recipient"] = request.recipient  # business-scoped user id
         if request.reply_to:
             body["context"] = {"message_id": request.reply_to}
-        response = http.request("POST", f"{get_settings().whatsapp_api_base_url}/{request.inbox_id}/messages",
-                                json=body, headers=self._auth())
+        response = http.request("POST", graph_url(request.inbox_id, "messages"), json=body, headers=self._auth())
         if response.status_code >= 400:
             self.graph_error(response)
         try:
@@ -202,24 +558,24 @@ class WhatsAppChannel(MetaChannel):
 
         if not attachment.provider_media_id:
             raise MediaError("no media id")
+        if not media_id_allowed(attachment.provider_media_id):
+            raise MediaError("not a media id the Graph API issues: not looked up")
         try:
             headers = self._auth()
-            meta = http.request("GET", f"{get_settings().whatsapp_api_base_url}/{attachment.provider_media_id}",
-                                headers=headers)
+            meta = http.request("GET", graph_url(attachment.provider_media_id), headers=headers)
             if meta.status_code >= 400:
                 raise MediaError(f"media lookup answered {meta.status_code}")
             info = meta.json()
             url = info["url"]
             if not isinstance(url, str) or not url.startswith(("https://", "http://")):
                 raise MediaError("media lookup returned no URL")
-            # The URL is Meta's own; it refuses anonymous downloads, so the same bearer goes along.
-            download = http.request("GET", url, headers=headers, stream=True)
-            try:
-                if download.status_code >= 400:
-                    raise MediaError(f"media download answered {download.status_code}")
-                data = _read_capped(download, get_settings().media_max_bytes)
-            finally:
-                download.close()
+            if not media_url_allowed(url):
+                raise MediaError("media URL is not on Meta's media hosts: not downloaded")
+            # Meta refuses anonymous downloads, so the bearer goes along: only ever to Meta's media host, through
+            # the guarded download (public addresses only, each redirect checked before anything goes to it).
+            got = http.download(url, allowed_hosts=MEDIA_DOWNLOAD_HOSTS, headers=headers,
+                                credential_hosts=MEDIA_HOSTS, api_base_url=get_settings().whatsapp_api_base_url)
+            data = got.data
         except (RetryableSendError, PermanentSendError, requests.RequestException, ValueError, KeyError,
                 TypeError) as exc:
             raise MediaError(f"media fetch failed: {type(exc).__name__}") from exc

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
-from switchboard.store import keys
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import settings_doc
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
+    from switchboard.channel_names import Channel
 
 CACHE_SECONDS = 30.0
 _cache: tuple[float, AutomationSettings] | None = None
@@ -46,16 +47,11 @@ def _effective(document: dict[str, Any] | None) -> AutomationSettings:
         return from_document(document, get_settings().default_retention_days)
 
 
-def _stored(table: Table) -> tuple[dict[str, Any] | None, int]:
-    item = table.get(keys.settings_doc(), consistent=True)
-    return (item["document"], int(item.get("version", 0))) if item else (None, 0)
-
-
 def load(table: Table, fresh: bool = False) -> AutomationSettings:
     global _cache
     if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
         return _cache[1]
-    document, _ = _stored(table)
+    document, _ = settings_doc.read(table)
     current = _effective(document)
     _cache = (time.monotonic(), current)
     return current
@@ -66,16 +62,12 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     from switchboard.automation_settings import deep_merge, merge
 
     global _cache
-    document, version = _stored(table)
+    document, version = settings_doc.read(table)
     # Only what admins set is stored (their edits, accumulated): what they never touched follows the template.
     edits = deep_merge(document or {}, patch)
     updated = merge(_defaults(), edits)  # validates the whole effective document (BadRequest)
-    try:
-        table.put({**keys.settings_doc(), "type": "settings", "document": edits,
-                   "version": version + 1},
-                  condition="attribute_not_exists(pk) OR version = :v", vals={":v": version})
-    except ConditionFailed:
-        raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict") from None
+    if not settings_doc.write(table, edits, version):
+        raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict")
     _cache = None
     return updated
 
@@ -83,7 +75,7 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
 GRACE_DAYS = 30
 
 
-def backstop_expiry(table: Table, channel: str, start: float) -> int:
+def backstop_expiry(table: Table, channel: Channel, start: float) -> int:
     """The TTL backstop of a conversation's items: twice the channel's retention after `start`, plus a grace
     period. TTL deletion lags by days; the retention job deletes on time, this only catches what it missed,
     generously enough that a long-running conversation never loses messages early."""

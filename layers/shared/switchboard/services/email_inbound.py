@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from switchboard import aws, clock
+from switchboard import aws, clock, observability
 from switchboard.errors import MalformedPayload, ServiceUnavailable
 from switchboard.services import ingest as ingest_service
 from switchboard.settings import get_settings
@@ -36,16 +36,26 @@ def _verdict(receipt: dict[str, Any], name: str) -> str:
     return status.upper() if isinstance(status, str) else ""
 
 
-def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
-    """Ingest every deliverable message of the event; counts for the log (never addresses or content).
+# Every record of an event ends in exactly one of these counts, or is handed to ingest (counted there as a message or
+# a duplicate): nothing is left uncounted, and nothing but an AWS failure fails the invocation.
+SET_ASIDE = ("quarantined", "refused", "malformed", "dropped", "duplicates", "bounces", "complaints", "receipts",
+             "backscatter")
+OUTCOMES = (*SET_ASIDE, "ignored", "repeated")
 
-    Raises ServiceUnavailable when S3, DynamoDB or SQS fail, so that the asynchronous invocation is retried."""
+
+def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
+    """Ingest every deliverable message of the event, apply every report about our own mail; counts for the log
+    (never addresses or content).
+
+    Raises ServiceUnavailable when S3, DynamoDB or SQS fail, so that the asynchronous invocation is retried; nothing
+    else, whatever the mail holds (a message that cannot be read is set aside and counted as malformed)."""
     from switchboard.channels import email as email_channel  # MIME parsing (and models) load with the first event
 
     counts = {"records": 0, "quarantined": 0, "refused": 0, "malformed": 0, "dropped": 0, "ignored": 0}
     bucket = get_settings().media_bucket
     channel = email_channel.EmailChannel()
     messages: list[InboundMessage] = []
+    seen: set[str] = set()
     records = _dict(event).get("Records")
     for record in records if isinstance(records, list) else []:
         counts["records"] += 1
@@ -56,6 +66,10 @@ def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
                 or not SES_MESSAGE_ID.fullmatch(message_id):
             counts["ignored"] += 1
             continue
+        if message_id in seen:  # the same delivery twice in one event: its raw message may be set aside already
+            counts["repeated"] = counts.get("repeated", 0) + 1
+            continue
+        seen.add(message_id)
         object_key = _dict(receipt.get("action")).get("objectKey")
         key = object_key if isinstance(object_key, str) and RAW_KEY.fullmatch(object_key) \
             else email_channel.raw_key(message_id)
@@ -69,27 +83,52 @@ def handle_ses_event(event: dict[str, Any]) -> dict[str, int]:
             counts["refused"] += 1
             continue
         raw = _read(bucket, key)
-        try:
-            message = channel.parse_mime(raw, ses_message_id=message_id, recipients=recipients, raw_ref=key,
-                                         bucket=bucket)
-        except MalformedPayload:
-            message, outcome = None, "malformed"
-        else:
-            outcome = "dropped"  # no usable sender, or our own mail come back
+        outcome, message = _read_mail(channel, raw, message_id, recipients, key, bucket, mail, receipt)
+        if message is not None and not _first_delivery(message):
+            # The same mail again under a new SES message id (the sender's server retried): stored once.
+            outcome, message = "duplicates", None
         if message is None:
             _set_aside(bucket, key, REJECTED_PREFIX + message_id)
-            counts[outcome] += 1
-            continue
-        if not _first_delivery(message):
-            # The same mail again under a new SES message id (the sender's server retried): stored once.
-            _set_aside(bucket, key, REJECTED_PREFIX + message_id)
-            counts["duplicates"] = counts.get("duplicates", 0) + 1
+            counts[outcome] = counts.get(outcome, 0) + 1
             continue
         messages.append(message)
     if messages:
         for name, count in ingest_service.ingest(messages).items():
             counts[name] = counts.get(name, 0) + count
     return counts
+
+
+def _read_mail(channel: Any, raw: bytes, message_id: str, recipients: list[str], key: str, bucket: str,
+               mail: dict[str, Any], receipt: dict[str, Any]) -> tuple[str, InboundMessage | None]:
+    """(how the record is counted, the message to ingest, if any). A report about mail we sent is applied here."""
+    from switchboard.channels.email import MailReport
+    from switchboard.services import mail_feedback
+
+    source = mail.get("source")
+    try:
+        parsed = channel.read(raw, ses_message_id=message_id, recipients=recipients, raw_ref=key, bucket=bucket,
+                              envelope_sender=source if isinstance(source, str) else None,
+                              authentication=_authentication(receipt))
+    except MalformedPayload:
+        return "malformed", None
+    except Exception as exc:  # noqa: BLE001  (the last line: no mail, however malformed, may fail the function)
+        # What failed, by its type only (never the content): a case for the parser to learn.
+        observability.count_by_reason("EmailsMalformed", "email", type(exc).__name__)
+        return "malformed", None
+    if isinstance(parsed, MailReport):
+        return mail_feedback.apply_report(Table(), parsed), None
+    if parsed is None:
+        return "dropped", None  # no usable sender, or our own mail come back
+    return "messages", parsed
+
+
+def _authentication(receipt: dict[str, Any]) -> dict[str, str]:
+    """SES's SPF, DKIM and DMARC verdicts of the receipt (and the sender's DMARC policy, given when DMARC failed)."""
+    verdicts = {name: _verdict(receipt, f"{name}Verdict") for name in ("spf", "dkim", "dmarc")}
+    policy = receipt.get("dmarcPolicy")
+    if isinstance(policy, str):
+        verdicts["dmarc_policy"] = policy
+    return verdicts
 
 
 def _first_delivery(message: InboundMessage) -> bool:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import clock, ids
+from switchboard import clock
+from switchboard.channel_names import CHANNELS
 from switchboard.errors import NotFound
 from switchboard.services import media
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, erasure, keys
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import audit as store_audit
+from switchboard.store import backstops, contacts, conversations, due, erasure, keys, messages, surveys
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
@@ -20,15 +22,11 @@ RUN_LIMIT = 1000  # conversations per channel per run; the next run takes the re
 
 
 def audit(table: Table, kind: str, counts: dict[str, Any], **details: Any) -> None:
-    now = clock.now()
-    at = clock.iso(now)
-    table.put({**keys.audit(at[:7], at, ids.new_id("au_")), "type": "audit", "kind": kind, "at": at,
-               "counts": counts, **details})
+    store_audit.record(table, clock.iso(clock.now()), kind, counts, **details)
 
 
 def run_retention(table: Table | None = None) -> dict[str, int]:
     """Delete every conversation whose last activity is older than its channel's retention."""
-    from switchboard.models import CHANNELS
 
     table = table or Table()
     current = load_settings(table)
@@ -38,18 +36,10 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
     for channel in CHANNELS:
         days = policy.channels.get(channel, policy.default_days)
         cutoff = clock.iso(now - timedelta(days=days))
-        start = None
-        seen = 0
-        while seen < RUN_LIMIT:
-            items, start = table.query("due_pk = :pk AND due_sk <= :cut",
-                                       {":pk": keys.retention_due_pk(channel), ":cut": cutoff + "~"},
-                                       index=keys.DUE_INDEX, limit=min(100, RUN_LIMIT - seen), start=start)
+        for items, _ in due.retention_pages(table, channel, older_than=cutoff, cap=RUN_LIMIT):
             counts.extra["read"] += len(items)
-            seen += len(items)
-            for due in items:
-                _expire(table, due, cutoff, counts)
-            if not start:
-                break
+            for entry in items:
+                _expire(table, entry, cutoff, counts)
     counts.extra["reviews_scheduled"] = len(schedule_backstop_review(table, current))  # raised by a redeploy
     _review_backstops(table, policy, counts)
     result = counts.as_dict()
@@ -65,51 +55,36 @@ def schedule_backstop_review(table: Table, after: AutomationSettings,
     deletes on time. Called on a settings change and by every retention run, so that a policy raised through the
     template's defaults (a redeploy) is caught too. `before`: the baseline when none has been recorded yet."""
     from switchboard.automation_settings import retention_days
-    from switchboard.models import CHANNELS
 
-    wanted = {c: retention_days(after, c) for c in CHANNELS}
-    reviewed = table.get(keys.retention_reviewed(), consistent=True)
+    wanted: dict[str, int] = {c: retention_days(after, c) for c in CHANNELS}
+    reviewed = backstops.reviewed_days(table)
+    baseline: dict[str, int]
     if reviewed is not None:
-        baseline = {c: int(reviewed.get("days", {}).get(c, wanted[c])) for c in CHANNELS}
+        baseline = {c: int(reviewed.get(c, wanted[c])) for c in CHANNELS}
     else:
         baseline = {c: retention_days(before, c) for c in CHANNELS} if before is not None else wanted
-    raised = [c for c in CHANNELS if wanted[c] > baseline[c]]
+    raised: list[str] = [c for c in CHANNELS if wanted[c] > baseline[c]]
     for channel in raised:  # a newer review replaces an unfinished one: it starts again from the top
-        table.put({**keys.backstop_review(channel), "type": "backstop_review", "channel": channel,
-                   "review_id": ids.new_id("br_"), "requested_at": clock.iso(clock.now())})
+        backstops.request_review(table, channel, clock.iso(clock.now()))
     if reviewed is None or baseline != wanted:
-        table.put({**keys.retention_reviewed(), "type": "retention_reviewed", "days": wanted,
-                   "at": clock.iso(clock.now())})
+        backstops.set_reviewed(table, wanted, clock.iso(clock.now()))
     return raised
 
 
 def _review_backstops(table: Table, policy: Any, counts: erasure.Counts) -> None:
     """Move out the TTL backstops of each channel under review, RUN_LIMIT conversations per channel per run; what is
     left resumes at the next run. Reads grow with the conversations of the channels whose retention was raised."""
-    reviews, _ = table.query("pk = :pk", {":pk": keys.BACKSTOP_REVIEW_PK}, consistent=True)
     counts.extra.setdefault("backstops_moved", 0)
-    for review in reviews:
+    for review in backstops.reviews(table):
         channel = review["channel"]
         days = policy.channels.get(channel, policy.default_days)  # the policy now, raised or changed again since
-        start, seen = review.get("cursor"), 0
-        while seen < RUN_LIMIT:
-            items, start = table.query("due_pk = :pk", {":pk": keys.retention_due_pk(channel)}, index=keys.DUE_INDEX,
-                                       limit=min(100, RUN_LIMIT - seen), start=start)
+        start = None  # where the next run resumes (None: this run reached the end)
+        for items, last in due.retention_pages(table, channel, cap=RUN_LIMIT, start=review.get("cursor")):
+            start = last
             counts.extra["read"] += len(items)
-            seen += len(items)
-            for due in items:
-                counts.extra["backstops_moved"] += _move_backstops(table, due["conversation_id"], days, counts)
-            if not start:
-                break
-        key = keys.backstop_review(channel)
-        try:
-            if start:
-                table.update(key, "SET #c = :c", names={"#c": "cursor"}, vals={":c": start, ":id": review["review_id"]},
-                             condition="review_id = :id")
-            else:
-                table.delete(key, condition="review_id = :id", vals={":id": review["review_id"]})
-        except ConditionFailed:
-            pass  # raised again meanwhile: the newer review goes through every conversation anyway
+            for entry in items:
+                counts.extra["backstops_moved"] += _move_backstops(table, entry["conversation_id"], days, counts)
+        backstops.save_progress(table, review, start)  # False: raised again meanwhile, the newer review goes on
 
 
 def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Counts) -> int:
@@ -124,28 +99,21 @@ def _move_backstops(table: Table, conv_id: str, days: int, counts: erasure.Count
         if not expires or expires <= now or not written:
             continue
         wanted = backstop_after(days, clock.parse_iso(written).timestamp())
-        if wanted > expires:
-            try:
-                table.update({"pk": item["pk"], "sk": item["sk"]}, "SET expires_at = :e",
-                             vals={":e": wanted, ":old": expires},
-                             condition="expires_at = :old")  # not over a newer write's own backstop
-            except ConditionFailed:
-                continue
+        if wanted > expires and backstops.move_expiry(table, item, expires, wanted):
             moved += 1
     return moved
 
 
-def _expire(table: Table, due: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:
-    items = erasure.conversation_items(table, due["conversation_id"])  # one read of what may be deleted
+def _expire(table: Table, entry: dict[str, Any], cutoff: str, counts: erasure.Counts) -> None:
+    items = erasure.conversation_items(table, entry["conversation_id"])  # one read of what may be deleted
     counts.extra["read"] += len(items)
     meta = next((i for i in items if i["sk"] == keys.META), None)
     if meta is not None and meta["updated_at"] > cutoff:
         # Active since it was scheduled: move its entry to its real last activity.
-        table.update({"pk": due["pk"], "sk": due["sk"]}, "SET due_sk = :s",
-                     vals={":s": keys.inbox_sort(meta["updated_at"], meta["id"])})
+        due.reschedule_retention(table, entry, meta["updated_at"], meta["id"])
         counts.extra["rescheduled"] += 1
         return
-    contact_id = erasure.delete_conversation(table, due["conversation_id"], counts, items) or due.get("contact_id")
+    contact_id = erasure.delete_conversation(table, entry["conversation_id"], counts, items) or entry.get("contact_id")
     if contact_id and not erasure.contact_has_conversations(table, contact_id):
         erasure.delete_contact(table, contact_id, counts)
 
@@ -158,20 +126,14 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
         conv = conversations.get(table, conv_id)
         if conv is None:
             continue
-        items, cursor = [], None
-        while True:
-            page, cursor = conversations.messages(table, conv_id, limit=200, cursor=cursor)
-            items += page
-            if not cursor:
-                break
-        surveys, _ = table.query("pk = :pk AND begins_with(sk, :p)",
-                                 {":pk": keys.conversation_pk(conv_id), ":p": keys.SURVEY_PREFIX})
+        items = messages.every(table, conv_id)
+        answers = surveys.of_conversation(table, conv_id)
         exported.append({
             "conversation": conv.model_dump(mode="json", exclude_none=True),
             "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until"}),
                           "attachments": [{**a.model_dump(mode="json", exclude_none=True), "url": media.presigned_url(a)}
                                           for a in m.attachments]} for m in items],
-            "surveys": [{k: s[k] for k in ("sent_at", "rating", "comment", "answered_at") if k in s} for s in surveys],
+            "surveys": [{k: s[k] for k in ("sent_at", "rating", "comment", "answered_at") if k in s} for s in answers],
         })
     return {"exported_at": clock.iso(clock.now()), "contact": contact.model_dump(mode="json", exclude_none=True),
             "identities": identities, "conversations": exported}

@@ -8,7 +8,7 @@ from switchboard import aws
 from switchboard.channels import registry
 from switchboard.errors import MediaError, ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import conversations
+from switchboard.store import messages
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -36,21 +36,23 @@ def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
         try:
             content = channel.fetch_media(attachments[index])
         except MediaError as exc:
-            if attempt < MAX_ATTEMPTS:
+            if attempt < MAX_ATTEMPTS and not exc.permanent:
                 failure = exc
             else:
                 attachments[index] = attachments[index].model_copy(update={"status": "failed"})
             continue
         key = media_key(message, index)
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             aws.s3().put_object(Bucket=get_settings().media_bucket, Key=key, Body=content.data,
                                 ContentType=content.mime_type or "application/octet-stream")
-        except Exception as exc:
+        except (BotoCoreError, ClientError) as exc:
             raise ServiceUnavailable("S3 put failed") from exc
         attachments[index] = attachments[index].model_copy(update={
             "s3_key": key, "status": "stored", "size": len(content.data),
             "mime_type": content.mime_type or attachments[index].mime_type})
-    conversations.update_attachments(table, message.model_copy(update={"attachments": attachments}))
+    messages.update_attachments(table, message.model_copy(update={"attachments": attachments}))
     if failure:
         raise failure
     return len(pending)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
-from switchboard.errors import RetryableSendError
+from switchboard.errors import RetryableSendError, SwitchboardError
 from switchboard.services import assignment, automation, media
 from switchboard.services.automation_config import backstop_expiry
-from switchboard.store import contacts, conversations, markers
+from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     )
 
 # An event can overtake what it refers to (a receipt before the sender's record, an edit before its
-# message): retry it for this long, then let it go.
+# message): retry it for this long, and on at most this many receives (the inbound queue sends a record to the DLQ
+# on its 5th: the limit settles it before), then settle it.
 OVERTAKEN_RETRY_SECONDS = 300
+OVERTAKEN_MAX_ATTEMPTS = 4
 
 
 @dataclass
@@ -41,12 +43,38 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
     table = table or Table()
     event = envelope.event
     if isinstance(event, StatusUpdate):
-        return _receipt(table, event, envelope)
+        return _receipt(table, event, envelope, attempt)
+    if not envelope.claimed:  # from a large batch: the webhook left the claim to us
+        claimed = _claim(table, event, envelope)
+        if claimed is None:
+            return Outcome("duplicate")
+        event = claimed
     if isinstance(event, ContactEvent):
         return _contact_event(table, event)
+    if event.deleted:
+        return _delete(table, event, envelope, attempt)
     if event.edited:
-        return _edit(table, event, envelope)
+        return _edit(table, event, envelope, attempt)
+    if event.echo:
+        return _echo(table, event, attempt)
     return _message(table, event, attempt)
+
+
+def _claim(table: Table, event: InboundMessage | ContactEvent,
+           envelope: InboundEnvelope) -> InboundMessage | ContactEvent | None:
+    """Record first sight of an event the webhook did not claim; None when it was processed already."""
+    from switchboard.channels import registry
+    from switchboard.models import InboundMessage, dedupe_id
+    from switchboard.services.ingest import first_seen
+    from switchboard.settings import get_settings
+
+    expires_at = clock.epoch() + get_settings().dedupe_ttl_seconds
+    existing = markers.claim_inbound(table, event.channel, dedupe_id(event), envelope.received_at, expires_at)
+    if existing and existing.get("processed"):
+        return None
+    if isinstance(event, InboundMessage) and not registry.get(event.channel).provider_timestamps:
+        return first_seen(event, existing, envelope.received_at)
+    return event
 
 
 def message_id(event: InboundMessage) -> str:
@@ -55,30 +83,64 @@ def message_id(event: InboundMessage) -> str:
 
 
 def message_for(event: InboundMessage, conversation_id: str, sender: str | None) -> Message:
-    from switchboard.models import Message
+    from switchboard.models import EXTERNAL_SENDER, Message
 
     return Message(
         id=message_id(event), conversation_id=conversation_id,
-        direction="inbound", channel=event.channel, type=event.type, text=event.text,
+        direction="outbound" if event.echo else "inbound", channel=event.channel, type=event.type, text=event.text,
         attachments=event.attachments, location=event.location, reply_to=event.reply_to,
         reaction=event.reaction, payload=event.payload, created_at=clock.iso(clock.from_epoch(event.timestamp)),
-        status="received", sender=sender, provider_message_id=event.provider_message_id, raw_ref=event.raw_ref,
-        message_ref=event.message_ref)
+        status="sent" if event.echo else "received",
+        sender=f"{EXTERNAL_SENDER}{event.echo_via or 'provider'}" if event.echo else sender,
+        provider_message_id=event.provider_message_id, raw_ref=event.raw_ref, message_ref=event.message_ref,
+        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication)
+
+
+def _threaded(table: Table, event: InboundMessage, contact: Contact) -> Conversation | None:
+    """The conversation this message continues (email: one that its References or In-Reply-To name, or whose reply
+    address it was sent to), when that conversation is this contact's. A Message-ID or a reply address is no key to
+    someone else's conversation: threading never changes who a conversation's customer is, so a stranger naming
+    it starts a conversation of their own, and the agents' replies still go to the customer."""
+    for ref in reversed(event.thread_refs):
+        if ref.startswith("conversation:"):  # written to a conversation's reply address
+            conv = conversations.get(table, ref.removeprefix("conversation:"))
+        else:
+            conv_id = conversations.by_provider_message(table, event.channel, ref)
+            conv = conversations.get(table, conv_id) if conv_id else None
+        if conv and conv.channel == event.channel and conv.contact_id == contact.id:
+            return conv
+    return None
+
+
+def _contact(table: Table, event: InboundMessage, name: str | None) -> Contact:
+    """The contact behind the event's identity, created on first sight."""
+    contact, created = contacts.resolve(table, event.identity, event.channel, event.sender_id, name,
+                                        message_id(event))
+    if created and not contact.name:
+        contact = _profile_name(table, event, contact)
+    return contact
+
+
+def _profile_name(table: Table, event: InboundMessage, contact: Contact) -> Contact:
+    """A new contact the event did not name: the provider's profile name (Messenger, Instagram), looked up once,
+    as the contact is created, so that agents can tell customers apart. A failed look-up is harmless: the channel
+    counts it, and the message is stored all the same, without the name."""
+    from switchboard.channels import registry
+
+    try:
+        name = registry.get(event.channel).fetch_profile(event.sender_id)
+        named = contacts.name_if_unnamed(table, contact.id, name) if name else None
+    except SwitchboardError:  # fetch_profile does not raise; a failure to store the name must not cost the message
+        observability.count_by_reason("ProfileLookupsFailed", event.channel, "error")
+        return contact
+    return named or contact
 
 
 def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conversation:
     """Email follows its thread (a reply to one of our messages); everything else the contact's current one."""
-    for ref in reversed(event.thread_refs):
-        if ref.startswith("conversation:"):  # written to a conversation's reply address
-            conv = conversations.get(table, ref.removeprefix("conversation:"))
-            # only its own customer joins it that way: a reply address is no key to someone else's thread
-            if conv and conv.channel == event.channel and conv.contact_id == contact.id:
-                return conv
-            continue
-        conv_id = conversations.by_provider_message(table, event.channel, ref)
-        conv = conversations.get(table, conv_id) if conv_id else None
-        if conv:
-            return conv
+    conv = _threaded(table, event, contact)
+    if conv:
+        return conv
     conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
                                     backstop_expiry(table, event.channel, clock.now().timestamp()))
     if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
@@ -89,21 +151,23 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
 
 def _unanswered(conv: Conversation) -> bool:
     """The customer was already waiting for an answer in this open conversation (so its wait has begun)."""
-    return conv.status == "open" and bool(conv.last_inbound_at) and \
-        (not conv.last_agent_reply_at or conv.last_inbound_at > conv.last_agent_reply_at)
+    inbound, answered = conv.last_inbound_at, conv.last_agent_reply_at
+    return conv.status == "open" and bool(inbound) and (not answered or (inbound or "") > answered)
 
 
 def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
-    from switchboard.models import dedupe_id
+    from switchboard.models import AUTO_REPLIED, dedupe_id
 
-    contact, _ = contacts.resolve(table, event.identity, event.channel, event.sender_id, event.sender_name,
-                                  message_id(event))
+    if event.auto_submitted == AUTO_REPLIED:
+        return _automatic_reply(table, event, attempt)
+    contact = _contact(table, event, event.sender_name)
     conv = _conversation(table, event, contact)
+    new_conversation = conv.last_inbound_at is None
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
-    stored = conversations.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
+    stored = messages.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -114,34 +178,111 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})
     else:
         # A redelivery: finish whatever the earlier attempt left undone (automation, media).
-        message = conversations.get_message(table, conv.id, message.created_at, message.id) or message
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
-                          previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting)
+                          previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
+                          new_conversation=stored and new_conversation)
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)
 
 
-def _overtaken(envelope: InboundEnvelope, what: str) -> None:
+def _automatic_reply(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    """An automatic reply (out of office, vacation) is shown in the conversation it answers and changes nothing
+    there: no reopening, no unread count, no wait for an answer, no automated reply. One that answers none of its
+    sender's conversations tells agents nothing: dropped and counted, and no contact is made for it."""
+    from switchboard.models import dedupe_id
+    from switchboard.store.table import ConditionFailed
+
+    contact = contacts.find(table, event.identity)
+    conv = _threaded(table, event, contact) if contact else None
+    if contact is None or conv is None:
+        observability.count_by_reason("EventsDropped", event.channel, "unthreaded_auto_reply")
+        markers.mark_processed(table, event.channel, dedupe_id(event), None)
+        return Outcome("dropped")
+    message = message_for(event, conv.id, contact.name).model_copy(
+        update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    try:
+        messages.add_note(table, message)  # the message item alone, as for a note: the conversation stays as is
+        result = "stored_quietly"
+    except ConditionFailed:
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
+        result = "duplicate"
+    # Not recorded in the thread either: the agents' next reply answers the customer's last mail, not their robot's.
+    media.store_pending(table, message, attempt)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
+    return Outcome(result, conv.id)
+
+
+def _overtaken(envelope: InboundEnvelope, what: str, attempt: int = 1) -> None:
+    """Retry an event that came before what it refers to, a bounded number of times; returns when it is time to
+    settle it (never-seen edits are kept as messages, unsends dropped and counted, receipts let go)."""
     waited = (clock.now() - clock.parse_iso(envelope.received_at)).total_seconds()
-    if waited < OVERTAKEN_RETRY_SECONDS:
+    if waited < OVERTAKEN_RETRY_SECONDS and attempt < OVERTAKEN_MAX_ATTEMPTS:
         raise RetryableSendError(f"{what} not recorded yet")
 
 
-def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope) -> Outcome:
+def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
     from switchboard.models import dedupe_id
 
     original = markers.get(table, event.channel, event.provider_message_id)
     if not original or not original.get("processed"):
-        _overtaken(envelope, "the edited message")
-        return _message(table, event.model_copy(update={"edited": False}))  # never seen: keep it as a message
+        _overtaken(envelope, "the edited message", attempt)
+        # Never seen (sent before we were connected, or its original still on the way): the edited text is kept as
+        # the message itself, so that a late original is a duplicate of it and does not undo the edit.
+        kept = event.model_copy(update={"edited": False})
+        outcome = _echo(table, kept, attempt) if event.echo else _message(table, kept, attempt)
+        return Outcome("edit_kept", outcome.conversation_id)
     conv_id = original["conversation_id"]
-    changed = conversations.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
+    changed = messages.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("edited" if changed else "stale", conv_id)
+
+
+def _delete(table: Table, event: InboundMessage, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
+    """The customer unsent a message: its content is removed (files included), a trace stays."""
+    from switchboard.models import dedupe_id
+    from switchboard.store import erasure
+
+    original = markers.get(table, event.channel, event.provider_message_id)
+    if not original or not original.get("processed"):
+        _overtaken(envelope, "the unsent message", attempt)
+        observability.count_by_reason("EventsDropped", event.channel, "unsend_of_unknown_message")
+        markers.mark_processed(table, event.channel, dedupe_id(event), None)
+        return Outcome("dropped")
+    conv_id = original["conversation_id"]
+    removed = messages.mark_deleted(table, conv_id, original["message_created_at"], original["message_id"],
+                                         event.timestamp)
+    erasure.delete_objects(removed or [])
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
+    return Outcome("deleted" if removed is not None else "stale", conv_id)
+
+
+def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
+    """A message the business sent outside Switchboard (the WhatsApp Business app on a coexistence number): shown
+    to agents as outbound in the customer's conversation, counted as the business's answer, never sent again."""
+    from switchboard.models import dedupe_id
+    from switchboard.store.table import ConditionFailed
+
+    contact = _contact(table, event, None)
+    conv = _conversation(table, event, contact)
+    message = message_for(event, conv.id, None).model_copy(
+        update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    try:
+        messages.add_outbound(table, conv, message, counts_as_response=True)
+        result = "echo"
+    except ConditionFailed:
+        if messages.get_message(table, conv.id, message.created_at, message.id) is None:
+            raise
+        message = messages.get_message(table, conv.id, message.created_at, message.id) or message
+        result = "duplicate"
+    delivery.link_provider_message(table, message)
+    media.store_pending(table, message, attempt)
+    markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
+    return Outcome(result, conv.id)
 
 
 def _contact_event(table: Table, event: ContactEvent) -> Outcome:
@@ -155,19 +296,19 @@ def _contact_event(table: Table, event: ContactEvent) -> Outcome:
     return Outcome(event.event if conv else "unknown", conv.id if conv else None)
 
 
-def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope) -> Outcome:
+def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attempt: int = 1) -> Outcome:
     if event.watermark is not None:
         contact = contacts.find(table, f"{event.channel}:{event.sender_id}")
         conv = conversations.active(table, event.channel, event.inbox_id or "", contact.id) if contact else None
         if conv is None:
             return Outcome("unknown")
-        moved = conversations.apply_watermark(table, conv.id, event.status, event.watermark)
+        moved = delivery.apply_watermark(table, conv.id, event.status, event.watermark)
         return Outcome(f"watermark:{moved}", conv.id)
     reason = None
     if event.status == "failed":
         reason = " ".join(filter(None, [event.error_code, event.error_title])) or "failed at the provider"
-    result = conversations.apply_receipt(table, event.channel, event.provider_message_id, event.status,
+    result = delivery.apply_receipt(table, event.channel, event.provider_message_id, event.status,
                                          event.timestamp, reason)
     if result == "unknown":
-        _overtaken(envelope, "the receipt's message")
+        _overtaken(envelope, "the receipt's message", attempt)
     return Outcome(result)

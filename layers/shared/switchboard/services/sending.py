@@ -10,7 +10,7 @@ from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import conversations, keys
+from switchboard.store import conversations, delivery, messages
 from switchboard.store.table import ConditionFailed, Table
 
 # The longest Retry-After kept on a message: about what the outbound queue retries for (20 receives x 180 s)
@@ -59,7 +59,7 @@ def hand_over(table: Table, conv: Conversation, message: Message, counts_as_resp
 
     queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
                                     correlation_id=observability.correlation_id()))
-    conversations.add_outbound(table, conv, message, counts_as_response=counts_as_response)
+    messages.add_outbound(table, conv, message, counts_as_response=counts_as_response)
 
 
 def _store_pending(job: OutboundJob) -> bool:
@@ -70,7 +70,7 @@ def _stored_message(table: Table, job: OutboundJob) -> Message | None:
     """The job's message. A job can be received before hand_over has stored its message, a few milliseconds
     after the enqueue: then it is read again after short pauses, before the job is put back for a second."""
     for pause in (*STORE_WAIT_PAUSES, None):
-        message = conversations.get_message(table, job.conversation_id, job.created_at, job.message_id)
+        message = messages.get_message(table, job.conversation_id, job.created_at, job.message_id)
         if message is not None or pause is None or not _store_pending(job):
             return message
         time.sleep(pause)
@@ -95,7 +95,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
             raise RetryableSendError("another attempt is in flight")
         # An earlier attempt claimed it and never recorded an outcome: it may have gone out. Never send twice.
         observability.count("SendFailures")
-        conversations.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
+        delivery.record_failed(table, message, "delivery outcome unknown after a timeout; check before resending")
         return "unknown"
     if message.status != "queued":
         return "done"  # sent (or failed) by an earlier delivery of this job
@@ -105,24 +105,28 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         raise RetryableSendError("the provider asked to wait before the next send", retry_after=wait)
     conv = conversations.get(table, job.conversation_id)
     if conv is None:
-        conversations.record_failed(table, message, "conversation no longer exists")
+        delivery.record_failed(table, message, "conversation no longer exists")
         return "failed"
     human = not message.automated
     if not window_open(conv, human):
-        conversations.record_failed(table, message, "reply window closed: the customer's last message is older "
+        delivery.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
         return "failed"
-    if not conversations.claim_send(table, message, clock.epoch() + get_settings().send_lease_seconds):
+    refused = _suppressed(table, conv, message)
+    if refused:
+        delivery.record_failed(table, message, refused)
+        return "failed"
+    if not delivery.claim_send(table, message, clock.epoch() + get_settings().send_lease_seconds):
         return "done"
     channel = registry.get(conv.channel)
     try:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                                           message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
-                                          past_window=human and past_window(conv)))
+                                          past_window=human and past_window(conv), automated=not human))
     except PermanentSendError as exc:
         observability.count("SendFailures")
-        conversations.record_failed(table, message, exc.message)
+        delivery.record_failed(table, message, exc.message)
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
         return "failed"
@@ -130,15 +134,33 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         if attempt >= get_settings().send_max_attempts:
             # The queue would move the job to its DLQ next, leaving the reply "queued" for good: say it failed.
             observability.count("SendFailures")
-            conversations.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
+            delivery.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
             return "failed"
         if exc.retry_after:
             _defer(table, message, exc.retry_after)
-        conversations.release_send(table, message)
+        delivery.release_send(table, message)
         raise
     _record_sent(table, message, result.provider_message_id)
+    for alias in result.aliases:  # the provider's other name for it (SES's message id): its receipts find it too
+        delivery.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")
     return "sent"
+
+
+def _suppressed(table: Table, conv: Conversation, message: Message) -> str | None:
+    """Why a mail to a suppressed address is not sent (it bounced for good, or the customer complained), or None.
+    Automated mail never goes to it; an agent's reply does once the customer has written to us since, which is
+    the customer asking for an answer."""
+    from switchboard.services import mail_feedback
+
+    if conv.channel != "email":
+        return None
+    item = mail_feedback.suppression(table, conv.recipient)
+    if item is None:
+        return None
+    if not message.automated and conv.last_inbound_at and conv.last_inbound_at > str(item.get("at") or ""):
+        return None
+    return mail_feedback.suppressed_reason(item)
 
 
 def _record_sent(table: Table, message: Message, provider_message_id: str) -> None:
@@ -146,7 +168,7 @@ def _record_sent(table: Table, message: Message, provider_message_id: str) -> No
     with the message still `sending` can only mark it 'delivery outcome unknown'."""
     for attempt, pause in enumerate((*RECORD_SENT_PAUSES, None)):
         try:
-            conversations.record_sent(table, message, provider_message_id)
+            delivery.record_sent(table, message, provider_message_id)
             return
         except ConditionFailed:
             if attempt:  # an earlier try was applied although its answer was lost: recorded
@@ -160,9 +182,5 @@ def _record_sent(table: Table, message: Message, provider_message_id: str) -> No
 
 def _defer(table: Table, message: Message, seconds: float) -> None:
     """Remember the provider's Retry-After on the message, so that deliveries of the job before it passes skip it."""
-    until = clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS)
-    try:
-        table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET retry_at = :t",
-                     names={"#st": "status"}, vals={":t": until, ":sending": "sending"}, condition="#st = :sending")
-    except ConditionFailed:
-        pass  # no longer ours to send (erased, or settled meanwhile): nothing to wait for
+    # False: no longer ours to send (erased, or settled meanwhile), nothing to wait for
+    delivery.defer(table, message, clock.now().timestamp() + min(seconds, MAX_RETRY_AFTER_SECONDS))

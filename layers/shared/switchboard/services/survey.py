@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import email.utils
 import html
-import json
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
-from switchboard import aws, clock, observability, secrets
+from switchboard import aws, clock, observability, secrets, tokens
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from switchboard.services import jobs
 from switchboard.services.automation_config import load as load_settings
 from switchboard.settings import get_settings
-from switchboard.store import contacts, keys, metrics
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import contacts, due, metrics, surveys
+from switchboard.store.table import Table
 
 if TYPE_CHECKING:
     from switchboard.automation_settings import SurveySettings
 
 
 # -- tokens ------------------------------------------------------------------------------------
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def _key() -> bytes:
     key = secrets.get("survey_signing_key")
     if not key:
@@ -36,19 +29,17 @@ def _key() -> bytes:
     return key.encode()
 
 
+MAC_BYTES = 20  # a 160-bit MAC keeps the links short
+
+
 def make_token(conv_id: str, resolution: str, expires: int) -> str:
-    body = _b64(json.dumps({"c": conv_id, "r": resolution, "e": expires}, separators=(",", ":")).encode())
-    return f"{body}.{_b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])}"
+    return tokens.issue({"c": conv_id, "r": resolution, "e": expires}, _key(), mac_bytes=MAC_BYTES)
 
 
 def read_token(token: str) -> tuple[str, str]:
     """(conversation id, resolution) of a genuine, unexpired token."""
     try:
-        body, signature = token.split(".")
-        expected = _b64(hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:20])
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
-            raise Forbidden("this survey link is not valid", code="invalid_token")
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        claims = tokens.read(token, _key(), mac_bytes=MAC_BYTES)
         conv_id, resolution, expires = str(claims["c"]), str(claims["r"]), int(claims["e"])
     except (ValueError, KeyError, TypeError):
         raise Forbidden("this survey link is not valid", code="invalid_token") from None
@@ -58,27 +49,25 @@ def read_token(token: str) -> tuple[str, str]:
 
 
 # -- sending -----------------------------------------------------------------------------------
-def send(table: Table, due: dict[str, Any]) -> bool:
+def send(table: Table, entry: dict[str, Any]) -> bool:
     """Email the survey for one resolution, at most once, from what its due entry carries (workflow.resolve put
     it there after checking the contact; reopening, opting out or a bounce delete it). Raises ServiceUnavailable
     when SES fails, so the job tries again on its next run."""
     config = load_settings(table).survey
-    if not config.enabled or not due.get("email"):
+    if not config.enabled or not entry.get("email"):
         return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
-    claim = keys.survey(due["conversation_id"], due["resolution"])
-    try:
-        table.put({**claim, "type": "survey", "state": "sending", "resolved_by": due.get("resolved_by"),
-                   "sent_at": clock.iso(clock.now()), "expires_token": expires}, condition="attribute_not_exists(pk)")
-    except ConditionFailed:
+    conv_id, resolution = entry["conversation_id"], entry["resolution"]
+    if not surveys.claim(table, conv_id, resolution, resolved_by=entry.get("resolved_by"),
+                         sent_at=clock.iso(clock.now()), expires_token=expires):
         return False  # already sent for this resolution
     try:
-        token = make_token(due["conversation_id"], due["resolution"], expires)
-        _email(due["email"], due.get("name"), token, config)
-    except Exception:
-        table.delete(claim)  # not sent: let the next run try again
+        token = make_token(conv_id, resolution, expires)
+        _email(entry["email"], entry.get("name"), token, config)
+    except Exception:  # whatever stopped it (then raised again): the claim must not outlive a send that never was
+        surveys.release(table, conv_id, resolution)  # not sent: let the next run try again
         raise
-    table.update(claim, "SET #s = :sent", names={"#s": "state"}, vals={":sent": "sent"})
+    surveys.mark_sent(table, conv_id, resolution)
     observability.count("SurveysSent")
     return True
 
@@ -87,7 +76,7 @@ def _due(table: Table, item: dict[str, Any]) -> bool:
     # Sent (or decided against) first, then the entry goes: a failed send stays due for the next run,
     # and send's own claim keeps two runs from mailing twice.
     sent = send(table, item)
-    jobs.take(table, item)
+    due.take(table, item)
     return sent
 
 
@@ -99,11 +88,13 @@ def run() -> dict[str, int]:
 def cancel_for_contact(table: Table, contact_id: str) -> int:
     """Drop the contact's pending surveys (opted out, address changed or bouncing)."""
     _, _, conversation_ids = contacts.related(table, contact_id)
-    return table.batch_delete([keys.due(c, "survey") for c in conversation_ids]) if conversation_ids else 0
+    return due.cancel_all(table, conversation_ids, [due.SURVEY])
 
 
 def _email(to: str, name: str | None, token: str, config: SurveySettings) -> None:
     """Every word of it comes from the survey settings (subject, text, hello, rating_prompt, closing)."""
+    from switchboard.channels.email import LOOP_HEADER, loop_marker
+
     settings = get_settings()
     base = settings.public_base_url.rstrip("/")
     links = [(n, f"{base}/survey/{token}?rating={n}") for n in range(1, 6)]
@@ -119,13 +110,19 @@ def _email(to: str, name: str | None, token: str, config: SurveySettings) -> Non
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = sender, to, subject
     mail["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    # RFC 3834 section 5: generated by a process, not answering a message; out-of-office replies and other
+    # responders leave it unanswered. X-Loop recognizes it should it ever come back to our inbox.
+    mail["Auto-Submitted"] = "auto-generated"
+    mail[LOOP_HEADER] = loop_marker(email.utils.parseaddr(sender)[1])
     mail.set_content(text)
     mail.add_alternative(body_html, subtype="html")
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         extra = {"ConfigurationSetName": settings.ses_configuration_set} if settings.ses_configuration_set else {}
         aws.client("sesv2").send_email(FromEmailAddress=sender, Destination={"ToAddresses": [to]},
                                        Content={"Raw": {"Data": mail.as_bytes()}}, **extra)
-    except Exception as exc:
+    except (BotoCoreError, ClientError) as exc:
         raise ServiceUnavailable("SES send failed") from exc
 
 
@@ -135,20 +132,11 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
     if rating not in range(1, 6):
         raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
     conv_id, resolution = read_token(token)
-    record = table.get(keys.survey(conv_id, resolution), consistent=True)
+    record = surveys.get(table, conv_id, resolution)
     if record is None:
         raise NotFound("this survey is no longer available", code="survey_gone")
     at = clock.iso(clock.now())
-    try:
-        table.transact([
-            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET rating = :r, answered_at = :at",
-                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rating)",
-                        "ExpressionAttributeValues": {":r": rating, ":at": at}}},
-            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating = :r, rated_agent = :a",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {":r": rating, ":a": record.get("resolved_by") or "-"}}},
-        ])
-    except ConditionFailed:
+    if not surveys.rate(table, conv_id, resolution, rating, at, record.get("resolved_by") or "-"):
         return conv_id, False  # a second click: the first rating stands
     metrics.record(table, at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0})
     observability.count("CsatResponses")
@@ -161,52 +149,6 @@ def record_comment(table: Table, token: str, comment: str) -> None:
     comment = comment.strip()[:2000]
     if not comment:
         raise BadRequest("the comment is empty", code="empty_comment")
-    try:  # on the survey record, once, and on the conversation beside its rating, for the agents to read
-        table.transact([
-            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": "SET #c = :c",
-                        "ConditionExpression": "attribute_exists(rating) AND attribute_not_exists(#c)",
-                        "ExpressionAttributeNames": {"#c": "comment"}, "ExpressionAttributeValues": {":c": comment}}},
-            {"Update": {"Key": keys.conversation(conv_id), "UpdateExpression": "SET rating_comment = :c",
-                        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeValues": {":c": comment}}},
-        ])
-    except ConditionFailed:
-        raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused") from None
-
-
-def handle_ses_notifications(event: dict[str, Any], table: Table | None = None) -> dict[str, int]:
-    """SNS records of SES events (configuration set publishing, or identity notifications): permanent bounces and
-    complaints suppress their recipients. Counts only, never addresses, in what is returned and logged."""
-    table = table or Table()
-    counts = {"records": 0, "suppressed": 0, "ignored": 0}
-    for record in event.get("Records") or []:
-        counts["records"] += 1
-        try:
-            message = json.loads(((record or {}).get("Sns") or {}).get("Message") or "{}")
-        except ValueError:
-            counts["ignored"] += 1
-            continue
-        kind = message.get("eventType") or message.get("notificationType")
-        if kind == "Bounce" and (message.get("bounce") or {}).get("bounceType") == "Permanent":
-            recipients = [r.get("emailAddress") for r in message["bounce"].get("bouncedRecipients") or []]
-        elif kind == "Complaint":
-            recipients = [r.get("emailAddress") for r in (message.get("complaint") or {}).get("complainedRecipients") or []]
-        else:
-            counts["ignored"] += 1  # transient bounces, deliveries: nothing to do
-            continue
-        for address in filter(None, recipients):
-            suppress(table, str(address), kind.lower())
-            counts["suppressed"] += 1
-    return counts
-
-
-def suppress(table: Table, address: str, reason: str) -> bool:
-    """A bounce or complaint: never mail this address again. True when a contact has the address."""
-    address = address.strip().lower()
-    observability.count("SurveyBounces")
-    table.put({**keys.suppression(address), "type": "suppression", "reason": reason, "at": clock.iso(clock.now())})
-    contact = contacts.find(table, f"email:{address}")
-    if contact is None:
-        return False
-    table.update(keys.contact(contact.id), "SET email_suppressed = :t", vals={":t": True})
-    cancel_for_contact(table, contact.id)
-    return True
+    # on the survey record, once, and on the conversation beside its rating, for the agents to read
+    if not surveys.add_comment(table, conv_id, resolution, comment):
+        raise BadRequest("a comment was already recorded, or there is no rating yet", code="comment_refused")

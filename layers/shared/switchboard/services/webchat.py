@@ -9,7 +9,7 @@ from switchboard.channels.fields import storable
 from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, identity_vouched, issue_token, new_visitor_id
 from switchboard.errors import BadRequest, Forbidden
 from switchboard.services import ingest
-from switchboard.store import contacts, conversations
+from switchboard.store import contacts, conversations, messages
 from switchboard.store.table import Table
 
 DEFAULT_WIDGET = "default"
@@ -68,7 +68,7 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
     conv = conversations.active(table, "webchat", visitor.widget_id, contact.id) if contact else None
     if conv is None:
         return {"items": [], "next_cursor": None}
-    items, next_cursor = conversations.messages(table, conv.id, limit=100, cursor=cursor)
+    items, next_cursor = messages.page(table, conv.id, limit=100, cursor=cursor)
     visible = [m for m in items if m.type != "note"]
     return {"items": [{"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at,
                        "status": "sent" if m.direction == "outbound" and m.status in ("queued", "sending") else m.status,

@@ -9,8 +9,8 @@ from switchboard import clock, observability
 from switchboard.models import Conversation
 from switchboard.services import assignment
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, keys, metrics
-from switchboard.store.table import ConditionFailed, Table
+from switchboard.store import contacts, conversations, due, metrics, suppression
+from switchboard.store.table import Table
 
 AUTOMATION = "automation"
 
@@ -29,29 +29,21 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
     now = clock.now()
     at = clock.iso(now)
     seconds = (now - clock.parse_iso(conv.created_at)).total_seconds()
-    actions: list[dict[str, Any]] = [
-        {"Update": {"Key": keys.conversation(conv_id),
-                    "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
-                    "ConditionExpression": "attribute_exists(pk) AND #st = :was",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
-                                                  ":at": at, ":by": by, ":was": conv.status}}},
-    ]
+    also: list[dict[str, Any]] = []
     survey = load_settings(table).survey
-    recipient = survey_recipient(table, conv.contact_id) if survey.enabled and not by.startswith(AUTOMATION) else None
+    # No survey for what automation resolved, nor for a conversation of automated mail only (list or bulk mail, a
+    # notification): a survey there would be one machine answering another.
+    wanted = survey.enabled and not by.startswith(AUTOMATION) and not conv.auto_submitted
+    recipient = survey_recipient(table, conv.contact_id) if wanted else None
     if recipient:
         # Everything the survey job needs travels in its entry: the job reads nothing else. Reopening, a new
         # customer message, opting out or a bounce delete the entry.
         due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
-        actions.append({"Put": {"Item": {**keys.due(conv_id, "survey"), **keys.due_index("survey", due_at, conv_id),
-                                         "type": "due", "job": "survey", "conversation_id": conv_id,
-                                         "contact_id": conv.contact_id, "resolution": at, "resolved_by": by,
-                                         "email": recipient[0], "name": recipient[1]}}})
-    try:
-        table.transact(actions)
-    except ConditionFailed:
+        also.append(due.survey_put(conv_id, due_at, contact_id=conv.contact_id, resolution=at, resolved_by=by,
+                                      email=recipient[0], name=recipient[1]))
+    if not conversations.mark_resolved(table, conv, at, by, also):
         return False  # changed meanwhile (resolved by someone else, reopened, parked, or gone)
-    table.delete(keys.due(conv_id, "auto_reply"))  # resolved: no holding reply any more
+    due.cancel(table, conv_id, due.AUTO_REPLY)  # resolved: no holding reply any more
     assignment.closed(table, conv)
     metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
     metrics.status_moved(table, conv, conv.status, "resolved")
@@ -65,7 +57,7 @@ def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | 
     contact = contacts.get(table, contact_id)
     if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed:
         return None
-    if table.get(keys.suppression(contact.email)):  # bounced before this contact had the address
+    if suppression.is_suppressed(table, contact.email):  # bounced before this contact had the address
         return None
     return contact.email, contact.name
 
@@ -75,7 +67,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
     if conv.status == "resolved":
         at = clock.iso(clock.now())
         assignment.reopened(table, conv)
-        table.delete(keys.due(conv_id, "survey"))
+        due.cancel(table, conv_id, due.SURVEY)
         metrics.record(table, at[:10], {"reopened": 1})
         observability.count_by_channel("ConversationsReopened", conv.channel)
     return conversations.set_status(table, conv_id, "open")
@@ -84,5 +76,5 @@ def reopen(table: Table, conv_id: str) -> Conversation:
 def pending(table: Table, conv_id: str) -> Conversation:
     """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
     conversations.require(table, conv_id)
-    table.batch_delete([keys.due(conv_id, "survey"), keys.due(conv_id, "auto_reply")])
+    due.cancel_all(table, [conv_id], [due.SURVEY, due.AUTO_REPLY])
     return conversations.set_status(table, conv_id, "pending")

@@ -11,13 +11,7 @@ from switchboard.store.table import ConditionFailed, Table
 
 
 def list_all(table: Table) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    start = None
-    while True:
-        page, start = table.query("pk = :pk", {":pk": keys.canned_pk()}, start=start)
-        items += page
-        if not start:
-            break
+    items = table.query_all("pk = :pk", {":pk": keys.canned_pk()})
     return sorted(({"id": i["id"], "shortcut": i["shortcut"], "text": i["text"]} for i in items),
                   key=lambda c: c["shortcut"])
 

@@ -85,7 +85,9 @@ def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity:
     """A known customer: their latest name, and, the first time they write on another channel under the same
     identity (one phone number on WhatsApp and SMS), that channel among their identities. Nothing is written
     otherwise."""
-    sets, vals, names = [], {}, {}
+    sets: list[str] = []
+    vals: dict[str, Any] = {}
+    names: dict[str, str] = {}
     if name and contact.name != name:
         sets.append("SET #n = :n")
         vals[":n"], names["#n"] = name, "name"
@@ -102,6 +104,18 @@ def _seen_again(table: Table, contact: Contact, found: dict[str, Any], identity:
     return contact
 
 
+def name_if_unnamed(table: Table, contact_id: str, name: str) -> Contact | None:
+    """Give a contact without a name this one (from the provider's profile). A name that came meanwhile (an agent's
+    edit, a later message's) stands. Returns the contact as it is now, None if it is gone."""
+    try:
+        item = table.update(keys.contact(contact_id), "SET #n = :n", names={"#n": "name"}, vals={":n": name},
+                            condition="attribute_exists(pk) AND attribute_not_exists(#n)", return_new=True)
+    except ConditionFailed:
+        current = table.get(keys.contact(contact_id), consistent=True)
+        return _contact(current) if current else None
+    return _contact(item) if item else None
+
+
 def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:
     items, _ = table.query("pk = :pk AND begins_with(sk, :p)",
                            {":pk": keys.contact(contact_id)["pk"], ":p": "IDENTITY#"})
@@ -110,13 +124,7 @@ def identities(table: Table, contact_id: str) -> list[dict[str, Any]]:
 
 def related(table: Table, contact_id: str) -> tuple[Contact, list[dict[str, Any]], list[str]]:
     """The profile, identities and conversation ids: one Query over the contact's partition."""
-    items: list[dict[str, Any]] = []
-    start = None
-    while True:
-        page, start = table.query("pk = :pk", {":pk": keys.contact_pk(contact_id)}, start=start)
-        items += page
-        if not start:
-            break
+    items = table.query_all("pk = :pk", {":pk": keys.contact_pk(contact_id)})
     profile = next((i for i in items if i["sk"] == "PROFILE"), None)
     if profile is None:
         raise NotFound(f"contact {contact_id} not found")
@@ -124,6 +132,25 @@ def related(table: Table, contact_id: str) -> tuple[Contact, list[dict[str, Any]
                    for i in items if i["sk"].startswith("IDENTITY#")]
     conversation_ids = [i["conversation_id"] for i in items if i["sk"].startswith("CONV#")]
     return _contact(profile), identities_, conversation_ids
+
+
+def set_email_suppressed(table: Table, contact_id: str) -> None:
+    """Mail to the contact's address bounced or drew a complaint."""
+    table.update(keys.contact(contact_id), "SET email_suppressed = :t", vals={":t": True})
+
+
+def move_identity(table: Table, identity: dict[str, Any], target_id: str) -> None:
+    """A merge: the identity (as `related` lists it) names `target_id` from now on, and is among its identities."""
+    table.update(keys.identity(identity["identity"]), "SET contact_id = :t", vals={":t": target_id})
+    table.put({**keys.contact_identity(target_id, identity["identity"], identity["channel"]), "type": "contact_identity",
+               **identity})
+
+
+def fill(table: Table, contact_id: str, fields: dict[str, Any]) -> None:
+    """Set profile fields (a merge fills what the target lacks)."""
+    if fields:
+        table.update(keys.contact(contact_id), "SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+                     names={f"#{k}": k for k in fields}, vals={f":{k}": v for k, v in fields.items()})
 
 
 def add_identity(table: Table, contact_id: str, identity: str, channel: str, address: str) -> None:

@@ -1,24 +1,21 @@
-"""Conversations and their messages: the inbox, one conversation, its messages in time order."""
+"""Conversations: one by id, the contact's current one in an inbox (created on first contact), and the changes
+agents and channels make to it (status, assignee, labels, read, blocked, email threading)."""
 
 from __future__ import annotations
 
-import heapq
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
-from switchboard.store import keys, metrics
-from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
+from switchboard.store import due, keys, metrics
+from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, Message
 
-STATUSES = ("open", "pending", "resolved")
 # A pointer without its conversation this long after its claim leads to a conversation that is gone (retention,
 # expiry): a new one replaces it. A younger one is completed by whoever finds it.
 DANGLING_AFTER_SECONDS = 120
-NO_EXPIRY = 4102444800  # 2100-01-01: for a message written without a backstop (none in the code paths)
-PREVIEW_CHARS = 200
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:
@@ -27,15 +24,11 @@ def _conversation(item: dict[str, Any]) -> Conversation:
     return Conversation.model_validate(item)
 
 
-def _message(item: dict[str, Any]) -> Message:
-    from switchboard.models import Message
-
-    return Message.model_validate(item)
-
-
-def live(item: dict[str, Any] | None) -> bool:
+def live(item: dict[str, Any] | None) -> TypeIs[dict[str, Any]]:
     """TTL deletion lags by days: an item past its expires_at reads as gone."""
-    return bool(item) and (not item.get("expires_at") or item["expires_at"] > clock.epoch())
+    if not item:
+        return False
+    return not item.get("expires_at") or item["expires_at"] > clock.epoch()
 
 
 def get(table: Table, conv_id: str, consistent: bool = False) -> Conversation | None:
@@ -78,22 +71,19 @@ def record_thread(table: Table, conv: Conversation, message: Message, message_re
                  vals={":refs": chain, ":s": subject or ""}, condition="attribute_exists(pk)")
 
 
+def set_auto_submitted(table: Table, conv_id: str, reason: str | None) -> None:
+    """Conversation.auto_submitted: set while every customer message in it is automated mail (None clears it)."""
+    if reason:
+        table.update(keys.conversation(conv_id), "SET auto_submitted = :r", vals={":r": reason},
+                     condition="attribute_exists(pk)")
+    else:
+        table.update(keys.conversation(conv_id), "REMOVE auto_submitted", condition="attribute_exists(pk)")
+
+
 def set_blocked(table: Table, conv_id: str, blocked: bool) -> None:
     """The customer blocked (or unblocked) us on the channel: agents see it on the conversation."""
     table.update(keys.conversation(conv_id), "SET blocked = :b, updated_at = updated_at", vals={":b": blocked},
                  condition="attribute_exists(pk)")
-
-
-def edit_message(table: Table, conv_id: str, created_at: str, msg_id: str, text: str, edited_at: float) -> bool:
-    """Apply a customer's edit; an older edit arriving late never overwrites a newer one."""
-    try:
-        table.update(keys.message(conv_id, created_at, msg_id), "SET #t = :t, edited_at = :e",
-                     names={"#t": "text"}, vals={":t": text, ":e": edited_at},
-                     condition="attribute_exists(pk) AND (attribute_not_exists(edited_at) OR edited_at < :e)")
-    except ConditionFailed:
-        return False
-    return True
-
 
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
                expires_at: int | None = None) -> Conversation:
@@ -139,8 +129,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
-    table.put({**keys.retention_due(conv_id, channel, now), "type": "due", "job": "retention",
-               "conversation_id": conv_id, "contact_id": contact.id, "channel": channel})
+    table.put(due.retention_entry(conv_id, channel, contact.id, now))
     try:
         table.put(item, condition="attribute_not_exists(pk)")
     except ConditionFailed:  # the other delivery wrote it first: theirs stands
@@ -150,111 +139,6 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
     metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1, "status_open": 1})
     return _conversation(item)
-
-
-def _preview(message: Message) -> dict[str, Any]:
-    text = message.text or (f"[{message.type}]" if message.type != "text" else "")
-    return {"text": text[:PREVIEW_CHARS], "direction": message.direction, "created_at": message.created_at}
-
-
-def message_item(message: Message) -> dict[str, Any]:
-    return {**keys.message(message.conversation_id, message.created_at, message.id), "type": "message",
-            **message.model_dump(mode="json", exclude_none=True)}
-
-
-def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str,
-                  sender_address: str | None = None) -> bool:
-    """Store a customer message and bring the conversation up to date. True when this call applied it to the
-    conversation, False when an earlier delivery already had.
-
-    Two plain writes, not a transaction (which would bill both items twice): the message, conditional on being
-    new, then the conversation. A redelivery after a stop between the two finds the message stored and applies
-    the conversation's part only while it is missing (the conversation has not seen a customer message this
-    recent), so nothing is counted twice and nothing is left half-done. (Had another message of the same second
-    or later been applied in between, the retry leaves the conversation as that one made it: its preview is the
-    newer message, and its unread count may be one short, never one over.)
-
-    Inbox order uses our receive time (one clock for every channel); the reply window uses the provider's
-    time of the customer's message.
-    """
-    sort = keys.inbox_sort(received_at, conv.id)
-    last_inbound = max(message.created_at, conv.last_inbound_at or "")
-    sender_address = sender_address or conv.recipient  # replies go where the customer last wrote from
-    reopening = conv.status == "resolved"
-    if reopening:  # the customer wrote again: reopened, and no survey for that resolution
-        table.delete(keys.due(conv.id, "survey"))
-    condition, vals = "attribute_exists(pk)", {}
-    try:
-        table.put(message_item(message), condition="attribute_not_exists(pk)")
-        redelivery = False
-    except ConditionFailed:  # stored before: finish the conversation's part only if that delivery did not
-        redelivery = True
-        condition += " AND (attribute_not_exists(last_inbound_at) OR last_inbound_at < :created)"
-        vals[":created"] = message.created_at
-    try:
-        before = table.update(
-            keys.conversation(conv.id),
-            "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
-            "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
-            "reopened_count = if_not_exists(reopened_count, :zero) + :reopen, "
-            "unread_count = if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
-            names={"#st": "status"},
-            vals={":at": received_at, ":lm": _preview(message), ":li": last_inbound,
-                  ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
-                  ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
-                  ":reopen": 1 if reopening else 0, **vals},
-            condition=condition, return_old=True) or {}
-    except ConditionFailed:
-        if redelivery:
-            return False  # a redelivery of a message already in its conversation
-        raise
-    if reopening:
-        metrics.record(table, received_at[:10], {"reopened": 1})
-    metrics.status_moved(table, conv, before.get("status"), "open")  # the status it really had, not as read
-    return True
-
-
-def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True) -> None:
-    """Store an outbound message (queued) and update the conversation's activity.
-
-    An agent's reply (not an automated one) answers the customer: it is the first response once (counted in
-    the day's metrics), clears the unread count and cancels a pending auto-reply.
-    """
-    sort = keys.inbox_sort(message.created_at, conv.id)
-    expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
-    vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
-    if message.expires_at:
-        expression += ", expires_at = :exp"
-        vals[":exp"] = message.expires_at
-    condition = "attribute_exists(pk)"
-    if counts_as_response:
-        expression += ", last_agent_reply_at = :at, unread_count = :zero"
-        vals[":zero"] = 0
-        if conv.first_response_at is None:
-            expression += ", first_response_at = :at"
-            condition += " AND attribute_not_exists(first_response_at)"
-    put = {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}}
-    update = {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
-                         "ConditionExpression": condition, "ExpressionAttributeValues": vals}}
-    try:
-        table.transact([put, update])
-    except ConditionFailed as exc:
-        if conv.first_response_at is not None or not counts_as_response or (exc.reasons and exc.reasons[0] != "None"):
-            raise
-        # Another reply was first meanwhile: store this one as an ordinary reply.
-        add_outbound(table, conv.model_copy(update={"first_response_at": message.created_at}), message, counts_as_response)
-        return
-    if counts_as_response:
-        table.delete(keys.due(conv.id, "auto_reply"))  # the customer has an answer: no holding reply
-        if conv.first_response_at is None:
-            waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
-            metrics.record(table, message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1})
-
-
-def add_note(table: Table, message: Message) -> None:
-    """An internal note: stored in the conversation, never sent, never counted as a response."""
-    table.put(message_item(message), condition="attribute_not_exists(pk)")
-
 
 def _update_conversation(table: Table, conv_id: str, expression: str, vals: dict[str, Any],
                          names: dict[str, str] | None = None) -> Conversation:
@@ -285,6 +169,54 @@ def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -
     return conv
 
 
+def mark_resolved(table: Table, conv: Conversation, at: str, by: str, also: list[dict[str, Any]]) -> bool:
+    """Resolve, on the condition that the status is still the one `conv` has, in one transaction with the actions
+    in `also` (the survey's due entry). False when the conversation changed meanwhile (or is gone)."""
+    try:
+        table.transact([
+            {"Update": {"Key": keys.conversation(conv.id),
+                        "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
+                        "ConditionExpression": "attribute_exists(pk) AND #st = :was",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
+                                                      ":at": at, ":by": by, ":was": conv.status}}},
+            *also,
+        ])
+    except ConditionFailed:
+        return False
+    return True
+
+
+def move_to_contact(table: Table, conv: Conversation, contact_id: str, contact_name: str) -> None:
+    """A merge: the conversation belongs to `contact_id` from now on, and is among its conversations."""
+    table.update(keys.conversation(conv.id), "SET contact_id = :t, contact_name = :n",
+                 vals={":t": contact_id, ":n": contact_name})
+    table.put({**keys.contact_conversation(contact_id, conv.id), "type": "contact_conversation",
+               "conversation_id": conv.id, "channel": conv.channel, "created_at": conv.created_at})
+
+
+def move_active_pointer(table: Table, conv: Conversation, from_contact: str, to_contact: str) -> None:
+    """A merge: if `conv` is `from_contact`'s current conversation in its inbox, it becomes `to_contact`'s, unless
+    that contact has a current one there already (which stays current)."""
+    old_pointer = keys.active_conversation(conv.channel, conv.inbox_id, from_contact)
+    pointer = table.get(old_pointer)
+    if not pointer or pointer["conversation_id"] != conv.id:
+        return
+    try:
+        table.put({**keys.active_conversation(conv.channel, conv.inbox_id, to_contact), "type": "active_pointer",
+                   "conversation_id": conv.id, "claimed_at": pointer.get("claimed_at", 0)},
+                  condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        pass
+    table.delete(old_pointer)
+
+
+def many(table: Table, conv_ids: list[str]) -> list[Conversation]:
+    """Up to 100 conversations by id (one BatchGetItem), in no particular order; missing ones are left out."""
+    return [_conversation(item) for item in table.batch_get([keys.conversation(c) for c in conv_ids[:100]])] \
+        if conv_ids else []
+
+
 def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:
     if agent:
         return _update_conversation(table, conv_id, "SET assignee = :a, gsi2pk = :g2",
@@ -298,171 +230,3 @@ def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
 
 def mark_read(table: Table, conv_id: str) -> Conversation:
     return _update_conversation(table, conv_id, "SET unread_count = :z", {":z": 0})
-
-
-def get_message(table: Table, conv_id: str, created_at: str, msg_id: str, consistent: bool = True) -> Message | None:
-    item = table.get(keys.message(conv_id, created_at, msg_id), consistent=consistent)
-    return _message(item) if item else None
-
-
-def update_attachments(table: Table, message: Message) -> None:
-    table.update(keys.message(message.conversation_id, message.created_at, message.id), "SET attachments = :a",
-                 vals={":a": [a.model_dump(mode="json", exclude_none=True) for a in message.attachments]})
-
-
-def messages(table: Table, conv_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[Message], str | None]:
-    items, last = table.query("pk = :pk AND begins_with(sk, :p)",
-                              {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX},
-                              limit=limit, start=decode_cursor(cursor))
-    return [_message(i) for i in items if live(i)], encode_cursor(last)
-
-
-# -- the inbox -------------------------------------------------------------------------------
-def inbox(table: Table, *, status: str | None = None, assignee: str | None = None, channel: str | None = None,
-          label: str | None = None, limit: int = 25, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
-    """Newest activity first: one index Query per partition; the unfiltered view merges the three statuses.
-
-    The cursor maps each partition still to read to the index key to resume after (None: from the top).
-    """
-    filters, vals, names = [], {}, {}
-    if channel:
-        filters.append("#ch = :ch")
-        vals[":ch"] = channel
-        names["#ch"] = "channel"
-    if label:
-        filters.append("contains(#lb, :lb)")
-        vals[":lb"] = label
-        names["#lb"] = "labels"
-    if assignee and status:
-        filters.append("#st = :st")
-        vals[":st"] = status
-        names["#st"] = "status"
-    if assignee:
-        partitions = {"assignee": (keys.INBOX_BY_ASSIGNEE, "gsi2pk", "gsi2sk", keys.inbox_assignee_pk(assignee))}
-    else:
-        partitions = {s: (keys.INBOX_BY_STATUS, "gsi1pk", "gsi1sk", keys.inbox_status_pk(s))
-                      for s in ((status,) if status else STATUSES)}
-    state = decode_cursor(cursor) if cursor else {name: None for name in partitions}
-    pages: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
-    for name, (index, pk_attr, _, pk_value) in partitions.items():
-        if name in state:
-            pages[name] = _filtered_page(table, index, pk_attr, pk_value, limit, state[name],
-                                         " AND ".join(filters) or None, vals, names)
-    merged = heapq.merge(*[[(name, item) for item in items] for name, (items, _) in pages.items()],
-                         key=lambda pair: pair[1][partitions[pair[0]][2]], reverse=True)
-    taken = [pair for _, pair in zip(range(limit), merged, strict=False)]
-    next_state: dict[str, Any] = {}
-    for name, (items, last) in pages.items():
-        used = [item for n, item in taken if n == name]
-        if len(used) < len(items):  # this partition has items left over in this page: resume after the last used
-            next_state[name] = _index_key(used[-1], partitions[name]) if used else state[name]
-        elif last:
-            next_state[name] = last
-    return [_conversation(item) for _, item in taken if live(item)], (encode_cursor(next_state) if next_state else None)
-
-
-def _index_key(item: dict[str, Any], partition: tuple[str, str, str, str]) -> dict[str, Any]:
-    _, pk_attr, sk_attr, _ = partition
-    return {"pk": item["pk"], "sk": item["sk"], pk_attr: item[pk_attr], sk_attr: item[sk_attr]}
-
-
-def _filtered_page(table: Table, index: str, pk_attr: str, pk_value: str, limit: int, start: dict[str, Any] | None,
-                   filter_expression: str | None, vals: dict[str, Any], names: dict[str, str]
-                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Up to `limit` matching items and where to resume; a filter may need several reads to fill the page."""
-    found: list[dict[str, Any]] = []
-    last = start
-    while True:
-        items, last = table.query(f"{pk_attr} = :pkv", {":pkv": pk_value, **vals}, index=index,
-                                  names=names or None, forward=False, limit=limit, start=last,
-                                  filter_expression=filter_expression)
-        found.extend(items)
-        if len(found) >= limit or not last:
-            break
-    if len(found) > limit:
-        found = found[:limit]
-        sk_attr = "gsi2sk" if pk_attr == "gsi2pk" else "gsi1sk"
-        last = {"pk": found[-1]["pk"], "sk": found[-1]["sk"], pk_attr: pk_value, sk_attr: found[-1][sk_attr]}
-    return found, last
-
-
-# -- outbound delivery state -----------------------------------------------------------------
-def claim_send(table: Table, message: Message, lease_until: float) -> bool:
-    """queued -> sending, once. False when another worker has it or it has left the queue."""
-    try:
-        table.update(keys.message(message.conversation_id, message.created_at, message.id),
-                     "SET #st = :sending, lease_until = :lease",
-                     names={"#st": "status"}, vals={":sending": "sending", ":queued": "queued", ":lease": lease_until},
-                     condition="#st = :queued")
-        return True
-    except ConditionFailed:
-        return False
-
-
-def release_send(table: Table, message: Message) -> None:
-    """sending -> queued after a retryable failure: the provider did not take it."""
-    table.update(keys.message(message.conversation_id, message.created_at, message.id),
-                 "SET #st = :queued REMOVE lease_until", names={"#st": "status"},
-                 vals={":queued": "queued", ":sending": "sending"}, condition="#st = :sending")
-
-
-def record_sent(table: Table, message: Message, provider_message_id: str) -> None:
-    now = clock.epoch()
-    table.transact([
-        {"Update": {"Key": keys.message(message.conversation_id, message.created_at, message.id),
-                    "UpdateExpression": "SET #st = :sent, status_at = :now, provider_message_id = :pid REMOVE lease_until",
-                    "ConditionExpression": "#st = :sending",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":sent": "sent", ":sending": "sending", ":now": now,
-                                                  ":pid": provider_message_id}}},
-        {"Put": {"Item": {**keys.provider_message(message.channel, provider_message_id), "type": "provider_message",
-                          "conversation_id": message.conversation_id, "message_id": message.id,
-                          "created_at": message.created_at}}},
-    ])
-
-
-def record_failed(table: Table, message: Message, reason: str) -> None:
-    table.update(keys.message(message.conversation_id, message.created_at, message.id),
-                 "SET #st = :failed, failure_reason = :r, status_at = :now REMOVE lease_until",
-                 names={"#st": "status"}, vals={":failed": "failed", ":r": reason[:500], ":now": clock.epoch()})
-
-
-def apply_watermark(table: Table, conv_id: str, status: str, watermark: float, limit: int = 50) -> int:
-    """Every outbound message up to the watermark moves forward (Messenger/Instagram receipts). Recent first."""
-    from switchboard.models import STATUS_RANK
-
-    upper = f"{keys.MSG_PREFIX}{clock.iso(clock.from_epoch(watermark))}~"
-    items, _ = table.query("pk = :pk AND sk BETWEEN :lo AND :hi",
-                           {":pk": keys.conversation_pk(conv_id), ":lo": keys.MSG_PREFIX, ":hi": upper},
-                           forward=False, limit=limit)
-    moved = 0
-    for item in items:
-        if item.get("direction") == "outbound" and item.get("provider_message_id") and \
-                STATUS_RANK.get(item.get("status", ""), 99) < STATUS_RANK[status]:
-            moved += apply_receipt(table, item["channel"], item["provider_message_id"], status, watermark) == "applied"
-    return moved
-
-
-def apply_receipt(table: Table, channel: str, provider_message_id: str, status: str, timestamp: float,
-                  reason: str | None = None) -> str:
-    """Move an outbound message forward on a receipt; never backwards. Returns what happened."""
-    from switchboard.models import STATUS_RANK
-
-    ref = table.get(keys.provider_message(channel, provider_message_id))
-    if not ref:
-        return "unknown"
-    key = keys.message(ref["conversation_id"], ref["created_at"], ref["message_id"])
-    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-    expression = "SET #st = :st, status_at = :ts"
-    vals: dict[str, Any] = {":st": status, ":ts": timestamp}
-    if reason:
-        expression += ", failure_reason = :r"
-        vals[":r"] = reason[:500]
-    vals |= {f":l{i}": s for i, s in enumerate(lower)}
-    placeholders = ", ".join(f":l{i}" for i in range(len(lower)))
-    try:
-        table.update(key, expression, names={"#st": "status"}, vals=vals,
-                     condition=f"attribute_exists(pk) AND #st IN ({placeholders})")
-    except ConditionFailed:
-        return "stale"
-    return "applied"

@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import aws
 from switchboard.errors import ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import keys
+from switchboard.store import due, keys
 from switchboard.store.table import ConditionFailed, Table
 
 
@@ -27,21 +27,19 @@ class Counts:
 
 
 def _partition(table: Table, pk: str) -> list[dict[str, Any]]:
-    items, start = [], None
-    while True:
-        page, start = table.query("pk = :pk", {":pk": pk}, start=start, consistent=True)
-        items += page
-        if not start:
-            return items
+    return table.query_all("pk = :pk", {":pk": pk}, consistent=True)
 
 
 def _delete_keys(table: Table, item_keys: list[dict[str, str]]) -> int:
     return table.batch_delete(item_keys) if item_keys else 0
 
 
-def _delete_objects(keys_: list[str]) -> int:
+def delete_objects(keys_: list[str]) -> int:
+    """Delete media and raw email objects from the bucket (a missing one is no error)."""
     if not keys_:
         return 0
+    from botocore.exceptions import BotoCoreError, ClientError
+
     bucket = get_settings().media_bucket
     try:
         for start in range(0, len(keys_), 1000):
@@ -49,9 +47,7 @@ def _delete_objects(keys_: list[str]) -> int:
                                                                  "Quiet": True})
             if out.get("Errors"):  # S3 answers 200 and lists the objects it did not delete (AccessDenied, ...)
                 raise ServiceUnavailable(f"S3 kept {len(out['Errors'])} objects")
-    except ServiceUnavailable:
-        raise
-    except Exception as exc:
+    except (BotoCoreError, ClientError) as exc:
         raise ServiceUnavailable("S3 delete failed") from exc
     return len(keys_)
 
@@ -81,9 +77,9 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
                 markers.append(keys.inbound_marker(item["channel"], item["provider_message_id"]))
                 if item.get("message_ref"):  # the email thread's way back to this conversation
                     extra_keys.append(keys.provider_message(item["channel"], item["message_ref"]))
-    due = next((i for i in items if i["sk"] == "DUE#retention"), None)
-    contact_id = (meta or due or {}).get("contact_id")
-    counts.objects += _delete_objects(objects)
+    entry = next((i for i in items if i["sk"] == due.RETENTION_SK), None)
+    contact_id = (meta or entry or {}).get("contact_id")
+    counts.objects += delete_objects(objects)
     for marker in markers:
         # The dedupe marker stays until its TTL, so a late provider retry cannot bring the message back;
         # only its links to the conversation go.

@@ -41,6 +41,17 @@ def mark_processed(table: Table, channel: str, provider_id: str, conversation_id
                  vals={":t": True, ":c": conversation_id or "-", ":at": message_created_at or "-", ":m": message_id or "-"})
 
 
+def processed(table: Table, channel: str, provider_ids: list[str]) -> set[str]:
+    """Which of these events were stored and processed already (BatchGetItem: 100 keys a request)."""
+    by_pk = {keys.inbound_marker(channel, p)["pk"]: p for p in provider_ids}
+    markers = [keys.inbound_marker(channel, p) for p in provider_ids]
+    found: set[str] = set()
+    for start in range(0, len(markers), 100):
+        found |= {by_pk[item["pk"]] for item in table.batch_get(markers[start:start + 100], consistent=True)
+                  if item.get("processed")}
+    return found
+
+
 def get(table: Table, channel: str, provider_id: str) -> dict[str, Any] | None:
     return table.get(keys.inbound_marker(channel, provider_id), consistent=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -88,7 +89,7 @@ class Table:
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
+                old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]  # ReturnValuesOnConditionCheckFailure's item, untyped in botocore's stubs
                 raise ConditionFailed(deserialize(old) if old else None) from None
             if code == "TransactionCanceledException":
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
@@ -143,14 +144,15 @@ class Table:
             kwargs["ExpressionAttributeValues"] = values(vals)
         self._call("delete_item", **kwargs)
 
-    def batch_get(self, keys_: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """Up to 100 items by key, in no particular order; unprocessed keys are retried."""
+    def batch_get(self, keys_: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
+        """Items by key (100 per request), in no particular order; unprocessed keys are retried."""
         found: list[dict[str, Any]] = []
         pending = [serialize(k) for k in keys_]
         for _attempt in range(5):
             if not pending:
                 break
-            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100]}})
+            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100],
+                                                                         "ConsistentRead": consistent}})
             found += [deserialize(i) for i in out.get("Responses", {}).get(self.name, [])]
             pending = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []) + pending[100:]
         return found
@@ -206,6 +208,27 @@ class Table:
         out = self._call("query", **kwargs)
         last = out.get("LastEvaluatedKey")
         return [deserialize(i) for i in out.get("Items", [])], (deserialize(last) if last else None)
+
+    def pages(self, key_condition: str, vals: dict[str, Any], *, cap: int | None = None, page_size: int | None = None,
+              start: dict[str, Any] | None = None, **options: Any
+              ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        """The pages of a Query, each with the key to resume after (None after the last), following
+        LastEvaluatedKey until the end or until `cap` items have been read. `page_size` is each request's Limit
+        (the last one asks for no more than the cap leaves); `options` are `query`'s."""
+        seen = 0
+        while True:
+            limit = page_size if cap is None else min(page_size or cap, cap - seen)
+            items, start = self.query(key_condition, vals, limit=limit, start=start, **options)
+            yield items, start
+            seen += len(items)
+            if not start or (cap is not None and seen >= cap):
+                return
+
+    def query_all(self, key_condition: str, vals: dict[str, Any], *, cap: int | None = None,
+                  page_size: int | None = None, **options: Any) -> list[dict[str, Any]]:
+        """Every item a Query matches (at most `cap`), however many pages that takes."""
+        return [item for items, _ in self.pages(key_condition, vals, cap=cap, page_size=page_size, **options)
+                for item in items]
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:

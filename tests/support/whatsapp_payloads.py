@@ -6,12 +6,11 @@ does (ASCII with \\uXXXX escapes) and `webhook()` signs those exact bytes.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
 from switchboard.channels.base import WebhookRequest
+from tests.support.signing import meta_signature
 
 APP_SECRET = "test-meta-secret"  # tests/conftest.py sets META_APP_SECRET to it
 PHONE_NUMBER_ID = "106540352242922"
@@ -114,6 +113,109 @@ def system(**kw: Any) -> dict[str, Any]:
     return message("system", content, **kw)
 
 
+def identity_change(**kw: Any) -> dict[str, Any]:
+    """A system message: the customer's security code changed (new phone or reinstall)."""
+    kw.setdefault("identity", {"acknowledged": True, "created_timestamp": TS, "hash": "h4sh"})
+    return message("system", {"body": "User identity changed", "type": "customer_identity_changed"}, **kw)
+
+
+def unsupported_of(kind: str = "poll_creation", code: int = 131051, **kw: Any) -> dict[str, Any]:
+    """An unsupported message that names what the customer sent (unsupported.type)."""
+    raw = unsupported(code, **kw)
+    raw["unsupported"] = {"type": kind}
+    return raw
+
+
+def request_welcome(**kw: Any) -> dict[str, Any]:
+    """The customer opened the chat for the first time (no content)."""
+    return message("request_welcome", None, **kw)
+
+
+def edit(new: dict[str, Any], original: str = "wamid.ORIGINAL", *, wamid: str = "wamid.EDIT1",
+         **kw: Any) -> dict[str, Any]:
+    """The customer edited `original` (coexistence numbers): `new` is a message without id, from or timestamp,
+    e.g. {"type": "text", "text": {"body": "..."}}. Shape: Meta's edit messages webhook reference."""
+    return message("edit", {"original_message_id": original, "message": new}, wamid=wamid, **kw)
+
+
+def new_text(body: str = "fixed text") -> dict[str, Any]:
+    return {"type": "text", "text": {"body": body}}
+
+
+def new_caption(caption: str | None = "new caption", media_id: str = "1003383421387256") -> dict[str, Any]:
+    image: dict[str, Any] = {"id": media_id, "mime_type": "image/jpeg", "sha256": "abc"}
+    if caption is not None:
+        image["caption"] = caption
+    return {"type": "image", "image": image}
+
+
+def revoke(original: str = "wamid.ORIGINAL", *, wamid: str = "wamid.REVOKE1", **kw: Any) -> dict[str, Any]:
+    """The customer deleted `original` for everyone. Shape: Meta's revoke messages webhook reference."""
+    return message("revoke", {"original_message_id": original}, wamid=wamid, **kw)
+
+
+def product(sku: str = "SKU123", quantity: Any = 3, price: Any = 9.99, currency: str = "EUR") -> dict[str, Any]:
+    return {"product_retailer_id": sku, "quantity": quantity, "item_price": price, "currency": currency}
+
+
+def order(*items: dict[str, Any], text_: str | None = "please deliver after 5pm", catalog_id: str = "354160437058781",
+          **kw: Any) -> dict[str, Any]:
+    content: dict[str, Any] = {"catalog_id": catalog_id,
+                               "product_items": list(items) if items else [product(), product("SKU7", 1, 5)]}
+    if text_ is not None:
+        content["text"] = text_
+    return message("order", content, **kw)
+
+
+def call_permission_reply(response: str = "accept", *, expiration: Any = 1753186982, permanent: bool | None = None,
+                          source: str = "user_action", **kw: Any) -> dict[str, Any]:
+    reply: dict[str, Any] = {"response": response, "response_source": source}
+    if expiration is not None:
+        reply["expiration_timestamp"] = expiration
+    if permanent is not None:
+        reply["is_permanent"] = permanent
+    kw.setdefault("context", {"from": DISPLAY_PHONE_NUMBER, "id": "wamid.ASKED"})
+    return message("interactive", {"type": "call_permission_reply", "call_permission_reply": reply}, **kw)
+
+
+def address_reply(**values: Any) -> dict[str, Any]:
+    """An address message's answer (an nfm_reply named address_message)."""
+    answer = {"saved_address_id": "a1", "values": values or {"name": "Ann", "address": "Pariser Platz 1",
+                                                              "city": "Berlin", "in_pin_code": "10117"}}
+    reply = {"name": "address_message", "body": "", "response_json": json.dumps(answer)}
+    return message("interactive", {"type": "nfm_reply", "nfm_reply": reply})
+
+
+def referral(**extra: Any) -> dict[str, Any]:
+    """What a Click-to-WhatsApp ad adds to the customer's first message."""
+    return {"source_url": "https://fb.me/3cr4Wqqkv", "source_id": "6680150845617", "source_type": "ad",
+            "headline": "Spring sale", "body": "20% off all plans", "media_type": "image",
+            "image_url": "https://scontent.xx.fbcdn.net/ad.jpg", "ctwa_clid": "ARAkLkA8r", **extra}
+
+
+def group_text(body: str = "hi all", group_id: str = "Y2FwaV9ncm91cDoxNTU1MDAw", **kw: Any) -> dict[str, Any]:
+    return text(body, group_id=group_id, **kw)
+
+
+# -- business-app echoes (field smb_message_echoes, value.message_echoes[]) -----------------------------
+
+
+def echo(kind: str, content: Any = None, *, wamid: str = "wamid.ECHO1", to: str | None = CUSTOMER,
+         sender: str = DISPLAY_PHONE_NUMBER, timestamp: Any = TS, **extra: Any) -> dict[str, Any]:
+    """A message the business sent from the WhatsApp Business app: from the business, to the customer."""
+    raw = message(kind, content, wamid=wamid, sender=sender, timestamp=timestamp, **extra)
+    if to is not None:
+        raw["to"] = to
+    return raw
+
+
+def echoes(*raw_echoes: dict[str, Any], phone_number_id: str = PHONE_NUMBER_ID) -> dict[str, Any]:
+    value_ = {"messaging_product": "whatsapp",
+              "metadata": {"display_phone_number": DISPLAY_PHONE_NUMBER, "phone_number_id": phone_number_id},
+              "message_echoes": list(raw_echoes)}
+    return notification(entry(change(value_, field="smb_message_echoes")))
+
+
 # -- statuses (value.statuses[]) ----------------------------------------------------------------
 
 
@@ -187,7 +289,7 @@ def body(payload: Any) -> bytes:
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return meta_signature(raw, secret)
 
 
 def webhook(payload: Any = None, *, raw: bytes | None = None, signature: str | None = "auto",

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Send one customer message to a Switchboard webhook, signed as its provider signs it: the walk-through's example
+for every channel, without hand-made signatures.
+
+Secrets default to the local stack's documented defaults and can be overridden by the same environment variables
+`make dev` reads (META_APP_SECRET, TELEGRAM_SECRET_TOKEN, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL). Standard library only.
+
+  python infra/scripts/send-webhook.py whatsapp --text "Where is my order?"
+  python infra/scripts/send-webhook.py sms --from +15551234567 --text "STOP"
+  python infra/scripts/send-webhook.py email --from ann@example.org --subject "Refund" --text "Hello"
+  python infra/scripts/send-webhook.py --url http://127.0.0.1:3000 telegram --text "hi" --print
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+CHANNELS = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
+# The local stack's defaults (infra/local/stack.py LOCAL_SECRETS); the environment overrides them.
+DEFAULTS = {"META_APP_SECRET": "local-meta-app-secret", "TELEGRAM_SECRET_TOKEN": "local-telegram-secret",
+            "TWILIO_AUTH_TOKEN": "local-twilio-token"}
+# The business's addresses the examples write to (any value works locally).
+BUSINESS = {"whatsapp": "200000000000002", "messenger": "100000000000001", "instagram": "17841400000000001",
+            "sms": "+15550001111", "email": "support@switchboard.local"}
+
+
+def secret(name: str) -> str:
+    return os.environ.get(name) or DEFAULTS[name]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Each channel's payload follows channels.md; the answer is printed.")
+    parser.add_argument("--url", default=os.environ.get("SB", "http://127.0.0.1:3000"),
+                        help="the local stack or deployed API (default: $SB or http://127.0.0.1:3000)")
+    parser.add_argument("--print", action="store_true", dest="show", help="print the signed request, do not send")
+    parser.add_argument("channel", choices=CHANNELS)
+    parser.add_argument("--text", default="Hello, I have a question about my order.", help="what the customer writes")
+    parser.add_argument("--from", dest="sender", help="the customer's address: a phone number (WhatsApp, SMS), an "
+                        "id (Messenger, Instagram, Telegram) or an email address")
+    parser.add_argument("--name", default="Ann Example", help="the customer's display name")
+    parser.add_argument("--id", dest="message_id", help="the provider's message id (default: a new one); send the same "
+                        "id twice to see a redelivery stored once")
+    parser.add_argument("--subject", default="A question", help="email: the subject")
+    args = parser.parse_args(argv)
+    if not args.url.startswith(("http://", "https://")):
+        parser.error("--url must be http:// or https://")
+    return args
+
+
+def request_for(args: argparse.Namespace) -> tuple[str, bytes, dict[str, str]]:
+    """(path, body, headers) of the signed provider request."""
+    now = int(time.time())
+    mid = args.message_id or uuid.uuid4().hex
+    channel = args.channel
+    if channel == "whatsapp":
+        sender = (args.sender or "15551234567").lstrip("+")
+        payload: Any = {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
+            "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": BUSINESS["whatsapp"]},
+                "contacts": [{"profile": {"name": args.name}, "wa_id": sender}],
+                "messages": [{"from": sender, "id": f"wamid.{mid}", "timestamp": str(now), "type": "text",
+                              "text": {"body": args.text}}]}}]}]}
+        return _meta("whatsapp", payload)
+    if channel in ("messenger", "instagram"):
+        payload = {"object": "page" if channel == "messenger" else "instagram", "entry": [{
+            "id": BUSINESS[channel], "time": now * 1000, "messaging": [{
+                "sender": {"id": args.sender or "2400000000000001"}, "recipient": {"id": BUSINESS[channel]},
+                "timestamp": now * 1000, "message": {"mid": f"m_{mid}", "text": args.text}}]}]}
+        return _meta(channel, payload)
+    if channel == "telegram":
+        chat = int(args.sender or 700000001)
+        first, _, last = args.name.partition(" ")
+        payload = {"update_id": int(mid, 16) % 2**31 if not args.message_id else int(args.message_id), "message": {
+            "message_id": now % 2**31, "date": now, "text": args.text,
+            "chat": {"id": chat, "type": "private", "first_name": first},
+            "from": {"id": chat, "is_bot": False, "first_name": first, "last_name": last or None}}}
+        body = json.dumps(payload).encode()
+        return "/webhooks/telegram", body, {"Content-Type": "application/json",
+                                            "X-Telegram-Bot-Api-Secret-Token": secret("TELEGRAM_SECRET_TOKEN")}
+    if channel == "sms":
+        params = {"MessageSid": f"SM{mid[:32]}", "AccountSid": "AC" + "0" * 32, "From": args.sender or "+15551234567",
+                  "To": BUSINESS["sms"], "Body": args.text, "NumMedia": "0", "SmsStatus": "received"}
+        public = os.environ.get("PUBLIC_BASE_URL") or args.url
+        signed = public.rstrip("/") + "/webhooks/sms" + "".join(k + params[k] for k in sorted(params))
+        signature = base64.b64encode(hmac.new(secret("TWILIO_AUTH_TOKEN").encode(), signed.encode(),
+                                              hashlib.sha1).digest()).decode()
+        return "/webhooks/sms", urllib.parse.urlencode(params).encode(), {
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    if channel == "email":
+        mail = EmailMessage()
+        mail["From"] = f"{args.name} <{args.sender or 'ann@example.org'}>"
+        mail["To"] = BUSINESS["email"]
+        mail["Subject"] = args.subject
+        mail["Date"] = format_datetime(datetime.now(UTC))
+        mail["Message-ID"] = args.message_id or make_msgid(domain="example.org")
+        mail.set_content(args.text)
+        # Locally SES is emulated by POST /_local/email (deployed, mail arrives through an SES receipt rule).
+        return "/_local/email", mail.as_bytes(), {"Content-Type": "message/rfc822"}
+    raise ValueError(channel)
+
+
+def _meta(channel: str, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret("META_APP_SECRET").encode(), body, hashlib.sha256).hexdigest()
+    return f"/webhooks/{channel}", body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+
+
+def call(url: str, body: bytes | None, headers: dict[str, str], method: str = "POST") -> tuple[int, str]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http(s) only
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310 - checked in parse_args
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def webchat(args: argparse.Namespace) -> tuple[int, str]:
+    """The widget's two calls: a session (a visitor token), then the message."""
+    status, answer = call(args.url + "/webchat/sessions", json.dumps({"name": args.name}).encode(),
+                          {"Content-Type": "application/json"})
+    if status != 201 and status != 200:
+        return status, answer
+    token = json.loads(answer)["token"]
+    body = {"client_message_id": args.message_id or uuid.uuid4().hex, "text": args.text}
+    return call(args.url + "/webchat/messages", json.dumps(body).encode(),
+                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.url = args.url.rstrip("/")
+    if args.channel == "webchat":
+        if args.show:
+            print("web chat needs no signature: POST /webchat/sessions, then POST /webchat/messages with its token")
+            return 0
+        status, answer = webchat(args)
+    else:
+        path, body, headers = request_for(args)
+        if args.show:
+            print(f"POST {args.url}{path}")
+            for name, value in headers.items():
+                print(f"{name}: {value}")
+            print()
+            print(body.decode("utf-8", "replace"))
+            return 0
+        status, answer = call(args.url + path, body, headers)
+    print(f"{status} {answer.strip()[:500]}")
+    return 0 if 200 <= status < 300 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
