@@ -17,7 +17,7 @@ from infra.local.pollers import Schedule, SqsSource, note_set_by_function, run_s
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.template import Resolver, function_properties, load
-from infra.local.workers import ProcessFunction
+from infra.local.workers import ProcessFunction, start_forkserver
 
 log = logging.getLogger("local")
 
@@ -194,6 +194,7 @@ class LocalStack:
         self._event_sources(resolver)
         self.server = serve(self, self.port)
         self._thread(self.server.serve_forever, "http")
+        self._thread(start_forkserver, "forkserver")  # the workers' parent, with the common libraries loaded
 
     def _functions(self, functions: dict[str, Function]) -> None:
         """A worker process per function, with its own variables and credentials; local secrets in SSM when the

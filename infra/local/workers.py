@@ -3,23 +3,25 @@ environment variables and AWS credentials, its own module state (Powertools' log
 offset), one invocation at a time. The process starts with the first invocation (a cold start) and stays warm.
 
 The stack side is `ProcessFunction`, which the local stack uses in place of the in-process `Function` (the integration
-tier keeps that one: its tests patch the handlers' modules). The worker side is `python -m infra.local.workers FD`,
-which talks to the stack over the socket FD: pickled (kind, payload) messages."""
+tier keeps that one: its tests patch the handlers' modules). The worker side is `serve`. Workers are forked from a
+multiprocessing fork server that has imported the libraries every function loads (boto3, Powertools, pydantic,
+requests: about a second of CPU each time otherwise), never the functions' own code nor anything that reads the
+environment at import; a worker then takes its own environment before it imports its handler."""
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,8 @@ from infra.local.lambdas import FunctionError
 
 log = logging.getLogger("local.workers")
 # Process-level variables a worker keeps from the stack's environment (Lambda has its own PATH, LANG, TZ...).
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
+PRELOAD = ["infra.local.preload"]
 # Lambda stops an invocation at the function's Timeout. Locally a loaded machine gets some slack before the worker is
 # stopped, so that a slow test run is not mistaken for a hung function.
 TIMEOUT_GRACE_SECONDS = 10.0
@@ -51,7 +54,7 @@ class ProcessFunction:
     on_visibility_change: Callable[[str], None] | None = None
     before_start: Callable[[], None] | None = None  # waits for what a cold start needs (the secrets in SSM)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _process: subprocess.Popen[bytes] | None = None
+    _process: Any = None  # a multiprocessing Process
     _connection: Connection | None = None
 
     def start(self) -> None:
@@ -85,34 +88,30 @@ class ProcessFunction:
 
     # -- the process -------------------------------------------------------------------------------------------------
     def _ensure(self) -> Connection:
-        if self._connection is not None and self._process is not None and self._process.poll() is None:
+        if self._connection is not None and self._process is not None and self._process.is_alive():
             return self._connection
         self._stop()
         if self.before_start:
             self.before_start()
-        ours, theirs = socket.socketpair()
-        root = Path(__file__).resolve().parents[2]
-        env = {k: v for k, v in os.environ.items() if k in INHERITED} | self.process_environment
-        env |= {"PYTHONPATH": os.pathsep.join([str(root / "layers" / "shared"), str(root)]), "PYTHONUNBUFFERED": "1",
-                "PYTHONDONTWRITEBYTECODE": "1"}
+        spec = {"name": self.name, "code_dir": str(self.code_dir), "handler": self.handler_name, "memory": self.memory,
+                "timeout": self.timeout, "events": self.events,
+                "environment": {k: v for k, v in os.environ.items() if k in INHERITED} | self.process_environment}
         started = time.monotonic()
-        try:
-            # The function's code directory is the working directory and so first on sys.path, as /var/task is.
-            command = [sys.executable, "-m", "infra.local.workers", str(theirs.fileno())]
-            self._process = subprocess.Popen(command, cwd=self.code_dir, env=env,  # noqa: S603 - our own module
-                                             pass_fds=(theirs.fileno(),))
-        finally:
-            theirs.close()
-        connection = Connection(ours.detach())
-        connection.send({"name": self.name, "code_dir": str(self.code_dir), "handler": self.handler_name,
-                         "memory": self.memory, "timeout": self.timeout, "events": self.events})
+        context = forkserver()
+        connection, theirs = context.Pipe()
+        self._process = context.Process(target=serve, args=(theirs, spec), name=f"lambda-{self.name}", daemon=True)
+        self._process.start()
+        theirs.close()
         ready = connection.poll(INIT_TIMEOUT_SECONDS)
-        kind, payload = connection.recv() if ready else ("init_error", {"errorType": "Sandbox.Timedout",
-                                                                        "errorMessage": "init timed out"})
+        try:
+            kind, payload = connection.recv() if ready else ("init_error", {"errorType": "Sandbox.Timedout",
+                                                                            "errorMessage": "init timed out"})
+        except EOFError:
+            kind, payload = "init_error", {"errorType": "Runtime.ExitError", "errorMessage": "the worker exited"}
         if kind != "ready":
             connection.close()
             self._process.kill()
-            self._process.wait()
+            self._process.join()
             self._process = None
             raise FunctionError(self.name, payload["errorType"], payload["errorMessage"])
         log.info("%s: cold start, init %.0f ms (%.0f ms with the process)", self.name, payload["init_ms"],
@@ -125,14 +124,29 @@ class ProcessFunction:
             self._connection.close()
             self._connection = None
         if self._process is not None:
-            if self._process.poll() is None:
+            if self._process.is_alive():
                 self._process.terminate()
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
+                self._process.join(5)
+                if self._process.is_alive():
                     self._process.kill()
-                    self._process.wait()
+                    self._process.join()
             self._process = None
+
+
+@cache
+def forkserver() -> Any:
+    """The multiprocessing context whose fork server has the common libraries loaded."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_forkserver() -> None:
+    """Start the fork server now (in the background at boot), so that the first cold start does not wait for it."""
+    from multiprocessing import forkserver as server
+
+    forkserver()
+    server.ensure_running()
 
 
 # -- the worker side --------------------------------------------------------------------------------------------------
@@ -147,19 +161,26 @@ def _log_error(function: str, request_id: str | None, exc: BaseException) -> Non
                       "stackTrace": traceback.format_exception(exc)}), flush=True)
 
 
-def main() -> None:
-    connection = Connection(int(sys.argv[1]))
-    spec = connection.recv()
+def serve(connection: Connection, spec: dict[str, Any]) -> None:
+    """A worker: take the function's environment, load its handler (the init phase), then invoke it per message."""
+    os.environ.clear()
+    os.environ.update(spec["environment"])
+    time.tzset()
+    os.chdir(spec["code_dir"])  # the function's code first on sys.path, as /var/task is
+    sys.path.insert(0, spec["code_dir"])
+    for stream in (sys.stdout, sys.stderr):  # one write per log line, so that the functions' lines never mix
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the stack stops workers
     started = time.monotonic()
     for name in ("botocore", "boto3", "urllib3", "s3transfer"):  # their INFO and DEBUG lines are noise locally
         logging.getLogger(name).setLevel(logging.WARNING)
-    from infra.local.lambdas import Context, Function
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the stack stops workers
     if os.environ.get("LOCAL_AWS_BACKOFF_SCALE"):  # the stack's setting, for the AWS calls the function makes
         from infra.local.stack import scale_sdk_backoff
 
         scale_sdk_backoff(float(os.environ["LOCAL_AWS_BACKOFF_SCALE"]))
+    from infra.local.lambdas import Context, Function
+
     function = Function(name=spec["name"], code_dir=Path(spec["code_dir"]), handler_name=spec["handler"],
                         memory=spec["memory"], timeout=spec["timeout"], environment={}, events=spec["events"])
     try:
@@ -197,7 +218,3 @@ def main() -> None:
             connection.send(reply)
         except Exception as exc:  # noqa: BLE001 - a result that cannot be sent: Lambda's Runtime.MarshalError
             connection.send(("error", {"errorType": "Runtime.MarshalError", "errorMessage": str(exc)}, list(changed)))
-
-
-if __name__ == "__main__":
-    main()
