@@ -171,6 +171,11 @@ def _sesv2(response: Any, action: str, resource: str) -> list[tuple[str, str]]:
 RULES = {"dynamodb": _dynamodb, "sqs": _sqs, "ssm": _ssm, "sesv2": _sesv2}
 JSON_ERRORS = {"dynamodb": "AccessDeniedException", "ssm": "AccessDeniedException", "sesv2": "AccessDeniedException",
                "sqs": "AccessDenied"}
+# What these JSON services answer to an unknown key and to a bad signature (moto answers in XML, as a query service).
+UNKNOWN_KEY = {"dynamodb": (400, "UnrecognizedClientException"), "ssm": (400, "UnrecognizedClientException"),
+               "sesv2": (403, "UnrecognizedClientException"), "sqs": (403, "InvalidClientTokenId")}
+BAD_SIGNATURE = {"dynamodb": (400, "InvalidSignatureException"), "ssm": (400, "InvalidSignatureException"),
+                 "sesv2": (403, "InvalidSignatureException"), "sqs": (403, "SignatureDoesNotMatch")}
 
 
 def _who(arn: str) -> str:
@@ -193,6 +198,11 @@ def _scoped_request_classes() -> tuple[type, type]:
     class AccessDenied(JsonRESTError):
         code = 403
 
+    def refusal(status: int, error: str, message: str) -> JsonRESTError:
+        exc = JsonRESTError(error, message)
+        exc.code = status
+        return exc
+
     class Scoped(IAMRequest):
         """One request, authorized for each (action, resource) AWS checks it for; a denial is logged and answered as
         the service answers it."""
@@ -212,6 +222,17 @@ def _scoped_request_classes() -> tuple[type, type]:
             message = _denial_message(self._access_key.arn, self._action, self._resource)
             log.warning("AccessDenied: %s: %s", _who(self._access_key.arn), message)
             raise AccessDenied(JSON_ERRORS.get(self._service_name, "AccessDenied"), message)
+
+        def _raise_invalid_access_key(self, reason: str) -> None:
+            if self._service_name not in UNKNOWN_KEY:
+                super()._raise_invalid_access_key(reason)
+            raise refusal(*UNKNOWN_KEY[self._service_name], "The security token included in the request is invalid.")
+
+        def _raise_signature_does_not_match(self) -> None:
+            if self._service_name not in BAD_SIGNATURE:
+                super()._raise_signature_does_not_match()
+            raise refusal(*BAD_SIGNATURE[self._service_name], "The request signature we calculated does not match the "
+                          "signature you provided.")
 
     class ScopedS3(S3IAMRequest):
         def __init__(self, pairs: list[tuple[str, str]] | None = None, **kwargs: Any):
