@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import sys
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -250,8 +251,15 @@ class Handler(BaseHTTPRequestHandler):
                                "X-Content-Type-Options": "nosniff"})
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return  # a client that went away mid-request: nobody to answer, nothing to report
+        log.exception("request from %s failed", client_address[0])
+
+
 def serve(stack: LocalStack, port: int) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"stack": stack})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    return server
+    return Server(("127.0.0.1", port), handler)
