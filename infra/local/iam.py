@@ -50,10 +50,9 @@ class Credentials:
 def wanted(setting: str | None, external_endpoint: bool) -> tuple[bool, str]:
     """Whether to enforce the roles, and why not. LOCAL_IAM=off turns it off; an external endpoint cannot be set up."""
     if (setting or "on").strip().lower() in ("off", "0", "false", "no"):
-        return False, "LOCAL_IAM=off: every function works with the stack's own credentials"
+        return False, "LOCAL_IAM=off"
     if external_endpoint:
-        return False, ("IAM roles are not enforced with AWS_ENDPOINT_URL (the stack cannot set up an external "
-                       "endpoint's IAM): every function works with the stack's own credentials")
+        return False, "AWS_ENDPOINT_URL is set (the stack cannot set up another endpoint's IAM)"
     return True, ""
 
 

@@ -170,7 +170,7 @@ class LocalStack:
         else:
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
             os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-            log.warning("IAM: %s", self.why_not)
+            log.warning("IAM roles are not enforced: %s; every function works with the stack's credentials", self.why_not)
         if os.environ.get("LOCAL_AWS_BACKOFF_SCALE"):
             scale_sdk_backoff(float(os.environ["LOCAL_AWS_BACKOFF_SCALE"]))
         import boto3
