@@ -19,10 +19,11 @@ Items (pk / sk):
   METRICS#<yyyy-mm-dd> DAY                       the day's aggregate counters
   AGENTS               AGENT#<email>             an agent's availability, cap and open load (round-robin)
   SETTINGS             AUTOMATION                the admins' automation settings document
-  AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
+  AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs, erasures (counts only), merges
   BACKSTOPREVIEW       <channel>                 a raised retention: the TTL backstops of that channel to move out
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
+  RATE#<scope>#<mac>   HOUR#<epoch>              a public client's request counters for one hour (rate limits; TTL)
 """
 
 from __future__ import annotations
@@ -195,3 +196,10 @@ def backstop_review(channel: str) -> Key:
 def retention_reviewed() -> Key:
     """The retention days per channel that the TTL backstops were last reviewed for (a raise is measured from it)."""
     return {"pk": "RETENTIONPOLICY", "sk": "REVIEWED"}
+
+
+# -- rate limits (issue 11) ------------------------------------------------------------------------
+def rate_counters(scope: str, subject: str, hour_start: int) -> Key:
+    """The request counters of one client (`subject`: a keyed hash of a visitor id or an address, never the value
+    itself) in one hour: one item per client and hour, one attribute per window inside it."""
+    return {"pk": f"RATE#{scope}#{subject}", "sk": f"HOUR#{hour_start}"}
