@@ -160,14 +160,14 @@ def test_a_body_the_gateway_says_is_base64_and_is_not_is_a_400(stack):
         assert 400 <= result["statusCode"] < 500, (method, path, result)
 
 
-def test_a_signed_webhook_body_nested_past_the_limit_is_a_400(stack):
+def test_a_signed_webhook_body_nested_past_what_json_reads_is_a_400(stack):
     for channel in ("whatsapp", "messenger", "instagram", "telegram"):
         signed_bodies_are_refused(stack, channel)
     assert stack.queue_count("InboundQueue") == 0
 
 
 def signed_bodies_are_refused(stack, channel: str) -> None:
-    for body in (DEEP, b'{"entry":' * 5000 + b"1" + b"}" * 5000, b'{"update_id": 1, "x": ' + b"[" * 70 + b"]" * 70 + b"}"):
+    for body in (DEEP, b'{"entry":' * 5000 + b"1" + b"}" * 5000):
         if channel == "telegram":
             headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "test-telegram-secret"}
         else:

@@ -34,6 +34,13 @@ def test_what_json_cannot_read_or_we_would_not_store_is_malformed(body):
     assert refused.value.status == 400 and refused.value.code == "bad_json"
 
 
+def test_a_webhook_keeps_what_python_reads_for_its_channel_to_skip():
+    assert load_json(b'{"n": NaN, "m": 1e999}', strict=False)["m"] == float("inf")
+    assert depth(load_json(b"[" * 500 + b"]" * 500, strict=False)) > MAX_JSON_DEPTH  # read; the channel drops it
+    with pytest.raises(MalformedPayload):
+        load_json(b"[" * 100_000, strict=False)
+
+
 def test_ordinary_json_reads_as_before():
     doc = {"a": [1, 2.5, -3e10, None, True, "é\u2028"], "b": {"c": [[{"d": []}]]}}
     assert load_json(json.dumps(doc).encode()) == doc

@@ -36,14 +36,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def load_json(body: bytes | str, *, code: str = "malformed_payload") -> Any:
-    """The JSON value of a body, or MalformedPayload (a 400 with `code`): not JSON, not UTF-8, NaN or Infinity, a
-    number out of range, or nested deeper than MAX_JSON_DEPTH (json itself raises RecursionError near 1,000)."""
+def load_json(body: bytes | str, *, code: str = "malformed_payload", strict: bool = True) -> Any:
+    """The JSON value of a body, or MalformedPayload (a 400 with `code`): not JSON, not UTF-8, or nested past what
+    json can read (its RecursionError, near 1,000 levels). `strict` (the API, web chat) also refuses NaN, Infinity,
+    a number out of range and nesting deeper than MAX_JSON_DEPTH. A webhook is not strict: its channel reads typed
+    fields out of the payload and skips the one event that has none, never refusing a provider's whole batch."""
+    options: dict[str, Any] = {"parse_constant": _refuse_constant, "parse_float": _finite_float} if strict else {}
     try:
-        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(body, **options)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedPayload("body is not JSON", code=code) from None
-    if depth(value) > MAX_JSON_DEPTH:
+    if strict and depth(value) > MAX_JSON_DEPTH:
         raise MalformedPayload(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", code=code)
     return value
 
