@@ -19,7 +19,8 @@ router = APIGatewayHttpRouter()
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d2733}}
-textarea{{width:100%;min-height:6rem}}button{{padding:.5rem 1rem}}</style></head>
+textarea{{width:100%;min-height:6rem}}button{{padding:.5rem 1rem}}
+button[aria-pressed=true]{{background:#1d2733;color:#fff;font-weight:700}}</style></head>
 <body><main><h1>{title}</h1>{body}</main></body></html>"""
 
 # A refusal's words, by its error code (the page settings hold them in the customers' language).
