@@ -79,6 +79,7 @@
     const data = await res.json().catch(() => ({}));
     if (!res.ok) {
       const error = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+      error.code = data.error && data.error.code;
       // Rate limited (429): the server says when to try again.
       if (res.status === 429) error.retryAfter = Math.min(120, Number(res.headers.get("Retry-After")) || 30);
       throw error;
@@ -111,7 +112,10 @@
         resume = cursor = page.next_cursor;
       }
       show("");
-    } catch (e) { show("Reconnecting…"); }
+    } catch (e) {
+      if (e.code === "invalid_cursor") resume = null;  // the conversation changed: read it from the start
+      show("Reconnecting…");
+    }
   }
 
   async function send(text) {

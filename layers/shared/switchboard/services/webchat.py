@@ -79,6 +79,8 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
     contact = contacts.find(table, visitor.identity)
     conv = conversations.active(table, "webchat", visitor.widget_id, contact.id) if contact else None
     if conv is None:
+        if cursor:  # no conversation has pages to resume: a cursor here was made up, or is from one that is gone
+            raise BadRequest("invalid cursor", code="invalid_cursor")
         return {"items": [], "next_cursor": None}
     items, next_cursor = messages.page(table, conv.id, limit=100, cursor=cursor)
     visible = [m for m in items if m.type != "note"]
