@@ -493,6 +493,8 @@ def measure() -> dict[str, Any]:
         life = lives[0]
         _median_durations(lives)
         priced = price(life.steps, life.units)
+        with OutputCapture().capture():
+            limits = rate_limits(stack, counting)
     sender_memory = next(i.memory_mb for s in life.steps for i in s.invocations if i.function == "SenderFunction")
     graph_usd = GRAPH_API_LATENCY_MS / 1000 * sender_memory / 1024 * PRICES["lambda_gb_second_arm64"] * 1e6
     single_life = priced.pop("total")
@@ -554,8 +556,49 @@ def measure() -> dict[str, Any]:
                 "line per HTTP API request; 1 GB = 2^30 bytes",
             ],
             "dynamodb_units": Units.approximation,
+            "rate_limits": limits,
             "conversation": ids["conversation"],
         },
+    }
+
+
+# -- rate limits (issue 11) ------------------------------------------------------------------------
+def rate_limits(stack: Any, counting: Counting) -> dict[str, Any]:
+    """What the public routes' rate limits add, measured through the real functions: the UpdateItems on the RATE#
+    counters of a web chat message (the visitor's and the address's), a new chat and a survey page, priced."""
+    import json
+
+    from switchboard.services import ratelimit
+
+    life = Life(stack, counting)
+
+    def checks(name: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+               query: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+        life.begin("rate limits", name)
+        function, event = stack.http_event(method, path, body, headers, query=query)
+        result = life.invoke(function, event)
+        life.end()
+        assert life.step is not None
+        counters = [c for c in life.step.calls if c.service == "dynamodb" and c.operation == "UpdateItem"
+                    and str(c.params["Key"]["pk"]["S"]).startswith("RATE#")]
+        wru = sum(life.units.wru(c) for c in counters)
+        return result, {"checks": len(counters), "wru": wru, "usd_per_million": round(wru * PRICES["dynamodb_wru"] * 1e6, 3)}
+
+    session, new_chat = checks("web chat session POST", "POST", "/webchat/sessions", {"name": "Bench"})
+    assert session["statusCode"] == 201, session
+    token = json.loads(session["body"])["token"]
+    sent, message = checks("web chat message POST", "POST", "/webchat/messages",
+                           {"client_message_id": "bench-rate-0001", "text": "Hello"}, {"Authorization": f"Bearer {token}"})
+    assert sent["statusCode"] == 201, sent
+    _, page = checks("survey page GET (a forged link: the limit is checked first)", "GET", "/survey/x.y", query="rating=5")
+    return {
+        "web_chat_message": message, "web_chat_new_chat": new_chat, "survey_page": page,
+        "usd_per_million_messages": message["usd_per_million"],
+        "note": (f"fixed windows counted with one UpdateItem per client (an atomic ADD returning the new counts, "
+                 f"no read; the minute and hour windows of one client share an item): a web chat message checks "
+                 f"its visitor and its address ({message['checks']} UpdateItems), a new chat and a survey page "
+                 f"their address; the counters expire by TTL (free) {ratelimit.EXPIRY_SLACK // 60} minutes after "
+                 f"their hour. Not part of the WhatsApp life above: web chat messages only"),
     }
 
 
@@ -578,6 +621,12 @@ def table(breakdown: dict[str, Any]) -> str:
     lines.append(f"one message alone in its conversation, with its reply, resolution and survey email: "
                  f"${breakdown['single_message_conversation_usd_per_million']:.2f} per million "
                  f"(${breakdown['without_survey_email_usd_per_million']:.2f} without the email)")
+    limits = breakdown.get("rate_limits")
+    if limits:
+        lines.append(f"rate limits (web chat and survey pages, per check 1 WRU): a web chat message "
+                     f"{limits['web_chat_message']['checks']} UpdateItems = ${limits['usd_per_million_messages']:.2f} "
+                     f"per million messages; a new chat ${limits['web_chat_new_chat']['usd_per_million']:.2f} and a "
+                     f"survey page ${limits['survey_page']['usd_per_million']:.2f} per million")
     sc = breakdown["scenario_conversation"]
     lines.append(f"scenario (assumed): a conversation of {sc['inbound']} customer messages, {sc['replies']} replies, "
                  f"1 survey: ${sc['usd_per_million_inbound_messages']:.2f} per million customer messages")

@@ -77,7 +77,13 @@
     const res = await fetch(`${api}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
     if (res.status === 401 && path !== "/webchat/sessions") { session = null; await start(); return call(method, path, body); }
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+    if (!res.ok) {
+      const error = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+      error.code = data.error && data.error.code;
+      // Rate limited (429): the server says when to try again.
+      if (res.status === 429) error.retryAfter = Math.min(120, Number(res.headers.get("Retry-After")) || 30);
+      throw error;
+    }
     return data;
   }
 
@@ -106,7 +112,10 @@
         resume = cursor = page.next_cursor;
       }
       show("");
-    } catch (e) { show("Reconnecting…"); }
+    } catch (e) {
+      if (e.code === "invalid_cursor") resume = null;  // the conversation changed: read it from the start
+      show("Reconnecting…");
+    }
   }
 
   async function send(text) {
@@ -121,8 +130,8 @@
         el.classList.remove("pending");
         return;
       } catch (e) {
-        show("Sending failed, retrying…");
-        await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+        show(e.retryAfter ? `Too many messages: sending again in ${e.retryAfter} s…` : "Sending failed, retrying…");
+        await new Promise((r) => setTimeout(r, 1000 * (e.retryAfter || 2 ** attempt)));
       }
     }
     show("Your message could not be sent. Please try again.");

@@ -8,17 +8,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from switchboard import observability
 from switchboard.channels.webchat import read_token
 from switchboard.errors import BadRequest, NotFound, SwitchboardError
-from switchboard.lambda_events import error_response, http_response, webhook_request
+from switchboard.http_input import JSON_TYPES, check_body_headers, load_json
+from switchboard.lambda_events import error_response, http_response, source_ip, webhook_request
 from switchboard.services import webchat
 
 logger = Logger()
 
 
 def _json(request):
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than json can read
-        raise BadRequest("body is not JSON", code="bad_json") from None
+    check_body_headers(request.headers, accept=JSON_TYPES)  # compressed, not UTF-8 or not JSON: 4xx
+    body = load_json(request.body or b"{}", code="bad_json")  # bounded: deep nesting is a 400, never a crash
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="bad_json")
     return body
@@ -29,13 +28,14 @@ def _json(request):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     try:
-        request = webhook_request(event)
+        request, address = webhook_request(event), source_ip(event)
         route = f"{request.method} {request.path.rstrip('/')}"
         if route == "POST /webchat/sessions":
-            return http_response(201, json.dumps(webchat.start_session(request.header("origin"), _json(request))))
+            body = _json(request)
+            return http_response(201, json.dumps(webchat.start_session(request.header("origin"), body, address)))
         visitor = read_token(request.header("authorization"))
         if route == "POST /webchat/messages":
-            result = webchat.post_message(visitor, _json(request))
+            result = webchat.post_message(visitor, _json(request), address)
             return http_response(200 if result["duplicate"] else 201, json.dumps(result))
         if route == "GET /webchat/messages":
             return http_response(200, json.dumps(webchat.list_messages(visitor, request.query.get("cursor"))))

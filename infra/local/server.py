@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("local.http")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 HTTP_API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+NO_CONTENT_STATUSES = (204, 304)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -58,54 +59,62 @@ class Handler(BaseHTTPRequestHandler):
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         headers = dict(headers or {})
-        headers.setdefault("Content-Type", "application/json")
+        # A 204 or 304 has no body (RFC 9110 sections 15.3.5 and 15.4.5), whatever a function returned: bytes after
+        # its headers would be read as the start of the next response on a keep-alive connection.
+        no_content = status in NO_CONTENT_STATUSES
+        if not no_content:
+            headers.setdefault("Content-Type", "application/json")
         for name, value in headers.items():
-            if name.lower() != "content-length":
+            if name.lower() != "content-length" and not (no_content and name.lower() == "content-type"):
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        if not no_content:
+            self.send_header("Content-Length", str(len(data)))  # for HEAD: the length a GET would have
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and not no_content:
             self.wfile.write(data)
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload))
 
     def _body(self) -> bytes | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._chunked_body()
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
+        """The request body (Content-Length or chunked), or None when the request was answered (a 400 or 413) and
+        the connection is to close: what is left of a body not read would be taken for the next request."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._chunked()
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isascii() or not declared.isdigit():
             self._refuse(400, "Bad Request")
             return None
+        length = int(declared)
         if length > MAX_BODY:
             self._refuse(413, "Request Entity Too Large")
             return None
         return self.rfile.read(length) if length else b""
 
-    def _chunked_body(self) -> bytes | None:
-        data = b""
-        try:
-            while True:
-                size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"x", 16)
-                if size == 0:
-                    while self.rfile.readline(8192).strip():  # trailers, up to the blank line
-                        pass
-                    return data
-                if size < 0 or len(data) + size > MAX_BODY:
-                    self._refuse(413 if size > 0 else 400, "Request Entity Too Large" if size > 0 else "Bad Request")
-                    return None
-                data += self.rfile.read(size)
-                self.rfile.readline(8)
-        except ValueError:
-            self._refuse(400, "Bad Request")
-            return None
+    def _chunked(self) -> bytes | None:
+        data = bytearray()
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                size = -1
+            if size < 0:
+                self._refuse(400, "Bad Request")
+                return None
+            if len(data) + size > MAX_BODY:
+                self._refuse(413, "Request Entity Too Large")
+                return None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers, then the blank line
+                    pass
+                return bytes(data)
+            data += self.rfile.read(size)
+            self.rfile.readline(1024)  # the CRLF after the chunk
 
     def _refuse(self, status: int, message: str) -> None:
-        self._json(status, {"message": message})
         self.close_connection = True
+        self._send(status, json.dumps({"message": message}), {"Connection": "close"})
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)

@@ -129,7 +129,15 @@ def running_stack(**extra_env: str):
         log.close()
 
 
+# Every e2e and browser test is one client address (127.0.0.1), and one of them posts a page of 101 messages as one
+# visitor: the shared stack raises the public routes' rate limits as a deployment would, through the environment
+# (tests/integration/test_ratelimit.py tests the limits themselves).
+E2E_RATE_LIMITS = {name: "100000" for name in (
+    "WEBCHAT_VISITOR_MESSAGES_PER_MINUTE", "WEBCHAT_VISITOR_MESSAGES_PER_HOUR", "WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE",
+    "WEBCHAT_ADDRESS_SESSIONS_PER_HOUR", "SURVEY_ADDRESS_PAGES_PER_MINUTE", "SURVEY_ADDRESS_POSTS_PER_MINUTE")}
+
+
 @pytest.fixture(scope="session")
 def local_stack():
-    with running_stack() as stack:
+    with running_stack(**E2E_RATE_LIMITS) as stack:
         yield stack

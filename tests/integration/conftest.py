@@ -42,8 +42,9 @@ class Stack:
     routes: list[Any]
 
     def http(self, method: str, path: str, body: bytes | dict | None = None, headers: dict[str, str] | None = None,
-             role: str | None = None, query: str = "") -> Response:
-        """A request through the routes and authorizer the template declares (as API Gateway would)."""
+             role: str | None = None, query: str = "", source_ip: str = "127.0.0.1") -> Response:
+        """A request through the routes and authorizer the template declares (as API Gateway would), from the client
+        address `source_ip` (API Gateway's requestContext.http.sourceIp)."""
         headers = dict(headers or {})
         if isinstance(body, dict):
             body = json.dumps(body).encode()
@@ -57,7 +58,7 @@ class Stack:
             if claims is None:
                 return Response(401, '{"message":"Unauthorized"}', {})
         event = http_event(method, path, query, headers, body or b"", f"{route.method} {route.path}", params, claims,
-                           "127.0.0.1")
+                           source_ip)
         result = self.functions[route.function].invoke(event)
         return Response(result["statusCode"], result.get("body") or "", result.get("headers") or {})
 

@@ -194,7 +194,7 @@ class SurveyPageSettings(_Section):
         "en", description="the pages' language tag (html lang)")
     thanks_title: Text = "Thank you!"
     thanks_text: Text = "Thank you for your feedback."
-    already_rated: Text = "We had already received your rating; the first one counts."
+    already_rated: Text = "We had already received this rating."
     comment_prompt: Text = "Anything to add? (optional)"
     comment_button: Text = "Send"
     comment_thanks: Text = "Your comment was recorded."
@@ -205,6 +205,11 @@ class SurveyPageSettings(_Section):
     invalid_rating: Text = "The rating must be 1 to 5."
     comment_refused: Text = "A comment was already recorded, or there is no rating yet."
     unavailable: Text = "Something went wrong on our side. Please try the link again later."
+    # Answers that can change, and scanners' clicks held (issue 11: services/survey_answers.py), and rate limits.
+    confirm_prompt: Text = "Please confirm your rating by choosing it below."
+    change_prompt: Text = "Changed your mind? Choose another rating:"
+    rating_saved: Text = "Your rating was recorded."
+    rate_limited: Text = "Too many requests from your network. Please try again in a few minutes."
 
 
 class SurveySettings(_Section):

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from switchboard.channels.base import WebhookRequest
-from switchboard.errors import MalformedPayload, SwitchboardError
+from switchboard.errors import MalformedPayload, SwitchboardError, TooManyRequests
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -40,8 +40,19 @@ def webhook_request(event: dict[str, Any]) -> WebhookRequest:
 
 
 def http_response(status: int, body: str, content_type: str = "application/json") -> dict[str, Any]:
+    if status in (204, 304):  # no content: no body and no Content-Type (a stray body breaks keep-alive clients)
+        return {"statusCode": status, "headers": {}, "body": ""}
     return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
 
 
 def error_response(exc: SwitchboardError) -> dict[str, Any]:
-    return http_response(exc.status, json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+    response = http_response(exc.status, json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+    if isinstance(exc, TooManyRequests):
+        response["headers"]["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The client's address as API Gateway saw it (requestContext.http.sourceIp): no request header sets it."""
+    value = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    return value if isinstance(value, str) and value else None

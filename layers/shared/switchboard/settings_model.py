@@ -103,6 +103,15 @@ class Settings(BaseModel):
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")
 
+    # Rate limits of the public routes, per client, counted in DynamoDB so that they hold across Lambda instances
+    # (services/ratelimit.py). A client's address is API Gateway's sourceIp (an IPv6 address by its /64). 0: no limit.
+    webchat_visitor_messages_per_minute: int = Field(20, ge=0, alias="WEBCHAT_VISITOR_MESSAGES_PER_MINUTE")
+    webchat_visitor_messages_per_hour: int = Field(200, ge=0, alias="WEBCHAT_VISITOR_MESSAGES_PER_HOUR")
+    webchat_address_messages_per_minute: int = Field(120, ge=0, alias="WEBCHAT_ADDRESS_MESSAGES_PER_MINUTE")
+    webchat_address_sessions_per_hour: int = Field(20, ge=0, alias="WEBCHAT_ADDRESS_SESSIONS_PER_HOUR")
+    survey_address_pages_per_minute: int = Field(30, ge=0, alias="SURVEY_ADDRESS_PAGES_PER_MINUTE")
+    survey_address_posts_per_minute: int = Field(10, ge=0, alias="SURVEY_ADDRESS_POSTS_PER_MINUTE")
+
     @property
     def table_name(self) -> str:
         return _required(self.table_name_env, "TABLE_NAME")

@@ -54,6 +54,28 @@ raw_bodies = st.one_of(st.binary(max_size=200), st.sampled_from([b"", b"null", b
                        st.integers(min_value=1, max_value=400).map(lambda n: b"[" * n))
 
 
+@pytest.fixture(autouse=True)
+def counters(monkeypatch) -> dict[tuple[str, ...], int]:
+    """The rate limits' counters in memory (store/ratelimit.py's one UpdateItem, as DynamoDB would answer it). The
+    examples come from one address, so some are over its limits: a 429 is a 4xx like any other, and its metric
+    needs the namespace the template gives every function."""
+    from switchboard import observability
+    from switchboard.store import ratelimit
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Switchboard/test")
+    observability.forget()
+
+    counts: dict[tuple[str, ...], int] = {}
+
+    def add_one(table, scope, subject, hour_start, names, expires_at):
+        for name in names:
+            counts[(scope, subject, str(hour_start), name)] = counts.get((scope, subject, str(hour_start), name), 0) + 1
+        return {name: counts[(scope, subject, str(hour_start), name)] for name in names}
+
+    monkeypatch.setattr(ratelimit, "add_one", add_one)
+    return counts
+
+
 @pytest.fixture
 def recorded(monkeypatch) -> list[Any]:
     from switchboard.services import ingest

@@ -9,13 +9,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
-from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
+from switchboard.api import admin, auth, canned, contacts, conversations, gate, survey_pages, team
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api.schemas import ErrorResponse, Health
-from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
+from switchboard.errors import Forbidden, SwitchboardError, TooManyRequests, Unauthorized
 
 logger = Logger(child=True)
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -56,13 +59,21 @@ def error(status: int, code: str, message: str) -> Response:
 def domain_error(exc: SwitchboardError) -> Response:
     if exc.status >= 500:
         logger.warning("dependency failure", extra={"code": exc.code})
-    return error(exc.status, exc.code, exc.message)
+    response = error(exc.status, exc.code, exc.message)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
 def validation_error(exc: RequestValidationError) -> Response:
     problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5])
     return error(422, "validation_error", problems or "invalid request")
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response:
+    return error(415, "unsupported_media_type", "this route takes application/json")
 
 
 @app.not_found
@@ -99,6 +110,7 @@ def health() -> Health:
 
 ERROR_STATUSES = {"400": "Bad request", "401": "Missing or invalid token", "403": "Not allowed for this role",
                   "404": "No such resource", "409": "Conflict with the current state",
+                  "415": "A body this route cannot read (media type, charset or Content-Encoding)",
                   "422": "Invalid input (parameters or body)", "503": "A dependency is unavailable; retry"}
 
 
@@ -142,5 +154,27 @@ def openapi() -> dict[str, Any]:
     return document()
 
 
+# -- hardening (issue 11): a body the resolver's parsers could not read is refused before them (api/gate.py), and
+# a response that has no content carries none (a stray body breaks a keep-alive client's next response).
+NO_CONTENT = (204, 304)
+
+
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    refused = gate.refusal(event)
+    if refused is not None:
+        return refused
+    return without_content(app.resolve(event, context))
+
+
+def without_content(response: dict[str, Any]) -> dict[str, Any]:
+    """A 204 or 304 with no body and no body headers, whatever the route returned."""
+    if response.get("statusCode") not in NO_CONTENT:
+        return response
+    headers = {k: v for k, v in (response.get("headers") or {}).items()
+               if k.lower() not in ("content-type", "content-length")}
+    multi = {k: v for k, v in (response.get("multiValueHeaders") or {}).items()
+             if k.lower() not in ("content-type", "content-length")}
+    cleaned = {**response, "body": "", "isBase64Encoded": False, "headers": headers}
+    if "multiValueHeaders" in response:
+        cleaned["multiValueHeaders"] = multi
+    return cleaned

@@ -50,5 +50,5 @@ def set_availability(body: AvailabilityIn) -> Agent:
 @router.post("/api/contacts/<contact_id>/merge", summary="Merge another contact into this one")
 def merge_contacts(contact_id: str, body: MergeIn) -> ContactOut:
     table = Table()
-    contacts.merge(table, contact_id, body.other)
+    contacts.merge(table, contact_id, body.other, actor=auth.current(router).email)
     return contact_view(table, contact_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 from urllib.parse import quote
 
-from switchboard import secrets
+from switchboard import http_input, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, WebhookReply, WebhookRequest
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
@@ -40,10 +39,7 @@ class MetaChannel(Channel):
 
     @staticmethod
     def load_json(body: bytes) -> dict[str, Any]:
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise MalformedPayload("body is not JSON") from None
+        data = http_input.load_json(body, strict=False)  # not JSON, or past json's own depth: a 400
         if not isinstance(data, dict):
             raise MalformedPayload("body is not a JSON object")
         return data

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from switchboard import clock, secrets
+from switchboard import clock, http_input, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
 from switchboard.channels.fields import as_dict as _dict
@@ -480,10 +480,7 @@ class TelegramChannel(Channel):
             raise SignatureError("secret token mismatch")
 
     def parse(self, request: WebhookRequest) -> EventList:
-        try:
-            update = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise MalformedPayload("body is not JSON") from None
+        update = http_input.load_json(request.body, strict=False)  # not JSON, or past json's own depth: a 400
         if not isinstance(update, dict):
             raise MalformedPayload("body is not a JSON object")
         update_id = _int(update.get("update_id"))

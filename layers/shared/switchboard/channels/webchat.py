@@ -41,6 +41,11 @@ def _key() -> bytes:
     return tokens.derive(_secret(), b"switchboard visitor token")
 
 
+def rate_limit_key() -> bytes:
+    """The key visitors' and addresses' rate-limit counters are named with (services/ratelimit.subject)."""
+    return tokens.derive(_secret(), b"switchboard web chat rate limits")
+
+
 def identity_key() -> str:
     """The key a website's backend holds to vouch for its signed-in users' emails (hex). Derived from the secret
     one way, so that holding it lets a website vouch for an address and nothing more: it cannot sign tokens."""

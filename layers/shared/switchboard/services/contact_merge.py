@@ -5,14 +5,15 @@ from __future__ import annotations
 from switchboard import clock
 from switchboard.errors import BadRequest, NotFound
 from switchboard.models import Contact
-from switchboard.store import contacts, conversations, due, erasure, optouts
+from switchboard.store import audit, contacts, conversations, due, erasure, optouts
 from switchboard.store.table import Table
 
 PROFILE_FIELDS = ("name", "email", "phone")
 
 
-def merge(table: Table, target_id: str, other_id: str) -> Contact:
-    """Everything of `other` becomes `target`'s; `other` is gone afterwards. Safe to rerun after a failure."""
+def merge(table: Table, target_id: str, other_id: str, actor: str = "-") -> Contact:
+    """Everything of `other` becomes `target`'s; `other` is gone afterwards. Safe to rerun after a failure. The
+    merge is audited (who, when, the two contact ids) before `other` goes: a merge is never unrecorded."""
     if target_id == other_id:
         raise BadRequest("a contact cannot be merged into itself", code="same_contact")
     target, _, _ = contacts.related(table, target_id)
@@ -40,6 +41,11 @@ def merge(table: Table, target_id: str, other_id: str) -> Contact:
     contacts.fill(table, target_id, fill)
     for channel in sorted(set(other.opted_out) - set(target.opted_out)):
         optouts.set_opted_out(table, target_id, channel, True, clock.iso(clock.now()))
+    # Recorded before the one step that cannot be undone (a rerun after a failure past it may record it twice,
+    # never not at all). No names, no addresses: the ids and counts only.
+    audit.record(table, clock.iso(clock.now()), "contact_merge",
+                 {"identities": len(identities), "conversations": len(conversation_ids)},
+                 actor=actor, target=target_id, merged=other_id)
     # What is left of `other` (its profile and references) goes; its identities now point at the target and stay.
     erasure.delete_contact(table, other_id, erasure.Counts())
     merged = contacts.get(table, target_id)

@@ -46,6 +46,6 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
     return contact
 
 
-def merge(table: Table, target_id: str, other_id: str) -> Contact:
-    """`other` becomes part of `target` (an agent knows they are one person)."""
-    return contact_merge.merge(table, target_id, other_id)
+def merge(table: Table, target_id: str, other_id: str, actor: str = "-") -> Contact:
+    """`other` becomes part of `target` (an agent knows they are one person); audited with the agent's name."""
+    return contact_merge.merge(table, target_id, other_id, actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from switchboard import clock, observability, queue
+from switchboard import clock, http_input, observability, queue
 from switchboard.channels import registry
 from switchboard.channels.base import WebhookReply, WebhookRequest
 from switchboard.errors import PayloadTooLarge
@@ -25,6 +25,7 @@ def handle(channel_name: str, request: WebhookRequest) -> tuple[WebhookReply, di
         return channel.handshake(request), {}
     if len(request.body) > get_settings().max_webhook_body_bytes:
         raise PayloadTooLarge("webhook body over the size limit")
+    http_input.check_body_headers(request.headers)  # compressed or non-UTF-8 bodies: a 415, nothing parsed
     channel.verify(request)
     events = channel.parse(request)
     counts = ingest(events)

@@ -133,7 +133,8 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
             "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until"}),
                           "attachments": [{**a.model_dump(mode="json", exclude_none=True), "url": media.presigned_url(a)}
                                           for a in m.attachments]} for m in items],
-            "surveys": [{k: s[k] for k in ("sent_at", "rating", "comment", "answered_at") if k in s} for s in answers],
+            "surveys": [{k: s[k] for k in ("sent_at", "rating", "provisional", "comment", "answered_at") if k in s}
+                        for s in answers],
         })
     return {"exported_at": clock.iso(clock.now()), "contact": contact.model_dump(mode="json", exclude_none=True),
             "identities": identities, "conversations": exported}

@@ -18,7 +18,7 @@ def summary(table: Table, from_: str | None = None, to: str | None = None) -> di
     try:
         last = date.fromisoformat(to) if to else clock.now().date()
         first = date.fromisoformat(from_) if from_ else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a default `from` before year 1 (to=0001-01-01)
         raise BadRequest("from and to are dates (YYYY-MM-DD)", code="invalid_range") from None
     if first > last or (last - first).days >= metrics.MAX_DAYS:
         raise BadRequest(f"from must not be after to, and the range at most {metrics.MAX_DAYS} days",

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard import aws, clock, observability, secrets, tokens
 from switchboard.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
-from switchboard.services import jobs
+from switchboard.services import jobs, survey_answers
 from switchboard.services.automation_config import load as load_settings
+from switchboard.services.survey_answers import Decision, Source
 from switchboard.settings import get_settings
-from switchboard.store import contacts, due, metrics, surveys
+from switchboard.store import contacts, due, surveys
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -30,6 +31,11 @@ def _key() -> bytes:
 
 
 MAC_BYTES = 20  # a 160-bit MAC keeps the links short
+
+
+def rate_limit_key() -> bytes:
+    """The key the survey pages' rate-limit counters name client addresses with (services/ratelimit.subject)."""
+    return tokens.derive(_key(), b"switchboard survey rate limits")
 
 
 def make_token(conv_id: str, resolution: str, expires: int) -> str:
@@ -127,21 +133,28 @@ def _email(to: str, name: str | None, token: str, config: SurveySettings) -> Non
 
 
 # -- answers -----------------------------------------------------------------------------------
-def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
-    """Store the customer's rating once. Returns (conversation id, whether this click recorded it)."""
+def record_rating(table: Table, token: str, rating: int, source: Source = "link") -> tuple[str, bool]:
+    """Record the customer's answer (services/survey_answers.py: scanners' clicks are held, a later answer replaces
+    an earlier one). Returns (conversation id, whether it changed the survey's counted rating)."""
+    conv_id, decision = answer_token(table, token, rating, source)
+    return conv_id, decision.outcome == "counted"
+
+
+def answer_token(table: Table, token: str, rating: int, source: Source = "link") -> tuple[str, Decision]:
+    """An answer through a survey link (`source` "link") or its page's form ("page"): what it did."""
     if rating not in range(1, 6):
         raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
+    conv_id, resolution = read_token(token)
+    return conv_id, survey_answers.answer(table, conv_id, resolution, rating, source)
+
+
+def survey_state(table: Table, token: str) -> dict[str, Any]:
+    """The survey a genuine token names, as its page shows it (NotFound when gone)."""
     conv_id, resolution = read_token(token)
     record = surveys.get(table, conv_id, resolution)
     if record is None:
         raise NotFound("this survey is no longer available", code="survey_gone")
-    at = clock.iso(clock.now())
-    if not surveys.rate(table, conv_id, resolution, rating, at, record.get("resolved_by") or "-"):
-        return conv_id, False  # a second click: the first rating stands
-    metrics.record(table, at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0})
-    observability.count("CsatResponses")
-    observability.count("CsatRatingSum", rating)
-    return conv_id, True
+    return record
 
 
 def record_comment(table: Table, token: str, comment: str) -> None:

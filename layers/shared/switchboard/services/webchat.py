@@ -6,17 +6,27 @@ from typing import Any
 
 from switchboard import clock, ids
 from switchboard.channels.fields import storable
-from switchboard.channels.webchat import MAX_TEXT, Visitor, check_origin, identity_vouched, issue_token, new_visitor_id
+from switchboard.channels.webchat import (
+    MAX_TEXT,
+    Visitor,
+    check_origin,
+    identity_vouched,
+    issue_token,
+    new_visitor_id,
+    rate_limit_key,
+)
 from switchboard.errors import BadRequest, Forbidden
-from switchboard.services import ingest
+from switchboard.services import ingest, ratelimit
+from switchboard.settings import get_settings
 from switchboard.store import contacts, conversations, messages
 from switchboard.store.table import Table
 
 DEFAULT_WIDGET = "default"
 
 
-def start_session(origin: str | None, body: dict[str, Any]) -> dict[str, Any]:
+def start_session(origin: str | None, body: dict[str, Any], source_ip: str | None = None) -> dict[str, Any]:
     check_origin(origin)
+    limit_address(source_ip, "session")
     visitor_id = body.get("visitor_id")
     if visitor_id is not None and (not isinstance(visitor_id, str) or not visitor_id.startswith("v_")
                                    or len(visitor_id) != 34 or not _token_like(visitor_id) or not visitor_id[2:].isalnum()):
@@ -43,9 +53,11 @@ def _token_like(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
-def post_message(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
+def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None = None) -> dict[str, Any]:
     from switchboard.models import InboundMessage
 
+    limit_address(source_ip, "message")
+    limit_visitor(visitor)
     client_id, text = body.get("client_message_id"), body.get("text")
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not _token_like(client_id):
         raise BadRequest("client_message_id (8 to 64 printable ASCII characters) is required", code="invalid_message")
@@ -67,6 +79,8 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
     contact = contacts.find(table, visitor.identity)
     conv = conversations.active(table, "webchat", visitor.widget_id, contact.id) if contact else None
     if conv is None:
+        if cursor:  # no conversation has pages to resume: a cursor here was made up, or is from one that is gone
+            raise BadRequest("invalid cursor", code="invalid_cursor")
         return {"items": [], "next_cursor": None}
     items, next_cursor = messages.page(table, conv.id, limit=100, cursor=cursor)
     visible = [m for m in items if m.type != "note"]
@@ -75,3 +89,24 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
                        "from": "you" if m.direction == "inbound" else "agent"}
                       for m in visible if m.direction == "inbound" or m.status not in ("failed",)],
             "next_cursor": next_cursor}
+
+
+# -- rate limits (issue 11): per visitor and per client address, in DynamoDB (services/ratelimit.py) -------------
+def limit_address(source_ip: str | None, what: str) -> None:
+    """Count a new session or a message of the client address; 429 over the address's limits."""
+    address = ratelimit.client_address(source_ip)
+    if address is None:  # no address (never behind API Gateway): the visitor's own limits still hold
+        return
+    settings = get_settings()
+    limits = ([ratelimit.Limit("session", 3600, settings.webchat_address_sessions_per_hour)] if what == "session"
+              else [ratelimit.Limit("message", 60, settings.webchat_address_messages_per_minute)])
+    ratelimit.check(Table(), "webchat-address", ratelimit.subject(rate_limit_key(), address), limits,
+                    "new chats from your network" if what == "session" else "messages from your network")
+
+
+def limit_visitor(visitor: Visitor) -> None:
+    """Count a message of the visitor (per minute and per hour, in one write); 429 over either."""
+    settings = get_settings()
+    ratelimit.check(Table(), "webchat-visitor", ratelimit.subject(rate_limit_key(), visitor.visitor_id),
+                    [ratelimit.Limit("message", 60, settings.webchat_visitor_messages_per_minute),
+                     ratelimit.Limit("message", 3600, settings.webchat_visitor_messages_per_hour)], "messages")

@@ -1,4 +1,5 @@
-"""Audit records of retention runs and erasures (AUDIT#<yyyy-mm>): counts only, never content or people's ids."""
+"""Audit records (AUDIT#<yyyy-mm>) of retention runs and erasures (counts only, never content or people's ids) and of
+contact merges (the agent, and the two contact ids: no names, no addresses)."""
 
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Any
 
+from switchboard.errors import BadRequest
 from switchboard.store import keys
 from switchboard.store.conversations import live
-from switchboard.store.table import Table, decode_cursor, encode_cursor
+from switchboard.store.table import Table, decode_cursor, encode_cursor, start_key
 
 if TYPE_CHECKING:
     from switchboard.models import Conversation
@@ -46,7 +47,7 @@ def page(table: Table, *, status: str | None = None, assignee: str | None = None
     else:
         partitions = {s: (keys.INBOX_BY_STATUS, "gsi1pk", "gsi1sk", keys.inbox_status_pk(s))
                       for s in ((status,) if status else STATUSES)}
-    state: dict[str, Any] = (decode_cursor(cursor) or {}) if cursor else dict.fromkeys(partitions)
+    state: dict[str, Any] = _state(cursor, partitions) if cursor else dict.fromkeys(partitions)
     pages: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = {}
     for name, (index, pk_attr, _, pk_value) in partitions.items():
         if name in state:
@@ -63,6 +64,20 @@ def page(table: Table, *, status: str | None = None, assignee: str | None = None
         elif last:
             next_state[name] = last
     return [_conversation(item) for _, item in taken if live(item)], (encode_cursor(next_state) if next_state else None)
+
+
+def _state(cursor: str, partitions: dict[str, tuple[str, str, str, str]]) -> dict[str, Any]:
+    """A cursor of this very view: partitions of it only, each resuming after a conversation's key in that
+    partition of that index (or from the top: None). Anything else is invalid_cursor."""
+    state = decode_cursor(cursor) or {}
+    if not state or not set(state) <= set(partitions):
+        raise BadRequest("invalid cursor", code="invalid_cursor")
+    for name, resume in state.items():
+        if resume is not None:
+            _, pk_attr, sk_attr, pk_value = partitions[name]
+            state[name] = start_key(resume, ("pk", "sk", pk_attr, sk_attr), {"sk": keys.META, pk_attr: pk_value},
+                                    {"pk": keys.conversation_pk("")})
+    return state
 
 
 def _index_key(item: dict[str, Any], partition: tuple[str, str, str, str]) -> dict[str, Any]:

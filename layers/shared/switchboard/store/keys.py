@@ -19,12 +19,13 @@ Items (pk / sk):
   METRICS#<yyyy-mm-dd> DAY                       the day's aggregate counters
   AGENTS               AGENT#<email>             an agent's availability, cap and open load (round-robin)
   SETTINGS             AUTOMATION                the admins' automation settings document
-  AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs and erasures (counts only)
+  AUDIT#<yyyy-mm>      <at>#<run id>             audit records of retention runs, erasures (counts only), merges
   BACKSTOPREVIEW       <channel>                 a raised retention: the TTL backstops of that channel to move out
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
   TEMPLATES#<channel>  TEMPLATE#<name>#<lang>    an approved message template (WhatsApp), synced from the provider
   TEMPLATES#<channel>  SYNC                      when the templates were last synced, and how many
+  RATE#<scope>#<mac>   HOUR#<epoch>              a public client's request counters for one hour (rate limits; TTL)
 """
 
 from __future__ import annotations
@@ -215,3 +216,8 @@ def template(channel: str, name: str, language: str) -> Key:
 
 def templates_sync(channel: str) -> Key:
     return {"pk": templates_pk(channel), "sk": "SYNC"}
+# -- rate limits (issue 11) ------------------------------------------------------------------------
+def rate_counters(scope: str, subject: str, hour_start: int) -> Key:
+    """The request counters of one client (`subject`: a keyed hash of a visitor id or an address, never the value
+    itself) in one hour: one item per client and hour, one attribute per window inside it."""
+    return {"pk": f"RATE#{scope}#{subject}", "sk": f"HOUR#{hour_start}"}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard import clock
 from switchboard.store import due, keys, metrics
 from switchboard.store.conversations import live
-from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
+from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor, start_key
 
 if TYPE_CHECKING:
     from switchboard.models import Conversation, Message
@@ -169,9 +169,11 @@ def update_attachments(table: Table, message: Message) -> None:
 
 def page(table: Table, conv_id: str, limit: int = 50, cursor: str | None = None) -> tuple[list[Message], str | None]:
     """One page of the conversation's messages, oldest first, and the cursor of the next."""
-    items, last = table.query("pk = :pk AND begins_with(sk, :p)",
-                              {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX},
-                              limit=limit, start=decode_cursor(cursor))
+    pk = keys.conversation_pk(conv_id)
+    # A cursor resumes this conversation's messages only: its own key, of this partition, or invalid_cursor.
+    start = start_key(decode_cursor(cursor), ("pk", "sk"), {"pk": pk}, {"sk": keys.MSG_PREFIX}) if cursor else None
+    items, last = table.query("pk = :pk AND begins_with(sk, :p)", {":pk": pk, ":p": keys.MSG_PREFIX},
+                              limit=limit, start=start)
     return [_message(i) for i in items if live(i)], encode_cursor(last)
 
 

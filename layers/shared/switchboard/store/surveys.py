@@ -70,3 +70,37 @@ def add_comment(table: Table, conv_id: str, resolution: str, comment: str) -> bo
     except ConditionFailed:
         return False
     return True
+
+
+# -- answers that can change (issue 11): every change checks the version it was decided on ----------------------
+def answer(table: Table, conv_id: str, resolution: str, version: int, set_fields: dict[str, Any],
+           remove_fields: list[str], counted: int | None, agent: str) -> bool:
+    """Write an answer decided on the survey record at `version`: its fields, and the conversation's `rating` (the
+    counted one, or none while only a provisional answer is held). False when another answer was written since:
+    the caller reads again and decides again, so that concurrent clicks never both move the counts."""
+    fields = {**set_fields, "version": version + 1}
+    names = {f"#s{i}": name for i, name in enumerate(fields)}
+    vals: dict[str, Any] = {f":s{i}": value for i, value in enumerate(fields.values())}
+    expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(fields)))
+    removed = [name for name in remove_fields if name not in fields]
+    if removed:
+        names |= {f"#r{i}": name for i, name in enumerate(removed)}
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
+    vals[":v"] = version
+    condition = "attribute_exists(pk) AND " + ("attribute_not_exists(version)" if version == 0 else "version = :v")
+    if version == 0:
+        vals.pop(":v")
+    conversation = ({"UpdateExpression": "SET rating = :r, rated_agent = :a",
+                     "ExpressionAttributeValues": {":r": counted, ":a": agent}} if counted is not None
+                    else {"UpdateExpression": "REMOVE rating, rated_agent"})
+    try:
+        table.transact([
+            {"Update": {"Key": keys.survey(conv_id, resolution), "UpdateExpression": expression,
+                        "ConditionExpression": condition, "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": vals}},
+            {"Update": {"Key": keys.conversation(conv_id), "ConditionExpression": "attribute_exists(pk)",
+                        **conversation}},
+        ])
+    except ConditionFailed:
+        return False
+    return True

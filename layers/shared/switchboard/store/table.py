@@ -251,6 +251,26 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return key
 
 
+MAX_CURSOR_VALUE = 1024  # a key attribute longer than any key of ours (DynamoDB's own limits are 2048 / 1024 bytes)
+
+
+def start_key(value: Any, attributes: tuple[str, ...], fixed: dict[str, str] | None = None,
+              prefixes: dict[str, str] | None = None) -> dict[str, str]:
+    """A decoded cursor's resume point for one Query, checked against that Query: exactly `attributes` (the
+    table's and the index's key), each a non-empty string, those in `fixed` equal to the partition being read and
+    those in `prefixes` starting as the Query's items do. Anything else (a list, nested objects, other names,
+    another index's or another partition's key) is BadRequest invalid_cursor, never a request the store refuses
+    or a page of something else."""
+    fixed, prefixes = fixed or {}, prefixes or {}
+    if not isinstance(value, dict) or set(value) != set(attributes):
+        raise BadRequest("invalid cursor", code="invalid_cursor")
+    for name, part in value.items():
+        if not isinstance(part, str) or not 0 < len(part) <= MAX_CURSOR_VALUE or (name in fixed and part != fixed[name]) \
+                or not part.startswith(prefixes.get(name, "")):
+            raise BadRequest("invalid cursor", code="invalid_cursor")
+    return dict(value)
+
+
 def _cursor_value(value: Any) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and isinstance(v, str | int) for k, v in value.items())
