@@ -8,6 +8,7 @@ import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
 import { createSettingsPage } from './settings.js';
+import { createTeamsPage } from './teams.js';
 import { errorText, h, setChannels, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -98,14 +99,15 @@ async function start() {
   let screen = '';
 
   function setTitle() {
-    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings' };
+    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
+                    teams: 'Inboxes and teams' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings'];
+    const pages = ['metrics', 'canned', 'settings', 'teams'];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -121,7 +123,8 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage() : createSettingsPage({ me });
+        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage()
+          : next === 'teams' ? createTeamsPage({ me }) : createSettingsPage({ me }); // teams: issue 14
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {
