@@ -129,9 +129,11 @@ export function createTeamsPage({ me }) {
                                         placeholder: 'agent@example.com, one per line' });
     const known = state.agents.map((a) => a.email);
     const teamForm = h('form', { class: 'inline-form', 'aria-label': 'New team' },
-      field('Team name', teamName), field('Members', teamMembers,
-        known.length ? `Agents who have set their availability: ${known.join(', ')}` : 'Agents\' emails.'),
+      field('Team name', teamName), field('Members', teamMembers),
       h('button', { type: 'submit', class: 'small primary', 'data-testid': 'team-create' }, 'Create team'));
+    const agentsHint = h('p', { class: 'hint' }, known.length
+      ? `Members are agents' emails. Agents who have set their availability: ${known.join(', ')}.`
+      : 'Members are agents\' emails, one per line.');
     teamForm.addEventListener('submit', (e) => {
       e.preventDefault();
       if (!teamName.value.trim()) {
@@ -168,7 +170,7 @@ export function createTeamsPage({ me }) {
         state.teams.length
           ? table(['Name', 'Members', 'Inboxes', ''], state.teams.map(teamRow), 'teams-table')
           : h('p', { class: 'muted' }, 'No team yet: without teams, new conversations go to every available agent.'),
-        h('h4', {}, 'New team'), teamForm));
+        h('h4', {}, 'New team'), teamForm, agentsHint));
   }
 
   async function load() {
