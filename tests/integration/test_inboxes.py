@@ -10,6 +10,7 @@ from switchboard import clock, ids
 from switchboard.models import InboundEnvelope, InboundMessage
 from switchboard.services import assignment, processing
 from switchboard.store.table import Table
+from tests.conftest import ROOT
 from tests.integration.test_whatsapp_flow import PNID, post, wa_message, wa_payload
 
 IDENTITIES = {"whatsapp": "phone:+{s}", "sms": "phone:+{s}", "messenger": "messenger:{s}",
@@ -273,3 +274,53 @@ def test_the_list_filters_by_inbox_and_by_team_newest_first_page_by_page(stack):
     cursor = stack.http("GET", "/api/conversations", role="agent", query="limit=1").json()["next_cursor"]
     r = stack.http("GET", "/api/conversations", role="agent", query=f"team={team}&cursor={cursor}")
     assert r.status == 400 and r.json()["error"]["code"] == "invalid_cursor"
+
+
+# -- upgrading a deployment older than inboxes ----------------------------------------------------------------------
+def test_the_upgrade_makes_inboxes_of_existing_addresses_and_puts_old_conversations_in_their_views(stack):
+    import importlib.util
+
+    from switchboard.services import inboxes as service
+    from switchboard.store import keys
+
+    # Given conversations of two numbers and an email address, written before inboxes existed (no directory, no
+    # InboxIndex key), some resolved
+    made = [process(inbound(channel, address)).conversation_id for channel, address in
+            (("whatsapp", "200000000000021"), ("whatsapp", "200000000000022"), ("whatsapp", "200000000000022"),
+             ("email", "old@switchboard.local"))]
+    stack.http("POST", f"/api/conversations/{made[2]}/resolve", role="agent")
+    ddb, name = stack.clients["dynamodb"], stack.resolver.refs["Table"]
+    for item in stack.items("DIRECTORY"):
+        ddb.delete_item(TableName=name, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
+    for conv_id in made:
+        ddb.update_item(TableName=name, Key={k: {"S": v} for k, v in keys.conversation(conv_id or "").items()},
+                        UpdateExpression="REMOVE inbox_sk")
+    accept_new(stack, False)
+    inbox = ids.inbox_id("whatsapp", "200000000000022")
+    assert page_ids(stack, f"inbox={inbox}&status=resolved") == []
+    # When the upgrade runs, a page of two at a time
+    cursor, totals = None, {"conversations": 0, "inboxes": 0}
+    while True:
+        counts, cursor = service.upgrade(Table(), cursor, limit=2)
+        totals = {k: totals[k] + counts[k] for k in totals}
+        if not cursor:
+            break
+    # Then each address is an inbox, both numbers keep being filed, and the old conversations are in the views
+    assert totals == {"conversations": 4, "inboxes": 3}
+    assert {(i["address"], i["origin"]) for i in listed(stack)["items"]} == {
+        ("200000000000021", "existing"), ("200000000000022", "existing"), ("old@switchboard.local", "existing")}
+    assert process(inbound("whatsapp", "200000000000022")).result == "stored"
+    assert process(inbound("whatsapp", "200000000000099")).result == "ignored:unknown_inbox"
+    assert page_ids(stack, f"inbox={inbox}&status=resolved") == [made[2]]
+    # And running it again changes nothing
+    assert service.upgrade(Table())[0] == {"conversations": 0, "inboxes": 0}
+    assert stack.http("GET", "/api/conversations", role="agent", query="inbox=x").status == 200
+    # The ops script runs it until done, and answers --help
+    spec = importlib.util.spec_from_file_location("upgrade_inboxes", ROOT / "infra" / "scripts" / "upgrade-inboxes.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.run(name) == {"conversations": 0, "inboxes": 0, "pages": 3}
+    with pytest.raises(SystemExit) as done:
+        script.parse_args(["--help"])
+    assert done.value.code == 0

@@ -242,3 +242,38 @@ def delete_team(table: Table, team_id: str, by: str) -> None:
     _audit(table, "team.deleted", by, team_id)
     _forget_directory()
 
+
+
+# -- upgrading a deployment older than inboxes --------------------------------------------------------------------
+UPGRADE_PAGE = 200
+
+
+def upgrade(table: Table, cursor: str | None = None, limit: int = UPGRADE_PAGE) -> tuple[dict[str, int], str | None]:
+    """For a deployment that had conversations before inboxes existed (infra/scripts/upgrade-inboxes.py): every
+    business address its conversations came in by becomes an inbox (it was being filed, and stays so), and each
+    conversation gets its place in InboxIndex. One page of one status per call; rerun with the cursor until None.
+    Idempotent: a conversation that has moved since it was read keeps the key its own activity wrote."""
+    from switchboard.store.inbox import STATUSES
+    from switchboard.store.table import decode_cursor, encode_cursor
+
+    state = decode_cursor(cursor) or {"status": 0, "start": None}
+    position, start = state.get("status"), state.get("start")
+    if not isinstance(position, int) or not 0 <= position < len(STATUSES) or not (start is None or isinstance(start, dict)):
+        raise BadRequest("invalid cursor", code="invalid_cursor")
+    items, resume = store.unindexed(table, STATUSES[position], start, limit)
+    counts = {"conversations": 0, "inboxes": 0}
+    now = clock.iso(clock.now())
+    seen: set[str] = set()
+    for item in items:
+        address = (item["channel"], item["inbox_id"])
+        if ids.inbox_id(*address) not in seen:
+            seen.add(ids.inbox_id(*address))
+            counts["inboxes"] += store.create(table, *address, "existing", now)[1]
+        counts["conversations"] += store.index_conversation(table, item)
+    if counts["inboxes"]:
+        _forget_directory()
+    if resume:
+        return counts, encode_cursor({"status": position, "start": resume})
+    if position + 1 < len(STATUSES):
+        return counts, encode_cursor({"status": position + 1, "start": None})
+    return counts, None

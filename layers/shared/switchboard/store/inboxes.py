@@ -163,3 +163,23 @@ def delete_team(table: Table, team_id: str) -> bool:
     except ConditionFailed:
         return False
     return True
+
+
+# -- upgrading a deployment older than inboxes ------------------------------------------------------------------------
+def unindexed(table: Table, status: str, start: dict[str, Any] | None, limit: int
+              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Conversations of one status without InboxIndex's key (written before it existed): one page of GSI1."""
+    return table.query("gsi1pk = :pk", {":pk": keys.inbox_status_pk(status)}, index=keys.INBOX_BY_STATUS,
+                       limit=limit, start=start, filter_expression="attribute_not_exists(inbox_sk)")
+
+
+def index_conversation(table: Table, item: dict[str, Any]) -> bool:
+    """Give a conversation its InboxIndex key, at the place its last activity gives it. False when it changed
+    meanwhile (its new activity wrote the key itself) or is gone."""
+    inbox_sk = keys.inbox_scope_sk(ids.inbox_id(item["channel"], item["inbox_id"]), item["updated_at"], item["id"])
+    try:
+        table.update(keys.conversation(item["id"]), "SET inbox_sk = :isk", vals={":isk": inbox_sk, ":s": item["gsi1sk"]},
+                     condition="attribute_exists(pk) AND attribute_not_exists(inbox_sk) AND gsi1sk = :s")
+    except ConditionFailed:
+        return False
+    return True
