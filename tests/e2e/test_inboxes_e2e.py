@@ -12,15 +12,18 @@ from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 OURS = "200000000000002"
 
 
-def payload(number: str, text: str) -> dict:
+def payload(number: str, name: str) -> dict:
+    """A new customer's message to `number`, from a customer called `name`."""
     sender = "1555" + str(uuid.uuid4().int)[:7]
-    body = wa_payload(wa_message(f"wamid.{uuid.uuid4().hex}", sender=sender, text=text), sender=sender)
+    body = wa_payload(wa_message(f"wamid.{uuid.uuid4().hex}", sender=sender, text=f"hello, {name} here"),
+                      sender=sender, name=name)
     body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = number
     return body
 
 
-def landed(s, text: str) -> dict | None:
-    return next((c for c in s.conversations(limit="100") if (c.get("last_message") or {}).get("text") == text), None)
+def landed(s, name: str) -> dict | None:
+    """The customer's conversation (its last message may be the greeting or the away message)."""
+    return next((c for c in s.conversations(limit="100") if c["contact"]["name"] == name), None)
 
 
 def test_an_unknown_number_is_ignored_counted_and_filed_once_an_admin_allows_it(local_stack):
