@@ -71,8 +71,9 @@ def admit(table: Table, channel: str, address: str) -> Admission:
     if created:
         observability.count_by_reason("InboxesCreated", channel, origin)
         _forget_directory()
-    return Admission(inbox if inbox.status == "active" else None, None if inbox.status == "active" else
-                     "blocked_inbox")
+    if inbox.status != "active":  # blocked by an admin between our read and our write
+        return Admission(None, "blocked_inbox")
+    return Admission(inbox)
 
 
 def _origin(table: Table, channel: str, address: str, now: str) -> str | None:
