@@ -109,4 +109,10 @@ export const api = {
   createTeam: (team) => request('POST', '/api/teams', team),
   putTeam: (id, team) => request('PUT', `/api/teams/${encodeURIComponent(id)}`, team),
   deleteTeam: (id) => request('DELETE', `/api/teams/${encodeURIComponent(id)}`),
+  // templates capability: WhatsApp templates, starting conversations, editing canned responses
+  templates: (channel = 'whatsapp') => request('GET', `/api/templates${qs({ channel })}`),
+  syncTemplates: () => request('POST', '/api/templates/sync'),
+  sendTemplate: (id, template) => request('POST', `${conv(id)}/messages`, { template }),
+  startConversation: (body) => request('POST', '/api/conversations', body),
+  patchCanned: (id, changes) => request('PATCH', `/api/canned-responses/${encodeURIComponent(id)}`, changes),
 };

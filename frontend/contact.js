@@ -2,11 +2,12 @@
 // duplicate into this contact, and (admins) the GDPR export and erasure.
 
 import { api } from './api.js';
-import { channelBadge, errorText, fmtShort, h, replace, toast } from './ui.js';
+import { newConversationButton } from './newconversation.js'; // templates capability
+import { channelBadge, channelName, errorText, fmtShort, h, replace, toast } from './ui.js';
 
 const CONTACT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function createContactPanel({ contactId, conversationId, fallbackName, isAdmin = false }) {
+export function createContactPanel({ contactId, conversationId, fallbackName, isAdmin = false, me = null }) {
   const body = h('div', { class: 'contact-body' }, h('p', { class: 'muted' }, 'Loading the profile…'));
   const root = h('aside', { class: 'contact-panel', id: 'contact-panel', 'data-testid': 'contact-panel',
                             'aria-labelledby': 'contact-title' },
@@ -35,8 +36,10 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
         h('dt', {}, 'Email'), h('dd', {}, c.email || '–'),
         h('dt', {}, 'Phone'), h('dd', {}, c.phone || '–'),
         h('dt', {}, 'Contact id'), h('dd', {}, h('code', { 'data-testid': 'contact-id' }, c.id))),
-      edit,
+      h('div', { class: 'buttons' }, edit,
+        newConversationButton({ me, contact: c, testid: 'contact-new-conversation' })),
       h('div', { class: 'check' }, optOut, h('label', { for: 'contact-optout' }, 'No satisfaction surveys')),
+      consentSection(c),
       h('h4', {}, 'Identities'),
       (c.identities || []).length
         ? h('ul', { class: 'identities' }, c.identities.map((i) => h('li', {}, channelBadge(i.channel), ' ', h('span', {}, i.address))))
@@ -48,6 +51,20 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
           : h('a', { href: `#/c/${encodeURIComponent(cv.id)}` }, channelBadge(cv.channel), ` ${cv.status} · ${fmtShort(cv.updated_at)}`)))),
       mergeSection(),
       isAdmin ? privacySection() : null);
+  }
+
+  // templates capability: consent. Opted-out channels (an SMS STOP, or set here) get nothing; "do not contact"
+  // gets no automated message and no conversation an agent starts.
+  function consentSection(c) {
+    const dnc = h('input', { type: 'checkbox', id: 'contact-dnc', 'data-testid': 'contact-dnc', checked: !!c.do_not_contact });
+    dnc.addEventListener('change', () => save({ do_not_contact: dnc.checked }, dnc));
+    const opted = c.opted_out || [];
+    return h('div', { class: 'consent' },
+      h('div', { class: 'check' }, dnc, h('label', { for: 'contact-dnc' }, 'Do not contact (no automated messages, no outreach)')),
+      opted.length ? h('p', { class: 'opted-out', 'data-testid': 'contact-opted-out' },
+        `Opted out of ${opted.map(channelName).join(', ')}: nothing is sent there.`, ' ',
+        h('button', { type: 'button', class: 'small link', 'data-testid': 'contact-opt-in',
+                      onclick: (e) => save({ opted_out: [] }, e.target) }, 'They asked to opt back in')) : null);
   }
 
   // The same customer known twice (a new phone, another channel): the other contact's identities and

@@ -2,9 +2,10 @@
 // the composer with canned responses ("/" + shortcut, or the select), and the contact panel beside it.
 
 import { api } from './api.js';
-import { loadCanned, matchCanned } from './canned.js';
+import { fillCanned, loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
 import { inboxTag } from './inboxes.js';
+import { createTemplatePicker } from './templates.js'; // templates capability
 import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
 
 const POLL_MS = 3000;
@@ -97,13 +98,54 @@ export function createConversation({ id, me, onChange }) {
     radio.addEventListener('change', () => { mode = m; updateComposer(); });
     return h('span', { class: 'mode' }, radio, h('label', { for: radio.id }, m === 'reply' ? 'Reply to customer' : 'Internal note'));
   });
+  // templates capability: what the customer's consent allows on this channel, said before the agent types
+  const consentNotice = h('p', { class: 'reply-window closed', 'data-testid': 'opted-out-notice', role: 'status', hidden: true });
+  function renderConsent() {
+    const c = contactDetails;
+    const channel = conv && conv.channel;
+    const out = c && channel && (c.opted_out || []).includes(channel);
+    consentNotice.textContent = out ? `${c.name || 'The customer'} opted out of ${channel === 'sms' ? 'SMS' : channel} `
+      + 'messages (they replied STOP, or asked us): nothing can be sent here until they opt back in.' : '';
+    consentNotice.hidden = !out;
+  }
+
+  // templates capability: the WhatsApp template picker, above the composer (past the window, or by choice)
+  const templateToggle = h('button', { type: 'button', class: 'small', 'data-testid': 'use-template', hidden: true,
+                                       'aria-expanded': 'false' }, 'Template');
+  const templatePanel = h('div', { class: 'template-panel', hidden: true });
+  let picker = null;
+  let contactDetails = null; // the contact's profile, for canned response variables
+  function showTemplates(open = true) {
+    if (open && !picker) {
+      picker = createTemplatePicker({ me, contactName: conv && conv.contact ? (conv.contact.name || '') : '',
+        onSubmit: async (template) => {
+          const m = await api.sendTemplate(id, template);
+          if (m && m.id) upsert(m);
+          scroller.scrollTop = scroller.scrollHeight;
+          showTemplates(false);
+          picker.reset();
+          onChange(conv);
+          [800, 2000].forEach((ms) => setTimeout(() => { if (timer) poll(); }, ms));
+        } });
+      templatePanel.replaceChildren(
+        h('div', { class: 'template-panel-head' }, h('h3', {}, 'Send a WhatsApp template'),
+          h('button', { type: 'button', class: 'small link', onclick: () => showTemplates(false) }, 'Close')),
+        picker.root);
+    }
+    templatePanel.hidden = !open;
+    // Past the window the reply box is off anyway: the picker takes its place (notes come back with Close).
+    composer.hidden = open && composer.dataset.closed === 'true';
+    templateToggle.setAttribute('aria-expanded', String(open));
+    if (open && picker) picker.focus();
+  }
+  templateToggle.addEventListener('click', () => showTemplates(templatePanel.hidden));
   const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
     h('div', { class: 'composer-input' }, input, suggestions),
     h('div', { class: 'composer-bar' },
       h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,
-      h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'),
+      h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'), templateToggle,
       h('span', { id: 'reply-help', class: 'help' }, 'Enter sends, Shift+Enter adds a line, / + shortcut inserts a canned response'),
       send),
     composerError);
@@ -115,7 +157,7 @@ export function createConversation({ id, me, onChange }) {
       subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, actionError, pollError),
-    scroller, windowNotice, composer);
+    scroller, windowNotice, consentNotice, templatePanel, composer);
   const panelSlot = h('div', { class: 'panel-slot' });
   const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
 
@@ -221,12 +263,19 @@ export function createConversation({ id, me, onChange }) {
       text = 'The customer has blocked this channel: replies cannot be delivered.';
       closed = true;
     } else if (conv.reply_window_open === false) {
-      text = 'Window closed: the customer has to write first.';
+      text = conv.channel === 'whatsapp'
+        ? 'Window closed: the customer has to write first, or send an approved template.'
+        : 'Window closed: the customer has to write first.';
       closed = true;
     } else if (conv.reply_window_closes_at) {
       text = `Replies allowed until ${fmtDateTime(conv.reply_window_closes_at)}.`;
     }
     windowNotice.textContent = text;
+    if (closed && !conv.blocked && conv.channel === 'whatsapp') {
+      windowNotice.append(' ', h('button', { type: 'button', class: 'small primary', 'data-testid': 'open-template',
+                                              onclick: () => showTemplates(true) }, 'Send a template'));
+    }
+    templateToggle.hidden = conv.channel !== 'whatsapp';
     windowNotice.hidden = !text;
     windowNotice.classList.toggle('closed', closed);
     composer.dataset.closed = closed ? 'true' : 'false';
@@ -285,6 +334,8 @@ export function createConversation({ id, me, onChange }) {
       h('div', { class: 'msg-meta' },
         isNote ? h('span', { class: 'note-tag' }, 'Internal note') : null,
         h('span', { class: 'sender' }, who), ' · ',
+        m.template ? h('span', { class: 'template-tag', 'data-testid': 'message-template' },
+          `Template ${m.template.name}`) : null, m.template ? ' · ' : null,
         h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
         m.edited ? ' · edited' : ''),
       m.warnings && m.warnings.length
@@ -425,8 +476,11 @@ export function createConversation({ id, me, onChange }) {
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
     const contactId = conv.contact && conv.contact.id;
+    if (contactId) {
+      api.contact(contactId).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
+    }
     panel = createContactPanel({ contactId, conversationId: id, fallbackName: contactLabel(conv.contact),
-                                 isAdmin: me.role === 'admin' });
+                                 isAdmin: me.role === 'admin', me });
     const open = sessionStorage.getItem(PANEL) !== null ? sessionStorage.getItem(PANEL) === '1'
       : window.matchMedia('(min-width: 1200px)').matches;
     setPanel(open);
@@ -493,13 +547,14 @@ export function createConversation({ id, me, onChange }) {
 
   function expand(c) {
     const token = slashToken();
+    const filled = fillCanned(c.text, cannedContext());
     if (token) {
       const after = input.value.slice(input.selectionStart);
-      input.value = input.value.slice(0, token.start) + c.text + after;
-      const caret = token.start + c.text.length;
+      input.value = input.value.slice(0, token.start) + filled + after;
+      const caret = token.start + filled.length;
       input.setSelectionRange(caret, caret);
     } else {
-      insertAtCaret(c.text);
+      insertAtCaret(filled);
     }
     matches = [];
     updateSuggestions();
@@ -549,8 +604,14 @@ export function createConversation({ id, me, onChange }) {
     cannedSelect.value = '';
     if (!c) return;
     input.focus();
-    insertAtCaret(c.text);
+    insertAtCaret(fillCanned(c.text, cannedContext()));
   });
+
+  /** What canned response variables are filled with: this conversation, its customer, and me. */
+  function cannedContext() {
+    return { contact: { ...(conv && conv.contact ? conv.contact : {}), ...(contactDetails || {}) },
+             agent: me, conversation: conv || { id } };
+  }
 
   composer.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -571,7 +632,12 @@ export function createConversation({ id, me, onChange }) {
       onChange(conv);
       if (mode === 'reply') [800, 2000].forEach((ms) => setTimeout(() => { if (timer) poll(); }, ms)); // receipts come fast
     } catch (err) {
-      composerError.textContent = errorText(err, mode === 'note' ? 'Adding the note' : 'Sending');
+      composerError.textContent = err.code === 'opted_out' ? `Not sent: ${err.message}`
+        : errorText(err, mode === 'note' ? 'Adding the note' : 'Sending');
+      if (err.code === 'opted_out' && conv && conv.contact) {
+        api.contact(conv.contact.id).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
+      }
+      if (err.code === 'reply_window_closed' && conv && conv.channel === 'whatsapp') showTemplates(true);
     } finally {
       updateComposer();
       input.focus();

@@ -2,7 +2,10 @@
 
 import { api } from './api.js';
 import { filterFields } from './inboxes.js';
-import { CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
+import { newConversationButton } from './newconversation.js'; // templates capability
+import {
+  CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
+} from './ui.js';
 
 const POLL_MS = 4000;
 const PAGE = 25;
@@ -43,7 +46,8 @@ export function createInbox({ me, onUnread }) {
 
   const root = h('section', { class: 'inbox', 'aria-labelledby': 'inbox-title' },
     h('div', { class: 'inbox-head' },
-      h('h2', { id: 'inbox-title' }, 'Inbox'),
+      h('div', { class: 'inbox-title-row' }, h('h2', { id: 'inbox-title' }, 'Inbox'),
+        newConversationButton({ me, testid: 'new-conversation' })),
       h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter conversations', onsubmit: (e) => e.preventDefault() },
         h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['', 'All']])),
         h('div', { class: 'field' }, select('channel', 'Channel', [['', 'All'], ...CHANNELS.map((c) => [c, channelName(c)])])),
@@ -101,7 +105,7 @@ export function createInbox({ me, onUnread }) {
         if (!older.length) nextCursor = page.next_cursor;
         items = [...fresh, ...older];
       }
-      status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      status.textContent = `Updated ${serverNow().toLocaleTimeString()}`;
       showProblem('');
       render();
     } catch (err) {

@@ -158,8 +158,8 @@ export function createTeamsPage({ me }) {
         h('div', { class: 'field check' }, acceptNew, h('label', { for: idOf(acceptNew) },
           'Accept new inboxes: every new business address becomes an inbox on its first message')),
         h('p', { class: 'hint' }, 'Off (recommended): a channel\'s first number, Page or account is adopted; messages for '
-          + 'any other are ignored (counted below) until you allow it. The Telegram bot, the default chat widget and '
-          + 'the addresses of your mail domains are always inboxes.'),
+          + 'any other are ignored (counted below) until you allow it. The Telegram bot, the default chat widget, '
+          + 'the addresses of your mail domains and the numbers this deployment sends from are always inboxes.'),
         h('h4', {}, 'Ignored addresses'),
         state.ignored.length
           ? table(['Channel', 'Address', 'Ignored', 'When', ''], state.ignored.map(ignoredRow), 'ignored-table')

@@ -43,6 +43,63 @@ def profile(user_id: str, instagram: bool = False) -> dict[str, Any]:
     return {"id": user_id, "first_name": first, "last_name": last, "name": f"{first} {last}"}
 
 
+# templates capability: the WhatsApp Business Account's message templates, as Graph lists them (a few approved ones
+# with body variables, a media header, a text header, buttons and named parameters; one pending, one rejected).
+TEMPLATE_PAGE_SIZE = 2  # small, so that every sync follows Graph's paging
+WHATSAPP_TEMPLATES: list[dict[str, Any]] = [
+    {"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1001",
+     "parameter_format": "POSITIONAL", "components": [
+         {"type": "HEADER", "format": "IMAGE",
+          "example": {"header_handle": ["https://shop.example.com/images/parcel.png"]}},
+         {"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped and should arrive by {{3}}.",
+          "example": {"body_text": [["Ann", "#10432", "Friday"]]}},
+         {"type": "FOOTER", "text": "Example Shop"},
+         {"type": "BUTTONS", "buttons": [
+             {"type": "URL", "text": "Track order", "url": "https://shop.example.com/track/{{1}}",
+              "example": ["https://shop.example.com/track/10432"]},
+             {"type": "QUICK_REPLY", "text": "Talk to support"}]}]},
+    {"name": "support_followup", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1002",
+     "parameter_format": "POSITIONAL", "components": [
+         {"type": "HEADER", "format": "TEXT", "text": "About your request {{1}}",
+          "example": {"header_text": ["#5521"]}},
+         {"type": "BODY", "text": "Hello {{1}}, we are getting back to you about your request. Reply to this message "
+                                  "to continue the conversation.", "example": {"body_text": [["Ann"]]}},
+         {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes, please"},
+                                         {"type": "QUICK_REPLY", "text": "No, thanks"}]}]},
+    {"name": "appointment_reminder", "language": "es_ES", "status": "APPROVED", "category": "UTILITY", "id": "1003",
+     "parameter_format": "NAMED", "components": [
+         {"type": "BODY", "text": "Hola {{nombre}}, te recordamos tu cita del {{fecha}}. Responde a este mensaje si "
+                                  "necesitas cambiarla.",
+          "example": {"body_text_named_params": [{"param_name": "nombre", "example": "Ana"},
+                                                 {"param_name": "fecha", "example": "12 de mayo"}]}}]},
+    {"name": "invoice_ready", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1004",
+     "parameter_format": "POSITIONAL", "components": [
+         {"type": "HEADER", "format": "DOCUMENT",
+          "example": {"header_handle": ["https://shop.example.com/invoices/sample.pdf"]}},
+         {"type": "BODY", "text": "Hi {{1}}, your invoice {{2}} is ready: it is attached to this message.",
+          "example": {"body_text": [["Ann", "INV-2031"]]}}]},
+    {"name": "support_reply", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1005",
+     "parameter_format": "POSITIONAL", "components": [
+         {"type": "BODY", "text": "Our support team replied: {{1}}",
+          "example": {"body_text": [["Your refund is on its way."]]}}]},
+    {"name": "spring_sale", "language": "en_US", "status": "PENDING", "category": "MARKETING", "id": "1006",
+     "components": [{"type": "BODY", "text": "Spring sale: 20% off everything this week."}]},
+    {"name": "old_promo", "language": "en_US", "status": "REJECTED", "category": "MARKETING", "id": "1007",
+     "components": [{"type": "BODY", "text": "Buy now!!!"}]},
+]
+
+
+def template_page(base: str, after: str | None, limit: int) -> dict[str, Any]:
+    """One page of GET /{waba-id}/message_templates, with Graph's cursors (`after` is the next item's index)."""
+    start = int(after) if after and after.isdigit() else 0
+    size = max(1, min(limit, TEMPLATE_PAGE_SIZE))
+    data = WHATSAPP_TEMPLATES[start:start + size]
+    page: dict[str, Any] = {"data": data, "paging": {"cursors": {"before": str(start), "after": str(start + size)}}}
+    if start + size < len(WHATSAPP_TEMPLATES):
+        page["paging"]["next"] = f"{base}?limit={size}&after={start + size}"
+    return page
+
+
 @dataclass
 class Fault:
     status: int
@@ -108,6 +165,10 @@ class Sandbox:
 
     def _whatsapp(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
         parts = subpath.strip("/").split("/")
+        if method == "GET" and parts[-1] == "message_templates":  # the WABA's templates, paginated
+            limit = (query.get("limit") or ["25"])[0]
+            return template_page(f"{self.channel_base('whatsapp')}/{subpath.strip('/')}", (query.get("after") or [""])[0],
+                                 int(limit) if limit.isdigit() else 25)
         if method == "GET" and len(parts) >= 2:  # media look-up: /vNN/{media_id}
             media_id = parts[-1]
             data = media_bytes(media_id)

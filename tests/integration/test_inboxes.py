@@ -16,8 +16,9 @@ from tests.integration.test_whatsapp_flow import PNID, post, wa_message, wa_payl
 IDENTITIES = {"whatsapp": "phone:+{s}", "sms": "phone:+{s}", "messenger": "messenger:{s}",
               "instagram": "instagram:{s}", "telegram": "telegram:{s}", "email": "email:c{s}@example.com",
               "webchat": "webchat:v{s}"}
-# channel: (the first address, a second one). The first is adopted on first use, or is the business's by
-# configuration (the Telegram bot, the default widget, any address of the mail domains).
+# channel: (the first address, a second one). The first is adopted on first use (Messenger, Instagram), or is the
+# business's by configuration (the numbers the stack sends from, WHATSAPP_PHONE_NUMBER_ID and SMS_FROM_NUMBER; the
+# Telegram bot, the default widget, any address of the mail domains).
 ADDRESSES = {
     "whatsapp": ("200000000000002", "200000000000003"),
     "messenger": ("PAGE1", "PAGE2"),
@@ -66,7 +67,7 @@ def test_a_channel_s_first_address_is_filed_a_second_one_is_ignored_and_counted_
     assert process(inbound(channel, first)).result == "stored"
     (inbox,) = listed(stack)["items"]
     assert (inbox["channel"], inbox["address"], inbox["id"]) == (channel, first, ids.inbox_id(channel, first))
-    assert inbox["origin"] == ("adopted" if channel in ("whatsapp", "messenger", "instagram", "sms") else "configured")
+    assert inbox["origin"] == ("adopted" if channel in ("messenger", "instagram") else "configured")
     # And a second address of the same channel
     event = inbound(channel, second)
     outcome = process(event)
@@ -89,6 +90,21 @@ def test_a_channel_s_first_address_is_filed_a_second_one_is_ignored_and_counted_
     assert r.status == 201 and r.json()["origin"] == "admin" and r.json()["name"] == "Second"
     assert process(inbound(channel, second)).result == "stored"
     assert listed(stack, "admin", "include=ignored")["ignored"] == []
+
+
+def test_without_a_configured_number_the_channel_s_first_is_adopted_and_only_one_of_two_at_once(stack, settings_env):
+    settings_env(WHATSAPP_PHONE_NUMBER_ID="")
+    accept_new(stack, False)
+    assert process(inbound("whatsapp", "200000000000031")).result == "stored"
+    assert process(inbound("whatsapp", "200000000000032")).result == "ignored:unknown_inbox"
+    (inbox,) = listed(stack)["items"]
+    assert (inbox["address"], inbox["origin"]) == ("200000000000031", "adopted")
+
+
+def test_a_configured_number_is_never_passed_over_for_a_stranger_writing_first(stack):
+    accept_new(stack, False)
+    assert process(inbound("whatsapp", "200000000000041")).result == "ignored:unknown_inbox"  # not ours
+    assert process(inbound("whatsapp", PNID)).result == "stored"  # WHATSAPP_PHONE_NUMBER_ID
 
 
 def test_with_new_inboxes_allowed_every_address_is_filed(stack):

@@ -170,6 +170,9 @@ class SendRequest(Model):
                                                  "WhatsApp template")
     automated: bool = Field(False, description="sent by automation (greeting, away, auto-reply), marked as such where "
                                                "the channel can (email: Auto-Submitted)")
+    # templates capability: an approved template (WhatsApp), sent whatever the reply window
+    template: dict | None = Field(None, description="{'name', 'language', 'components'}: the provider's template "
+                                                    "message, parameters filled")
 
 
 class SendResult(Model):
@@ -188,6 +191,10 @@ class Contact(Model):
     first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
     email_suppressed: bool = Field(False, description="mail to the address bounced or drew a complaint")
     channels: list[str] = Field([], description="further channels the customer wrote on under a shared identity")
+    # templates capability: consent to be contacted
+    do_not_contact: bool = Field(False, description="no automated message of any kind, and no conversation an agent "
+                                                    "starts; replies to the customer's own messages still go out")
+    opted_out: list[str] = Field([], description="channels the customer opted out of (SMS STOP): nothing is sent there")
 
 
 class Conversation(Model):
@@ -269,6 +276,8 @@ class Message(Model):
     auto_submitted: str | None = Field(None, description="inbound automated mail: why (see InboundMessage)")
     authentication: dict[str, str] | None = Field(None, description="email: SPF, DKIM and DMARC verdicts")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
+    template: dict | None = Field(None, description="templates capability: the template message it was sent as "
+                                                    "({'name', 'language', 'components'}); `text` is its rendered body")
 
     @property
     def automated(self) -> bool:

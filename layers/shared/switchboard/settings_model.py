@@ -53,6 +53,15 @@ class Settings(BaseModel):
                                        description="Messenger and Instagram: agents may answer for 7 days with the "
                                                    "HUMAN_AGENT tag (needs Meta's Human Agent permission)")
 
+    # templates capability: the WhatsApp Business Account whose templates are synced, and the business addresses a
+    # conversation an agent starts is sent from when the contact has none on the channel yet
+    whatsapp_business_account_id: str = Field("", alias="WHATSAPP_BUSINESS_ACCOUNT_ID",
+                                              description="the WABA id: GET /{waba-id}/message_templates")
+    whatsapp_phone_number_id: str = Field("", alias="WHATSAPP_PHONE_NUMBER_ID",
+                                          description="the phone_number_id new WhatsApp conversations are sent from")
+    sms_from_number: str = Field("", alias="SMS_FROM_NUMBER",
+                                 description="E.164 number (or MG... Messaging Service SID) new SMS conversations use")
+
     # Secrets: a value straight from the environment (local stack, tests), else the SSM parameter name.
     meta_app_secret: str = Field("", alias="META_APP_SECRET")
     meta_app_secret_param: str = Field("", alias="META_APP_SECRET_PARAM")

@@ -17,11 +17,19 @@ from switchboard.store import keys
     ("telegram", "business:BC1", False),  # anyone can connect a business account to a bot
     ("webchat", "default", True),
     ("webchat", "shop", False),  # anyone can name any widget id
-    ("whatsapp", "200000000000002", False),  # adopted on first use, never by configuration
-    ("messenger", "PAGE1", False), ("instagram", "IG1", False), ("sms", "+15550001111", False),
+    ("whatsapp", "200000000000002", True), ("whatsapp", "200000000000003", False),  # WHATSAPP_PHONE_NUMBER_ID
+    ("sms", "+15550001111", True), ("sms", "+15550002222", False),  # SMS_FROM_NUMBER
+    ("messenger", "PAGE1", False), ("instagram", "IG1", False),  # adopted on first use, never by configuration
 ])
-def test_what_is_the_business_s_by_configuration(channel, address, known):
+def test_what_is_the_business_s_by_configuration(settings_env, channel, address, known):
+    settings_env(WHATSAPP_PHONE_NUMBER_ID="200000000000002", SMS_FROM_NUMBER="+15550001111")
     assert inboxes.configured(channel, address) is known
+
+
+def test_without_configured_numbers_no_whatsapp_or_sms_number_is_the_business_s_by_configuration(settings_env):
+    settings_env(WHATSAPP_PHONE_NUMBER_ID="", SMS_FROM_NUMBER="")
+    assert not inboxes.configured("whatsapp", "") and not inboxes.configured("sms", "+15550001111")
+    assert inboxes.configured_address("whatsapp") is None
 
 
 def test_an_inbox_id_is_derived_from_channel_and_address():

@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from switchboard.api import admin, auth, canned, contacts, conversations, inboxes, survey_pages, team
+from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
 
@@ -42,6 +44,8 @@ app.include_router(admin.router)
 app.include_router(survey_pages.router)
 app.include_router(team.router)
 app.include_router(inboxes.router)  # issue 14
+app.include_router(template_routes.router)  # templates capability
+app.include_router(outreach_routes.router)  # templates capability
 
 
 def error(status: int, code: str, message: str) -> Response:

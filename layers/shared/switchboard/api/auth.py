@@ -25,6 +25,7 @@ ADMIN_ROUTES = frozenset({
     ("POST", "/api/teams"),
     ("PUT", "/api/teams/{team_id}"),
     ("DELETE", "/api/teams/{team_id}"),
+    ("POST", "/api/templates/sync"),  # templates capability: calls the provider with the business's token
 })
 
 

@@ -70,7 +70,8 @@ def list_messages(
              responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}}})
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = auth.current(router)
-    message = replies.reply(conversation_id, body.text, who.email)
+    message = replies.reply(conversation_id, body.text, who.email,
+                            template=body.template.model_dump(mode="json") if body.template else None)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from switchboard.channel_names import Channel
 from switchboard.models import Attachment, Conversation, Location, Message
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -136,6 +137,8 @@ class MessageOut(ApiModel):
     authentication: dict[str, str] | None = Field(
         None, description="email: the receiving server's verdicts {'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or "
                           "PROCESSING_FAILED (and 'dmarc_policy' when DMARC failed)")
+    template: dict | None = Field(None, description="sent as this WhatsApp template: {'name', 'language', "
+                                                    "'components'}; `text` is its rendered body")
     warnings: list[str] = Field([], description="what agents should know before trusting it: 'spf_fail', "
                                 "'dkim_fail', 'dmarc_fail' (the sender may be forged), '<check>_unverified' (the check "
                                 "could not be made)")
@@ -173,11 +176,20 @@ class MessagePage(ApiModel):
 
 class ReplyIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
+    text: str = Field("", max_length=10_000, description="optional with a template")
+    template: TemplateChoice | None = Field(None, description="an approved WhatsApp template (GET /api/templates), "
+                                            "sent whatever the reply window")
+
+    @model_validator(mode="after")
+    def _something(self) -> ReplyIn:
+        if not self.text.strip() and self.template is None:
+            raise ValueError("write a text, or choose a template")
+        return self
+
+
+class NoteIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=10_000)
-
-
-class NoteIn(ReplyIn):
-    pass
 
 
 class AssignIn(ApiModel):
@@ -200,14 +212,24 @@ class CannedIn(ApiModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
+class CannedPatch(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    shortcut: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str | None = Field(None, min_length=1, max_length=4000)
+
+
 class CannedOut(ApiModel):
     id: str
     shortcut: str
     text: str
+    created_by: str | None = Field(None, description="its author: they and admins may change or delete it")
+    updated_at: str | None = None
 
 
 class CannedList(ApiModel):
     items: list[CannedOut]
+    variables: dict[str, str] = Field({}, description="the variables a text may hold ({{contact.first_name}}...), "
+                                                      "with what each is filled with when inserted")
 
 
 class Identity(ApiModel):
@@ -231,6 +253,10 @@ class ContactOut(ApiModel):
     email: str | None = None
     phone: str | None = None
     surveys_opt_out: bool = False
+    do_not_contact: bool = Field(False, description="no automated message of any kind, and no conversation an agent "
+                                                    "starts")
+    opted_out: list[str] = Field([], description="channels the customer opted out of (an SMS STOP): nothing is "
+                                                 "sent there (409 opted_out)")
     created_at: str
     identities: list[Identity] = []
     conversations: list[ContactConversation] = []
@@ -250,11 +276,14 @@ class ContactPatch(ApiModel):
     email: str | None = Field(None, max_length=320, pattern=EMAIL_PATTERN)
     phone: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
     surveys_opt_out: bool | None = None
+    do_not_contact: bool | None = None
+    opted_out: list[Channel] | None = Field(None, max_length=7, description="the whole list of opted-out channels")
 
 
 class Me(ApiModel):
     email: str
     role: Literal["agent", "admin"]
+    now: str = Field(description="the server's time (ISO 8601): the app measures its own clock against it")
 
 
 class Percentiles(ApiModel):
@@ -281,3 +310,123 @@ class MetricsOut(ApiModel):
     by_status: dict[str, int] = Field(description="open, pending, resolved: where the conversations opened in the "
                                                   "period stand now")
     activity: dict[str, int] = Field(description="opened, resolved, reopened: what happened in the period")
+
+
+# -- templates and reaching customers first (templates capability) ----------------------------------
+TEMPLATE_NAME = r"^[a-z0-9_]{1,512}$"
+TEMPLATE_LANGUAGE = r"^[A-Za-z]{2,3}(_[A-Za-z0-9]{2,4})?$"
+
+
+class MediaLink(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    link: str = Field(max_length=2000, description="https URL of the header's image, video or document")
+
+
+class TemplateParameters(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    body: list[str] = Field([], max_length=100, description="the body's values, in the order of its variables")
+    header: str | MediaLink | None = Field(None, description="the header's text value, or {'link'} for a media header")
+    buttons: list[str] = Field([], max_length=10, description="the values of URL buttons with a variable, in order")
+
+
+class TemplateChoice(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=TEMPLATE_NAME)
+    language: str = Field(pattern=TEMPLATE_LANGUAGE)
+    parameters: TemplateParameters = TemplateParameters()
+
+
+class TemplateVariable(ApiModel):
+    name: str
+    example: str = ""
+
+
+class TemplateHeaderParameter(ApiModel):
+    format: str = Field(description="text, image, video or document")
+    name: str | None = None
+    example: str = ""
+
+
+class TemplateButtonParameter(ApiModel):
+    index: int
+    name: str
+    example: str = ""
+
+
+class TemplateParameterSpec(ApiModel):
+    body: list[TemplateVariable] = []
+    header: TemplateHeaderParameter | None = None
+    buttons: list[TemplateButtonParameter] = []
+
+
+class TemplateHeader(ApiModel):
+    format: str
+    text: str | None = None
+
+
+class TemplateButton(ApiModel):
+    type: str = Field(description="quick_reply, url, phone_number, copy_code...")
+    text: str
+    url: str | None = None
+    phone_number: str | None = None
+
+
+class TemplateOut(ApiModel):
+    name: str
+    language: str
+    category: str
+    status: str
+    body: str
+    parameters: TemplateParameterSpec
+    parameter_format: str = "positional"
+    header: TemplateHeader | None = None
+    footer: str | None = None
+    buttons: list[TemplateButton] = []
+
+
+class TemplateList(ApiModel):
+    items: list[TemplateOut]
+    synced_at: str | None = Field(None, description="when the templates were last synced from the provider")
+
+
+class TemplateSyncOut(ApiModel):
+    templates: int = Field(description="approved templates now stored")
+    written: int = Field(description="new or changed ones")
+    removed: int = Field(description="ones no longer approved, removed")
+    synced_at: str
+
+
+class Recipient(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    address: str = Field(min_length=1, max_length=320, description="a phone number (international form), an email "
+                                                                   "address, or a Telegram chat id that wrote before")
+
+
+class NewConversationIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    contact_id: str | None = Field(None, max_length=64)
+    to: Recipient | None = None
+    channel: Channel
+    text: str = Field("", max_length=10_000)
+    template: TemplateChoice | None = None
+    subject: str | None = Field(None, max_length=200, description="email: the subject")
+    inbox: str | None = Field(None, max_length=320, description="the business address to send from (default: the "
+                                                                "channel's, or the one the contact wrote to last)")
+
+    @model_validator(mode="after")
+    def _who_and_what(self) -> NewConversationIn:
+        if (self.contact_id is None) == (self.to is None):
+            raise ValueError("give either contact_id or to")
+        if self.to is not None and self.to.channel != self.channel:
+            raise ValueError("to.channel must be the channel")
+        if not self.text.strip() and self.template is None:
+            raise ValueError("write a text, or choose a template")
+        return self
+
+
+class NewConversationOut(ConversationDetail):
+    message: MessageOut = Field(description="the first message, queued")
+
+
+ReplyIn.model_rebuild()

@@ -828,7 +828,9 @@ def _build_reply(request: SendRequest, from_header: str, recipient: str, message
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = from_header
     msg["To"] = recipient
-    msg["Subject"] = reply_subject(request.subject)
+    # A reply answers the thread ("Re: ..."); the first mail of a conversation an agent started is not a reply.
+    first = " ".join(_clean(request.subject or "").split())[:MAX_SUBJECT] if not request.thread_refs else ""
+    msg["Subject"] = first or reply_subject(request.subject)
     msg["Date"] = email.utils.format_datetime(clock.now())
     msg["Message-ID"] = message_ref
     # Replies come back to the conversation even when the customer's mail client drops the threading headers.

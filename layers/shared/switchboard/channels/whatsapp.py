@@ -355,8 +355,21 @@ def reply_template(text: str) -> dict[str, Any]:
     if not match:
         raise PermanentSendError("WHATSAPP_REPLY_TEMPLATE must be <template name>:<language code>, "
                                  "e.g. support_reply:en_US")
-    return {"name": match[1], "language": {"code": match[2]},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": " ".join(text.split())}]}]}
+    return template_message(match[1], match[2], [{"type": "body", "parameters": [{"type": "text",
+                                                                                 "text": template_text(text)}]}])
+
+
+def template_text(text: str) -> str:
+    """A text parameter as Graph takes it: no newlines, tabs or runs of more than four spaces (folded to one)."""
+    return " ".join(text.split())
+
+
+def template_message(name: str, language: str, components: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `template` object of a Graph template message: any approved template, its parameters already filled in
+    each component (body, header, buttons), as services/templates.py builds them."""
+    if not TEMPLATE_SETTING.fullmatch(f"{name}:{language}"):
+        raise PermanentSendError("not a WhatsApp template name and language code")
+    return {"name": name, "language": {"code": language}, **({"components": components} if components else {})}
 
 
 def graph_url(*segments: str) -> str:
@@ -527,12 +540,18 @@ class WhatsAppChannel(MetaChannel):
         return {"Authorization": f"Bearer {token}"}
 
     def send(self, request: SendRequest) -> SendResult:
-        self.check_text(request.text)
+        if not request.template:  # a template's text is its rendered body, for agents: Graph sends the template
+            self.check_text(request.text)
         if not PHONE_NUMBER_ID.fullmatch(request.inbox_id):
             raise PermanentSendError("the conversation's WhatsApp number is not a phone_number_id (digits only)")
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": "text",
                                 "text": {"preview_url": False, "body": request.text}}
-        if request.past_window:  # free-form text would fail with 131047: the reply goes in the template
+        if request.template:  # a template the agent chose (past the window, or reaching the customer first)
+            body = {**body, "type": "template", "template": template_message(
+                str(request.template.get("name")), str(request.template.get("language")),
+                list(request.template.get("components") or []))}
+            del body["text"]
+        elif request.past_window:  # free-form text would fail with 131047: the reply goes in the template
             body = {**body, "type": "template", "template": reply_template(request.text)}
             del body["text"]
         if _digits(request.recipient):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, ids
-from switchboard.services import jobs, mail_feedback
+from switchboard.services import jobs, mail_feedback, optouts
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.automation_config import load as load_settings
 from switchboard.services.sending import hand_over, window_open
@@ -18,11 +18,16 @@ if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, Message
 
 
-def send_automated(table: Table, conv: Conversation, text: str, kind: str) -> Message | None:
-    """An automated reply: respects the reply window, never counts as an agent's response."""
+def send_automated(table: Table, conv: Conversation, text: str, kind: str,
+                   contact: Contact | None = None) -> Message | None:
+    """An automated reply: respects the reply window, never counts as an agent's response. With `contact`, never to
+    one who opted out of the channel or is marked do not contact (the scheduled jobs, which read only their due
+    entries, rely on those entries being dropped when the contact's consent changes: services/optouts.py)."""
     from switchboard.models import AUTOMATED_SENDER, Message
 
     if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
+        return None
+    if optouts.refusal(contact, conv.channel, automated=True):
         return None
     if conv.channel == "email" and mail_feedback.suppression(table, conv.recipient):
         return None  # the address bounced for good or complained: no automated mail to it
@@ -53,6 +58,8 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
         return []
     if conv.auto_submitted:
         _mark_automated(table, conv, None)  # a person wrote in it after all
+    if optouts.refusal(contact, conv.channel, automated=True):
+        return []  # opted out of the channel, or do not contact: no greeting, away message or holding reply
     if (message.authentication or {}).get("dmarc") == "FAIL":
         # The sender's domain disowns this mail: an automated answer could land with someone who never wrote
         # (backscatter). Agents see the warning and answer if it is genuine.
@@ -66,14 +73,14 @@ def on_inbound(table: Table, conv: Conversation, contact: Contact, message: Mess
     back_after_a_while = bool(quiet_days and quiet is not None and quiet >= timedelta(days=quiet_days))
     if greeting.enabled and ((first_contact and claims.claim_greeting(table, contact.id))
                              or (back_after_a_while and claims.claim_greeting(table, contact.id, message.id))):
-        if send_automated(table, conv, greeting.text, "greeting"):
+        if send_automated(table, conv, greeting.text, "greeting", contact):
             sent.append("greeting")
     if config.away.enabled and not business_hours.is_open(config.business_hours, now):
         answered_lately = conv.last_agent_reply_at and \
             now - clock.parse_iso(conv.last_agent_reply_at) < timedelta(minutes=config.away.min_minutes_since_agent)
         day = business_hours.local_date(config.business_hours, now).isoformat()
         if not answered_lately and claims.claim_away(table, conv.id, day, int(now.timestamp()) + 3 * 86400):
-            if send_automated(table, conv, config.away.text, "away"):
+            if send_automated(table, conv, config.away.text, "away", contact):
                 sent.append("away")
     if config.auto_reply.enabled and not already_waiting:
         # The wait starts at the first unanswered message: an existing entry is left as it is, also once the

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from switchboard import clock
 from switchboard.errors import BadRequest, NotFound
 from switchboard.models import Contact
-from switchboard.store import contacts, conversations, due, erasure
+from switchboard.store import contacts, conversations, due, erasure, optouts
 from switchboard.store.table import Table
 
 PROFILE_FIELDS = ("name", "email", "phone")
@@ -34,7 +35,11 @@ def merge(table: Table, target_id: str, other_id: str) -> Contact:
         fill["surveys_opt_out"] = True
     if other.email_suppressed:
         fill["email_suppressed"] = True
+    if other.do_not_contact and not target.do_not_contact:  # templates capability: consent carries over
+        fill["do_not_contact"] = True
     contacts.fill(table, target_id, fill)
+    for channel in sorted(set(other.opted_out) - set(target.opted_out)):
+        optouts.set_opted_out(table, target_id, channel, True, clock.iso(clock.now()))
     # What is left of `other` (its profile and references) goes; its identities now point at the target and stay.
     erasure.delete_contact(table, other_id, erasure.Counts())
     merged = contacts.get(table, target_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from switchboard.errors import BadRequest
-from switchboard.services import contact_merge, survey
+from switchboard.errors import BadRequest, NotFound
+from switchboard.services import contact_merge, optouts, survey
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
@@ -28,6 +28,18 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
         raise BadRequest("nothing to change", code="empty_patch")
     if "surveys_opt_out" in changes and changes["surveys_opt_out"] is None:
         changes = {**changes, "surveys_opt_out": False}
+    # templates capability: consent (do_not_contact, opted_out) has its own writes
+    consent = {k: changes[k] for k in ("do_not_contact", "opted_out") if k in changes}
+    changes = {k: v for k, v in changes.items() if k not in consent}
+    if consent:
+        if contacts.get(table, contact_id) is None:
+            raise NotFound(f"contact {contact_id} not found")
+        optouts.update(table, contact_id, consent.get("do_not_contact"), consent.get("opted_out"))
+        if not changes:
+            updated = contacts.get(table, contact_id)
+            if updated is None:
+                raise NotFound(f"contact {contact_id} not found")
+            return updated
     contact = contacts.update(table, contact_id, changes)
     if changes.get("surveys_opt_out") or "email" in changes:
         survey.cancel_for_contact(table, contact_id)

@@ -2,10 +2,11 @@
 
 An inbox is one business address on one channel, made on its first event. Events for an address that is not an
 inbox are ignored and counted, unless an admin allows new ones (settings `inboxes.accept_new`) or adds it:
-- the Telegram bot (its id comes from our own token), the default web chat widget and every recipient the email
-  function accepts (EMAIL_RECIPIENT_DOMAINS) are the business's own by configuration: inboxes on first event;
+- the Telegram bot (its id comes from our own token), the default web chat widget, every recipient the email
+  function accepts (EMAIL_RECIPIENT_DOMAINS), and the WhatsApp number and SMS number the deployment sends from
+  (WHATSAPP_PHONE_NUMBER_ID, SMS_FROM_NUMBER) are the business's own by configuration: inboxes on first event;
 - for WhatsApp, Messenger, Instagram and SMS the channel's first address is adopted (trust on first use, so a
-  fresh deployment works without a step); later ones wait for an admin;
+  fresh deployment works without a step) unless the deployment names its number; later ones wait for an admin;
 - Telegram business connections and other widget ids always wait for an admin (anyone can connect a business
   account to a bot, or name any widget id).
 
@@ -42,14 +43,22 @@ class Admission:
 
 
 def configured(channel: str, address: str) -> bool:
-    """The business's own by configuration, whatever the settings say."""
+    """The business's own by configuration, whatever the admins' settings say."""
     if channel == "email":
         return True  # the email function serves only EMAIL_RECIPIENT_DOMAINS (and SES only the verified domains)
     if channel == "telegram":
         return not address.startswith(TELEGRAM_BUSINESS)  # the bot itself: its id is our token's
     if channel == "webchat":
         return address == DEFAULT_WIDGET
-    return False
+    return bool(address) and address == configured_address(channel)
+
+
+def configured_address(channel: str) -> str | None:
+    """The number the deployment sends from on a channel (WHATSAPP_PHONE_NUMBER_ID, SMS_FROM_NUMBER), if set."""
+    from switchboard.settings import get_settings
+
+    settings = get_settings()
+    return {"whatsapp": settings.whatsapp_phone_number_id, "sms": settings.sms_from_number}.get(channel) or None
 
 
 def admit(table: Table, channel: str, address: str) -> Admission:
@@ -83,7 +92,9 @@ def _origin(table: Table, channel: str, address: str, now: str) -> str | None:
         return "configured"
     if automation_config.load(table).inboxes.accept_new:
         return "accepted"
-    if channel in FIRST_USE_CHANNELS and store.claim_first(table, channel, address, now):
+    # Trust on first use, where the deployment names no number of its own for the channel
+    if channel in FIRST_USE_CHANNELS and not configured_address(channel) and store.claim_first(table, channel,
+                                                                                                address, now):
         return "adopted"
     return None
 

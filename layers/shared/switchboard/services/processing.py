@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, inboxes, media
+from switchboard.services import assignment, automation, inboxes, media, optouts
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -179,7 +179,9 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     if event.auto_submitted == AUTO_REPLIED:
         return _automatic_reply(table, event, attempt)
     contact = _contact(table, event, event.sender_name)
+    contact = optouts.on_inbound(table, event, contact)  # templates capability: SMS STOP / START keywords
     conv = _conversation(table, event, contact)
+    conv = optouts.after_keyword(table, event, conv)
     new_conversation = conv.last_inbound_at is None
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})

@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchboard import clock, ids, observability
 from switchboard.channels import registry
 from switchboard.errors import BadRequest, Conflict
 from switchboard.models import Message
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.sending import hand_over, window_open
-from switchboard.store import conversations
+from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
 
-def reply(conv_id: str, text: str, agent: str, table: Table | None = None) -> Message:
+def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, template: dict[str, Any] | None = None,
+          first_contact: bool = False) -> Message:
+    """`template` (templates capability): {'name', 'language', 'parameters'} of an approved WhatsApp template,
+    checked against the stored one (400 before anything is queued) and sent whatever the reply window.
+    `first_contact`: the agent is reaching the customer first (POST /api/conversations)."""
+    from switchboard.services import optouts, templates
+
     table = table or Table()
     conv = conversations.require(table, conv_id)
-    if not window_open(conv):
-        raise Conflict("the reply window of this conversation has closed; the customer has to write first",
-                       code="reply_window_closed")
-    too_long = registry.get(conv.channel).text_problem(text)
-    if too_long:  # told now, not as a failed message a moment later
-        raise BadRequest(too_long, code="text_too_long")
+    if template is not None:
+        prepared, text = templates.prepare(table, conv.channel, template)
+    else:
+        prepared = None
+        if not text.strip():
+            raise BadRequest("write a text, or choose a template", code="empty_reply")
+        if not window_open(conv):
+            raise Conflict("the reply window of this conversation has closed; the customer has to write first, or "
+                           "send an approved template (GET /api/templates)", code="reply_window_closed")
+        too_long = registry.get(conv.channel).text_problem(text)
+        if too_long:  # told now, not as a failed message a moment later
+            raise BadRequest(too_long, code="text_too_long")
+    optouts.check_send(contacts.get(table, conv.contact_id), conv.channel, first_contact=first_contact)
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=agent,
+                      type="template" if prepared else "text", text=text, created_at=clock.iso(clock.now()),
+                      status="queued", sender=agent, template=prepared,
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
-    hand_over(table, conv, message)  # a failure is a 5xx with nothing stored: the agent sends again
-    if conv.first_response_at is None:
+    # An agent reaching the customer first is not a response to anyone: first response times stay the customers'.
+    hand_over(table, conv, message, counts_as_response=not first_contact)
+    if conv.first_response_at is None and not first_contact:
         observability.seconds("FirstResponseTime",
                               (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds())
     return message

@@ -33,8 +33,10 @@ def window_closes_at(conv: Conversation, human: bool = True) -> str | None:
     is enabled; automated replies never do."""
     channel = registry.get(conv.channel)
     seconds = channel.human_reply_window_seconds() if human else channel.reply_window_seconds
-    if seconds is None or not conv.last_inbound_at:
+    if seconds is None:
         return None
+    if not conv.last_inbound_at:  # the customer never wrote (an agent reached them first): closed from the start
+        return conv.created_at
     return clock.iso(clock.parse_iso(conv.last_inbound_at) + timedelta(seconds=seconds))
 
 
@@ -108,7 +110,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         delivery.record_failed(table, message, "conversation no longer exists")
         return "failed"
     human = not message.automated
-    if not window_open(conv, human):
+    if not message.template and not window_open(conv, human):  # a template goes out whatever the window
         delivery.record_failed(table, message, "reply window closed: the customer's last message is older "
                                     "than the channel allows for free-form replies")
         return "failed"
@@ -123,12 +125,17 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
                                           text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                                           message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
-                                          past_window=human and past_window(conv), automated=not human))
+                                          past_window=human and past_window(conv), automated=not human,
+                                          template=message.template))
     except PermanentSendError as exc:
         observability.count("SendFailures")
         delivery.record_failed(table, message, exc.message)
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
+            if conv.channel == "sms":  # Twilio 21610: the customer replied STOP (templates capability)
+                from switchboard.services import optouts
+
+                optouts.on_provider_opt_out(table, conv.contact_id, conv.channel)
         return "failed"
     except RetryableSendError as exc:
         if attempt >= get_settings().send_max_attempts:

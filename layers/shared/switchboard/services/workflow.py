@@ -55,7 +55,8 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
 def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | None:
     """(email, name) of a contact who may get a survey: has an address, did not opt out, never bounced."""
     contact = contacts.get(table, contact_id)
-    if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed:
+    if contact is None or not contact.email or contact.surveys_opt_out or contact.email_suppressed \
+            or contact.do_not_contact or "email" in contact.opted_out:
         return None
     if suppression.is_suppressed(table, contact.email):  # bounced before this contact had the address
         return None

@@ -231,3 +231,10 @@ def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
 
 def mark_read(table: Table, conv_id: str) -> Conversation:
     return _update_conversation(table, conv_id, "SET unread_count = :z", {":z": 0})
+
+
+# -- templates capability ------------------------------------------------------------------------------
+def set_subject(table: Table, conv_id: str, subject: str) -> None:
+    """Email: the subject of a conversation an agent started (kept if the conversation has one already)."""
+    table.update(keys.conversation(conv_id), "SET subject = if_not_exists(subject, :s)", vals={":s": subject},
+                 condition="attribute_exists(pk)")

@@ -28,6 +28,8 @@ Items (pk / sk):
   DIRECTORY            ADOPTED#<channel>         the channel's first inbox (trust on first use)
   INBOXIGNORED         <inbox id>                an unknown business address whose events were ignored (counted)
   conversations also carry inbox_sk: InboxIndex, the inbox by status (GSI1's partition) and inbox
+  TEMPLATES#<channel>  TEMPLATE#<name>#<lang>    an approved message template (WhatsApp), synced from the provider
+  TEMPLATES#<channel>  SYNC                      when the templates were last synced, and how many
 """
 
 from __future__ import annotations
@@ -238,3 +240,19 @@ def inbox_scope_sk(inbox_id: str, updated_at: str, conv_id: str) -> str:
     """InboxIndex's sort key: the inbox, then GSI1's sort key. The index's partition key is GSI1's (the status), so
     a status change needs no write of ours; only activity moves it, with gsi1sk."""
     return f"{inbox_scope_prefix(inbox_id)}{inbox_sort(updated_at, conv_id)}"
+# -- message templates and reaching customers first (templates capability) ---------------------------
+def templates_pk(channel: str) -> str:
+    return f"TEMPLATES#{channel}"
+
+
+TEMPLATE_PREFIX = "TEMPLATE#"
+
+
+def template(channel: str, name: str, language: str) -> Key:
+    """One approved template: a name has one item per language (one partition per channel: a business has dozens
+    to a few hundred, read in one Query)."""
+    return {"pk": templates_pk(channel), "sk": f"{TEMPLATE_PREFIX}{name}#{language}"}
+
+
+def templates_sync(channel: str) -> Key:
+    return {"pk": templates_pk(channel), "sk": "SYNC"}
