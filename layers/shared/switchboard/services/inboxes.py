@@ -90,7 +90,8 @@ def _origin(table: Table, channel: str, address: str, now: str) -> str | None:
 
     if configured(channel, address):
         return "configured"
-    if automation_config.load(table).inboxes.accept_new:
+    # Read fresh (one GetItem, only for an address that is not an inbox): an admin's change applies at once
+    if automation_config.load(table, fresh=True).inboxes.accept_new:
         return "accepted"
     # Trust on first use, where the deployment names no number of its own for the channel
     if channel in FIRST_USE_CHANNELS and not configured_address(channel) and store.claim_first(table, channel,
