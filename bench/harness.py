@@ -51,6 +51,9 @@ def reset_caches() -> None:
     http.session.cache_clear()
     aws.reset()
     automation_config.forget()
+    from switchboard.services import inboxes  # the directory's brief cache (issue 14)
+
+    inboxes.forget()
 
 
 # -- counting hooks ------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ FIXED_TARGETS: dict[str, tuple[str, Any]] = {
     "auto_reply_items_read_per_item_due": ("<= 1.1", lambda v: v <= 1.1),
     "survey_items_read_per_item_due": ("<= 1.1", lambda v: v <= 1.1),
     "inbox_items_read_per_item_returned": ("<= 1.1", lambda v: v <= 1.1),
+    # issue 14: the inbox limited to an inbox, to a team (of one inbox), and to a team of two inboxes (merged)
+    "inbox_items_read_per_item_returned_by_inbox": ("<= 1.1", lambda v: v <= 1.1),
+    "inbox_items_read_per_item_returned_by_team": ("<= 1.1", lambda v: v <= 1.1),
+    "inbox_items_read_per_item_returned_by_team_of_two_inboxes": ("reported", None),
     "webhook_cpu_ms_per_message": ("reported", None),
     "webhook_ms_for_1000_messages": ("<= 3000", lambda v: v <= 3000),
     "cost_usd_per_million_messages": ("<= 8.00", lambda v: v <= 8.0),

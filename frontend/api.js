@@ -100,6 +100,15 @@ export const api = {
   putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
+  // inboxes and teams (issue 14)
+  inboxes: (includeIgnored) => request('GET', `/api/inboxes${qs({ include: includeIgnored ? 'ignored' : '' })}`),
+  addInbox: (inbox) => request('POST', '/api/inboxes', inbox),
+  patchInbox: (id, changes) => request('PATCH', `/api/inboxes/${encodeURIComponent(id)}`, changes),
+  blockInbox: (id) => request('DELETE', `/api/inboxes/${encodeURIComponent(id)}`),
+  teams: () => request('GET', '/api/teams'),
+  createTeam: (team) => request('POST', '/api/teams', team),
+  putTeam: (id, team) => request('PUT', `/api/teams/${encodeURIComponent(id)}`, team),
+  deleteTeam: (id) => request('DELETE', `/api/teams/${encodeURIComponent(id)}`),
   // templates capability: WhatsApp templates, starting conversations, editing canned responses
   templates: (channel = 'whatsapp') => request('GET', `/api/templates${qs({ channel })}`),
   syncTemplates: () => request('POST', '/api/templates/sync'),

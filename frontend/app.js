@@ -8,6 +8,7 @@ import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
 import { createSettingsPage } from './settings.js';
+import { createTeamsPage } from './teams.js';
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -100,14 +101,15 @@ async function start() {
   let screen = '';
 
   function setTitle() {
-    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings' };
+    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
+                    teams: 'Inboxes and teams' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings'];
+    const pages = ['metrics', 'canned', 'settings', 'teams'];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -123,7 +125,8 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me }) : createSettingsPage({ me });
+        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
+          : next === 'teams' ? createTeamsPage({ me }) : createSettingsPage({ me }); // teams: issue 14
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { fillCanned, loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
+import { inboxTag } from './inboxes.js';
 import { createTemplatePicker } from './templates.js'; // templates capability
 import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
 
@@ -204,7 +205,7 @@ export function createConversation({ id, me, onChange }) {
 
   function renderHeader() {
     title.textContent = contactLabel(conv.contact);
-    replace(badges, channelBadge(conv.channel), ' ',
+    replace(badges, channelBadge(conv.channel), ' ', inboxTag(conv), ' ', // the inbox's name (issue 14)
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
       conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
@@ -298,7 +299,7 @@ export function createConversation({ id, me, onChange }) {
     conv = { ...(conv || {}), ...data };
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
                                 conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating,
-                                conv.rating_comment]);
+                                conv.rating_comment, conv.inbox, conv.team]);
     if (key === shown) return;
     shown = key;
     renderHeader();

@@ -1,6 +1,7 @@
 // The inbox: filters, the conversation list (polled, merged in place), cursor paging, keyboard moves.
 
 import { api } from './api.js';
+import { filterFields } from './inboxes.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
@@ -12,7 +13,7 @@ const FILTERS = 'switchboard.filters';
 
 export function createInbox({ me, onUnread }) {
   const saved = JSON.parse(sessionStorage.getItem(FILTERS) || 'null');
-  const filters = { status: 'open', channel: '', assignee: '', label: '', ...saved };
+  const filters = { status: 'open', channel: '', assignee: '', label: '', inbox: '', team: '', ...saved };
   let items = [];
   let nextCursor = null;
   let selectedId = null;
@@ -51,7 +52,8 @@ export function createInbox({ me, onUnread }) {
         h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['', 'All']])),
         h('div', { class: 'field' }, select('channel', 'Channel', [['', 'All'], ...CHANNELS.map((c) => [c, channelName(c)])])),
         h('div', { class: 'field' }, select('assignee', 'Assignee', [['', 'Anyone'], [me.email, 'Me']])),
-        h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput))),
+        h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
+        filterFields(filters, (name, value) => setFilter(name, value)))), // by inbox and team (issue 14)
     h('div', { class: 'conv-scroll' }, list, empty, more),
     problem, status);
 
@@ -77,7 +79,7 @@ export function createInbox({ me, onUnread }) {
 
   function query(cursor) {
     return { status: filters.status, channel: filters.channel, assignee: filters.assignee, label: filters.label,
-             limit: PAGE, cursor };
+             inbox: filters.inbox, team: filters.team, limit: PAGE, cursor };
   }
 
   /** Poll the first page and merge: it is the truth for everything at least as new as its last row. */

@@ -40,7 +40,10 @@ export function createSettingsPage({ me }) {
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'settings-error' });
   const body = h('div', {});
   const root = h('section', { class: 'page settings-page', 'data-testid': 'settings', 'aria-labelledby': 'settings-title' },
-    h('h2', { id: 'settings-title' }, 'Settings'), status, body);
+    h('h2', { id: 'settings-title' }, 'Settings'),
+    h('p', {}, h('a', { href: '#/teams', 'data-testid': 'settings-teams-link' }, 'Inboxes and teams →'),
+      ' name inboxes, route them to teams, allow new numbers, pages and addresses'), // issue 14
+    status, body);
 
   function build(doc) {
     const inputs = {};

@@ -49,6 +49,9 @@ def reset_caches() -> None:
     http.session.cache_clear()
     aws.reset()
     observability.forget()
+    from switchboard.services import inboxes  # the directory's brief cache (issue 14)
+
+    inboxes.forget()
 
 
 @pytest.fixture(autouse=True)

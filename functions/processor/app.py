@@ -33,7 +33,8 @@ def record_handler(record):
                                                        "receive_count": record.attributes.approximate_receive_count})
         raise
     logger.info("inbound processed", extra={"kind": envelope.event.kind, "channel": envelope.event.channel,
-                                            "result": outcome.result, "conversation_id": outcome.conversation_id})
+                                            "result": outcome.result, "conversation_id": outcome.conversation_id,
+                                            **({"inbox": outcome.inbox} if outcome.inbox else {})})
 
 
 @observability.traced

@@ -34,7 +34,8 @@ CHANNELS = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "w
 # The local stack's defaults (infra/local/stack.py LOCAL_SECRETS); the environment overrides them.
 DEFAULTS = {"META_APP_SECRET": "local-meta-app-secret", "TELEGRAM_SECRET_TOKEN": "local-telegram-secret",
             "TWILIO_AUTH_TOKEN": "local-twilio-token"}
-# The business's addresses the examples write to (any value works locally).
+# The business's addresses the examples write to. Locally a channel's first address is adopted as its inbox and
+# events for any other are ignored until an admin allows it (README: Inboxes, teams and unknown addresses).
 BUSINESS = {"whatsapp": "200000000000002", "messenger": "100000000000001", "instagram": "17841400000000001",
             "sms": "+15550001111", "email": "support@switchboard.local"}
 

@@ -116,8 +116,11 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         from switchboard.store.table import Table
 
         # Automated replies would add messages to every test's conversations: tests that want them turn them on.
-        automation_config.save(Table(), {section: {"enabled": False}
-                                         for section in ("greeting", "away", "auto_reply", "survey")})
+        # Tests write to several business addresses per channel: new inboxes are allowed (tests of the
+        # unknown-owner rule turn it off).
+        automation_config.save(Table(), {**{section: {"enabled": False}
+                                            for section in ("greeting", "away", "auto_reply", "survey")},
+                                         "inboxes": {"accept_new": True}})
         try:
             yield Stack(functions, resolver, clients, sandbox, http_routes(template, functions))
         finally:

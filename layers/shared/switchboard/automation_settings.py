@@ -232,6 +232,14 @@ class RetentionSettings(_Section):
     )
 
 
+class InboxSettings(_Section):
+    """Inboxes (issue 14, and issue 11's unknown owners): events for a business address that is not an inbox are
+    ignored and counted. The channel's first address is adopted (trust on first use); the Telegram bot, the default
+    web chat widget and every address of the mail domains are inboxes anyway."""
+
+    accept_new: bool = Field(False, description="every new business address becomes an inbox on its first event")
+
+
 class AutomationSettings(_Section):
     greeting: GreetingSettings = Field(default_factory=GreetingSettings)
     away: AwaySettings = Field(default_factory=AwaySettings)
@@ -239,6 +247,7 @@ class AutomationSettings(_Section):
     auto_reply: AutoReplySettings = Field(default_factory=AutoReplySettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    inboxes: InboxSettings = Field(default_factory=InboxSettings)  # issue 14
 
 
 # --- functions ----------------------------------------------------------------------------------------------------

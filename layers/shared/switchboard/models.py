@@ -225,6 +225,14 @@ class Conversation(Model):
     auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
                                        "(list, bulk, auto-generated): the reason. No survey then")
 
+    @property
+    def inbox(self) -> str:
+        """The id of the inbox it came in by (issue 14): derived from the business address, so that conversations
+        from before inboxes existed have one too."""
+        from switchboard.ids import inbox_id
+
+        return inbox_id(self.channel, self.inbox_id)
+
 
 class Agent(Model):
     """An agent's availability for round-robin assignment, their cap and their open load."""
@@ -275,3 +283,41 @@ class Message(Model):
     def automated(self) -> bool:
         """Sent by automation (greeting, away, auto-reply), not by an agent."""
         return (self.sender or "").startswith(AUTOMATED_SENDER)
+
+
+# -- inboxes and teams (issue 14) -------------------------------------------------------------------------------------
+InboxStatus = Literal["active", "blocked"]
+
+
+class Inbox(Model):
+    """One business address on one channel: a WhatsApp phone_number_id, a Page id, an Instagram account id, the
+    Telegram bot (or one of its business connections), an SMS number, an email address, a web chat widget id."""
+
+    id: str
+    channel: Channel
+    address: str
+    name: str | None = None
+    team: str | None = Field(None, description="the team whose members its new conversations go to")
+    status: InboxStatus = Field("active", description="blocked: an admin removed it; its events are ignored")
+    created_at: str
+    origin: str = Field("first_contact", description="how it became known: 'configured' (the bot, the default "
+                        "widget, an address of the mail domains), 'adopted' (the channel's first), 'accepted' "
+                        "(new inboxes allowed), 'admin'")
+
+
+class IgnoredInbox(Model):
+    """A business address events came for that is not an inbox: they were ignored and counted here."""
+
+    id: str
+    channel: Channel
+    address: str
+    events: int = 0
+    first_at: str
+    last_at: str
+
+
+class Team(Model):
+    id: str
+    name: str
+    members: list[str] = Field([], description="agents' emails, lower-cased")
+    created_at: str

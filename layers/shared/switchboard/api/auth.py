@@ -18,6 +18,13 @@ ADMIN_ROUTES = frozenset({
     ("PUT", "/api/settings"),
     ("GET", "/api/contacts/{contact_id}/export"),
     ("DELETE", "/api/contacts/{contact_id}"),
+    # inboxes and teams (issue 14); GET /api/inboxes?include=ignored checks the role in its route
+    ("POST", "/api/inboxes"),
+    ("PATCH", "/api/inboxes/{inbox_id}"),
+    ("DELETE", "/api/inboxes/{inbox_id}"),
+    ("POST", "/api/teams"),
+    ("PUT", "/api/teams/{team_id}"),
+    ("DELETE", "/api/teams/{team_id}"),
     ("POST", "/api/templates/sync"),  # templates capability: calls the provider with the business's token
 })
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from switchboard.api import auth
+from switchboard.api.inboxes import with_teams
 from switchboard.api.schemas import (
     AssignIn,
     ConversationDetail,
@@ -21,7 +22,7 @@ from switchboard.api.schemas import (
     ReplyIn,
 )
 from switchboard.models import Conversation
-from switchboard.services import inbox, media, replies, workflow
+from switchboard.services import inbox, inboxes, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
 
@@ -36,10 +37,18 @@ def list_conversations(
     label: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    inbox_: Annotated[str | None, Query(alias="inbox", max_length=64, description="an inbox id (issue 14)")] = None,
+    team: Annotated[str | None, Query(max_length=64, description="a team id, or mine: the caller's teams")] = None,
 ) -> ConversationPage:
-    items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
-                                    limit=limit, cursor=cursor)
-    return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)
+    if inbox_ or team:  # issue 14: the inbox of some inboxes (InboxIndex)
+        items, next_cursor = inboxes.page(Table(), inbox=inbox_, team=team, caller=auth.current(router).email,
+                                          status=status, channel=channel, assignee=assignee, label=label,
+                                          limit=limit, cursor=cursor)
+    else:
+        items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
+                                        limit=limit, cursor=cursor)
+    return ConversationPage(items=with_teams([ConversationSummary.of(c) for c in items]),
+                            next_cursor=next_cursor)
 
 
 @router.get("/api/conversations/<conversation_id>", summary="One conversation, with its reply window")
@@ -67,7 +76,7 @@ def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
 
 
 def _detail(conv: Conversation) -> ConversationDetail:
-    summary = ConversationSummary.of(conv).model_dump()
+    summary = with_teams([ConversationSummary.of(conv)])[0].model_dump()
     return ConversationDetail(**summary, inbox_id=conv.inbox_id, created_at=conv.created_at,
                               last_inbound_at=conv.last_inbound_at, first_response_at=conv.first_response_at,
                               resolved_at=conv.resolved_at, resolved_by=conv.resolved_by,

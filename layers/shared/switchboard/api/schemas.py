@@ -69,6 +69,9 @@ class ConversationSummary(ApiModel):
     last_message: LastMessage | None = None
     updated_at: str
     unread_count: int = 0
+    # issue 14: the inbox (GET /api/inboxes names it) and its team, which the conversation's team is
+    inbox: str | None = Field(None, description="the inbox's id (GET /api/inboxes)")
+    team: str | None = Field(None, description="the team of its inbox (GET /api/teams), if any")
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
@@ -77,7 +80,8 @@ class ConversationSummary(ApiModel):
                                       display=conv.contact_name or address_label(conv.channel, conv.recipient)
                                       or f"Contact {conv.contact_id}"), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
-                   if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count)
+                   if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
+                   inbox=conv.inbox)
 
 
 class ConversationPage(ApiModel):

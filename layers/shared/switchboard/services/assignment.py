@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
@@ -35,11 +36,14 @@ def _load(table: Table, email: str | None, delta: int) -> None:
         store_agents.add_load(table, email, delta)
 
 
-def auto_assign(table: Table, conv: Conversation) -> Conversation:
-    """A new conversation goes to the available agent assigned least recently, below their cap."""
+def auto_assign(table: Table, conv: Conversation, members: Collection[str] | None = None) -> Conversation:
+    """A new conversation goes to the available agent assigned least recently, below their cap; with `members`
+    (its inbox's team, issue 14), to one of them only: none available, it waits in the team's queue."""
     if conv.assignee:
         return conv
-    candidates = sorted((a for a in store_agents.list_all(table) if a.available and a.open_count < a.max_open),
+    allowed = {m.lower() for m in members} if members is not None else None
+    candidates = sorted((a for a in store_agents.list_all(table) if a.available and a.open_count < a.max_open
+                         and (allowed is None or a.email.lower() in allowed)),
                         key=lambda a: (a.last_assigned_at or "", a.email))
     for candidate in candidates:
         if store_agents.claim_slot(table, candidate.email, clock.iso(clock.now())):  # a place under the cap

@@ -15,7 +15,7 @@ from switchboard import clock
 from switchboard.channel_names import Channel as ChannelName
 from switchboard.channels import registry
 from switchboard.errors import BadRequest, Conflict, NotFound
-from switchboard.services import inbox, optouts, replies, templates, workflow
+from switchboard.services import inbox, inboxes, optouts, replies, templates, workflow
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.settings import get_settings
 from switchboard.store import contacts, conversations
@@ -146,6 +146,8 @@ def choose_inbox(table: Table, channel: str, contact: Contact | None, requested:
     default = configured_inbox(channel)
     if default:
         known.append(default)
+    # the channel's inboxes (issue 14): any of them may start a conversation
+    known += [i.address for i in inboxes.directory(table)[0] if i.channel == channel and i.status == "active"]
     if requested:
         if requested not in known:
             raise BadRequest(f"{requested!r} is not one of this business's {channel} addresses", code="unknown_inbox")

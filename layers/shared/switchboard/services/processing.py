@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, media, optouts
+from switchboard.services import assignment, automation, inboxes, media, optouts
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -34,6 +34,7 @@ OVERTAKEN_MAX_ATTEMPTS = 4
 class Outcome:
     result: str
     conversation_id: str | None = None
+    inbox: str | None = None  # an ignored event's inbox id (issue 14), for the log line
 
 
 def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int = 1) -> Outcome:
@@ -49,6 +50,9 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
         if claimed is None:
             return Outcome("duplicate")
         event = claimed
+    refused = _unknown_owner(table, event)  # issue 11: only the business's own inboxes are filed
+    if refused:
+        return refused
     if isinstance(event, ContactEvent):
         return _contact_event(table, event)
     if event.deleted:
@@ -75,6 +79,19 @@ def _claim(table: Table, event: InboundMessage | ContactEvent,
     if isinstance(event, InboundMessage) and not registry.get(event.channel).provider_timestamps:
         return first_seen(event, existing, envelope.received_at)
     return event
+
+
+def _unknown_owner(table: Table, event: InboundMessage | ContactEvent) -> Outcome | None:
+    """An event for a business address that is not an inbox (nor allowed to become one) is ignored: counted (by
+    channel and reason) and remembered for the admins, nothing else stored but its dedupe marker, marked processed
+    so that a redelivery is a duplicate."""
+    from switchboard.models import dedupe_id
+
+    admission = inboxes.admit(table, event.channel, event.inbox_id)
+    if admission.inbox is not None:
+        return None
+    markers.mark_processed(table, event.channel, dedupe_id(event), None)
+    return Outcome(f"ignored:{admission.reason}", inbox=ids.inbox_id(event.channel, event.inbox_id))
 
 
 def message_id(event: InboundMessage) -> str:
@@ -144,7 +161,8 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
     conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
                                     backstop_expiry(table, event.channel, clock.now().timestamp()))
     if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
-        conv = assignment.auto_assign(table, conv)
+        # (of the inbox's team, when it has one: issue 14)
+        conv = assignment.auto_assign(table, conv, inboxes.team_members(table, event.channel, event.inbox_id))
         observability.count_by_channel("ConversationsOpened", conv.channel)
     return conv
 

@@ -126,6 +126,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         "type": "conversation", "id": conv_id, "channel": channel, "inbox_id": inbox_id,
         "contact_id": contact.id, "contact_name": contact.name, "recipient": recipient, "status": "open",
         "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
+        "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(channel, inbox_id), now, conv_id),  # InboxIndex (issue 14)
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})

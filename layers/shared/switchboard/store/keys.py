@@ -23,6 +23,11 @@ Items (pk / sk):
   BACKSTOPREVIEW       <channel>                 a raised retention: the TTL backstops of that channel to move out
   CANNED               CANNED#<id>               canned response (one partition: a team has dozens)
   CANNEDSHORTCUT#<s>   CANNEDSHORTCUT            shortcut uniqueness
+  DIRECTORY            INBOX#<inbox id>          an inbox (one partition with the teams: a business has dozens)
+  DIRECTORY            TEAM#<team id>            a team: name, members
+  DIRECTORY            ADOPTED#<channel>         the channel's first inbox (trust on first use)
+  INBOXIGNORED         <inbox id>                an unknown business address whose events were ignored (counted)
+  conversations also carry inbox_sk: InboxIndex, the inbox by status (GSI1's partition) and inbox
   TEMPLATES#<channel>  TEMPLATE#<name>#<lang>    an approved message template (WhatsApp), synced from the provider
   TEMPLATES#<channel>  SYNC                      when the templates were last synced, and how many
   RATE#<scope>#<mac>   HOUR#<epoch>              a public client's request counters for one hour (rate limits; TTL)
@@ -200,6 +205,42 @@ def retention_reviewed() -> Key:
     return {"pk": "RETENTIONPOLICY", "sk": "REVIEWED"}
 
 
+# -- inboxes and teams (issue 14) ------------------------------------------------------------------------------------
+DIRECTORY_PK = "DIRECTORY"
+INBOX_PREFIX = "INBOX#"
+TEAM_PREFIX = "TEAM#"
+ADOPTED_PREFIX = "ADOPTED#"
+IGNORED_INBOXES_PK = "INBOXIGNORED"
+INBOX_BY_INBOX = "InboxIndex"
+
+
+def inbox(inbox_id: str) -> Key:
+    """An inbox, beside the teams in one partition: the whole directory is one Query."""
+    return {"pk": DIRECTORY_PK, "sk": f"{INBOX_PREFIX}{inbox_id}"}
+
+
+def team(team_id: str) -> Key:
+    return {"pk": DIRECTORY_PK, "sk": f"{TEAM_PREFIX}{team_id}"}
+
+
+def adopted(channel: str) -> Key:
+    """Which address was the channel's first inbox: the claim that makes trust on first use happen once."""
+    return {"pk": DIRECTORY_PK, "sk": f"{ADOPTED_PREFIX}{channel}"}
+
+
+def ignored_inbox(inbox_id: str) -> Key:
+    """Its own partition, away from the directory: addresses nobody allowed must not slow down reading it."""
+    return {"pk": IGNORED_INBOXES_PK, "sk": inbox_id}
+
+
+def inbox_scope_prefix(inbox_id: str) -> str:
+    return f"{inbox_id}#"
+
+
+def inbox_scope_sk(inbox_id: str, updated_at: str, conv_id: str) -> str:
+    """InboxIndex's sort key: the inbox, then GSI1's sort key. The index's partition key is GSI1's (the status), so
+    a status change needs no write of ours; only activity moves it, with gsi1sk."""
+    return f"{inbox_scope_prefix(inbox_id)}{inbox_sort(updated_at, conv_id)}"
 # -- message templates and reaching customers first (templates capability) ---------------------------
 def templates_pk(channel: str) -> str:
     return f"TEMPLATES#{channel}"

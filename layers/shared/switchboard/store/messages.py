@@ -99,12 +99,13 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
             "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
             "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
             "reopened_count = if_not_exists(reopened_count, :zero) + :reopen, "
-            "unread_count = if_not_exists(unread_count, :zero) + :one REMOVE resolved_at, resolved_by",
+            "unread_count = if_not_exists(unread_count, :zero) + :one, inbox_sk = :isk REMOVE resolved_at, resolved_by",
             names={"#st": "status"},
             vals={":at": received_at, ":lm": _preview(message), ":li": last_inbound,
                   ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
                   ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
-                  ":reopen": 1 if reopening else 0, **vals},
+                  ":reopen": 1 if reopening else 0, ":isk": keys.inbox_scope_sk(conv.inbox, received_at, conv.id),
+                  **vals},
             condition=condition, return_old=True) or {}
     except ConditionFailed:
         if redelivery:
@@ -123,8 +124,9 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
     the day's metrics), clears the unread count and cancels a pending auto-reply.
     """
     sort = keys.inbox_sort(message.created_at, conv.id)
-    expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort"
-    vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort}
+    expression = "SET updated_at = :at, last_message = :lm, gsi1sk = :sort, gsi2sk = :sort, inbox_sk = :isk"
+    vals: dict[str, Any] = {":at": message.created_at, ":lm": _preview(message), ":sort": sort,
+                            ":isk": keys.inbox_scope_sk(conv.inbox, message.created_at, conv.id)}  # InboxIndex
     if message.expires_at:
         expression += ", expires_at = :exp"
         vals[":exp"] = message.expires_at
