@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard.channel_names import Channel  # the channel names, defined once
 
 Direction = Literal["inbound", "outbound"]
-ConversationStatus = Literal["open", "pending", "resolved"]
+Priority = Literal["urgent", "high", "normal", "low"]  # issue 14; a conversation without one is normal
+ConversationStatus = Literal["open", "pending", "resolved", "snoozed"]  # snoozed: hidden until a time (issue 14)
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
 DeliveryStatus = Literal["received", "queued", "sending", "sent", "delivered", "read", "failed", "note"]
 STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
@@ -188,6 +189,7 @@ class Contact(Model):
     first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
     email_suppressed: bool = Field(False, description="mail to the address bounced or drew a complaint")
     channels: list[str] = Field([], description="further channels the customer wrote on under a shared identity")
+    attributes: dict[str, Any] = Field({}, description="custom attributes (issue 14; definitions: GET /api/attributes)")
 
 
 class Conversation(Model):
@@ -217,6 +219,15 @@ class Conversation(Model):
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
     auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
                                        "(list, bulk, auto-generated): the reason. No survey then")
+    # -- organizing the queue (issue 14): priority, snooze, waiting time, SLA, custom attributes ----------------
+    priority: Priority = "normal"
+    snoozed_until: str | None = Field(None, description="snoozed: when it wakes (back to open)")
+    waiting_since: str | None = Field(None, description="the customer's first unanswered message (our receive "
+                                      "time); None while nobody waits for us")
+    sla: dict[str, str] | None = Field(None, description="due times of the SLA targets not met yet "
+                                       "(<target>_due_at) and the warnings and breaches recorded "
+                                       "(warned_<target>, breached_<target>: the due time they were for)")
+    attributes: dict[str, Any] = Field({}, description="custom attributes (definitions: GET /api/attributes)")
 
 
 class Agent(Model):

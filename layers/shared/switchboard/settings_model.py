@@ -93,6 +93,7 @@ class Settings(BaseModel):
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")
+    app_url: str = Field("", alias="APP_URL", description="the agents' app (issue 14: links in SLA warnings)")
 
     @property
     def table_name(self) -> str:

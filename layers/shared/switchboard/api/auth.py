@@ -18,6 +18,8 @@ ADMIN_ROUTES = frozenset({
     ("PUT", "/api/settings"),
     ("GET", "/api/contacts/{contact_id}/export"),
     ("DELETE", "/api/contacts/{contact_id}"),
+    ("POST", "/api/attributes"),  # issue 14: custom attribute definitions
+    ("DELETE", "/api/attributes/{key}"),
 })
 
 

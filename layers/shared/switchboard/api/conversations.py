@@ -21,6 +21,7 @@ from switchboard.api.schemas import (
     ReplyIn,
 )
 from switchboard.models import Conversation
+from switchboard.services import attributes as custom_attributes
 from switchboard.services import inbox, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
@@ -28,17 +29,27 @@ from switchboard.store.table import Table
 router = APIGatewayHttpRouter()
 
 
-@router.get("/api/conversations", summary="The inbox, newest activity first")
+@router.get("/api/conversations", summary="The inbox, newest activity first (or another sort)",
+            description="Filters: status, channel, assignee, label, priority, and attr.<key>=<value> for a list "
+                        "attribute of conversations (GET /api/attributes). sort: activity (newest first, the "
+                        "default), priority (then the longest waiting), waiting (the longest waiting first), sla_due "
+                        "(the SLA due time nearest first, breached ones on top).")
 def list_conversations(
-    status: Annotated[Literal["open", "pending", "resolved"] | None, Query()] = None,
+    status: Annotated[Literal["open", "pending", "resolved", "snoozed"] | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     assignee: Annotated[str | None, Query(max_length=320)] = None,
     label: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    priority: Annotated[Literal["urgent", "high", "normal", "low"] | None, Query()] = None,  # issue 14
+    sort: Annotated[Literal["activity", "priority", "waiting", "sla_due"], Query()] = "activity",  # issue 14
 ) -> ConversationPage:
-    items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
-                                    limit=limit, cursor=cursor)
+    table = Table()
+    wanted = {name[len("attr."):]: value for name, value in (router.current_event.query_string_parameters or {}).items()
+              if name.startswith("attr.")}
+    attributes = custom_attributes.inbox_filter(table, wanted)  # issue 14: list attributes only, checked (400)
+    items, next_cursor = inbox.page(table, status=status, channel=channel, assignee=assignee, label=label,
+                                    limit=limit, cursor=cursor, priority=priority, sort=sort, attributes=attributes)
     return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)
 
 
