@@ -373,7 +373,7 @@ class BulkError(ApiModel):
 class BulkResult(ApiModel):
     id: str
     ok: bool
-    error: BulkError | None = None
+    error: BulkError | None = Field(None, description="why not (null when ok)")
 
 
 class BulkOut(ApiModel):

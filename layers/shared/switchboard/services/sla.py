@@ -93,6 +93,8 @@ def handle(table: Table, entry: dict[str, Any]) -> bool:
         due.take(table, entry)  # SLAs turned off: nothing to warn about or record
         return False
     target, due_at, event = entry["target"], entry["due_at"], entry.get("event", "breach")
+    if event == "warn" and due_at <= clock.iso(clock.now()):
+        event = "breach"  # too late to warn (the timers were held up): the breach it is
     mark = f"{'warned' if event == 'warn' else 'breached'}_{target}"
     try:
         item = table.update(
