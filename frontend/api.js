@@ -100,4 +100,12 @@ export const api = {
   putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
+  // organizing the queue (issue 14)
+  snooze: (id, body) => request('POST', `${conv(id)}/snooze`, body),
+  priority: (id, priority) => request('POST', `${conv(id)}/priority`, { priority }),
+  patchConversation: (id, attributes) => request('PATCH', conv(id), { attributes }),
+  bulk: (body) => request('POST', '/api/conversations/bulk', body),
+  attributes: () => request('GET', '/api/attributes'),
+  createAttribute: (definition) => request('POST', '/api/attributes', definition),
+  deleteAttribute: (key) => request('DELETE', `/api/attributes/${encodeURIComponent(key)}`),
 };

@@ -2,6 +2,7 @@
 // duplicate into this contact, and (admins) the GDPR export and erasure.
 
 import { api } from './api.js';
+import { attributesSection } from './organize.js';
 import { channelBadge, errorText, fmtShort, h, replace, toast } from './ui.js';
 
 const CONTACT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -37,6 +38,12 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
         h('dt', {}, 'Contact id'), h('dd', {}, h('code', { 'data-testid': 'contact-id' }, c.id))),
       edit,
       h('div', { class: 'check' }, optOut, h('label', { for: 'contact-optout' }, 'No satisfaction surveys')),
+      h('h4', {}, 'Attributes'),
+      attributesSection({ appliesTo: 'contact', values: c.attributes, testid: 'contact-attributes',
+                          save: async (changed) => {
+                            contact = await api.patchContact(contactId, { attributes: changed });
+                            return contact;
+                          } }).root,
       h('h4', {}, 'Identities'),
       (c.identities || []).length
         ? h('ul', { class: 'identities' }, c.identities.map((i) => h('li', {}, channelBadge(i.channel), ' ', h('span', {}, i.address))))

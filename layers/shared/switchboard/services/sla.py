@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import business_time, clock, observability
+from switchboard import clock, observability
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import due, keys, metrics, queue
 from switchboard.store.table import ConditionFailed, Table
@@ -25,6 +25,8 @@ SHORT = {"first_response": "fr", "next_response": "nr", "resolution": "res"}
 
 
 def _due(config: AutomationSettings, conv: Conversation, target: str, start: str) -> str | None:
+    from switchboard import business_time  # with the settings' model: not on a function's import path
+
     minutes = config.sla.minutes(target, conv.priority)
     if not minutes:
         return None
@@ -164,8 +166,9 @@ def run(table: Table) -> dict[str, int]:
 
 def view(sla: dict[str, Any] | None) -> dict[str, Any] | None:
     """What the API shows: the due times, the targets breached and warned about in this cycle, the nearest due time
-    and the seconds left until it (negative: overdue), by the server's clock."""
-    if not sla:
+    and the seconds left until it (negative: overdue), by the server's clock. Nothing while SLAs are turned off (due
+    times set before stay on the conversations, unwatched)."""
+    if not sla or not load_settings(Table()).sla.enabled:
         return None
     nearest = queue.sla_due(sla)
     left = int((clock.parse_iso(nearest) - clock.now()).total_seconds()) if nearest else None

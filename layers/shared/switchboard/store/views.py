@@ -191,15 +191,14 @@ def _read(table: Table, stream: Stream, limit: int, start: str, upper: str | Non
         vals[":vlo"] = stream.begins
         vals[":vhi"] = stream.begins + (upper if upper is not None else HIGHEST)
     found: list[dict[str, Any]] = []
-    last: dict[str, Any] | None = None
-    for items, resume in table.pages(condition, vals, page_size=limit, start=_start(stream, start),
-                                     index=stream.index, names=names or None, forward=stream.forward,
-                                     filter_expression=" AND ".join(stream.filters) or None):
+    resume = _start(stream, start)
+    while True:  # each read asks for what the page still lacks: a filter that drops a few costs a few reads more
+        items, resume = table.query(condition, vals, index=stream.index, names=names or None, forward=stream.forward,
+                                    limit=limit - len(found), start=resume,
+                                    filter_expression=" AND ".join(stream.filters) or None)
         found.extend(items)
-        last = resume
-        if len(found) >= limit:
-            break
-    return found[:limit], bool(last) or len(found) > limit
+        if len(found) >= limit or not resume:
+            return found, bool(resume)
 
 
 def _merge(table: Table, phase: Phase, state: dict[str, str], limit: int) -> tuple[list[dict[str, Any]], dict[str, str]]:
