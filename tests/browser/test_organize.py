@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 import uuid
 
+from tests.browser import test_frontend
 from tests.browser.conftest import new_whatsapp_conversation
-from tests.browser.test_frontend import browser, expect, open_conversation, page, row, shot, sign_in  # noqa: F401
+from tests.browser.test_frontend import expect, open_conversation, row, shot, sign_in
+
+browser = test_frontend.browser  # the fixtures of test_frontend.py: Chromium, and a page on the local stack
+page = test_frontend.page
 
 
 def filter_inbox(page, name: str, value: str) -> None:
