@@ -1,5 +1,6 @@
-"""Items read per item of work, at scale: the scheduled jobs (retention, auto-reply, survey) with 100,000
-conversations of which 1% are due for each job, and one inbox page of 50 open conversations out of 100,000.
+"""Items read per item of work, at scale: the scheduled jobs (retention, auto-reply, survey, timers) with 100,000
+conversations of which 1% are due for each job, and one inbox page of 50 open conversations out of 100,000, in each
+order and with the priority filter (issue 14).
 
 Items read are counted from the DynamoDB responses the core's own requests got (botocore after-call hooks on the
 clients switchboard.aws creates): ScannedCount of each Query, a found GetItem, each BatchGetItem item."""
@@ -28,7 +29,8 @@ from bench.harness import (
 from bench.motofast import fast_moto, put_items
 
 CHANNEL = "whatsapp"
-OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
+OPEN, PENDING, RESOLVED, SNOOZED = "open", "pending", "resolved", "snoozed"
+PRIORITIES = {0: "urgent", 1: "high", 2: "high", 3: "high", 4: "low", 5: "low"}  # of 100: 6% not normal
 # Inboxes and teams (issue 14): the bulk conversations are spread over five WhatsApp numbers (i % 5); "Billing"
 # has the second number, "Sales" the third and fourth (a team whose view merges two inboxes).
 INBOX_ADDRESSES = (PNID, "200000000000012", "200000000000013", "200000000000014", "200000000000015")
@@ -63,21 +65,28 @@ class Population:
       auto-reply: i % 100 == 1: open, the customer's message 20 minutes ago (the wait is 15 minutes);
       survey: i % 100 == 2: a message 3 hours ago, resolved 2 hours ago (the delay is 60 minutes), the contact
         has an email address.
+      timers (issue 14): i % 100 == 3: snoozed an hour, two hours ago (it wakes); i % 100 == 4: an open
+        conversation whose SLA first response was due 30 minutes ago (its breach is recorded).
     The due 1% are made by the core itself, through the processor's service (contact, identity, conversation,
     message, dedupe marker, active pointer, retention entry, auto-reply entry) and the resolve service (survey
     entry), with the clock moved back; so their items have exactly the shapes the core writes today.
     The other 99% are written straight into moto's table (bench/motofast.py): each a META item (GSI1 keys, the
-    inbox by status; 60% open, 20% pending, 20% resolved) and its retention entry (not due: active in the last
-    30 days); open ones also wait for an auto-reply (due in 10 to 60 minutes), resolved ones for a survey (same).
-    The jobs must never read those."""
+    inbox by status; 60% open, 20% pending, 20% resolved; of the pending, a quarter snoozed) and its retention entry
+    (not due: active in the last 30 days); open ones also wait for an auto-reply (due in 10 to 60 minutes), resolved
+    ones for a survey (same). Issue 14's keys: 6% have a priority other than normal (1% urgent, 3% high, 2% low:
+    PriorityIndex; the due conversations' copies too), every one its QueueIndex key; two thirds of the open ones
+    wait for an answer (since their last activity) and half of the open ones have an SLA target running, due in 1
+    to 3 days (SlaIndex, and a DUE#sla entry); the snoozed ones wake in 1 to 3 days (DUE#snooze). The jobs must
+    never read those."""
 
     def __init__(self, conversations: int):
         from switchboard import clock
 
         self.n = conversations
         self.now = clock.now()
-        self.due: dict[str, list[str]] = {"retention": [], "auto_reply": [], "survey": []}
-        self.counts: dict[str, Any] = {"bulk_items": 0, "conversations": conversations, OPEN: 0, PENDING: 0, RESOLVED: 0}
+        self.due: dict[str, list[str]] = {"retention": [], "auto_reply": [], "survey": [], "snooze": [], "sla": []}
+        self.counts: dict[str, Any] = {"bulk_items": 0, "conversations": conversations, OPEN: 0, PENDING: 0, RESOLVED: 0,
+                                       SNOOZED: 0, "priority": {}, "waiting": 0, "sla_running": 0}
 
     def _iso(self, **delta: float) -> str:
         from switchboard import clock
@@ -86,7 +95,7 @@ class Population:
 
     def build(self, stack: Any, log_progress: Any) -> float:
         started = time.perf_counter()
-        roles = {0: "retention", 1: "auto_reply", 2: "survey"}
+        roles = {0: "retention", 1: "auto_reply", 2: "survey", 3: "snooze", 4: "sla"}
         due_indexes: dict[str, list[int]] = {role: [] for role in roles.values()}
         for i in range(self.n):
             if i % 100 in roles:
@@ -127,11 +136,16 @@ class Population:
 
         conv_id, contact_id, sender = f"cv_bench{i:07d}", f"ct_bench{i:07d}", f"1555{i:07d}"
         status = OPEN if i % 10 < 6 else PENDING if i % 10 < 8 else RESOLVED
+        if status == PENDING and i % 40 in (6, 16):
+            status = SNOOZED
         self.counts[status] += 1
         updated = self._iso(seconds=-((i * 7919) % (30 * 86400)) - 3600)
         from switchboard import ids
 
         address = INBOX_ADDRESSES[i % len(INBOX_ADDRESSES)]
+        priority = PRIORITIES.get((i // 10) % 100, "normal")  # apart from the status (i % 10) and the roles (i % 100)
+        self.counts["priority"][priority] = self.counts["priority"].get(priority, 0) + 1
+        waiting = updated if status == OPEN and i % 3 != 0 else None
         meta: dict[str, Any] = {
             **keys.conversation(conv_id), **keys.inbox_keys(status, None, updated, conv_id),
             "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(CHANNEL, address), updated, conv_id),
@@ -139,11 +153,25 @@ class Population:
             "contact_name": f"Customer {i}", "recipient": sender, "status": status, "labels": [],
             "created_at": updated, "updated_at": updated, "last_inbound_at": updated, "unread_count": 1,
             "last_message": {"text": f"question number {i}", "direction": "inbound", "created_at": updated},
+            "priority": priority, "queue_sk": keys.queue_sort(priority, waiting, conv_id),
+            "prio_sk": keys.priority_sort(priority, updated, conv_id), "waiting_since": waiting,
         }
+        self.counts["waiting"] += bool(waiting)
         if status == RESOLVED:
             meta |= {"resolved_at": updated, "resolved_by": "agent@example.com"}
         items = [meta, {**keys.retention_due(conv_id, CHANNEL, updated), "type": "due", "job": "retention",
                         "conversation_id": conv_id, "contact_id": contact_id, "channel": CHANNEL}]
+        days_ahead = self._iso(minutes=24 * 60 * (1 + i % 3) + i % 60)
+        if status == OPEN and i % 2 == 0:  # an SLA target running, due in days
+            meta |= {"sla": {"resolution_due_at": days_ahead}, "sla_sk": keys.sla_sort(days_ahead, conv_id)}
+            items.append({**keys.due(conv_id, keys.sla_due_job("resolution")),
+                          **keys.due_index("sla", days_ahead, conv_id), "type": "due", "job": "sla",
+                          "conversation_id": conv_id, "target": "resolution", "due_at": days_ahead, "event": "breach"})
+            self.counts["sla_running"] += 1
+        if status == SNOOZED:
+            meta |= {"snoozed_until": days_ahead}
+            items.append({**keys.due(conv_id, "snooze"), **keys.due_index("snooze", days_ahead, conv_id),
+                          "type": "due", "job": "snooze", "conversation_id": conv_id, "until": days_ahead})
         later = self._iso(minutes=10 + i % 50)
         if status == OPEN:
             items.append({**keys.due(conv_id, "auto_reply"), **keys.due_index("auto_reply", later, conv_id),
@@ -160,7 +188,7 @@ class Population:
         message, phone number, email): the copies have the very shapes the core writes."""
         from bench.harness import save_settings
         from switchboard import clock
-        from switchboard.services import workflow
+        from switchboard.services import snooze, workflow
         from switchboard.store import keys
         from switchboard.store.table import Table
 
@@ -172,6 +200,17 @@ class Population:
             save_settings(off)
             clock.advance(-400 * 86400)
             templates["retention"] = self._inbound(1)
+            clock.reset()
+            # Issue 14's timers: snoozed for an hour two hours ago; a first response due 30 minutes ago.
+            clock.advance(-2 * 3600)
+            templates["snooze"] = self._inbound(4)
+            snooze.snooze(table, templates["snooze"][0], preset="1h")
+            clock.reset()
+            save_settings({"sla": {"enabled": True, "first_response_minutes": 30, "next_response_minutes": None,
+                                   "resolution_minutes": None, "warn_before_minutes": 10}})
+            clock.advance(-3600)
+            templates["sla"] = self._inbound(5)
+            save_settings({"sla": {"enabled": False}})  # the other templates get no SLA entries
             clock.reset()
             clock.advance(-3 * 3600)
             conv_id, tokens = templates["survey"] = self._inbound(3)
@@ -187,6 +226,8 @@ class Population:
             clock.reset()
             clock.advance(-20 * 60)
             templates["auto_reply"] = self._inbound(2)
+            clock.reset()
+            save_settings({"sla": {"enabled": True}})  # on for the timers' run
         finally:
             clock.reset()
         everything = self._scan(stack)
@@ -200,11 +241,25 @@ class Population:
             pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
             for n in range(len(due_indexes[role]) - 1):
                 replaced = {token: self._variant(token, prefix, n) for token, prefix in tokens.items()}
-                copies += [json.loads(pattern.sub(lambda m, r=replaced: r[m.group(0)], text)) for text in own]  # type: ignore[misc]
+                copied = [json.loads(pattern.sub(lambda m, r=replaced: r[m.group(0)], text)) for text in own]  # type: ignore[misc]
+                copies += [self._prioritized(item, n) for item in copied]
                 self.due[role].append(replaced[conv_id])
             put_items(stack.table_name, copies)
-            self.counts[OPEN if role != "survey" else RESOLVED] += len(self.due[role])
+            self.counts[{"survey": RESOLVED, "snooze": SNOOZED}.get(role, OPEN)] += len(self.due[role])
             self.counts.setdefault("items_per_due_conversation", {})[role] = len(own)
+
+    @staticmethod
+    def _prioritized(item: dict[str, Any], n: int) -> dict[str, Any]:
+        """A copied conversation gets the population's share of priorities (as the priority route sets them)."""
+        from switchboard.store import keys
+
+        priority = PRIORITIES.get(n * 37 % 100, "normal")  # spread: copies of one template sort by their number
+        if item.get("sk") != {"S": "META"} or priority == "normal":
+            return item
+        conv_id, updated = item["id"]["S"], item["updated_at"]["S"]
+        waiting = (item.get("waiting_since") or {}).get("S")
+        return item | {"priority": {"S": priority}, "queue_sk": {"S": keys.queue_sort(priority, waiting, conv_id)},
+                       "prio_sk": {"S": keys.priority_sort(priority, updated, conv_id)}}
 
     @staticmethod
     def _variant(token: str, prefix: str, n: int) -> str:
@@ -262,6 +317,33 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+INBOX_KEY = "inbox_items_read_per_item_returned"
+INBOX_VIEWS = {  # result key -> the query of one page of 50 open conversations
+    INBOX_KEY: "status=open&limit=50",
+    f"{INBOX_KEY}.priority_filter": "status=open&priority=high&limit=50",
+    f"{INBOX_KEY}.priority_normal": "status=open&priority=normal&limit=50",
+    f"{INBOX_KEY}.sort_priority": "status=open&sort=priority&limit=50",
+    f"{INBOX_KEY}.sort_waiting": "status=open&sort=waiting&limit=50",
+    f"{INBOX_KEY}.sort_sla_due": "status=open&sort=sla_due&limit=50",
+}
+
+
+def _inbox_page(stack: Any, log: CallLog, out: OutputCapture, query: str) -> tuple[float | None, dict[str, Any]]:
+    """Items read per item returned for one page (warm: a first call takes the imports, settings and clients)."""
+    function, event = stack.http_event("GET", "/api/conversations", role="agent", query=query)
+    log.take()
+    with out.capture():
+        stack.functions[function].invoke(event)
+    log.take()
+    with out.capture():
+        response = stack.functions[function].invoke(event)
+    calls = log.take()
+    returned = len(json.loads(response["body"]).get("items", [])) if response.get("statusCode") == 200 else 0
+    reads = items_read(calls)
+    return _ratio(reads["items_read"], returned), {"query": query, "status": response.get("statusCode"),
+                                                   "returned": returned, **reads, "requests": by_operation(calls)}
+
+
 def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
     with moto_stack() as stack, fast_moto():
         population = Population(conversations)
@@ -283,22 +365,11 @@ def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
             **population.counts, "due_per_job": {k: len(v) for k, v in population.due.items()},
             "seconds": round(seconds, 1), "layout": " ".join((Population.__doc__ or "").split())}}
 
-        # The inbox first, before the jobs change anything: GET /api/conversations?status=open&limit=50.
-        function, event = stack.http_event("GET", "/api/conversations", role="agent", query="status=open&limit=50")
-        log.take()
-        with out.capture():
-            response = stack.functions[function].invoke(event)  # cold: imports, settings, clients
-        log.take()
-        with out.capture():
-            response = stack.functions[function].invoke(event)
-        calls = log.take()
-        import json
-
-        returned = len(json.loads(response["body"]).get("items", [])) if response.get("statusCode") == 200 else 0
-        reads = items_read(calls)
-        results["inbox_items_read_per_item_returned"] = _ratio(reads["items_read"], returned)
-        detail["inbox"] = {"status": response.get("statusCode"), "returned": returned, **reads,
-                           "requests": by_operation(calls)}
+        # The inbox first, before the jobs change anything: GET /api/conversations?status=open&limit=50, then the
+        # same page in issue 14's orders and with its priority filter.
+        for key, query in INBOX_VIEWS.items():
+            ratio, detail[f"inbox{key[len(INBOX_KEY):]}"] = _inbox_page(stack, log, out, query)
+            results[key] = ratio
 
         # Issue 14: the same page limited to one inbox (a fifth of the conversations), to a team of one inbox, and
         # to a team of two (its inboxes merged). The directory (inboxes and teams, one Query) is cached by the API
@@ -327,6 +398,7 @@ def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
 
         for function, key, done_key in (("AutoReplyFunction", "auto_reply_items_read_per_item_due", "due"),
                                         ("SurveyFunction", "survey_items_read_per_item_due", "due"),
+                                        ("TimersFunction", "timers_items_read_per_item_due", "woken"),
                                         ("RetentionFunction", "retention_items_read_per_item_deleted",
                                          "conversations")):
             job_results, calls, took = _run_job(stack, function, log, out, done_key)
@@ -337,6 +409,11 @@ def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
                 deleted = items_deleted(calls)
                 results[key] = _ratio(reads["items_read"], deleted)
                 job |= {"items_deleted": deleted, "conversations_due": len(population.due["retention"])}
+            elif function == "TimersFunction":  # snoozes to wake and SLA breaches to record
+                due = len(population.due["snooze"]) + len(population.due["sla"])
+                results[key] = _ratio(reads["items_read"], due)
+                job |= {"items_due": due, "done": sum(r.get("woken", 0) + r.get("sla_done", 0)
+                                                      for r in job_results if isinstance(r, dict))}
             else:
                 due = len(population.due["auto_reply" if function == "AutoReplyFunction" else "survey"])
                 results[key] = _ratio(reads["items_read"], due)

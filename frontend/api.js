@@ -115,4 +115,12 @@ export const api = {
   sendTemplate: (id, template) => request('POST', `${conv(id)}/messages`, { template }),
   startConversation: (body) => request('POST', '/api/conversations', body),
   patchCanned: (id, changes) => request('PATCH', `/api/canned-responses/${encodeURIComponent(id)}`, changes),
+  // organizing the queue (issue 14)
+  snooze: (id, body) => request('POST', `${conv(id)}/snooze`, body),
+  priority: (id, priority) => request('POST', `${conv(id)}/priority`, { priority }),
+  patchConversation: (id, attributes) => request('PATCH', conv(id), { attributes }),
+  bulk: (body) => request('POST', '/api/conversations/bulk', body),
+  attributes: () => request('GET', '/api/attributes'),
+  createAttribute: (definition) => request('POST', '/api/attributes', definition),
+  deleteAttribute: (key) => request('DELETE', `/api/attributes/${encodeURIComponent(key)}`),
 };

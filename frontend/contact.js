@@ -3,6 +3,7 @@
 
 import { api } from './api.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
+import { attributesSection } from './organize.js';
 import { channelBadge, channelName, errorText, fmtShort, h, replace, toast } from './ui.js';
 
 const CONTACT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -40,6 +41,12 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
         newConversationButton({ me, contact: c, testid: 'contact-new-conversation' })),
       h('div', { class: 'check' }, optOut, h('label', { for: 'contact-optout' }, 'No satisfaction surveys')),
       consentSection(c),
+      h('h4', {}, 'Attributes'),
+      attributesSection({ appliesTo: 'contact', values: c.attributes, testid: 'contact-attributes',
+                          save: async (changed) => {
+                            contact = await api.patchContact(contactId, { attributes: changed });
+                            return contact;
+                          } }).root,
       h('h4', {}, 'Identities'),
       (c.identities || []).length
         ? h('ul', { class: 'identities' }, c.identities.map((i) => h('li', {}, channelBadge(i.channel), ' ', h('span', {}, i.address))))

@@ -6,6 +6,7 @@ import { fillCanned, loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
 import { inboxTag } from './inboxes.js';
 import { createTemplatePicker } from './templates.js'; // templates capability
+import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge, snoozeControl } from './organize.js';
 import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
 
 const POLL_MS = 3000;
@@ -61,6 +62,10 @@ export function createConversation({ id, me, onChange }) {
   // ---- layout ----------------------------------------------------------------------------
   const title = h('h2', { id: 'conv-title' }, 'Loading…');
   const badges = h('span', { class: 'conv-badges' });
+  const slaSlot = h('span', { class: 'sla-slot', 'data-testid': 'conv-sla' }); // refreshed with every poll
+  let details = null; // the conversation's custom attributes (issue 14), made once it is loaded
+  const detailsSlot = h('details', { class: 'conv-details', 'data-testid': 'conv-details' },
+    h('summary', {}, 'Details (custom attributes)'));
   const subjectLine = h('p', { class: 'conv-subject', 'data-testid': 'conv-subject', hidden: true });
   const authWarning = h('p', { class: 'auth-warning conv-auth-warning', 'data-testid': 'conv-auth-warning', hidden: true });
   const assigneeText = h('span', { class: 'assignee-text' });
@@ -153,10 +158,10 @@ export function createConversation({ id, me, onChange }) {
   const main = h('section', { class: 'conversation', 'aria-labelledby': 'conv-title' },
     h('header', { class: 'conv-header' },
       h('div', { class: 'conv-title-row' },
-        h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges),
+        h('a', { href: '#/inbox', class: 'back', 'aria-label': 'Back to the inbox' }, '← Inbox'), title, badges, slaSlot),
       subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
-      labelsForm, actionError, pollError),
+      labelsForm, detailsSlot, actionError, pollError),
     scroller, windowNotice, consentNotice, templatePanel, composer);
   const panelSlot = h('div', { class: 'panel-slot' });
   const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
@@ -208,6 +213,7 @@ export function createConversation({ id, me, onChange }) {
     replace(badges, channelBadge(conv.channel), ' ', inboxTag(conv), ' ', // the inbox's name (issue 14)
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
+      priorityBadge(conv.priority), snoozeBadge(conv),
       conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
         `rated ${conv.rating}/5`) : null,
       conv.rating_comment ? h('q', { class: 'rating-comment', 'data-testid': 'conv-rating-comment' }, conv.rating_comment) : null);
@@ -222,6 +228,9 @@ export function createConversation({ id, me, onChange }) {
       assignSelect(),
       conv.assignee ? button('Unassign', 'unassign', () => act('Unassigning', () => api.assign(id, null))) : null,
       conv.status === 'open' ? button('Mark pending', 'pending', () => act('Marking pending', () => api.pending(id))) : null,
+      prioritySelect(conv, (updated) => { applyConversation(updated); onChange(conv); }),
+      conv.status !== 'resolved' ? snoozeControl(conv, (updated) => { applyConversation(updated); onChange(conv); }) : null,
+      conv.status === 'snoozed' ? button('Unsnooze', 'unsnooze', () => act('Waking it', () => api.reopen(id))) : null,
       conv.status === 'resolved'
         ? button('Reopen', 'reopen', () => act('Reopening', () => api.reopen(id)))
         : button('Resolve', 'resolve', () => act('Resolving', () => api.resolve(id)), 'small primary'),
@@ -297,9 +306,11 @@ export function createConversation({ id, me, onChange }) {
   let shown = '';
   function applyConversation(data) {
     conv = { ...(conv || {}), ...data };
+    replace(slaSlot, conv.status !== 'resolved' ? slaBadge(conv.sla) : null);
+    if (details) details.update(conv.attributes);
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
                                 conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating,
-                                conv.rating_comment, conv.inbox, conv.team]);
+                                conv.rating_comment, conv.inbox, conv.team, conv.priority, conv.snoozed_until]);
     if (key === shown) return;
     shown = key;
     renderHeader();
@@ -475,6 +486,13 @@ export function createConversation({ id, me, onChange }) {
       shown = '';
       if (conv) applyConversation({});
     }).catch(() => {}); // without the list, "Assign to me" and "Unassign" still work
+    details = attributesSection({ appliesTo: 'conversation', values: conv.attributes, testid: 'conv-attributes',
+      save: async (changed) => {
+        const updated = await api.patchConversation(id, changed);
+        applyConversation(updated);
+        return updated;
+      } });
+    detailsSlot.append(details.root);
     const contactId = conv.contact && conv.contact.id;
     if (contactId) {
       api.contact(contactId).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { filterFields } from './inboxes.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
+import { PRIORITIES, SORTS, createBulkBar, priorityBadge, slaBadge, snoozeBadge } from './organize.js';
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
 } from './ui.js';
@@ -13,7 +14,7 @@ const FILTERS = 'switchboard.filters';
 
 export function createInbox({ me, onUnread }) {
   const saved = JSON.parse(sessionStorage.getItem(FILTERS) || 'null');
-  const filters = { status: 'open', channel: '', assignee: '', label: '', inbox: '', team: '', ...saved };
+  const filters = { status: 'open', channel: '', assignee: '', label: '', inbox: '', team: '', priority: '', sort: 'activity', ...saved };
   let items = [];
   let nextCursor = null;
   let selectedId = null;
@@ -22,6 +23,9 @@ export function createInbox({ me, onUnread }) {
   let again = false;
   let generation = 0; // bumps on every filter change, so late answers for old filters are dropped
   const rows = new Map();
+  // Bulk actions (issue 14): the ids ticked, and the row a shift-click range starts from.
+  const picked = new Set();
+  let anchor = null;
 
   const select = (name, label, options) => {
     const el = h('select', { id: `filter-${name}`, name },
@@ -43,17 +47,30 @@ export function createInbox({ me, onUnread }) {
   const status = h('p', { class: 'inbox-status' }); // not live: it changes on every poll
   const problem = h('p', { class: 'inbox-status error', role: 'alert', hidden: true });
   const more = h('button', { type: 'button', class: 'load-more', hidden: true, onclick: () => loadMore() }, 'Load more');
+  const bulk = createBulkBar({
+    me,
+    selected: () => items.filter((c) => picked.has(c.id)).map((c) => c.id),
+    clear: () => { picked.clear(); render(); },
+    done: (results) => {
+      results.filter((r) => r.ok).forEach((r) => picked.delete(r.id));
+      render();
+      refresh();
+    },
+  });
 
   const root = h('section', { class: 'inbox', 'aria-labelledby': 'inbox-title' },
     h('div', { class: 'inbox-head' },
       h('div', { class: 'inbox-title-row' }, h('h2', { id: 'inbox-title' }, 'Inbox'),
         newConversationButton({ me, testid: 'new-conversation' })),
       h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter conversations', onsubmit: (e) => e.preventDefault() },
-        h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['', 'All']])),
+        h('div', { class: 'field' }, select('status', 'Status', [['open', 'Open'], ['pending', 'Pending'], ['snoozed', 'Snoozed'], ['resolved', 'Resolved'], ['', 'All']])),
         h('div', { class: 'field' }, select('channel', 'Channel', [['', 'All'], ...CHANNELS.map((c) => [c, channelName(c)])])),
         h('div', { class: 'field' }, select('assignee', 'Assignee', [['', 'Anyone'], [me.email, 'Me']])),
         h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
-        filterFields(filters, (name, value) => setFilter(name, value)))), // by inbox and team (issue 14)
+        filterFields(filters, (name, value) => setFilter(name, value)), // by inbox and team (issue 14)
+        h('div', { class: 'field' }, select('priority', 'Priority', [['', 'Any'], ...PRIORITIES])),
+        h('div', { class: 'field' }, select('sort', 'Sort', SORTS)))),
+    bulk.root,
     h('div', { class: 'conv-scroll' }, list, empty, more),
     problem, status);
 
@@ -68,6 +85,7 @@ export function createInbox({ me, onUnread }) {
   function setFilter(name, value) {
     if (filters[name] === value) return;
     filters[name] = value;
+    picked.clear();
     sessionStorage.setItem(FILTERS, JSON.stringify(filters));
     items = [];
     nextCursor = null;
@@ -79,7 +97,8 @@ export function createInbox({ me, onUnread }) {
 
   function query(cursor) {
     return { status: filters.status, channel: filters.channel, assignee: filters.assignee, label: filters.label,
-             inbox: filters.inbox, team: filters.team, limit: PAGE, cursor };
+             inbox: filters.inbox, team: filters.team,
+             priority: filters.priority, sort: filters.sort === 'activity' ? '' : filters.sort, limit: PAGE, cursor };
   }
 
   /** Poll the first page and merge: it is the truth for everything at least as new as its last row. */
@@ -98,6 +117,12 @@ export function createInbox({ me, onUnread }) {
       if (!page.next_cursor) {
         items = fresh;
         nextCursor = null;
+      } else if (filters.sort && filters.sort !== 'activity') {
+        // Another order than activity: the first page is the truth for its rows; pages loaded below it stay.
+        const ids = new Set(fresh.map((c) => c.id));
+        const below = items.slice(PAGE).filter((c) => !ids.has(c.id));
+        if (!below.length) nextCursor = page.next_cursor;
+        items = [...fresh, ...below];
       } else {
         const ids = new Set(fresh.map((c) => c.id));
         const boundary = fresh.length ? fresh[fresh.length - 1].updated_at : '';
@@ -152,6 +177,7 @@ export function createInbox({ me, onUnread }) {
       h('span', { class: 'row-tags' },
         channelBadge(c.channel),
         c.status !== 'open' ? h('span', { class: `badge status status-${c.status}` }, c.status) : null,
+        priorityBadge(c.priority), snoozeBadge(c), c.status !== 'resolved' ? slaBadge(c.sla) : null,
         (c.labels || []).map((l) => h('span', { class: 'badge label' }, l)),
         c.assignee ? h('span', { class: 'assignee' }, c.assignee === me.email ? 'me' : c.assignee) : null,
         unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
@@ -167,10 +193,14 @@ export function createInbox({ me, onUnread }) {
       if (!row) {
         const link = h('a', { href: `#/c/${encodeURIComponent(c.id)}`, class: 'conv-row', 'data-testid': 'conversation',
                               'data-id': c.id, tabindex: '-1' });
-        row = h('li', {}, link);
+        const box = h('input', { type: 'checkbox', class: 'row-pick', 'data-testid': 'conversation-select',
+                                 'aria-label': `Select the conversation with ${contactLabel(c.contact)}` });
+        box.addEventListener('click', (e) => pick(c.id, box.checked, e.shiftKey));
+        row = h('li', { class: 'conv-item' }, box, link);
         rows.set(c.id, row);
       }
-      const link = row.firstChild;
+      row.firstChild.checked = picked.has(c.id);
+      const link = row.lastChild;
       replace(link, rowContent(c));
       link.classList.toggle('has-unread', (c.unread_count || 0) > 0);
       link.classList.toggle('selected', c.id === selectedId);
@@ -186,10 +216,23 @@ export function createInbox({ me, onUnread }) {
         rows.delete(id);
       }
     }
+    for (const id of picked) if (!seen.has(id)) picked.delete(id);
+    bulk.update(picked.size);
     updateTabStop();
     empty.hidden = items.length > 0;
     more.hidden = !nextCursor;
     onUnread(items.reduce((n, c) => n + (c.unread_count || 0), 0));
+  }
+
+  /** Tick (or untick) a row; with shift, every row between it and the last one ticked too. */
+  function pick(id, on, range) {
+    const ids = items.map((c) => c.id);
+    const from = range && anchor !== null ? ids.indexOf(anchor) : -1;
+    const to = ids.indexOf(id);
+    const span = from >= 0 && to >= 0 ? ids.slice(Math.min(from, to), Math.max(from, to) + 1) : [id];
+    span.forEach((x) => (on ? picked.add(x) : picked.delete(x)));
+    anchor = id;
+    render();
   }
 
   /** One tab stop for the list (roving tabindex): the selected row, else the first. */

@@ -69,6 +69,8 @@ export function createMetrics() {
     const rs = m.resolution_seconds || {};
     const csat = m.csat || {};
     const byChannel = Object.entries(m.by_channel || {}).sort((a, b) => b[1] - a[1]);
+    const sla = m.sla || {};
+    const rate = (v) => (typeof v === 'number' ? `${Math.round(v * 100)}%` : '–');
     replace(out,
       h('div', { class: 'figures' },
         figure('Conversations', String(m.conversations ?? 0),
@@ -77,13 +79,18 @@ export function createMetrics() {
         figure('Resolution', fmtDuration(rs.p50), `median · p90 ${fmtDuration(rs.p90)}`),
         figure('CSAT', csat.average === null || csat.average === undefined ? '–' : `${Number(csat.average).toFixed(2)} / 5`,
           [`${csat.responses || 0} response${csat.responses === 1 ? '' : 's'}`,
-            typeof csat.satisfied_share === 'number' ? ` · ${Math.round(csat.satisfied_share * 100)}% satisfied` : ''].join(''))),
+            typeof csat.satisfied_share === 'number' ? ` · ${Math.round(csat.satisfied_share * 100)}% satisfied` : ''].join('')),
+        // SLA targets (issue 14): the share met in time, and breaches
+        h('div', { class: 'figure', 'data-testid': 'metrics-sla' },
+          h('span', { class: 'figure-label' }, 'SLA first response hit rate'),
+          h('span', { class: 'figure-value' }, rate(sla.first_response_hit_rate)),
+          h('span', { class: 'figure-sub' }, `resolution ${rate(sla.resolution_hit_rate)} · ${sla.breaches || 0} breach${sla.breaches === 1 ? '' : 'es'}`))),
       h('div', { class: 'charts' },
         chartCard('Volume by channel', byChannel.length
           ? barChart('Conversations by channel', byChannel.map(([c, n]) => ({ label: channelName(c), value: n, cls: `ch-${c}` })))
           : h('p', { class: 'muted' }, 'No conversations in this period.')),
         chartCard('Where they stand now', barChart('Conversations opened in the period, by status now',
-          ['open', 'pending', 'resolved'].map((st) => ({ label: st, value: (m.by_status || {})[st] ?? 0, cls: `st-${st}` })))),
+          ['open', 'pending', 'snoozed', 'resolved'].map((st) => ({ label: st, value: (m.by_status || {})[st] ?? 0, cls: `st-${st}` })))),
         chartCard('First response time', barChart('First response time',
           [{ label: 'median (p50)', value: fr.p50, cls: 'p50' }, { label: 'p90', value: fr.p90, cls: 'p90' }], { format: fmtDuration })),
         chartCard('Resolution time', barChart('Resolution time',

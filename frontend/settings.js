@@ -57,7 +57,7 @@ export function createSettingsPage({ me }) {
     const box = (value, attrs = {}) => h('input', { type: 'checkbox', ...attrs, checked: !!value });
 
     const g = doc.greeting; const a = doc.away; const bh = doc.business_hours; const ar = doc.auto_reply;
-    const s = doc.survey; const r = doc.retention;
+    const s = doc.survey; const r = doc.retention; const sl = doc.sla || {};
     inputs.greeting = { enabled: box(g.enabled, { 'data-testid': 'settings-greeting-enabled' }),
                         text: text(g.text, { 'data-testid': 'settings-greeting-text' }) };
     inputs.away = { enabled: box(a.enabled), text: text(a.text, { 'data-testid': 'settings-away-text' }) };
@@ -78,6 +78,13 @@ export function createSettingsPage({ me }) {
                          channels: Object.fromEntries(CHANNELS.map((c) => [c, number(r.channels[c],
                            { min: 1, max: 3650, placeholder: 'default', 'data-testid': `settings-retention-${c}` })])) };
 
+    // SLA targets (issue 14): minutes, empty for no such target
+    inputs.sla = { enabled: box(sl.enabled, { 'data-testid': 'settings-sla-enabled' }),
+                   first: number(sl.first_response_minutes, { min: 1, placeholder: 'none', 'data-testid': 'settings-sla-first' }),
+                   next: number(sl.next_response_minutes, { min: 1, placeholder: 'none', 'data-testid': 'settings-sla-next' }),
+                   resolution: number(sl.resolution_minutes, { min: 1, placeholder: 'none', 'data-testid': 'settings-sla-resolution' }),
+                   hoursOnly: box(sl.business_hours_only, { 'data-testid': 'settings-sla-hours-only' }),
+                   warn: number(sl.warn_before_minutes, { min: 0, max: 1440, 'data-testid': 'settings-sla-warn' }) };
     const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'settings-save' }, 'Save settings');
     const form = h('form', { class: 'settings-form', novalidate: true },
       h('fieldset', {}, h('legend', {}, 'Greeting (a contact\'s first message)'),
@@ -99,6 +106,12 @@ export function createSettingsPage({ me }) {
       h('fieldset', {}, h('legend', {}, 'Retention (days after a conversation\'s last activity)'),
         field('Default', inputs.retention.days),
         h('div', { class: 'hours' }, CHANNELS.map((c) => field(channelName(c), inputs.retention.channels[c])))),
+      h('fieldset', {}, h('legend', {}, 'SLA targets (minutes; empty: no such target)'),
+        check('Track SLA targets', inputs.sla.enabled),
+        h('div', { class: 'hours' }, field('First response', inputs.sla.first), field('Next response', inputs.sla.next),
+          field('Resolution', inputs.sla.resolution), field('Warn the assignee this many minutes before', inputs.sla.warn)),
+        check('Count only business hours', inputs.sla.hoursOnly),
+        h('p', { class: 'hint' }, 'Per-priority targets can be set through PUT /api/settings (sla.by_priority).')),
       error, save);
 
     form.addEventListener('submit', async (e) => {
@@ -122,7 +135,62 @@ export function createSettingsPage({ me }) {
         save.disabled = false;
       }
     });
-    replace(body, form);
+    replace(body, form, attributesAdmin());
+  }
+
+  /** Custom attributes (issue 14): the definitions, one removed or added at a time (POST / DELETE /api/attributes). */
+  function attributesAdmin() {
+    const list = h('ul', { class: 'canned-list', 'data-testid': 'attribute-list' });
+    const problem = h('p', { class: 'form-error', role: 'alert' });
+    const key = h('input', { type: 'text', pattern: '[a-z][a-z0-9_]{0,39}', required: true, placeholder: 'plan', 'data-testid': 'attribute-key' });
+    const label = h('input', { type: 'text', maxlength: '80', required: true, placeholder: 'Plan', 'data-testid': 'attribute-label' });
+    const type = h('select', { 'data-testid': 'attribute-type' },
+      ['text', 'number', 'date', 'list', 'checkbox'].map((t) => h('option', { value: t }, t)));
+    const appliesTo = h('select', { 'data-testid': 'attribute-applies-to' },
+      h('option', { value: 'conversation' }, 'conversations'), h('option', { value: 'contact' }, 'contacts'));
+    const options = h('input', { type: 'text', placeholder: 'free, gold (list only)', 'data-testid': 'attribute-options' });
+    const add = h('button', { type: 'submit', class: 'small primary', 'data-testid': 'attribute-add' }, 'Add attribute');
+    const form = h('form', { class: 'settings-form', 'aria-label': 'New custom attribute' },
+      h('div', { class: 'hours' }, field('Key', key), field('Label', label), field('Type', type), field('For', appliesTo),
+        field('Options (a list attribute)', options)), problem, add);
+
+    async function show() {
+      try {
+        const { items } = await api.attributes();
+        replace(list, (items || []).length ? items.map((d) => h('li', {},
+          h('div', {}, h('span', { class: 'shortcut' }, d.key), ` ${d.label} · ${d.type} · for ${d.applies_to}s`,
+            d.options ? h('p', { class: 'canned-text' }, d.options.join(', ')) : null),
+          h('button', { type: 'button', class: 'small danger', 'aria-label': `Delete ${d.key}`, onclick: async () => {
+            try {
+              await api.deleteAttribute(d.key);
+              show();
+            } catch (err) {
+              problem.textContent = errorText(err, 'Deleting');
+            }
+          } }, 'Delete'))) : h('li', { class: 'muted' }, 'None yet.'));
+      } catch (err) {
+        problem.textContent = errorText(err, 'Loading the attributes');
+      }
+    }
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      problem.textContent = '';
+      const definition = { key: key.value.trim(), label: label.value.trim(), type: type.value, applies_to: appliesTo.value };
+      if (type.value === 'list') definition.options = options.value.split(',').map((o) => o.trim()).filter(Boolean);
+      try {
+        await api.createAttribute(definition);
+        toast(`Attribute ${definition.key} added.`);
+        key.value = ''; label.value = ''; options.value = '';
+        show();
+      } catch (err) {
+        problem.textContent = errorText(err, 'Adding the attribute');
+      }
+    });
+    show();
+    return h('section', { class: 'settings-form', 'data-testid': 'attributes-admin' },
+      h('h3', {}, 'Custom attributes'),
+      h('p', { class: 'hint' }, 'Fields agents fill in on conversations and contacts. A list attribute of conversations can filter the inbox.'),
+      list, form);
   }
 
   function collect(inputs) {
@@ -131,6 +199,7 @@ export function createSettingsPage({ me }) {
       if (input.value.trim() === '' || !Number.isInteger(n)) throw new Error(`${name} must be a whole number.`);
       return n;
     };
+    const optional = (input, name) => (input.value.trim() === '' ? null : int(input, name));
     const days = {};
     for (const [key, name] of WEEKDAYS) {
       try {
@@ -154,6 +223,11 @@ export function createSettingsPage({ me }) {
       survey: { enabled: inputs.survey.enabled.checked, delay_minutes: int(inputs.survey.delay, 'The survey delay'),
                 subject: inputs.survey.subject.value, text: inputs.survey.text.value },
       retention: { default_days: int(inputs.retention.days, 'The default retention'), channels },
+      sla: { enabled: inputs.sla.enabled.checked, business_hours_only: inputs.sla.hoursOnly.checked,
+             first_response_minutes: optional(inputs.sla.first, 'The first response target'),
+             next_response_minutes: optional(inputs.sla.next, 'The next response target'),
+             resolution_minutes: optional(inputs.sla.resolution, 'The resolution target'),
+             warn_before_minutes: int(inputs.sla.warn, 'The warning') },
     };
   }
 

@@ -183,12 +183,12 @@ def test_metrics_by_status_is_where_the_period_s_conversations_stand_now_and_act
     stack.http("POST", f"/api/conversations/{three['id']}/pending", role="agent")
     customer_writes(stack, "st.4", "me again", sender="15557770301")  # reopens the first
     metrics = stack.http("GET", "/api/metrics", role="agent").json()
-    assert metrics["by_status"] == {"open": 1, "pending": 1, "resolved": 1}
+    assert metrics["by_status"] == {"open": 1, "pending": 1, "resolved": 1, "snoozed": 0}
     assert metrics["activity"] == {"opened": 3, "resolved": 2, "reopened": 1}
     customer_writes(stack, "st.5", "back from pending", sender="15557770303")
     stack.http("POST", f"/api/conversations/{one['id']}/resolve", role="agent")
     metrics = stack.http("GET", "/api/metrics", role="agent").json()
-    assert metrics["by_status"] == {"open": 1, "pending": 0, "resolved": 2}
+    assert metrics["by_status"] == {"open": 1, "pending": 0, "resolved": 2, "snoozed": 0}
     assert sum(metrics["by_status"].values()) == metrics["conversations"] == 3
 
 

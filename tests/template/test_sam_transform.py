@@ -58,4 +58,5 @@ def test_event_source_mappings_report_batch_item_failures_and_fifo_has_no_window
 def test_schedules_invoke_their_functions():
     schedules = of_type("AWS::Scheduler::Schedule")
     targets = {s["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0] for s in schedules.values()}
-    assert targets == {"AutoReplyFunction", "RetentionFunction", "SurveyFunction", "TemplateSyncFunction"}
+    assert targets == {"AutoReplyFunction", "RetentionFunction", "SurveyFunction", "TemplateSyncFunction",
+                       "TimersFunction"}

@@ -31,13 +31,15 @@ def test_defaults_are_valid_and_match_the_contract_shape():
     settings = defaults(180)
 
     document = settings.model_dump(mode="json")
-    assert set(document) >= {"greeting", "away", "business_hours", "auto_reply", "survey", "retention"}
+    assert set(document) >= {"greeting", "away", "business_hours", "auto_reply", "survey", "retention", "sla"}
     assert document["inboxes"] == {"accept_new": False}  # issue 14: unknown business addresses are ignored
     assert {"enabled", "text"} <= set(document["greeting"]) and {"enabled", "text"} <= set(document["away"])
     assert set(document["business_hours"]) == {"timezone", "days", "holidays"}
     assert {"enabled", "after_minutes", "text"} <= set(document["auto_reply"])
     assert {"enabled", "delay_minutes"} <= set(document["survey"])
     assert set(document["retention"]) == {"default_days", "channels"}
+    assert {"enabled", "first_response_minutes", "next_response_minutes", "resolution_minutes",
+            "business_hours_only"} <= set(document["sla"]) and document["sla"]["enabled"] is False  # issue 14
     assert document["business_hours"]["days"] == {
         "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
         "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": [],

@@ -238,6 +238,49 @@ class InboxSettings(_Section):
     web chat widget and every address of the mail domains are inboxes anyway."""
 
     accept_new: bool = Field(False, description="every new business address becomes an inbox on its first event")
+# -- SLA targets (issue 14) -----------------------------------------------------------------------------------------
+SLA_MINUTES_MAX = 366 * 24 * 60
+SlaMinutes = Annotated[int, Field(ge=1, le=SLA_MINUTES_MAX)]
+SLA_PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+class SlaTargets(_Section):
+    """One priority's own targets; a target left out (or null) is the general one."""
+
+    first_response_minutes: SlaMinutes | None = None
+    next_response_minutes: SlaMinutes | None = None
+    resolution_minutes: SlaMinutes | None = None
+
+
+def _priority_targets(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    unknown = [key for key in value if key not in SLA_PRIORITIES]
+    if unknown:
+        raise ValueError(f"unknown priority {unknown[0]!r}: use {', '.join(SLA_PRIORITIES)}")
+    return {key: targets for key, targets in value.items() if targets is not None}  # null removes an override
+
+
+class SlaSettings(_Section):
+    """Response and resolution targets, in minutes (null: no such target); counted in business hours when
+    `business_hours_only`. Each open conversation carries its due times; TimersFunction warns the assignee
+    `warn_before_minutes` before one (0: no warning) and records breaches."""
+
+    enabled: bool = False
+    first_response_minutes: SlaMinutes | None = 60
+    next_response_minutes: SlaMinutes | None = 60
+    resolution_minutes: SlaMinutes | None = 24 * 60
+    business_hours_only: bool = False
+    warn_before_minutes: int = Field(15, ge=0, le=24 * 60)
+    by_priority: Annotated[dict[str, SlaTargets], BeforeValidator(_priority_targets)] = Field(
+        default_factory=dict, description="per-priority targets (urgent, high, normal, low); null removes one")
+
+    def minutes(self, target: str, priority: str | None) -> int | None:
+        """The target's minutes for a conversation of this priority (None: no such target)."""
+        name = f"{target}_minutes"
+        override = self.by_priority.get(priority or "normal")
+        own = getattr(override, name) if override is not None else None
+        return own if own is not None else getattr(self, name)
 
 
 class AutomationSettings(_Section):
@@ -248,6 +291,7 @@ class AutomationSettings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     inboxes: InboxSettings = Field(default_factory=InboxSettings)  # issue 14
+    sla: SlaSettings = Field(default_factory=SlaSettings)  # issue 14
 
 
 # --- functions ----------------------------------------------------------------------------------------------------

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard.channel_names import Channel  # the channel names, defined once
 
 Direction = Literal["inbound", "outbound"]
-ConversationStatus = Literal["open", "pending", "resolved"]
+Priority = Literal["urgent", "high", "normal", "low"]  # issue 14; a conversation without one is normal
+ConversationStatus = Literal["open", "pending", "resolved", "snoozed"]  # snoozed: hidden until a time (issue 14)
 # Outbound delivery states; receipts only ever move a message forward (failed is terminal).
 DeliveryStatus = Literal["received", "queued", "sending", "sent", "delivered", "read", "failed", "note"]
 STATUS_RANK: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
@@ -195,6 +196,7 @@ class Contact(Model):
     do_not_contact: bool = Field(False, description="no automated message of any kind, and no conversation an agent "
                                                     "starts; replies to the customer's own messages still go out")
     opted_out: list[str] = Field([], description="channels the customer opted out of (SMS STOP): nothing is sent there")
+    attributes: dict[str, Any] = Field({}, description="custom attributes (issue 14; definitions: GET /api/attributes)")
 
 
 class Conversation(Model):
@@ -224,6 +226,15 @@ class Conversation(Model):
     thread_refs: list[str] = Field([], description="email: the thread's Message-IDs, oldest first")
     auto_submitted: str | None = Field(None, description="while every customer message in it is automated mail "
                                        "(list, bulk, auto-generated): the reason. No survey then")
+    # -- organizing the queue (issue 14): priority, snooze, waiting time, SLA, custom attributes ----------------
+    priority: Priority = "normal"
+    snoozed_until: str | None = Field(None, description="snoozed: when it wakes (back to open)")
+    waiting_since: str | None = Field(None, description="the customer's first unanswered message (our receive "
+                                      "time); None while nobody waits for us")
+    sla: dict[str, str] | None = Field(None, description="due times of the SLA targets not met yet "
+                                       "(<target>_due_at) and the warnings and breaches recorded "
+                                       "(warned_<target>, breached_<target>: the due time they were for)")
+    attributes: dict[str, Any] = Field({}, description="custom attributes (definitions: GET /api/attributes)")
 
     @property
     def inbox(self) -> str:

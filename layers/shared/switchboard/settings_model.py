@@ -102,6 +102,7 @@ class Settings(BaseModel):
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")
+    app_url: str = Field("", alias="APP_URL", description="the agents' app (issue 14: links in SLA warnings)")
 
     # Rate limits of the public routes, per client, counted in DynamoDB so that they hold across Lambda instances
     # (services/ratelimit.py). A client's address is API Gateway's sourceIp (an IPv6 address by its /64). 0: no limit.

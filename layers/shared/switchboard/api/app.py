@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from switchboard.api import admin, auth, canned, contacts, conversations, gate, inboxes, survey_pages, team
+from switchboard.api import admin, auth, canned, contacts, conversations, gate, inboxes, organize, survey_pages, team
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api.schemas import ErrorResponse, Health
@@ -49,6 +49,7 @@ app.include_router(team.router)
 app.include_router(inboxes.router)  # issue 14
 app.include_router(template_routes.router)  # templates capability
 app.include_router(outreach_routes.router)  # templates capability
+app.include_router(organize.router)  # issue 14: snooze, priority, bulk, attributes
 
 
 def error(status: int, code: str, message: str) -> Response:

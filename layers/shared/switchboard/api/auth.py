@@ -26,6 +26,8 @@ ADMIN_ROUTES = frozenset({
     ("PUT", "/api/teams/{team_id}"),
     ("DELETE", "/api/teams/{team_id}"),
     ("POST", "/api/templates/sync"),  # templates capability: calls the provider with the business's token
+    ("POST", "/api/attributes"),  # issue 14: custom attribute definitions
+    ("DELETE", "/api/attributes/{key}"),
 })
 
 

@@ -21,7 +21,9 @@ from switchboard.api.schemas import (
     NoteIn,
     ReplyIn,
 )
+from switchboard.errors import BadRequest
 from switchboard.models import Conversation
+from switchboard.services import attributes as custom_attributes
 from switchboard.services import inbox, inboxes, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
@@ -29,9 +31,13 @@ from switchboard.store.table import Table
 router = APIGatewayHttpRouter()
 
 
-@router.get("/api/conversations", summary="The inbox, newest activity first")
+@router.get("/api/conversations", summary="The inbox, newest activity first (or another sort)",
+            description="Filters: status, channel, assignee, label, priority, and attr.<key>=<value> for a list "
+                        "attribute of conversations (GET /api/attributes). sort: activity (newest first, the "
+                        "default), priority (then the longest waiting), waiting (the longest waiting first), sla_due "
+                        "(the SLA due time nearest first, breached ones on top).")
 def list_conversations(
-    status: Annotated[Literal["open", "pending", "resolved"] | None, Query()] = None,
+    status: Annotated[Literal["open", "pending", "resolved", "snoozed"] | None, Query()] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     assignee: Annotated[str | None, Query(max_length=320)] = None,
     label: Annotated[str | None, Query(max_length=64)] = None,
@@ -39,16 +45,24 @@ def list_conversations(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     inbox_: Annotated[str | None, Query(alias="inbox", max_length=64, description="an inbox id (issue 14)")] = None,
     team: Annotated[str | None, Query(max_length=64, description="a team id, or mine: the caller's teams")] = None,
+    priority: Annotated[Literal["urgent", "high", "normal", "low"] | None, Query()] = None,  # issue 14
+    sort: Annotated[Literal["activity", "priority", "waiting", "sla_due"], Query()] = "activity",  # issue 14
 ) -> ConversationPage:
-    if inbox_ or team:  # issue 14: the inbox of some inboxes (InboxIndex)
-        items, next_cursor = inboxes.page(Table(), inbox=inbox_, team=team, caller=auth.current(router).email,
+    table = Table()
+    wanted = {name[len("attr."):]: value for name, value in (router.current_event.query_string_parameters or {}).items()
+              if name.startswith("attr.")}
+    attributes = custom_attributes.inbox_filter(table, wanted)  # issue 14: list attributes only, checked (400)
+    if inbox_ or team:  # issue 14: the inbox of some inboxes (InboxIndex), newest activity first
+        if priority or sort != "activity" or attributes:
+            raise BadRequest("inbox and team views are sorted by activity: combine them with status, channel, "
+                             "assignee or label, not with priority, sort or attribute filters")
+        items, next_cursor = inboxes.page(table, inbox=inbox_, team=team, caller=auth.current(router).email,
                                           status=status, channel=channel, assignee=assignee, label=label,
                                           limit=limit, cursor=cursor)
     else:
-        items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
-                                        limit=limit, cursor=cursor)
-    return ConversationPage(items=with_teams([ConversationSummary.of(c) for c in items]),
-                            next_cursor=next_cursor)
+        items, next_cursor = inbox.page(table, status=status, channel=channel, assignee=assignee, label=label,
+                                        limit=limit, cursor=cursor, priority=priority, sort=sort, attributes=attributes)
+    return ConversationPage(items=with_teams([ConversationSummary.of(c) for c in items]), next_cursor=next_cursor)
 
 
 @router.get("/api/conversations/<conversation_id>", summary="One conversation, with its reply window")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -62,7 +62,7 @@ class LastMessage(ApiModel):
 class ConversationSummary(ApiModel):
     id: str
     channel: str
-    status: Literal["open", "pending", "resolved"]
+    status: Literal["open", "pending", "resolved", "snoozed"]
     contact: ContactRef
     assignee: str | None = None
     labels: list[str] = []
@@ -72,16 +72,27 @@ class ConversationSummary(ApiModel):
     # issue 14: the inbox (GET /api/inboxes names it) and its team, which the conversation's team is
     inbox: str | None = Field(None, description="the inbox's id (GET /api/inboxes)")
     team: str | None = Field(None, description="the team of its inbox (GET /api/teams), if any")
+    # Organizing the queue (issue 14)
+    priority: Literal["urgent", "high", "normal", "low"] = "normal"
+    snoozed_until: str | None = Field(None, description="snoozed: when it wakes (back to open)")
+    waiting_since: str | None = Field(None, description="since when the customer waits for an answer (null: nobody "
+                                                        "waits)")
+    sla: SlaOut | None = Field(None, description="the SLA targets of this cycle; null when none runs")
+    attributes: dict[str, Any] = Field({}, description="custom attributes (GET /api/attributes)")
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
+        from switchboard.services.sla import view
+
         return cls(id=conv.id, channel=conv.channel, status=conv.status,
                    contact=ContactRef(id=conv.contact_id, name=conv.contact_name,
                                       display=conv.contact_name or address_label(conv.channel, conv.recipient)
                                       or f"Contact {conv.contact_id}"), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
-                   inbox=conv.inbox)
+                   inbox=conv.inbox,
+                   priority=conv.priority, snoozed_until=conv.snoozed_until, waiting_since=conv.waiting_since,
+                   sla=view(conv.sla), attributes=conv.attributes)
 
 
 class ConversationPage(ApiModel):
@@ -260,6 +271,7 @@ class ContactOut(ApiModel):
     created_at: str
     identities: list[Identity] = []
     conversations: list[ContactConversation] = []
+    attributes: dict[str, Any] = Field({}, description="custom attributes (issue 14; GET /api/attributes)")
 
     @model_validator(mode="after")
     def _display(self) -> ContactOut:
@@ -278,6 +290,8 @@ class ContactPatch(ApiModel):
     surveys_opt_out: bool | None = None
     do_not_contact: bool | None = None
     opted_out: list[Channel] | None = Field(None, max_length=7, description="the whole list of opted-out channels")
+    attributes: dict[str, Any] | None = Field(None, description="custom attributes to set (null removes one), "
+                                              "checked against their definitions (issue 14)")
 
 
 class Me(ApiModel):
@@ -310,6 +324,7 @@ class MetricsOut(ApiModel):
     by_status: dict[str, int] = Field(description="open, pending, resolved: where the conversations opened in the "
                                                   "period stand now")
     activity: dict[str, int] = Field(description="opened, resolved, reopened: what happened in the period")
+    sla: SlaMetrics = Field(default_factory=lambda: SlaMetrics(), description="SLA hit rates and breaches (issue 14)")
 
 
 # -- templates and reaching customers first (templates capability) ----------------------------------
@@ -430,3 +445,111 @@ class NewConversationOut(ConversationDetail):
 
 
 ReplyIn.model_rebuild()
+
+
+# -- organizing the queue (issue 14) ---------------------------------------------------------------------------------
+class SlaOut(ApiModel):
+    first_response_due_at: str | None = None
+    next_response_due_at: str | None = None
+    resolution_due_at: str | None = None
+    breached: list[str] = Field([], description="targets missed in this cycle: first_response, next_response, "
+                                                "resolution")
+    warned: list[str] = Field([], description="targets the assignee was warned about")
+    next_due_at: str | None = Field(None, description="the nearest due time of the targets not met yet")
+    seconds_left: int | None = Field(None, description="until next_due_at, by the server's clock (negative: overdue)")
+
+
+class SlaMetrics(ApiModel):
+    first_response_hit_rate: float | None = Field(None, description="first responses within target / first "
+                                                                    "responses with a target")
+    next_response_hit_rate: float | None = None
+    resolution_hit_rate: float | None = None
+    breaches: int = Field(0, description="targets breached (recorded by TimersFunction) in the period")
+    breaches_by_target: dict[str, int] = {}
+    counted: dict[str, int] = Field({}, description="how many of each target were met or missed in the period")
+
+
+class SnoozeIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    until: str | None = Field(None, max_length=40, description="ISO 8601 with a time zone, in the future")
+    preset: Literal["1h", "tomorrow", "next_week"] | None = Field(
+        None, description="instead of until: an hour from now, tomorrow 9:00 or next Monday 9:00 in the business "
+                          "time zone")
+
+
+Priority = Literal["urgent", "high", "normal", "low"]
+
+
+class PriorityIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: Priority
+
+
+class ConversationPatch(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    attributes: dict[str, Any] = Field(description="custom attributes to set (null removes one), checked against "
+                                                   "their definitions")
+
+
+BULK_MAX = 100
+
+
+class BulkIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(min_length=1,
+                                                                                      max_length=BULK_MAX)
+    action: Literal["resolve", "reopen", "assign", "label", "snooze", "priority"]
+    agent: str | None = Field(None, max_length=320, description="assign: the agent's email (null unassigns)")
+    labels: list[Label] | None = Field(None, max_length=20, description="label: labels added to each")
+    until: str | None = Field(None, max_length=40, description="snooze: ISO 8601 with a time zone")
+    preset: Literal["1h", "tomorrow", "next_week"] | None = Field(None, description="snooze: instead of until")
+    priority: Priority | None = Field(None, description="priority: the one to set")
+
+    @model_validator(mode="after")
+    def _parameters(self) -> BulkIn:
+        if self.action == "assign" and "agent" not in self.model_fields_set:
+            raise ValueError("assign needs agent (null unassigns)")
+        if self.action == "label" and not self.labels:
+            raise ValueError("label needs labels")
+        if self.action == "snooze" and (self.until is None) == (self.preset is None):
+            raise ValueError("snooze needs until or preset")
+        if self.action == "priority" and self.priority is None:
+            raise ValueError("priority needs priority")
+        return self
+
+
+class BulkError(ApiModel):
+    code: str
+    message: str
+
+
+class BulkResult(ApiModel):
+    id: str
+    ok: bool
+    error: BulkError | None = Field(None, description="why not (null when ok)")
+
+
+class BulkOut(ApiModel):
+    results: list[BulkResult]
+
+
+class AttributeIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="lower case letters, digits and _")
+    label: str = Field(min_length=1, max_length=80)
+    type: Literal["text", "number", "date", "list", "checkbox"]
+    applies_to: Literal["contact", "conversation"]
+    options: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]] | None = \
+        Field(None, max_length=50, description="list: the choices")
+
+
+class AttributeOut(ApiModel):
+    key: str
+    label: str
+    type: Literal["text", "number", "date", "list", "checkbox"]
+    applies_to: Literal["contact", "conversation"]
+    options: list[str] | None = None
+
+
+class AttributeList(ApiModel):
+    items: list[AttributeOut]

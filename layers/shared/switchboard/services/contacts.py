@@ -24,8 +24,20 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
     """Edit the profile (None removes a field; surveys_opt_out None is False). A new email or phone becomes an
     identity; opting out or a changed email drops pending surveys, which must not reach an opted-out or old
     address."""
-    if not changes:
+    values = changes.pop("attributes", None)
+    if not changes and values is None:
         raise BadRequest("nothing to change", code="empty_patch")
+    if values is not None:  # custom attributes (issue 14): checked against their definitions before anything is written
+        from switchboard.services import attributes
+
+        checked = attributes.validate(table, values, "contact")
+        current = contacts.get(table, contact_id)
+        if current is None:
+            raise NotFound(f"contact {contact_id} not found")
+        if changes:
+            current = update(table, contact_id, changes)
+        attributes.set_on_contact(table, current, checked)
+        return contacts.get(table, contact_id) or current
     if "surveys_opt_out" in changes and changes["surveys_opt_out"] is None:
         changes = {**changes, "surveys_opt_out": False}
     # templates capability: consent (do_not_contact, opted_out) has its own writes

@@ -15,11 +15,19 @@ if TYPE_CHECKING:
 
 
 def page(table: Table, *, status: str | None = None, channel: str | None = None, assignee: str | None = None,
-         label: str | None = None, limit: int = 25, cursor: str | None = None) -> tuple[list[Conversation], str | None]:
+         label: str | None = None, limit: int = 25, cursor: str | None = None, priority: str | None = None,
+         sort: str = "activity", attributes: dict[str, str] | None = None) -> tuple[list[Conversation], str | None]:
     """Newest activity first. Labels are stored lower-cased (see `set_labels`), so the filter is too: "VIP" finds
-    "vip"."""
-    return inbox.page(table, status=status, channel=channel, assignee=assignee,
-                      label=label.strip().lower() if label else label, limit=limit, cursor=cursor)
+    "vip". A priority, another sort or an attribute filter (issue 14) is store/views.py's."""
+    label = label.strip().lower() if label else label
+    if priority or sort != "activity" or attributes:
+        from switchboard.store import views
+
+        return views.page(table, statuses=(status,) if status else inbox.STATUSES, sort=sort, priority=priority,
+                          assignee=assignee, channel=channel, label=label, attributes=attributes, limit=limit,
+                          cursor=cursor)
+    return inbox.page(table, status=status, channel=channel, assignee=assignee, label=label, limit=limit,
+                      cursor=cursor)
 
 
 def get(table: Table, conv_id: str) -> Conversation:

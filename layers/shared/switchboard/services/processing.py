@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, inboxes, media, optouts
+from switchboard.services import assignment, automation, inboxes, media, optouts, sla
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -187,7 +187,9 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
-    stored = messages.store_inbound(table, conv, message, clock.iso(clock.now()), event.sender_id)
+    received_at = clock.iso(clock.now())
+    also = sla.customer_message(table, conv, received_at)  # issue 14: SLA due times (their timers are put first)
+    stored = messages.store_inbound(table, conv, message, received_at, event.sender_id, also=also)
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from switchboard import clock, observability
+from switchboard.errors import Conflict
 from switchboard.models import Conversation
-from switchboard.services import assignment
+from switchboard.services import assignment, sla
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, due, metrics, suppression
-from switchboard.store.table import Table
+from switchboard.store import contacts, conversations, due, metrics, queue, suppression
+from switchboard.store.table import ConditionFailed, Table
 
 AUTOMATION = "automation"
 
@@ -44,6 +46,7 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
     if not conversations.mark_resolved(table, conv, at, by, also):
         return False  # changed meanwhile (resolved by someone else, reopened, parked, or gone)
     due.cancel(table, conv_id, due.AUTO_REPLY)  # resolved: no holding reply any more
+    queue.resolution_met(table, conv, at)  # issue 14: the resolution target counted, SLA and snooze timers gone
     assignment.closed(table, conv)
     metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
     metrics.status_moved(table, conv, conv.status, "resolved")
@@ -64,18 +67,36 @@ def survey_recipient(table: Table, contact_id: str) -> tuple[str, str | None] | 
 
 
 def reopen(table: Table, conv_id: str) -> Conversation:
-    conv = conversations.require(table, conv_id)
+    """Open again: from resolved (a new SLA cycle), or from pending or snoozed (its wake-up is off)."""
+    conv, updated = _set_status(table, conv_id, "open", lambda c: sla.reopened(table, c))
     if conv.status == "resolved":
         at = clock.iso(clock.now())
         assignment.reopened(table, conv)
         due.cancel(table, conv_id, due.SURVEY)
         metrics.record(table, at[:10], {"reopened": 1})
         observability.count_by_channel("ConversationsReopened", conv.channel)
-    return conversations.set_status(table, conv_id, "open")
+    return updated
 
 
 def pending(table: Table, conv_id: str) -> Conversation:
     """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
     conversations.require(table, conv_id)
     due.cancel_all(table, [conv_id], [due.SURVEY, due.AUTO_REPLY])
-    return conversations.set_status(table, conv_id, "pending")
+    return _set_status(table, conv_id, "pending")[1]
+
+
+def _set_status(table: Table, conv_id: str, status: str,
+                more: Callable[[Conversation], queue.Delta] | None = None) -> tuple[Conversation, Conversation]:
+    """(the conversation as it was, as it is now). Leaving a snooze takes its wake-up off (issue 14); `more`: what
+    else the write changes, from the conversation as read (conditional: read again when it moved)."""
+    for _attempt in range(3):
+        conv = conversations.require(table, conv_id, consistent=True)
+        also = queue.leaving_snooze(conv) + (more(conv) if more else queue.Delta())
+        try:
+            updated = conversations.set_status(table, conv_id, status, also=also or None)
+        except ConditionFailed:
+            continue  # changed (or gone) meanwhile: read it again
+        if conv.status == "snoozed":
+            due.cancel(table, conv_id, queue.SNOOZE)
+        return conv, updated
+    raise Conflict("the conversation kept changing; try again", code="conversation_busy")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
-from switchboard.store import due, keys, metrics
+from switchboard.store import due, keys, metrics, queue
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         "contact_id": contact.id, "contact_name": contact.name, "recipient": recipient, "status": "open",
         "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
         "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(channel, inbox_id), now, conv_id),  # InboxIndex (issue 14)
+        "priority": "normal", "queue_sk": keys.queue_sort("normal", None, conv_id),  # issue 14: QueueIndex
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
@@ -151,8 +152,10 @@ def _update_conversation(table: Table, conv_id: str, expression: str, vals: dict
     return _conversation(item or {})
 
 
-def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -> Conversation:
-    """open / pending / resolved; resolving records who and when (CSAT is credited to them)."""
+def set_status(table: Table, conv_id: str, status: str, by: str | None = None,
+               also: queue.Delta | None = None) -> Conversation:
+    """open / pending / resolved; resolving records who and when (CSAT is credited to them). `also`: what else the
+    write changes (issue 14: a snooze ends, SLA due times); its conditions failing raises ConditionFailed."""
     vals: dict[str, Any] = {":st": status, ":g1": keys.inbox_status_pk(status)}
     expression = "SET #st = :st, gsi1pk = :g1"
     if status == "resolved":
@@ -160,10 +163,13 @@ def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -
         vals |= {":now": clock.iso(clock.now()), ":by": by or "-"}
     else:
         expression += " REMOVE resolved_at, resolved_by"
+    expression, names, vals, condition = queue.merge(expression, also, {"#st": "status"}, vals, "attribute_exists(pk)")
     try:
-        before = table.update(keys.conversation(conv_id), expression, names={"#st": "status"}, vals=vals,
-                              condition="attribute_exists(pk)", return_old=True) or {}
+        before = table.update(keys.conversation(conv_id), expression, names=names, vals=vals,
+                              condition=condition, return_old=True) or {}
     except ConditionFailed:
+        if also:
+            raise
         raise NotFound(f"conversation {conv_id} not found") from None
     conv = require(table, conv_id, consistent=True)
     metrics.status_moved(table, conv, before.get("status"), status)
@@ -173,14 +179,16 @@ def set_status(table: Table, conv_id: str, status: str, by: str | None = None) -
 def mark_resolved(table: Table, conv: Conversation, at: str, by: str, also: list[dict[str, Any]]) -> bool:
     """Resolve, on the condition that the status is still the one `conv` has, in one transaction with the actions
     in `also` (the survey's due entry). False when the conversation changed meanwhile (or is gone)."""
+    # Organizing the queue (issue 14): nobody waits any more, the SLA targets are done, a snooze ends.
+    expression, names, vals, condition = queue.merge(
+        "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by", queue.resolved(conv),
+        {"#st": "status"}, {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"), ":at": at, ":by": by,
+                            ":was": conv.status}, "attribute_exists(pk) AND #st = :was")
     try:
         table.transact([
-            {"Update": {"Key": keys.conversation(conv.id),
-                        "UpdateExpression": "SET #st = :res, gsi1pk = :g1, resolved_at = :at, resolved_by = :by",
-                        "ConditionExpression": "attribute_exists(pk) AND #st = :was",
-                        "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {":res": "resolved", ":g1": keys.inbox_status_pk("resolved"),
-                                                      ":at": at, ":by": by, ":was": conv.status}}},
+            {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
+                        "ConditionExpression": condition, "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": vals}},
             *also,
         ])
     except ConditionFailed:

@@ -116,3 +116,33 @@ def move_retention(table: Table, conv_id: str, contact_id: str) -> None:
                      condition="attribute_exists(pk)")
     except ConditionFailed:
         pass
+
+
+# -- organizing the queue (issue 14): snooze wake-ups and SLA timers ---------------------------------------------------
+SNOOZE = keys.SNOOZE
+SLA = "sla"  # one DueIndex partition (DUE#sla) for every target; an entry per conversation and target
+
+
+def schedule_wake(table: Table, conv_id: str, until: str) -> None:
+    """A snoozed conversation's wake-up (a new snooze replaces it)."""
+    table.put({**keys.due(conv_id, SNOOZE), **keys.due_index(SNOOZE, until, conv_id), "type": "due", "job": SNOOZE,
+               "conversation_id": conv_id, "until": until})
+
+
+def schedule_sla(table: Table, conv_id: str, target: str, due_at: str, at: str, event: str) -> None:
+    """An SLA target's next step: its warning (`event` "warn", at `at`) or its breach ("breach", at its due time).
+    The entry carries everything the timer needs, so that it reads nothing else."""
+    table.put({**keys.due(conv_id, keys.sla_due_job(target)), **keys.due_index(SLA, at, conv_id), "type": "due",
+               "job": SLA, "conversation_id": conv_id, "target": target, "due_at": due_at, "event": event})
+
+
+def advance_sla(table: Table, item: dict[str, Any], at: str, event: str) -> bool:
+    """Move a claimed SLA entry on to its next step, if nobody rescheduled it meanwhile."""
+    try:
+        table.update({"pk": item["pk"], "sk": item["sk"]}, "SET due_sk = :n, #ev = :ev", names={"#ev": "event"},
+                     vals={":n": keys.due_index(SLA, at, item["conversation_id"])["due_sk"], ":ev": event,
+                           ":s": item["due_sk"]},
+                     condition="due_sk = :s")
+    except ConditionFailed:
+        return False
+    return True

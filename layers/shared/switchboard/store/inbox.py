@@ -14,7 +14,7 @@ from switchboard.store.table import Table, decode_cursor, encode_cursor, start_k
 if TYPE_CHECKING:
     from switchboard.models import Conversation
 
-STATUSES = ("open", "pending", "resolved")
+STATUSES = ("open", "pending", "resolved", "snoozed")  # snoozed: issue 14
 
 
 def _conversation(item: dict[str, Any]) -> Conversation:

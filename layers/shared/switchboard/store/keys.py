@@ -31,6 +31,9 @@ Items (pk / sk):
   TEMPLATES#<channel>  TEMPLATE#<name>#<lang>    an approved message template (WhatsApp), synced from the provider
   TEMPLATES#<channel>  SYNC                      when the templates were last synced, and how many
   RATE#<scope>#<mac>   HOUR#<epoch>              a public client's request counters for one hour (rate limits; TTL)
+  CONV#<id>            DUE#snooze                a snoozed conversation's wake-up     DueIndex DUE#snooze
+  CONV#<id>            DUE#sla#<target>          an SLA target's next warning/breach  DueIndex DUE#sla
+  ATTRDEF              ATTR#<key>                a custom attribute's definition
 """
 
 from __future__ import annotations
@@ -262,3 +265,46 @@ def rate_counters(scope: str, subject: str, hour_start: int) -> Key:
     """The request counters of one client (`subject`: a keyed hash of a visitor id or an address, never the value
     itself) in one hour: one item per client and hour, one attribute per window inside it."""
     return {"pk": f"RATE#{scope}#{subject}", "sk": f"HOUR#{hour_start}"}
+# -- organizing the queue (issue 14) ---------------------------------------------------------------------------------
+# Three more views of the conversations, each partitioned like GSI1 (gsi1pk = STATUS#<status>), so that a status
+# change moves a conversation in all of them with the one gsi1pk write it makes already. Only their sort keys are new:
+QUEUE_INDEX = "QueueIndex"  # gsi1pk / queue_sk: priority, then how long the customer has waited (every conversation)
+PRIORITY_INDEX = "PriorityIndex"  # gsi1pk / prio_sk: one priority, newest activity first (sparse: not normal)
+SLA_INDEX = "SlaIndex"  # gsi1pk / sla_sk: the SLA due time nearest (sparse: while an SLA target runs)
+PRIORITY_RANKS = {"urgent": "1", "high": "2", "normal": "3", "low": "4"}
+NOT_WAITING = "~"  # sorts after every time: nobody waits for us
+
+
+def priority_rank(priority: str | None) -> str:
+    return PRIORITY_RANKS.get(priority or "normal", PRIORITY_RANKS["normal"])
+
+
+def queue_sort(priority: str | None, waiting_since: str | None, conv_id: str) -> str:
+    """QueueIndex: the priority's rank, then since when the customer waits (not waiting: after those who do)."""
+    return f"{priority_rank(priority)}#{waiting_since or NOT_WAITING}#{conv_id}"
+
+
+def priority_sort(priority: str | None, updated_at: str, conv_id: str) -> str | None:
+    """PriorityIndex: a priority other than normal, then activity (None for normal: not in the index)."""
+    if (priority or "normal") == "normal":
+        return None
+    return f"{priority_rank(priority)}#{updated_at}#{conv_id}"
+
+
+def sla_sort(due_at: str, conv_id: str) -> str:
+    return f"{due_at}#{conv_id}"
+
+
+SNOOZE, SLA_PREFIX = "snooze", "sla#"  # DueIndex jobs: DUE#snooze, DUE#sla (one entry per target: DUE#sla#<target>)
+
+
+def sla_due_job(target: str) -> str:
+    return f"{SLA_PREFIX}{target}"
+
+
+ATTRIBUTES_PK = "ATTRDEF"
+
+
+def attribute_definition(key: str) -> Key:
+    """A custom attribute's definition (one partition: a team has dozens, read in one Query)."""
+    return {"pk": ATTRIBUTES_PK, "sk": f"ATTR#{key}"}

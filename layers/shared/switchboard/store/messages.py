@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
-from switchboard.store import due, keys, metrics
+from switchboard.store import due, keys, metrics, queue
 from switchboard.store.conversations import live
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor, start_key
 
@@ -65,7 +65,7 @@ def message_item(message: Message) -> dict[str, Any]:
 
 
 def store_inbound(table: Table, conv: Conversation, message: Message, received_at: str,
-                  sender_address: str | None = None) -> bool:
+                  sender_address: str | None = None, also: queue.Delta | None = None) -> bool:
     """Store a customer message and bring the conversation up to date. True when this call applied it to the
     conversation, False when an earlier delivery already had.
 
@@ -93,31 +93,41 @@ def store_inbound(table: Table, conv: Conversation, message: Message, received_a
         redelivery = True
         condition += " AND (attribute_not_exists(last_inbound_at) OR last_inbound_at < :created)"
         vals[":created"] = message.created_at
+    # Organizing the queue (issue 14): the wait starts, a snooze ends, the sort keys follow; `also`: SLA due times.
+    expression, names, vals, condition = queue.merge(
+        "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
+        "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
+        "reopened_count = if_not_exists(reopened_count, :zero) + :reopen, "
+        "unread_count = if_not_exists(unread_count, :zero) + :one, inbox_sk = :isk REMOVE resolved_at, resolved_by",
+        queue.customer_message(conv, received_at) + (also or queue.Delta()), {"#st": "status"},
+        {":at": received_at, ":lm": _preview(message), ":li": last_inbound,
+         ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
+         ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
+         ":reopen": 1 if reopening else 0, ":isk": keys.inbox_scope_sk(conv.inbox, received_at, conv.id), **vals},
+        condition)
     try:
-        before = table.update(
-            keys.conversation(conv.id),
-            "SET updated_at = :at, last_message = :lm, last_inbound_at = :li, #st = :open, expires_at = :exp, "
-            "recipient = :from, gsi1pk = :g1, gsi1sk = :sort, gsi2sk = :sort, "
-            "reopened_count = if_not_exists(reopened_count, :zero) + :reopen, "
-            "unread_count = if_not_exists(unread_count, :zero) + :one, inbox_sk = :isk REMOVE resolved_at, resolved_by",
-            names={"#st": "status"},
-            vals={":at": received_at, ":lm": _preview(message), ":li": last_inbound,
-                  ":exp": message.expires_at or NO_EXPIRY, ":from": sender_address, ":open": "open",
-                  ":g1": keys.inbox_status_pk("open"), ":sort": sort, ":zero": 0, ":one": 1,
-                  ":reopen": 1 if reopening else 0, ":isk": keys.inbox_scope_sk(conv.inbox, received_at, conv.id),
-                  **vals},
-            condition=condition, return_old=True) or {}
+        before = table.update(keys.conversation(conv.id), expression, names=names, vals=vals, condition=condition,
+                              return_old=True) or {}
     except ConditionFailed:
-        if redelivery:
+        if redelivery and _applied(table, conv.id, message.created_at):
             return False  # a redelivery of a message already in its conversation
-        raise
+        raise  # gone, or changed meanwhile (its priority): the queue delivers it again, read afresh
+    if conv.status == "snoozed":  # a customer message wakes it at once: its wake-up is off
+        due.cancel(table, conv.id, queue.SNOOZE)
     if reopening:
         metrics.record(table, received_at[:10], {"reopened": 1})
     metrics.status_moved(table, conv, before.get("status"), "open")  # the status it really had, not as read
     return True
 
 
-def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True) -> None:
+def _applied(table: Table, conv_id: str, created_at: str) -> bool:
+    """Has the conversation seen a customer message this recent (a redelivery's part done before)?"""
+    item = table.get(keys.conversation(conv_id), consistent=True)
+    return item is None or (item.get("last_inbound_at") or "") >= created_at
+
+
+def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_response: bool = True,
+                 _attempt: int = 1) -> None:
     """Store an outbound message (queued) and update the conversation's activity.
 
     An agent's reply (not an automated one) answers the customer: it is the first response once (counted in
@@ -137,18 +147,30 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
         if conv.first_response_at is None:
             expression += ", first_response_at = :at"
             condition += " AND attribute_not_exists(first_response_at)"
+    # Organizing the queue (issue 14): an answer ends the wait and meets the response targets; the sort keys follow.
+    expression, names, vals, condition = queue.merge(
+        expression, queue.answered(conv, message.created_at, counts_as_response), None, vals, condition)
     put = {"Put": {"Item": message_item(message), "ConditionExpression": "attribute_not_exists(pk)"}}
-    update = {"Update": {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
-                         "ConditionExpression": condition, "ExpressionAttributeValues": vals}}
+    update: dict[str, Any] = {"Key": keys.conversation(conv.id), "UpdateExpression": expression,
+                              "ConditionExpression": condition, "ExpressionAttributeValues": vals}
+    if names:
+        update["ExpressionAttributeNames"] = names
     try:
-        table.transact([put, update])
+        table.transact([put, {"Update": update}])
     except ConditionFailed as exc:
-        if conv.first_response_at is not None or not counts_as_response or (exc.reasons and exc.reasons[0] != "None"):
+        if (exc.reasons and exc.reasons[0] != "None") or _attempt >= 3:
             raise
-        # Another reply was first meanwhile: store this one as an ordinary reply.
-        add_outbound(table, conv.model_copy(update={"first_response_at": message.created_at}), message, counts_as_response)
+        # Changed meanwhile (another reply was first, or its priority moved): read it again and store this reply
+        # on what it is now (the first response goes to whoever was first).
+        from switchboard.store.conversations import get
+
+        fresh = get(table, conv.id, consistent=True)
+        if fresh is None:
+            raise
+        add_outbound(table, fresh, message, counts_as_response, _attempt + 1)
         return
     if counts_as_response:
+        queue.response_met(table, conv, message.created_at, first=conv.first_response_at is None)
         due.cancel(table, conv.id, due.AUTO_REPLY)  # the customer has an answer: no holding reply
         if conv.first_response_at is None:
             waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()

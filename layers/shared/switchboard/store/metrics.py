@@ -17,7 +17,7 @@ from switchboard.store.table import Table
 # Upper bounds (seconds) of the time buckets; the last one is open-ended.
 BUCKETS = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
 MAX_DAYS = 400
-STATUSES = ("open", "pending", "resolved")
+STATUSES = ("open", "pending", "resolved", "snoozed")  # snoozed: issue 14
 
 
 key = keys.metrics_day
@@ -104,4 +104,23 @@ def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
         # ...and what happened in the period, to conversations of any age.
         "activity": {"opened": int(totals.get("conversations", 0)), "resolved": int(totals.get("resolved", 0)),
                      "reopened": int(totals.get("reopened", 0))},
+        "sla": sla_summary(totals),  # issue 14
     }
+
+
+def _rate(hits: float, total: float) -> float | None:
+    return round(hits / total, 3) if total else None
+
+
+def sla_summary(totals: dict[str, float]) -> dict[str, Any]:
+    """SLA hit rates (targets met in time over targets met or missed, counted when the answer or the resolution came)
+    and breaches (counted when TimersFunction recorded them)."""
+    return {"first_response_hit_rate": _rate(totals.get("sla_fr_hit", 0), totals.get("sla_fr_n", 0)),
+            "next_response_hit_rate": _rate(totals.get("sla_nr_hit", 0), totals.get("sla_nr_n", 0)),
+            "resolution_hit_rate": _rate(totals.get("sla_res_hit", 0), totals.get("sla_res_n", 0)),
+            "breaches": int(totals.get("sla_breaches", 0)),
+            "breaches_by_target": {"first_response": int(totals.get("sla_breach_fr", 0)),
+                                   "next_response": int(totals.get("sla_breach_nr", 0)),
+                                   "resolution": int(totals.get("sla_breach_res", 0))},
+            "counted": {"first_response": int(totals.get("sla_fr_n", 0)), "next_response": int(totals.get("sla_nr_n", 0)),
+                        "resolution": int(totals.get("sla_res_n", 0))}}

@@ -1,0 +1,17 @@
+"""Priorities (issue 14): urgent, high, normal, low, set by agents; the inbox filters and sorts by them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from switchboard.store import queue
+from switchboard.store.table import Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Conversation
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+def set_priority(table: Table, conv_id: str, priority: str) -> Conversation:
+    return queue.set_priority(table, conv_id, priority)

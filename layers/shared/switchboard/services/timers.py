@@ -1,0 +1,30 @@
+"""TimersFunction's run (issue 14): what is due in the sparse DueIndex, and nothing else. Snoozed conversations wake;
+SLA targets get their warning and their breach. Each step is claimed by a conditional write, so a rerun (or two runs
+at once) never wakes, warns or counts twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard import observability
+from switchboard.services import jobs, sla
+from switchboard.store import due, queue
+from switchboard.store.table import Table
+
+
+def _wake(table: Table, entry: dict[str, Any]) -> bool:
+    """The conversation first (only if it is still snoozed until then), then its entry: a rerun after a stop in between
+    finds the conversation awake and just drops the entry."""
+    woken = queue.wake(table, entry)
+    due.take(table, entry)
+    if woken:
+        observability.count("SnoozesWoken")
+    return woken is not None
+
+
+def run(table: Table | None = None) -> dict[str, int]:
+    table = table or Table()
+    woke = jobs.run(due.SNOOZE, _wake, table)
+    checked = sla.run(table)
+    return {"snoozes_due": woke["due"], "woken": woke["done"], "sla_due": checked["due"], "sla_done": checked["done"],
+            "errors": woke["errors"] + checked["errors"]}
