@@ -188,6 +188,12 @@ class Contact(Model):
     first_message_id: str | None = Field(None, description="the message that made us meet: it gets the greeting")
     email_suppressed: bool = Field(False, description="mail to the address bounced or drew a complaint")
     channels: list[str] = Field([], description="further channels the customer wrote on under a shared identity")
+    # Contacts and search (issue 14): what the search index holds for the contact, and its directory position.
+    last_activity_at: str | None = Field(None, description="the customer's latest message (to 15 minutes)")
+    search_terms: list[str] = Field([], description="the terms the contact is indexed under (CTERM# items)")
+    search_name: str | None = Field(None, description="the name those index items show")
+    search_handle: str | None = Field(None, description="a channel handle to show when there is no name, phone "
+                                                        "or email")
 
 
 class Conversation(Model):
@@ -261,6 +267,8 @@ class Message(Model):
     auto_submitted: str | None = Field(None, description="inbound automated mail: why (see InboundMessage)")
     authentication: dict[str, str] | None = Field(None, description="email: SPF, DKIM and DMARC verdicts")
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
+    search_terms: list[str] = Field([], description="customer messages: the words it gave the search index (TERM# "
+                                                    "items), so that deleting it finds them")
 
     @property
     def automated(self) -> bool:

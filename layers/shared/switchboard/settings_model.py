@@ -93,6 +93,9 @@ class Settings(BaseModel):
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")
+    # Contacts and search (issue 14): a phone number written without its country code (an agent's "(555) 123-4567")
+    # is read as a number of this region (ISO 3166 alpha-2).
+    phone_region: str = Field("US", alias="PHONE_REGION")
 
     @property
     def table_name(self) -> str:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
+from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
 
@@ -41,6 +42,7 @@ app.include_router(contacts.router)
 app.include_router(admin.router)
 app.include_router(survey_pages.router)
 app.include_router(team.router)
+app.include_router(search_routes.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -167,6 +167,16 @@ class Table:
             pending = out.get("UnprocessedItems", {}).get(self.name, []) + pending[25:]
         raise ServiceUnavailable(f"DynamoDB left {len(pending)} deletes unprocessed")
 
+    def batch_put(self, items: list[dict[str, Any]]) -> int:
+        """Put many items (unconditionally), 25 per request; unprocessed ones are retried."""
+        pending = [{"PutRequest": {"Item": serialize(i)}} for i in items]
+        for _attempt in range(8):
+            if not pending:
+                return len(items)
+            out = self._call("batch_write_item", RequestItems={self.name: pending[:25]})
+            pending = out.get("UnprocessedItems", {}).get(self.name, []) + pending[25:]
+        raise ServiceUnavailable(f"DynamoDB left {len(pending)} puts unprocessed")
+
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Actions are {"Put"|"Update"|"Delete"|"ConditionCheck": {...}} with plain-dict Item/Key/values."""
         wire = []
