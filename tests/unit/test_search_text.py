@@ -31,7 +31,7 @@ NAMES = st.text(LETTERS | st.sampled_from(" -'.ĀāĒēĪīŌōŪūČčŠšŽž�
 @pytest.mark.parametrize("raw, folded", [
     ("Jānis Bērziņš", "janis berzins"), ("ZOË", "zoe"), ("Straße", "strasse"), ("Łódź", "lodz"),
     ("Ørsted", "orsted"), ("İstanbul", "istanbul"), ("Ångström", "angstrom"), ("Đorđe", "dorde"),
-    ("Ａｎｎａ", "anna"), ("ﬁnn", "finn"),
+    ("\uff21\uff4e\uff4e\uff41", "anna"), ("ﬁnn", "finn"),
 ])
 def test_fold_drops_case_and_accents(raw, folded):
     assert fold(raw) == folded
@@ -79,7 +79,7 @@ def national_format(number: str, region: str) -> str:
 
 @given(NUMBERS, SEPARATORS, st.sampled_from(["+", "00", "(+", "+ "]))
 def test_an_international_number_in_any_layout_is_its_e164(pair, sep, lead):
-    region, number = pair
+    _, number = pair
     digits = number[1:]
     spaced = sep.join([digits[:3], digits[3:6], digits[6:]])
     written = f"{lead}{spaced}" if lead != "(+" else f"(+{digits[:3]}) {sep.join([digits[3:6], digits[6:]])}"

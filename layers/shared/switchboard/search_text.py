@@ -242,5 +242,5 @@ def matches_all(filters: list[str], name: str | None, email: str | None, phone: 
     if not filters:
         return True
     have = words(name or "") + ([fold(email)] if email else []) + words(email or "") + \
-        ([digits_of(phone)] if phone else []) + ([fold(handle)] + words(handle) if handle else [])
+        ([digits_of(phone)] if phone else []) + ([fold(handle), *words(handle)] if handle else [])
     return all(any(w.startswith(f) for w in have) for f in filters)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard import clock, ids, observability, search_text
 from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
-from switchboard.store import conversations, keys
+from switchboard.store import keys
 from switchboard.store import search as index
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
 
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, InboundMessage, Message
 
 ACTIVITY_STEP = timedelta(minutes=15)  # the directory's order is exact to this: a chat does not move it per message
-RESULTS = 20  # conversations a search returns
-CONTACT_RESULTS = 8  # contacts a search returns
+RESULTS = 10  # conversations a search returns (the newest matches: the search box shows them as you type)
+CONTACT_RESULTS = 6  # contacts a search returns (the Contacts page pages through all of them)
 CONTACTS_WITH_CONVERSATIONS = 3  # the best matching contacts whose newest conversations a search returns
 CONVERSATIONS_PER_CONTACT = 5
 MAX_CONTACT_PAGES = 4
@@ -66,9 +66,9 @@ def _index_words(table: Table, conv_id: str, message: Message, subject: str | No
 def _index_contact(table: Table, contact: Contact, identity: str) -> None:
     now = clock.now()
     stale = not contact.last_activity_at or clock.parse_iso(contact.last_activity_at) <= now - ACTIVITY_STEP
-    emails, phones, handles = search_text.identity_terms(identity)
-    wanted = search_text.contact_terms(contact.name, [e for e in (contact.email, *emails) if e],
-                                       [p for p in (contact.phone, *phones) if p], handles)
+    # What a message can change: the name (the provider's profile) and the identity it came from. Edits of the
+    # email address or phone number go through the API, which reindexes the contact itself.
+    wanted = search_text.contact_terms(contact.name, *search_text.identity_terms(identity))
     if (contact.search_name or None) != (contact.name or None) or not set(wanted) <= set(contact.search_terms):
         index_contact(table, contact.id, activity_at=clock.iso(now) if stale else None)
     elif stale:
@@ -272,9 +272,7 @@ def search(table: Table, q: str) -> tuple[list[ContactHit], list[ConversationHit
         for conv_id in index.contact_conversation_ids(table, contact.id, CONVERSATIONS_PER_CONTACT):
             found.setdefault(conv_id, (None, "contact"))
     hits = []
-    for conv in conversations.many(table, list(found)):  # fresh status, contact and channel; gone ones left out
-        if conv.expires_at and conv.expires_at <= clock.epoch():
-            continue
+    for conv in index.conversation_cards(table, list(found)):  # status, contact, channel now; gone ones left out
         around, matched = found[conv.id]
         snippet = around if around is not None else (conv.last_message or {}).get("text") or conv.subject or ""
         hits.append(ConversationHit(conv, snippet, matched))

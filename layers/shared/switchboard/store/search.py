@@ -4,11 +4,14 @@ items are derived from the conversation and the contact, and go with them (store
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard.store import keys
 from switchboard.store.conversations import live
 from switchboard.store.table import ConditionFailed, Table
+
+if TYPE_CHECKING:
+    from switchboard.models import Conversation
 
 Key = dict[str, str]
 
@@ -41,7 +44,8 @@ def delete_items(table: Table, item_keys: list[Key]) -> int:
 def term_page(table: Table, term: str, limit: int, start: dict[str, Any] | None = None
               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The conversations with this word, newest first (a Query of its partition)."""
-    items, last = table.query("pk = :pk", {":pk": keys.search_term_pk(term)}, forward=False, limit=limit, start=start)
+    items, last = table.query("pk = :pk", {":pk": keys.search_term_pk(term)}, forward=False, limit=limit, start=start,
+                              attributes=["pk", "sk", "snippet", "field", "expires_at"])
     return [i for i in items if live(i)], last
 
 
@@ -68,6 +72,21 @@ def set_message_terms(table: Table, conv_id: str, created_at: str, msg_id: str, 
                      condition="attribute_exists(pk)")
     except ConditionFailed:
         pass  # the message is gone (erased meanwhile): nothing to record
+
+
+CARD = ["id", "channel", "inbox_id", "contact_id", "contact_name", "recipient", "status", "labels", "last_message",
+        "created_at", "updated_at", "subject", "expires_at"]
+
+
+def conversation_cards(table: Table, conv_ids: list[str]) -> list[Conversation]:
+    """What a search result shows of each conversation, as it is now (one BatchGetItem of the META items, only the
+    attributes a result needs); gone and expired ones are left out."""
+    from switchboard.models import Conversation
+
+    if not conv_ids:
+        return []
+    items = table.batch_get([keys.conversation(c) for c in conv_ids[:100]], attributes=CARD)
+    return [Conversation.model_validate(i) for i in items if live(i) and i.get("id")]
 
 
 # -- a contact's terms ---------------------------------------------------------------------------------------
