@@ -100,4 +100,8 @@ export const api = {
   putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
+  // contacts and search (issue 14)
+  contacts: (params) => request('GET', `/api/contacts${qs(params)}`),
+  createContact: (body) => request('POST', '/api/contacts', body),
+  search: (q) => request('GET', `/api/search${qs({ q })}`),
 };
