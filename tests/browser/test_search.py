@@ -8,17 +8,7 @@ import random
 import uuid
 from urllib.parse import quote
 
-from tests.browser.test_frontend import (  # noqa: F401  (fixtures, reused)
-    LAPTOP,
-    PHONE,
-    browser,
-    contact_panel,
-    expect,
-    open_page,
-    page,
-    shot,
-    sign_in,
-)
+from tests.browser.test_frontend import PHONE, contact_panel, expect, open_page, shot, sign_in
 
 SURNAMES = ["Bērziņš", "Kalniņš", "Ozoliņš", "Liepiņa", "Krūmiņš", "Vītoliņš"]
 
@@ -106,7 +96,7 @@ def test_an_agent_finds_a_customer_by_a_piece_of_their_name_their_phone_and_a_wo
 
 
 def test_the_contacts_page_lists_finds_and_opens_contacts_and_creates_one(page, local_stack):
-    conv, surname, digits = latvian_customer(local_stack, "Where is my order 8812?")
+    _, surname, digits = latvian_customer(local_stack, "Where is my order 8812?")
     sign_in(page)
     page.get_by_test_id("nav-contacts").click()
     expect(page.locator("#contacts-title")).to_have_text("Contacts")
@@ -142,7 +132,7 @@ def test_the_contacts_page_lists_finds_and_opens_contacts_and_creates_one(page, 
 
 
 def test_a_duplicate_is_merged_by_picking_it_from_a_search(page, local_stack):
-    conv, surname, digits = latvian_customer(local_stack, "Hello, where is my order?")
+    conv, surname, _ = latvian_customer(local_stack, "Hello, where is my order?")
     twin_digits = f"3712{uuid.uuid4().int % 10**7:07d}"
     twin = new_whatsapp_conversation_with(local_stack, f"J. {surname}", ["new phone, same me"], twin_digits)
     sign_in(page)
@@ -166,7 +156,7 @@ def test_a_duplicate_is_merged_by_picking_it_from_a_search(page, local_stack):
 
 
 def test_the_search_box_on_a_phone(browser, local_stack):
-    conv, surname, _ = latvian_customer(local_stack, "Any news about my refund?")
+    _, surname, _ = latvian_customer(local_stack, "Any news about my refund?")
     page, errors = open_page(browser, local_stack.base, PHONE)
     try:
         sign_in(page)
@@ -180,4 +170,3 @@ def test_the_search_box_on_a_phone(browser, local_stack):
     finally:
         page.context.close()
     assert not errors, errors
-    assert LAPTOP  # the other tests' size
