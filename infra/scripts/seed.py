@@ -10,7 +10,7 @@ several, email addresses, order numbers and the words customers write, so that s
 
 The first customers are always the same, to try search with (the script prints them again at the end):
 Jānis Bērziņš (WhatsApp +371 2000 0000, "My blender arrived broken"), Zoë Müller (email zoe.muller@example.de,
-"Invoice 88231 charged twice"), José García (SMS +34 612 345 678), Ann Lee (Telegram).
+"Invoice 88231 charged twice"), José García (SMS +34 612 345 678: SMS carries no name), Ann Lee (Telegram).
 
 Secrets default to the local stack's documented defaults; the variables `make dev` reads override them
 (META_APP_SECRET, TELEGRAM_SECRET_TOKEN, TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL). Standard library only; the corpus
