@@ -126,7 +126,7 @@ class Population:
                                               [person.phone] if person.phone else [], handles)
             handle = f"telegram:{person.telegram}" if person.telegram else None
             shown = {"name": person.name, "email": person.email, "phone": person.phone, "handle": handle}
-            chunk += [_item(index.contact_term_item(t, contact_id, shown)) for t in terms]
+            chunk += [_item(index.contact_term_item(t, contact_id, shown, terms)) for t in terms]
             contact_terms += len(terms)
             at = last_activity.get(c) or clock.iso(now)
             chunk.append(_item({**keys.contact(contact_id), **keys.contact_activity(at, contact_id), "type": "contact",

@@ -165,11 +165,17 @@ def contact_terms(name: str | None, emails: list[str], phones: list[str], handle
     """Every term a contact is found by (by prefix): each word of the name, each email address, each phone
     number's digit forms, each handle."""
     terms: dict[str, None] = {}
-    for word in words(name or ""):
+    name_words = words(name or "")
+    for word in name_words:
         if MIN_PREFIX <= len(word) <= MAX_TERM:
             terms.setdefault(word, None)
+    if len(name_words) > 1:  # the whole name: "janis b" finds Jānis Bērziņš among every Jānis in one read
+        terms.setdefault(" ".join(name_words)[:100], None)
     for email in emails:
         terms.setdefault(fold(email.strip())[:100], None)
+        for word in words(email.split("@")[0]):  # "ana.berzi" finds ana.berzina7@example.lv
+            if MIN_PREFIX <= len(word) <= MAX_TERM:
+                terms.setdefault(word, None)
     for phone in phones:
         for term in phone_terms(phone):
             terms.setdefault(term, None)
@@ -187,6 +193,7 @@ class Query:
 
     contact_term: str | None = None  # the prefix the contacts are looked up by (the longest word; an email; digits)
     contact_filters: list[str] = field(default_factory=list)  # further prefixes a matched contact must also have
+    contact_phrase: str | None = None  # several words: the start of a whole name, looked up first
     words: list[str] = field(default_factory=list)  # message words, each required
     label: str | None = None
     conversation_id: str | None = None
@@ -232,6 +239,8 @@ def parse_query(q: str, region: str | None = None) -> Query:
         raise QueryTooShort("type at least two letters or digits")
     ordered = sorted(dict.fromkeys(folded), key=len, reverse=True)
     query.contact_term, query.contact_filters = ordered[0], [w for w in ordered[1:] if len(w) >= 1]
+    if len(folded) > 1:
+        query.contact_phrase = " ".join(folded)[:100]
     query.words = [w for w in dict.fromkeys(folded) if _indexable(w)][:4]
     return query
 

@@ -93,7 +93,7 @@ def index_contact(table: Table, contact_id: str, activity_at: str | None = None)
     handle = f"{handles[0][0]}:{handles[0][1]}" if handles else None
     shown = {"name": profile.get("name"), "email": profile.get("email"), "phone": profile.get("phone"),
              "handle": handle}
-    index.put_items(table, [index.contact_term_item(t, contact_id, shown) for t in terms])
+    index.put_items(table, [index.contact_term_item(t, contact_id, shown, terms) for t in terms])
     gone = [t for t in profile.get("search_terms") or [] if t not in terms]
     index.delete_items(table, [keys.contact_term(t, contact_id) for t in gone])
     if activity_at is None and not profile.get("last_activity_at"):
@@ -223,14 +223,33 @@ def _contact_hits(table: Table, query: search_text.Query, limit: int, cursor: st
         return ([_hit_of_profile(profile)] if profile else []), None
     if not query.contact_term:
         return [], None
+    prefix, filters = query.contact_term, query.contact_filters
+    if query.contact_phrase:  # several words: the start of a whole name first, each word only if none starts so
+        state = decode_cursor(cursor) or {}
+        if state.get("by") != "word":
+            hits, next_cursor = _contact_pages(table, query.contact_phrase, [], limit, state.get("at"))
+            if hits or state.get("at"):
+                return hits, _phrase_cursor(next_cursor, "phrase")
+        hits, next_cursor = _contact_pages(table, prefix, filters, limit, state.get("at") if state else None)
+        return hits, _phrase_cursor(next_cursor, "word")
+    return _contact_pages(table, prefix, filters, limit, decode_cursor(cursor))
+
+
+def _phrase_cursor(key: str | None, by: str) -> str | None:
+    return encode_cursor({"by": by, "at": decode_cursor(key)}) if key else None
+
+
+def _contact_pages(table: Table, prefix: str, filters: list[str], limit: int, start: dict[str, Any] | None
+                   ) -> tuple[list[ContactHit], str | None]:
+    """A page of contacts with a term starting with `prefix` that have every one of `filters` too."""
     hits: dict[str, ContactHit] = {}
-    start, last = decode_cursor(cursor), None
+    last = None
     for _ in range(MAX_CONTACT_PAGES):  # further words, or a contact found twice, may leave a page short
-        items, last = index.contact_matches(table, query.contact_term, limit, start)
+        items, last = index.contact_matches(table, prefix, limit, start)
         for item in items:
             hit = _hit_of_term(item)
-            if hit.id in hits or not search_text.matches_all(query.contact_filters, hit.name, hit.email, hit.phone,
-                                                             hit.handle):
+            if hit.id in hits or not index.first_match(item, prefix) or \
+                    not search_text.matches_all(filters, hit.name, hit.email, hit.phone, hit.handle):
                 continue
             hits[hit.id] = hit
             if len(hits) == limit:  # the page is full: the next one resumes after this match

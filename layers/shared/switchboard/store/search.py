@@ -90,10 +90,18 @@ def conversation_cards(table: Table, conv_ids: list[str]) -> list[Conversation]:
 
 
 # -- a contact's terms ---------------------------------------------------------------------------------------
-def contact_term_item(term: str, contact_id: str, shown: dict[str, Any]) -> dict[str, Any]:
-    """`shown`: what a result shows (name, email, phone, handle), so that a match needs no second read."""
+def contact_term_item(term: str, contact_id: str, shown: dict[str, Any], terms: list[str]) -> dict[str, Any]:
+    """`shown`: what a result shows (name, email, phone, handle), so that a match needs no second read; `terms`:
+    all of the contact's terms, so that a prefix that several of them have lists the contact once."""
     return {**keys.contact_term(term, contact_id), "type": "contact_term", "contact_id": contact_id, "term": term,
-            **{k: v for k, v in shown.items() if v}}
+            "terms": terms, **{k: v for k, v in shown.items() if v}}
+
+
+def first_match(item: dict[str, Any], prefix: str) -> bool:
+    """Whether this item is where its contact first appears among the terms starting with `prefix` (in key order):
+    a contact found by several of its terms is listed there only, on whichever page that falls."""
+    mine = f"{item.get('term', '')}#"
+    return not any(f"{t}#" < mine for t in item.get("terms") or [] if t.startswith(prefix))
 
 
 def contact_matches(table: Table, prefix: str, limit: int, start: dict[str, Any] | None = None
