@@ -329,6 +329,16 @@ def is_search_request(call: Any) -> bool:
         bool(keys_) and keys_[0].startswith("CONTACT#") and "begins_with" not in call.params["KeyConditionExpression"]
 
 
+def _read_units(units: Any, call: Any) -> float:
+    """As bench/cost.py counts them, except that a BatchGetItem key that finds nothing is billed too (half a unit,
+    eventually consistent): most of the words a message is checked for are new."""
+    if call.operation == "BatchGetItem" and not call.error:
+        asked = sum(len(spec["Keys"]) for spec in call.params["RequestItems"].values())
+        found = sum(len(v) for v in (call.parsed.get("Responses") or {}).values())
+        return float(units.rru(call) + 0.5 * max(0, asked - found))
+    return float(units.rru(call))
+
+
 def _message_growth_wru(call: Any) -> float:
     """A customer message item carries the words it gave the index: the write units that adds, if any."""
     from bench.cost import item_size
@@ -348,7 +358,7 @@ def cost_line(lives: list[Any], units: Any, prices: dict[str, float]) -> dict[st
     for s, step in enumerate(life.steps):
         calls = [c for c in step.calls if is_search_request(c)]
         wru = sum(units.wru(c) for c in calls) + sum(_message_growth_wru(c) for c in step.calls)
-        rru = sum(units.rru(c) for c in calls)
+        rru = sum(_read_units(units, c) for c in calls)
         memory = next((i.memory_mb for i in step.invocations if i.function == "ProcessorFunction"), 512)
         ms = statistics.median(other.steps[s].search_ms for other in lives)
         gb_s = (ms / 1000) * memory / 1024 if ms else 0.0  # billed per ms: the time inside the handler's
