@@ -1,4 +1,4 @@
-"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost]
+"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost,search]
 
 Writes bench/results.json (the contract's flat keys plus detail under other keys) and prints a table with each
 target and whether it was met. Missed targets are reported, not fatal (timing noise must not fail CI); the exit
@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import ROOT, report
 
-SECTIONS = ("imports", "webhook", "items", "cost")
+SECTIONS = ("imports", "webhook", "items", "cost", "search")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from bench import cold_imports, cost, items_read, webhook, webhook_batch  # after sys.path is set up
+    from bench import search as search_bench  # contacts and search (issue 14)
 
     def log(message: str) -> None:
         print(message, flush=True)
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                 **webhook_batch.measure(runs=1 if args.quick else 3)})
     section("items", lambda: items_read.measure(conversations, log))
     section("cost", cost.measure)
+    section("search", lambda: search_bench.measure(conversations, log))
 
     functions = [spec.name for spec in cold_imports.function_specs()]
     keys = report.contract_keys(functions)

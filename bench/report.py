@@ -27,6 +27,11 @@ FIXED_TARGETS: dict[str, tuple[str, Any]] = {
     "webhook_cpu_ms_per_message": ("reported", None),
     "webhook_ms_for_1000_messages": ("<= 3000", lambda v: v <= 3000),
     "cost_usd_per_million_messages": ("<= 8.00", lambda v: v <= 8.0),
+    # contacts and search (issue 14)
+    "search_p95_ms": ("< 300", lambda v: v < 300),
+    "search_items_read_per_result": ("<= 1.5", lambda v: v <= 1.5),
+    "search_cost_usd_per_million_messages": ("reported", None),
+    "search_cost_share_of_message_cost": ("<= 0.10", lambda v: v <= 0.10),
 }
 
 

@@ -123,4 +123,8 @@ export const api = {
   attributes: () => request('GET', '/api/attributes'),
   createAttribute: (definition) => request('POST', '/api/attributes', definition),
   deleteAttribute: (key) => request('DELETE', `/api/attributes/${encodeURIComponent(key)}`),
+  // contacts and search (issue 14)
+  contacts: (params) => request('GET', `/api/contacts${qs(params)}`),
+  createContact: (body) => request('POST', '/api/contacts', body),
+  search: (q) => request('GET', `/api/search${qs({ q })}`),
 };

@@ -1,12 +1,14 @@
-// The app shell: config, sign-in, the top bar, hash routes (#/inbox, #/c/<id>, #/metrics, #/canned, #/settings),
-// shortcuts.
+// The app shell: config, sign-in, the top bar, hash routes (#/inbox, #/c/<id>, #/metrics, #/canned, #/settings,
+// #/contacts[/<id>]), shortcuts.
 
 import { api, configureAuth, getConfig, loadConfig } from './api.js';
 import { completeHostedSignIn, renderSignIn, signOut, token, tokenIdentity } from './auth.js';
 import { createCannedPage } from './canned.js';
+import { createContactsPage } from './contacts.js';
 import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
+import { createSearchBox } from './search.js';
 import { createSettingsPage } from './settings.js';
 import { createTeamsPage } from './teams.js';
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
@@ -51,6 +53,7 @@ async function start() {
   const inboxCount = h('span', { class: 'nav-count', 'aria-label': 'unread' });
   const navLinks = {
     inbox: h('a', { href: '#/inbox', 'data-testid': 'nav-inbox' }, 'Inbox ', inboxCount),
+    contacts: h('a', { href: '#/contacts', 'data-testid': 'nav-contacts' }, 'Contacts'), // contacts and search (issue 14)
     metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
   };
@@ -80,9 +83,11 @@ async function start() {
     }
   });
   const main = h('main', { id: 'main', tabindex: '-1' });
+  const searchBox = createSearchBox(); // keys: / or Ctrl-K (contacts and search, issue 14)
   const topbar = h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/inbox' }, 'Switchboard'),
     h('nav', { 'aria-label': 'Main' }, Object.values(navLinks)),
+    searchBox.root,
     h('span', { class: 'who', 'data-testid': 'me' }, `${me.email} · ${me.role}`),
     availability,
     h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'));
@@ -102,14 +107,14 @@ async function start() {
 
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
-                    teams: 'Inboxes and teams' };
+                    teams: 'Inboxes and teams', contacts: 'Contacts' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings', 'teams'];
+    const pages = ['metrics', 'canned', 'settings', 'teams', 'contacts'];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -126,7 +131,8 @@ async function start() {
         if (conversation) conversation.unmount();
         conversation = null;
         page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
-          : next === 'teams' ? createTeamsPage({ me }) : createSettingsPage({ me }); // teams: issue 14
+          : next === 'teams' ? createTeamsPage({ me }) // teams: issue 14
+            : next === 'contacts' ? createContactsPage({ me }) : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {
@@ -164,6 +170,7 @@ async function start() {
   teardown = () => {
     window.removeEventListener('hashchange', route);
     document.removeEventListener('keydown', keys);
+    searchBox.destroy();
     inbox.unmount();
     if (conversation) conversation.unmount();
     if (page) page.unmount();

@@ -4,7 +4,8 @@
 import { api } from './api.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
 import { attributesSection } from './organize.js';
-import { channelBadge, channelName, errorText, fmtShort, h, replace, toast } from './ui.js';
+import { contactAddress } from './search.js';
+import { channelBadge, channelName, contactLabel, errorText, fmtShort, h, replace, toast } from './ui.js';
 
 const CONTACT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -75,30 +76,72 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
   }
 
   // The same customer known twice (a new phone, another channel): the other contact's identities and
-  // conversations become this one's, and the other contact is gone.
+  // conversations become this one's, and the other contact is gone. The duplicate is picked from a search (a piece
+  // of its name, its phone number, email or handle), or named by its id.
   function mergeSection() {
     const error = h('p', { class: 'form-error', role: 'alert' });
     const other = h('input', { id: 'merge-other', name: 'other', type: 'text', autocomplete: 'off', required: true,
-                               placeholder: 'ct_…', 'data-testid': 'merge-other' });
+                               placeholder: 'Name, phone, email or ct_… id', 'data-testid': 'merge-other',
+                               role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'merge-candidates' });
+    const candidates = h('ul', { id: 'merge-candidates', class: 'merge-candidates', role: 'listbox',
+                                 'aria-label': 'Contacts found', 'data-testid': 'merge-candidates', hidden: true });
+    const chosenNote = h('p', { class: 'muted merge-chosen', 'data-testid': 'merge-chosen' });
     const confirm = h('div', { class: 'confirm', hidden: true });
+    let chosen = null; // the contact picked from the list
+    let timer = null;
+    let asked = 0;
     const form = h('form', { class: 'contact-form', 'data-testid': 'merge-form' },
-      h('label', { for: 'merge-other' }, "The duplicate's contact id (shown in its panel)"), other,
+      h('label', { for: 'merge-other' }, 'Find the duplicate'), other, candidates, chosenNote,
       h('button', { type: 'submit', class: 'small', 'data-testid': 'merge-start' }, 'Merge into this contact'),
       confirm, error);
+    const choose = (c) => {
+      chosen = c;
+      other.value = contactLabel(c);
+      chosenNote.textContent = `Chosen: ${contactLabel(c)}${contactAddress(c) ? ` (${contactAddress(c)})` : ''}, ${c.id}`;
+      candidates.hidden = true;
+      other.setAttribute('aria-expanded', 'false');
+    };
+    other.addEventListener('input', () => {
+      chosen = null;
+      chosenNote.textContent = '';
+      clearTimeout(timer);
+      const q = other.value.trim();
+      if (q.length < 2 || CONTACT_ID.test(q) && q.startsWith('ct_')) {
+        candidates.hidden = true;
+        return;
+      }
+      timer = setTimeout(async () => {
+        const mine = ++asked;
+        try {
+          const found = ((await api.contacts({ q, limit: 7 })).items || []).filter((c) => c.id !== contact.id);
+          if (mine !== asked) return;
+          replace(candidates, found.length ? found.slice(0, 6).map((c) => h('li', {},
+            h('button', { type: 'button', class: 'candidate', role: 'option', 'data-testid': 'merge-candidate', onclick: () => choose(c) },
+              h('span', { class: 'contact-name' }, contactLabel(c)), h('span', { class: 'muted' }, contactAddress(c) || c.id))))
+            : h('li', { class: 'muted' }, 'No other contact matches.'));
+          candidates.hidden = false;
+          other.setAttribute('aria-expanded', 'true');
+        } catch (err) {
+          if (mine === asked) error.textContent = errorText(err, 'Finding contacts');
+        }
+      }, 250);
+    });
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       error.textContent = '';
-      const id = other.value.trim();
-      if (!CONTACT_ID.test(id)) {
-        error.textContent = "Paste the other contact's id, as its panel shows it.";
+      const typed = other.value.trim();
+      const id = chosen ? chosen.id : typed;
+      if (!chosen && !(CONTACT_ID.test(id) && id.startsWith('ct_'))) {
+        error.textContent = 'Pick the duplicate from the list (type a piece of its name, phone or email), or paste its id.';
         return;
       }
       if (id === contact.id) {
         error.textContent = 'That is this contact.';
         return;
       }
+      const name = chosen ? contactLabel(chosen) : id;
       replace(confirm,
-        h('p', {}, `Merge ${id} into ${contact.name || contact.display || 'this contact'}? Its channels and conversations move here, and it is gone. This cannot be undone.`),
+        h('p', {}, `Merge ${name} into ${contact.name || contact.display || 'this contact'}? Its channels and conversations move here, and it is gone. This cannot be undone.`),
         h('div', { class: 'buttons' },
           h('button', { type: 'button', class: 'primary small', 'data-testid': 'merge-confirm', onclick: () => merge(id, error) }, 'Merge'),
           h('button', { type: 'button', class: 'small', onclick: () => { confirm.hidden = true; } }, 'Cancel')));

@@ -42,3 +42,27 @@ def customer(local_stack):  # noqa: F811
     conv = new_whatsapp_conversation(local_stack, name, ["Hello, where is my order #1234?"], image=True)
     conv["seconds_to_land"] = round(time.monotonic() - started, 2)
     return conv
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole tier (a second Playwright in the same session cannot start)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.test_frontend import ARGS, CHROMIUM, SHOTS  # skips the tier where Chromium is missing
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, local_stack):  # noqa: F811
+    from tests.browser.test_frontend import LAPTOP, open_page
+
+    page, errors = open_page(browser, local_stack.base, LAPTOP)
+    yield page
+    page.context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

@@ -31,7 +31,7 @@ def _missing(reason: str) -> None:
 
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - depends on the machine
     _missing("playwright is not installed (pip install playwright)")
 if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
@@ -45,15 +45,6 @@ PHONE = {"width": 390, "height": 844}
 expect.set_options(timeout=10_000)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
 def open_page(browser: Browser, base: str, viewport: dict) -> tuple[Page, list[str]]:
     context = browser.new_context(viewport=viewport, base_url=base)
     page = context.new_page()
@@ -62,12 +53,7 @@ def open_page(browser: Browser, base: str, viewport: dict) -> tuple[Page, list[s
     return page, errors
 
 
-@pytest.fixture
-def page(browser, local_stack):
-    page, errors = open_page(browser, local_stack.base, LAPTOP)
-    yield page
-    page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+# The `browser` and `page` fixtures are in conftest.py: one Chromium for every module of this tier.
 
 
 def shot(page: Page, name: str) -> None:

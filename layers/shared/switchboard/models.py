@@ -197,6 +197,12 @@ class Contact(Model):
                                                     "starts; replies to the customer's own messages still go out")
     opted_out: list[str] = Field([], description="channels the customer opted out of (SMS STOP): nothing is sent there")
     attributes: dict[str, Any] = Field({}, description="custom attributes (issue 14; definitions: GET /api/attributes)")
+    # Contacts and search (issue 14): what the search index holds for the contact, and its directory position.
+    last_activity_at: str | None = Field(None, description="the customer's latest message (to 15 minutes)")
+    search_terms: list[str] = Field([], description="the terms the contact is indexed under (CTERM# items)")
+    search_name: str | None = Field(None, description="the name those index items show")
+    search_handle: str | None = Field(None, description="a channel handle to show when there is no name, phone "
+                                                        "or email")
 
 
 class Conversation(Model):
@@ -289,6 +295,8 @@ class Message(Model):
     expires_at: int | None = Field(None, description="TTL backstop (epoch seconds); the retention job deletes first")
     template: dict | None = Field(None, description="templates capability: the template message it was sent as "
                                                     "({'name', 'language', 'components'}); `text` is its rendered body")
+    search_terms: list[str] = Field([], description="customer messages: the words it gave the search index (TERM# "
+                                                    "items), so that deleting it finds them")
 
     @property
     def automated(self) -> bool:

@@ -112,6 +112,9 @@ class Settings(BaseModel):
     webchat_address_sessions_per_hour: int = Field(20, ge=0, alias="WEBCHAT_ADDRESS_SESSIONS_PER_HOUR")
     survey_address_pages_per_minute: int = Field(30, ge=0, alias="SURVEY_ADDRESS_PAGES_PER_MINUTE")
     survey_address_posts_per_minute: int = Field(10, ge=0, alias="SURVEY_ADDRESS_POSTS_PER_MINUTE")
+    # Contacts and search (issue 14): a phone number written without its country code (an agent's "(555) 123-4567")
+    # is read as a number of this region (ISO 3166 alpha-2).
+    phone_region: str = Field("US", alias="PHONE_REGION")
 
     @property
     def table_name(self) -> str:

@@ -38,3 +38,40 @@ def test_due_index_keys_per_job_and_retention_per_channel():
 def test_suppression_keeps_no_address_in_the_clear():
     key = keys.suppression(" Ann@Example.com ")
     assert "ann" not in key["pk"].lower() and key == keys.suppression("ann@example.com")
+
+
+# -- contacts and search (issue 14) ------------------------------------------------------------
+def test_a_word_s_conversations_sort_newest_first_by_their_time_ordered_ids():
+    from switchboard import clock, ids
+
+    older = ids.new_id("cv_")
+    clock.advance(2)
+    try:
+        newer = ids.new_id("cv_")
+    finally:
+        clock.reset()
+    assert keys.search_term("refund", older)["pk"] == "TERM#refund"
+    assert keys.search_term("refund", newer)["sk"] > keys.search_term("refund", older)["sk"]
+
+
+def test_contact_terms_sort_exact_first_then_newest_contact_first():
+    from switchboard import clock, ids
+
+    old = ids.new_id("ct_")
+    clock.advance(2)
+    try:
+        new = ids.new_id("ct_")
+    finally:
+        clock.reset()
+    ann_old, ann_new = keys.contact_term("ann", old), keys.contact_term("ann", new)
+    anna = keys.contact_term("anna", old)
+    assert ann_old["pk"] == ann_new["pk"] == anna["pk"] == "CTERM#an"
+    assert ann_new["sk"] < ann_old["sk"] < anna["sk"]
+    assert keys.contact_term("anna", "ct_bench0000001")["sk"].startswith("anna#")  # any id is accepted
+
+
+def test_the_directory_is_a_sparse_partition_of_gsi2():
+    assert keys.contact_activity("2026-01-01T00:00:00.000Z", "ct_1") == {
+        "gsi2pk": "CONTACTS", "gsi2sk": "2026-01-01T00:00:00.000Z#ct_1"}
+    assert keys.CONTACTS_BY_ACTIVITY == keys.INBOX_BY_ASSIGNEE
+    assert not keys.inbox_assignee_pk("contacts").startswith("CONTACTS")  # agents' partitions never clash

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from switchboard.api import admin, auth, canned, contacts, conversations, gate, inboxes, organize, survey_pages, team
 from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, TooManyRequests, Unauthorized
@@ -50,6 +51,7 @@ app.include_router(inboxes.router)  # issue 14
 app.include_router(template_routes.router)  # templates capability
 app.include_router(outreach_routes.router)  # templates capability
 app.include_router(organize.router)  # issue 14: snooze, priority, bulk, attributes
+app.include_router(search_routes.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

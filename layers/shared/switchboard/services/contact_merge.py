@@ -5,6 +5,7 @@ from __future__ import annotations
 from switchboard import clock
 from switchboard.errors import BadRequest, NotFound
 from switchboard.models import Contact
+from switchboard.services import search
 from switchboard.store import audit, contacts, conversations, due, erasure, optouts
 from switchboard.store.table import Table
 
@@ -48,6 +49,7 @@ def merge(table: Table, target_id: str, other_id: str, actor: str = "-") -> Cont
                  actor=actor, target=target_id, merged=other_id)
     # What is left of `other` (its profile and references) goes; its identities now point at the target and stay.
     erasure.delete_contact(table, other_id, erasure.Counts())
+    search.index_contact(table, target_id)  # found by the other's phone, email and handles from now on
     merged = contacts.get(table, target_id)
     assert merged is not None
     return merged

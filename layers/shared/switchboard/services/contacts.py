@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import BadRequest, NotFound
-from switchboard.services import contact_merge, optouts, survey
+from switchboard.services import contact_merge, optouts, search, survey
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
@@ -55,6 +55,8 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
     contact = contacts.update(table, contact_id, changes)
     if changes.get("surveys_opt_out") or "email" in changes:
         survey.cancel_for_contact(table, contact_id)
+    if changes.keys() & {"name", "email", "phone"}:
+        search.index_contact(table, contact_id)  # found by its new name, email or phone, not by the old ones
     return contact
 
 

@@ -53,7 +53,12 @@ def add_note(table: Table, conv_id: str, text: str, by: str) -> Message:
 
 def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
     """Replace the labels: lower-cased, each once, in the order given."""
-    return conversations.set_labels(table, conv_id, list(dict.fromkeys(label.lower() for label in labels)))
+    from switchboard.services import search
+
+    before = conversations.require(table, conv_id)
+    after = conversations.set_labels(table, conv_id, list(dict.fromkeys(label.lower() for label in labels)))
+    search.labels_changed(table, after, before.labels, after.labels)  # a conversation is found by its labels
+    return after
 
 
 def mark_read(table: Table, conv_id: str) -> Conversation:

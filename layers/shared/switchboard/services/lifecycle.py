@@ -130,13 +130,16 @@ def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
         answers = surveys.of_conversation(table, conv_id)
         exported.append({
             "conversation": conv.model_dump(mode="json", exclude_none=True),
-            "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until"}),
+            "messages": [{**m.model_dump(mode="json", exclude_none=True, exclude={"lease_until", "search_terms"}),
                           "attachments": [{**a.model_dump(mode="json", exclude_none=True), "url": media.presigned_url(a)}
                                           for a in m.attachments]} for m in items],
             "surveys": [{k: s[k] for k in ("sent_at", "rating", "provisional", "comment", "answered_at") if k in s}
                         for s in answers],
         })
-    return {"exported_at": clock.iso(clock.now()), "contact": contact.model_dump(mode="json", exclude_none=True),
+    # The search index's items are derived from what is exported here (words, name, phone, email): not repeated.
+    index_fields = {"search_terms", "search_name", "search_handle"}
+    return {"exported_at": clock.iso(clock.now()),
+            "contact": contact.model_dump(mode="json", exclude_none=True, exclude=index_fields),
             "identities": identities, "conversations": exported}
 
 

@@ -37,20 +37,17 @@ class Started:
 
 # -- addresses ------------------------------------------------------------------------------------
 def normalize_phone(raw: str, region: str | None = None) -> str:
-    """A phone number as typed ('+1 (555) 010-2030', '+44 20 7946 0958') in E.164, or BadRequest. The one place
-    numbers typed by agents are normalized (phonenumbers, Google's libphonenumber metadata): without a region, the
-    number must be in international form (+ and country code)."""
-    import phonenumbers
+    """A phone number as typed ('+1 (555) 010-2030', '+44 20 7946 0958', '0044 20 7946 0958') in E.164, or
+    BadRequest. Numbers are read by the one normalizer the search index uses too (search_text.e164, Google's
+    libphonenumber metadata), strictly: only a number in a range its country has assigned. Without a region, the
+    number must be in international form (+ or 00 and country code)."""
+    from switchboard.search_text import e164
 
-    text = raw.strip()
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise BadRequest("not a phone number: write it in international form, like +15551234567",
-                         code="invalid_address") from None
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise BadRequest("not a valid phone number: check the country code and the digits", code="invalid_address")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    number = e164(raw, region, strict=True)
+    if number is None:
+        raise BadRequest("not a valid phone number: write it in international form, like +15551234567, and check "
+                         "the country code and the digits", code="invalid_address")
+    return number
 
 
 def normalize_email(raw: str) -> str:

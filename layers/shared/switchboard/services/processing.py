@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, inboxes, media, optouts, sla
+from switchboard.services import assignment, automation, inboxes, media, optouts, search, sla
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -184,7 +184,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     conv = optouts.after_keyword(table, event, conv)
     new_conversation = conv.last_inbound_at is None
     message = message_for(event, conv.id, contact.name)
-    message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp())})
+    message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp()),
+                                         "search_terms": search.message_terms(event)})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
     received_at = clock.iso(clock.now())
@@ -207,6 +208,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
                           previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
                           new_conversation=stored and new_conversation)
     media.store_pending(table, message, attempt)
+    search.on_inbound(table, conv, contact, message, event)  # its new words, the contact's terms and activity
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)
 
@@ -260,6 +262,8 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attemp
     conv_id = original["conversation_id"]
     changed = messages.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)
+    if changed:
+        search.message_changed(table, conv_id, original["message_id"])  # the index shows the words it has now
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("edited" if changed else "stale", conv_id)
 
@@ -279,6 +283,8 @@ def _delete(table: Table, event: InboundMessage, envelope: InboundEnvelope, atte
     removed = messages.mark_deleted(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.timestamp)
     erasure.delete_objects(removed or [])
+    if removed is not None:
+        search.message_changed(table, conv_id, original["message_id"])  # its words leave the index
     markers.mark_processed(table, event.channel, dedupe_id(event), conv_id)
     return Outcome("deleted" if removed is not None else "stale", conv_id)
 

@@ -9,6 +9,7 @@ from switchboard import aws
 from switchboard.errors import ServiceUnavailable
 from switchboard.settings import get_settings
 from switchboard.store import due, keys
+from switchboard.store import search as search_index
 from switchboard.store.table import ConditionFailed, Table
 
 
@@ -95,6 +96,7 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
             table.delete(pointer, condition="conversation_id = :c", vals={":c": conv_id})
         except ConditionFailed:
             pass  # the pointer already leads to a newer conversation (or is gone)
+    extra_keys += search_index.conversation_index_keys(items)  # what the search index holds of it (derived)
     # The META item goes last: while it exists a rerun finds the rest.
     rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] != keys.META]
     counts.items += _delete_keys(table, extra_keys + rest)
@@ -121,6 +123,8 @@ def delete_contact(table: Table, contact_id: str, counts: Counts) -> None:
         except ConditionFailed:
             pass
     profile = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] == "PROFILE"]
-    counts.items += _delete_keys(table, [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] != "PROFILE"] + profile)
+    indexed = search_index.contact_index_keys(items)  # the contact's search index items (derived)
+    counts.items += _delete_keys(table, indexed + [{"pk": i["pk"], "sk": i["sk"]} for i in items
+                                                   if i["sk"] != "PROFILE"] + profile)
     if profile:
         counts.contacts += 1

@@ -308,3 +308,53 @@ ATTRIBUTES_PK = "ATTRDEF"
 def attribute_definition(key: str) -> Key:
     """A custom attribute's definition (one partition: a team has dozens, read in one Query)."""
     return {"pk": ATTRIBUTES_PK, "sk": f"ATTR#{key}"}
+# -- contacts and search (issue 14) ------------------------------------------------------------
+# TERM#<word>          <conv id>                 a word of the conversation's customer messages (or subject)
+# LABEL#<label>        <conv id>                 a label of the conversation
+# CTERM#<2 chars>      <term>#<newest>#<contact> a contact's name word, email, phone digits or handle (by prefix)
+# CONTACT#<id> PROFILE carries gsi2pk = CONTACTS, gsi2sk = <last activity>#<id>: the directory (GSI2, overloaded)
+CONTACTS_BY_ACTIVITY = "GSI2"  # a second partition of GSI2: contacts, newest activity first
+CONTACTS_PK = "CONTACTS"
+SEARCH_TERM_PREFIX = "TERM#"
+CONTACT_TERM_PREFIX = "CTERM#"
+
+
+def search_term_pk(term: str) -> str:
+    return f"{SEARCH_TERM_PREFIX}{term}"
+
+
+def search_term(term: str, conv_id: str) -> Key:
+    """Conversation ids are time-ordered: a word's conversations sort newest first, descending."""
+    return {"pk": search_term_pk(term), "sk": conv_id}
+
+
+def search_label_pk(label: str) -> str:
+    return f"LABEL#{label}"
+
+
+def search_label(label: str, conv_id: str) -> Key:
+    return {"pk": search_label_pk(label), "sk": conv_id}
+
+
+def contact_term_pk(term: str) -> str:
+    """Partitioned by the term's first two characters: a prefix of two or more finds its partition."""
+    return f"{CONTACT_TERM_PREFIX}{term[:2]}"
+
+
+def _newest_first(contact_id: str) -> str:
+    """The contact's creation time (ms, in its time-ordered id) counted down, so that ascending order is newest
+    first among contacts with the same word."""
+    stamp = contact_id.removeprefix("ct_")[:12]
+    try:
+        return f"{0xFFFFFFFFFFFF - int(stamp, 16):012x}"
+    except ValueError:
+        return "f" * 12
+
+
+def contact_term(term: str, contact_id: str) -> Key:
+    return {"pk": contact_term_pk(term), "sk": f"{term}#{_newest_first(contact_id)}#{contact_id}"}
+
+
+def contact_activity(at: str, contact_id: str) -> dict[str, str]:
+    """The directory's index keys on a contact's profile (sparse GSI2 partition CONTACTS)."""
+    return {"gsi2pk": CONTACTS_PK, "gsi2sk": f"{at}#{contact_id}"}

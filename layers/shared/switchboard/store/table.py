@@ -144,15 +144,20 @@ class Table:
             kwargs["ExpressionAttributeValues"] = values(vals)
         self._call("delete_item", **kwargs)
 
-    def batch_get(self, keys_: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
-        """Items by key (100 per request), in no particular order; unprocessed keys are retried."""
+    def batch_get(self, keys_: list[dict[str, str]], consistent: bool = False,
+                  attributes: list[str] | None = None) -> list[dict[str, Any]]:
+        """Items by key (100 per request), in no particular order; unprocessed keys are retried. `attributes`: only
+        these (a ProjectionExpression)."""
         found: list[dict[str, Any]] = []
         pending = [serialize(k) for k in keys_]
+        request: dict[str, Any] = {"ConsistentRead": consistent}
+        if attributes:
+            request["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
+            request["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(attributes)}
         for _attempt in range(5):
             if not pending:
                 break
-            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100],
-                                                                         "ConsistentRead": consistent}})
+            out = self._call("batch_get_item", RequestItems={self.name: {"Keys": pending[:100], **request}})
             found += [deserialize(i) for i in out.get("Responses", {}).get(self.name, [])]
             pending = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", []) + pending[100:]
         return found
@@ -166,6 +171,16 @@ class Table:
             out = self._call("batch_write_item", RequestItems={self.name: pending[:25]})
             pending = out.get("UnprocessedItems", {}).get(self.name, []) + pending[25:]
         raise ServiceUnavailable(f"DynamoDB left {len(pending)} deletes unprocessed")
+
+    def batch_put(self, items: list[dict[str, Any]]) -> int:
+        """Put many items (unconditionally), 25 per request; unprocessed ones are retried."""
+        pending = [{"PutRequest": {"Item": serialize(i)}} for i in items]
+        for _attempt in range(8):
+            if not pending:
+                return len(items)
+            out = self._call("batch_write_item", RequestItems={self.name: pending[:25]})
+            pending = out.get("UnprocessedItems", {}).get(self.name, []) + pending[25:]
+        raise ServiceUnavailable(f"DynamoDB left {len(pending)} puts unprocessed")
 
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Actions are {"Put"|"Update"|"Delete"|"ConditionCheck": {...}} with plain-dict Item/Key/values."""
@@ -185,8 +200,9 @@ class Table:
     def query(self, key_condition: str, vals: dict[str, Any], *, index: str | None = None,
               names: dict[str, str] | None = None, forward: bool = True, limit: int | None = None,
               start: dict[str, Any] | None = None, filter_expression: str | None = None,
-              consistent: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a Query: (items, last evaluated key or None)."""
+              consistent: bool = False, attributes: list[str] | None = None
+              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a Query: (items, last evaluated key or None). `attributes`: only these (with the keys)."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -205,6 +221,10 @@ class Table:
             kwargs["FilterExpression"] = filter_expression
         if consistent and not index:
             kwargs["ConsistentRead"] = True
+        if attributes:
+            kwargs["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
+            kwargs["ExpressionAttributeNames"] = {**kwargs.get("ExpressionAttributeNames", {}),
+                                                  **{f"#p{i}": name for i, name in enumerate(attributes)}}
         out = self._call("query", **kwargs)
         last = out.get("LastEvaluatedKey")
         return [deserialize(i) for i in out.get("Items", [])], (deserialize(last) if last else None)
