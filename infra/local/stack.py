@@ -127,6 +127,9 @@ class LocalStack:
         clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "s3")}
         template = load(self.root / "template.yaml")
         resolver = Resolver(template)
+        # Rich replies: the media bucket's CORS rules name the frontend's origin, which locally is this stack's.
+        resolver.parameters["FrontendOrigin"] = self.base_url
+        resolver.parameters["WebchatAllowedOrigins"] = os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "")
         resources.create_all(template, resolver, clients)
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         self.functions = load_functions(self.root, template, resolver)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
+from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team, uploads
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
 
@@ -41,6 +41,7 @@ app.include_router(contacts.router)
 app.include_router(admin.router)
 app.include_router(survey_pages.router)
 app.include_router(team.router)
+app.include_router(uploads.router)  # rich replies: POST /api/uploads
 
 
 def error(status: int, code: str, message: str) -> Response:
