@@ -79,7 +79,8 @@ export const api = {
   conversations: (params) => request('GET', `/api/conversations${qs(params)}`),
   conversation: (id) => request('GET', conv(id)),
   messages: (id, cursor, limit = 100) => request('GET', `${conv(id)}/messages${qs({ cursor, limit })}`),
-  reply: (id, text) => request('POST', `${conv(id)}/messages`, { text }),
+  reply: (id, text, attachments) => request('POST', `${conv(id)}/messages`,
+    attachments && attachments.length ? { text, attachments } : { text }),
   note: (id, text) => request('POST', `${conv(id)}/notes`, { text }),
   read: (id) => request('POST', `${conv(id)}/read`),
   resolve: (id) => request('POST', `${conv(id)}/resolve`),
@@ -100,4 +101,6 @@ export const api = {
   putSettings: (doc) => request('PUT', '/api/settings', doc),
   agents: () => request('GET', '/api/agents'),
   setAvailability: (available) => request('PUT', '/api/me/availability', { available }),
+  // Rich replies: an upload for a reply's file (an S3 presigned POST the browser posts the file to).
+  upload: (body) => request('POST', '/api/uploads', body),
 };

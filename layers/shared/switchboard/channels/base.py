@@ -92,7 +92,7 @@ class MediaLimits:
             return "the content type must be a MIME type such as image/png"
         rule = self.rule(content_type)
         if rule is None:
-            return f"{channel} cannot send files of type {content_type} (it takes {self.accepted()})"
+            return f"{channel} cannot send files of type {content_type}: it takes {self.accepted()}"
         if size < 1:
             return "the file is empty"
         if size > rule.max_bytes:
@@ -101,10 +101,22 @@ class MediaLimits:
         return None
 
     def accepted(self) -> str:
-        """The accepted types, for an error message."""
-        named = sorted({t for r in self.rules for t in r.types} | {f"{r.prefix}*" for r in self.rules
-                                                                  if not r.types and r.prefix})
-        return ", ".join(named) if named and all(r.types or r.prefix for r in self.rules) else "any type"
+        """The accepted types, for an error message: "images (jpeg, png), documents (pdf, docx)"."""
+        kinds: dict[str, set[str]] = {}
+        for rule in self.rules:
+            names = {SHORT_TYPES.get(t, t.partition("/")[2]) for t in rule.types} if rule.types else \
+                {"any" if rule.prefix else "any type"}
+            kinds.setdefault(rule.kind, set()).update(names)
+        return ", ".join(f"{PLURAL.get(kind, kind)} ({', '.join(sorted(names))})" for kind, names in kinds.items())
+
+
+PLURAL = {"image": "images", "document": "documents"}
+SHORT_TYPES = {  # what agents know these types as
+    "application/msword": "doc", "application/vnd.ms-excel": "xls", "application/vnd.ms-powerpoint": "ppt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx", "text/plain": "txt",
+    "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "video/quicktime": "mov", "video/x-msvideo": "avi"}
 
 
 def megabytes(size: int) -> str:
