@@ -34,6 +34,20 @@ def new_whatsapp_conversation(stack: LocalStack, name: str, texts: list[str], im
     return conv | {"sender": sender}
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for every browser test module: Playwright's sync API runs one instance at a time."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.test_frontend import ARGS, CHROMIUM, SHOTS
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture
 def customer(local_stack):  # noqa: F811
     """A fresh WhatsApp conversation from a uniquely named customer."""

@@ -31,7 +31,7 @@ def _missing(reason: str) -> None:
 
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - depends on the machine
     _missing("playwright is not installed (pip install playwright)")
 if not os.path.exists(CHROMIUM):  # pragma: no cover - depends on the machine
@@ -43,15 +43,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser: Browser, base: str, viewport: dict) -> tuple[Page, list[str]]:

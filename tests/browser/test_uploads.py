@@ -10,9 +10,26 @@ import struct
 import uuid
 import zlib
 
-from tests.browser.test_frontend import browser, expect, open_conversation, open_page, page, shot, sign_in  # noqa: F401
+import pytest
+
+from tests.browser.test_frontend import expect, open_page, page, shot, sign_in  # noqa: F401
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def customer(local_stack):
+    """A WhatsApp customer who just wrote, by the stack's clock (other tests move it): the reply window is open."""
+    s, tag = local_stack, uuid.uuid4().hex[:8]
+    sender, name, now = "1555" + str(uuid.uuid4().int)[:7], f"Ann {tag}", s.request("GET", "/_local/clock").json()["epoch"]
+    message = wa_message(f"wamid.files.{tag}", sender=sender, text="Hello, where is my order #1234?") | {
+        "timestamp": str(now)}
+    assert s.post_meta("whatsapp", wa_payload(message, sender=sender, name=name)).status == 200
+    conv = s.wait_for(lambda: next((c for c in s.conversations(status="open", limit="100")
+                                    if c["contact"]["name"] == name), None), 20)
+    assert conv, f"the conversation of {name} did not land"
+    return conv | {"sender": sender}
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -52,6 +69,12 @@ DROP = """([b64, name, type]) => {
     zone.dispatchEvent(new DragEvent(kind, { dataTransfer: data, bubbles: true, cancelable: true }));
   }
 }"""
+
+
+def open_conversation(page, customer: dict) -> None:  # noqa: F811
+    page.get_by_test_id("conversation").filter(has_text=customer["contact"]["name"]).click()
+    expect(page.locator("#conv-title")).to_have_text(customer["contact"]["name"])
+    expect(page.get_by_test_id("reply-input")).to_be_enabled()
 
 
 def whatsapp_sends(stack, recipient: str) -> list[dict]:
