@@ -48,7 +48,16 @@ PRICES: dict[str, float] = {
     "dynamodb_rru": 0.125 / 1e6,  # on-demand read request unit
     "ses_email": 0.10 / 1000,  # outbound email
     "cloudwatch_logs_gb": 0.50,  # ingested (Standard), per GB (2^30 bytes here)
+    # Rich replies: S3 Standard requests (aws.amazon.com/s3/pricing, us-east-1): PUT, COPY, POST and LIST $0.005 per
+    # 1,000; GET, HEAD and the rest $0.0004 per 1,000; DELETE free. Storage $0.023 per GB-month (reported apart).
+    "s3_put_request": 0.005 / 1000,
+    "s3_get_request": 0.0004 / 1000,
+    "s3_gb_month": 0.023,
 }
+S3_PUT_CLASS = frozenset({"PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects",
+                          "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"})
+S3_FREE = frozenset({"DeleteObject", "DeleteObjects"})
+IMAGE_BYTES = 250_000  # the reply's one image: a phone screenshot, compressed
 LIFE_PHASES = ("in", "processed", "answered", "surveyed")  # the contract's life; "follow-up" is extra
 REPORT_LINES_BYTES = 250  # Lambda's START, END and REPORT lines per invocation
 LIVES = 3  # measured lives: durations are the median of the three
@@ -199,6 +208,7 @@ class Step:
     name: str
     api_requests: int = 0
     access_log_bytes: int = 0
+    browser_s3_posts: int = 0  # rich replies: the browser's presigned POST of a file (S3, no function)
     invocations: list[Invocation] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     search_ms: float = 0.0  # of the invocations' time, what the search index took (contacts and search, issue 14)
@@ -335,6 +345,8 @@ class Life:
         assert self.poll("ProcessorFunction") == 1
         self.end()
 
+        self.reply_with_one_image(conv["id"]["S"], sender, secret)
+
         self.begin("surveyed", "resolve (API)")
         self.http("POST", f"/api/conversations/{conv['id']['S']}/resolve", role="agent")
         self.end()
@@ -345,6 +357,45 @@ class Life:
         self.end()
         assert isinstance(result, dict) and result.get("done") == 1, result
         return {"conversation": conv["id"]["S"], "survey_job": json.dumps(result)}
+
+
+    def reply_with_one_image(self, conv_id: str, sender: str, secret: str) -> None:
+        """Not part of the contract's life: an agent's reply carrying one image, from the upload to its receipt
+        (phase "answered_with_image", priced per reply in usd_per_million_units)."""
+        import json
+
+        import requests
+
+        image = b"\x89PNG\r\n\x1a\n" + bytes(IMAGE_BYTES - 8)
+        self.begin("answered_with_image", "upload for the image (API)")
+        grant = json.loads(self.http("POST", "/api/uploads", {"conversation_id": conv_id, "filename": "screenshot.png",
+                                                              "content_type": "image/png", "size": len(image)},
+                                     role="agent")["body"])
+        self.end()
+        self.begin("answered_with_image", "browser POST to S3 (no function)")
+        posted = requests.post(grant["url"], data=grant["fields"], files={"file": ("screenshot.png", image, "image/png")},
+                               timeout=30)
+        assert posted.status_code == 204, posted.text
+        assert self.step is not None
+        self.step.browser_s3_posts += 1
+        self.end()
+        self.begin("answered_with_image", "reply with the image (API)")
+        self.http("POST", f"/api/conversations/{conv_id}/messages",
+                  {"text": "Here is where to find it", "attachments": [grant["upload_id"]]}, role="agent")
+        self.end()
+        self.begin("answered_with_image", "sender: media upload, send")
+        assert self.poll("SenderFunction") == 1
+        self.end()
+        sent = _find(self.stack, "conversation_id", conv_id, "message", direction="outbound",
+                     text="Here is where to find it")
+        self.begin("answered_with_image", "delivered receipt webhook POST")
+        raw, headers = signed(wa_payload(statuses=[wa_status(sent["provider_message_id"]["S"], "delivered", sender)]),
+                              secret)
+        self.http("POST", "/webhooks/whatsapp", raw, headers)
+        self.end()
+        self.begin("answered_with_image", "receipt processing (inbound queue)")
+        assert self.poll("ProcessorFunction") == 1
+        self.end()
 
 
 @contextmanager
@@ -420,7 +471,7 @@ def price(steps: list[Step], units: Units) -> dict[str, Any]:
         q = {"http_api_requests": step.api_requests, "lambda_invocations": len(step.invocations),
              "lambda_gb_seconds": sum(math.ceil(i.ms) / 1000 * i.memory_mb / 1024 for i in step.invocations),
              "sqs_standard_requests": 0, "sqs_fifo_requests": 0, "dynamodb_wru": 0.0, "dynamodb_rru": 0.0,
-             "ses_emails": 0,
+             "ses_emails": 0, "s3_put_requests": step.browser_s3_posts, "s3_get_requests": 0,
              "log_bytes": sum(i.log_bytes + REPORT_LINES_BYTES for i in step.invocations) + step.access_log_bytes}
         for call in step.calls:
             if call.service == "sqs":
@@ -432,6 +483,8 @@ def price(steps: list[Step], units: Units) -> dict[str, Any]:
             elif (call.service, call.operation) in (("sesv2", "SendEmail"), ("ses", "SendEmail"),
                                                     ("ses", "SendRawEmail")):
                 q["ses_emails"] += 1
+            elif call.service == "s3" and call.operation not in S3_FREE:
+                q["s3_put_requests" if call.operation in S3_PUT_CLASS else "s3_get_requests"] += 1
             else:
                 unpriced[f"{call.service}.{call.operation}"] = unpriced.get(f"{call.service}.{call.operation}", 0) + 1
         usd = {
@@ -443,6 +496,7 @@ def price(steps: list[Step], units: Units) -> dict[str, Any]:
             "DynamoDB writes": q["dynamodb_wru"] * PRICES["dynamodb_wru"],
             "DynamoDB reads": q["dynamodb_rru"] * PRICES["dynamodb_rru"],
             "SES emails": q["ses_emails"] * PRICES["ses_email"],
+            "S3 requests": q["s3_put_requests"] * PRICES["s3_put_request"] + q["s3_get_requests"] * PRICES["s3_get_request"],
             "CloudWatch Logs": q["log_bytes"] / 2**30 * PRICES["cloudwatch_logs_gb"],
         }
         rows.append({"phase": step.phase, "step": step.name,
@@ -512,7 +566,9 @@ def measure() -> dict[str, Any]:
     per_message = phase["follow-up"]
     units = {"message": per_message,
              "conversation_opened": round(phase["in"] + phase["processed"] - per_message, 3),
-             "reply": phase["answered"], "resolution_and_survey": phase["surveyed"]}
+             "reply": phase["answered"], "resolution_and_survey": phase["surveyed"],
+             "reply_with_one_image": phase["answered_with_image"]}
+    image_storage = IMAGE_BYTES / 2**30 * PRICES["s3_gb_month"] * 1e6
     conversation = (SCENARIO["inbound"] * per_message + units["conversation_opened"]
                     + SCENARIO["replies"] * units["reply"] + units["resolution_and_survey"])
     scenario = {**SCENARIO, "usd_per_million_inbound_messages": round(conversation / SCENARIO["inbound"], 2),
@@ -533,6 +589,13 @@ def measure() -> dict[str, Any]:
                                "resolution with its survey email are per conversation or per reply, and priced "
                                "in usd_per_million_units",
             "usd_per_million_units": units,
+            "reply_with_one_image_usd_per_million": round(units["reply_with_one_image"], 2),
+            "reply_with_one_image": f"an agent's WhatsApp reply with a {IMAGE_BYTES // 1000} KB image and a caption: "
+                                    "POST /api/uploads, the browser's POST of the file to S3 (no function), the reply "
+                                    "naming the upload (HeadObject, CopyObject under the message, DeleteObject of "
+                                    "the upload), the sender (GetObject, Graph media upload and send), one "
+                                    "'delivered' receipt; the image's storage is not per reply: "
+                                    f"${image_storage:.2f} per million images per month kept",
             "single_message_conversation_usd_per_million": round(single_life, 2),
             "without_survey_email_usd_per_million": round(without_email, 2),
             "in_and_processed_usd_per_million": round(phase["in"] + phase["processed"], 2),
@@ -613,12 +676,13 @@ def rate_limits(stack: Any, counting: Counting) -> dict[str, Any]:
 def table(breakdown: dict[str, Any]) -> str:
     """The breakdown, printable."""
     lines = [f"{'step':<40} {'API':>4} {'λ':>3} {'GB-s':>8} {'SQS':>4} {'FIFO':>4} {'WRU':>6} {'RRU':>6} "
-             f"{'SES':>3} {'log B':>6} {'$/M':>8}"]
+             f"{'SES':>3} {'S3':>3} {'log B':>6} {'$/M':>8}"]
     for r in breakdown["steps"]:
         lines.append(f"{(r['phase'] + ': ' + r['step'])[:40]:<40} {r['http_api_requests']:>4} "
                      f"{r['lambda_invocations']:>3} {r['lambda_gb_seconds']:>8.4f} {r['sqs_standard_requests']:>4} "
                      f"{r['sqs_fifo_requests']:>4} {r['dynamodb_wru']:>6.1f} {r['dynamodb_rru']:>6.1f} "
-                     f"{r['ses_emails']:>3} {r['log_bytes']:>6} {r['usd_per_million']:>8.3f}")
+                     f"{r['ses_emails']:>3} {r['s3_put_requests'] + r['s3_get_requests']:>3} {r['log_bytes']:>6} "
+                     f"{r['usd_per_million']:>8.3f}")
     lines.append("")
     lines.append("by service ($ per million messages): " + ", ".join(
         f"{k} {v:.2f}" for k, v in breakdown["by_service_usd_per_million"].items()))
@@ -626,6 +690,10 @@ def table(breakdown: dict[str, Any]) -> str:
         f"{k} {v:.2f}" for k, v in breakdown["by_phase_usd_per_million"].items()))
     lines.append("per unit ($ per million of each): " + ", ".join(
         f"{k.replace('_', ' ')} {v:.2f}" for k, v in breakdown["usd_per_million_units"].items()))
+    if "reply_with_one_image" in breakdown["usd_per_million_units"]:
+        lines.append(f"a reply carrying one image (upload, S3 copy, media upload and send, receipt): "
+                     f"${breakdown['usd_per_million_units']['reply_with_one_image']:.2f} per million replies "
+                     f"(a text reply: ${breakdown['usd_per_million_units']['reply']:.2f})")
     lines.append(f"one message alone in its conversation, with its reply, resolution and survey email: "
                  f"${breakdown['single_message_conversation_usd_per_million']:.2f} per million "
                  f"(${breakdown['without_survey_email_usd_per_million']:.2f} without the email)")

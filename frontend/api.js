@@ -79,7 +79,8 @@ export const api = {
   conversations: (params) => request('GET', `/api/conversations${qs(params)}`),
   conversation: (id) => request('GET', conv(id)),
   messages: (id, cursor, limit = 100) => request('GET', `${conv(id)}/messages${qs({ cursor, limit })}`),
-  reply: (id, text) => request('POST', `${conv(id)}/messages`, { text }),
+  reply: (id, text, attachments) => request('POST', `${conv(id)}/messages`,
+    attachments && attachments.length ? { text, attachments } : { text }),
   note: (id, text) => request('POST', `${conv(id)}/notes`, { text }),
   read: (id) => request('POST', `${conv(id)}/read`),
   resolve: (id) => request('POST', `${conv(id)}/resolve`),
@@ -127,4 +128,6 @@ export const api = {
   contacts: (params) => request('GET', `/api/contacts${qs(params)}`),
   createContact: (body) => request('POST', '/api/contacts', body),
   search: (q) => request('GET', `/api/search${qs({ q })}`),
+  // Rich replies: an upload for a reply's file (an S3 presigned POST the browser posts the file to).
+  upload: (body) => request('POST', '/api/uploads', body),
 };

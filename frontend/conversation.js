@@ -7,7 +7,8 @@ import { createContactPanel } from './contact.js';
 import { inboxTag } from './inboxes.js';
 import { createTemplatePicker } from './templates.js'; // templates capability
 import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge, snoozeControl } from './organize.js';
-import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
+import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
+import { attachmentItem, conversationAttachments } from './uploads.js';
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -97,6 +98,7 @@ export function createConversation({ id, me, onChange }) {
     h('option', { value: '' }, 'Insert a canned response…'));
   const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'reply-send' }, 'Send');
   const composerError = h('p', { class: 'form-error', role: 'alert' });
+  const files = conversationAttachments(id, () => { composerError.textContent = ''; updateComposer(); }); // rich replies
   const modeRadios = ['reply', 'note'].map((m) => {
     const radio = h('input', { type: 'radio', name: 'compose-mode', id: `mode-${m}`, value: m, checked: m === 'reply',
                                'data-testid': `mode-${m}` });
@@ -145,9 +147,12 @@ export function createConversation({ id, me, onChange }) {
   }
   templateToggle.addEventListener('click', () => showTemplates(templatePanel.hidden));
   const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
-    h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
+    h('div', { class: 'composer-top' },
+      h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
+      files.button, files.input),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
     h('div', { class: 'composer-input' }, input, suggestions),
+    files.tray,
     h('div', { class: 'composer-bar' },
       h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,
       h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'), templateToggle,
@@ -295,7 +300,10 @@ export function createConversation({ id, me, onChange }) {
     const closed = composer.dataset.closed === 'true';
     const off = mode === 'reply' && closed;
     input.disabled = off;
-    send.disabled = off;
+    send.disabled = off || (mode === 'reply' && files.busy());
+    files.button.disabled = off;
+    files.button.hidden = mode === 'note'; // notes carry no files
+    files.tray.hidden = mode === 'note' || !files.count();
     cannedSelect.disabled = off || !canned.length;
     send.textContent = mode === 'note' ? 'Add note' : 'Send';
     input.placeholder = off ? 'Replies are not possible now (you can still add an internal note).'
@@ -318,19 +326,7 @@ export function createConversation({ id, me, onChange }) {
   }
 
   // ---- messages --------------------------------------------------------------------------
-  function attachmentView(a) {
-    const name = a.filename || a.kind || 'file';
-    const detail = [a.mime_type, fmtBytes(a.size)].filter(Boolean).join(', ');
-    if (a.url && /^https?:\/\//i.test(a.url)) {
-      const image = a.status !== 'failed' && (/^image\//i.test(a.mime_type || '') || (!a.mime_type && a.kind === 'image'));
-      return h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment' },
-        image ? h('img', { src: a.url, alt: `Image: ${name}`, loading: 'lazy', class: 'attachment-image' }) : null,
-        `Attachment: ${name}`), detail ? ` (${detail})` : '');
-    }
-    if (a.status === 'failed') return h('li', { class: 'attachment-failed' }, `Attachment: ${name}: download failed`);
-    if (a.status === 'stored') return h('li', { class: 'muted' }, `Attachment: ${name} (${detail || 'stored'}), no link available`);
-    return h('li', { class: 'processing', 'data-testid': 'attachment-processing' }, `Attachment: ${name}, processing…`);
-  }
+  const attachmentView = attachmentItem; // images inline, audio and video players, file chips (uploads.js)
 
   function messageContent(m) {
     const isNote = m.type === 'note' || m.status === 'note';
@@ -630,11 +626,21 @@ export function createConversation({ id, me, onChange }) {
     return { contact: { ...(conv && conv.contact ? conv.contact : {}), ...(contactDetails || {}) },
              agent: me, conversation: conv || { id } };
   }
+  files.bind(composer, input); // drop files on the composer, paste a screenshot into the reply
 
   composer.addEventListener('submit', async (e) => {
     e.preventDefault();
     const text = input.value.trim();
-    if (!text) {
+    const withFiles = mode === 'reply' && files.count() > 0;
+    if (withFiles && files.busy()) {
+      composerError.textContent = 'Wait for the files to finish uploading.';
+      return;
+    }
+    if (withFiles && files.failed().length) {
+      composerError.textContent = 'Remove the files that could not be uploaded first.';
+      return;
+    }
+    if (!text && !withFiles) {
       composerError.textContent = 'Write something first.';
       input.focus();
       return;
@@ -642,7 +648,8 @@ export function createConversation({ id, me, onChange }) {
     send.disabled = true;
     composerError.textContent = '';
     try {
-      const m = mode === 'note' ? await api.note(id, text) : await api.reply(id, text);
+      const m = mode === 'note' ? await api.note(id, text) : await api.reply(id, text, withFiles ? files.ids() : []);
+      if (withFiles) files.clear();
       input.value = '';
       updateSuggestions();
       if (m && m.id) upsert(m);

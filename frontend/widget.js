@@ -43,6 +43,12 @@
       textarea { flex: 1; resize: none; height: 44px; font: inherit; padding: 8px; border: 1px solid #9aa7b5; border-radius: 6px; }
       form button { border: 0; border-radius: 6px; background: #1f4e8c; color: #fff; padding: 0 14px; font: 600 14px system-ui; cursor: pointer; }
       .note { color: #5b6875; font-size: 13px; padding: 0 12px 8px; }
+      .attach { background: #eef2f6 !important; color: #1f4e8c !important; font-size: 18px !important; padding: 0 10px !important; }
+      .msg img { display: block; max-width: 100%; max-height: 200px; border-radius: 6px; margin-top: 4px; }
+      .msg a { color: inherit; }
+      .file { display: block; margin-top: 4px; text-decoration: underline; }
+      .attach { display: inline-flex; align-items: center; }
+      .msg progress { display: block; width: 100%; margin-top: 4px; }
     </style>
     <button class="launcher" type="button" aria-expanded="false">${title}</button>
     <section class="panel" role="dialog" aria-label="${title}">
@@ -50,6 +56,8 @@
       <div class="log" role="log" aria-live="polite"></div>
       <div class="note" hidden></div>
       <form><label hidden for="sb-text">Message</label>
+        <button type="button" class="attach" aria-label="Attach an image or a PDF" title="Attach an image or a PDF"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"/></svg></button>
+        <input type="file" hidden accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" multiple>
         <textarea id="sb-text" maxlength="10000" placeholder="Write a message…" required></textarea>
         <button type="submit">Send</button></form>
     </section>`;
@@ -58,7 +66,7 @@
 
   function show(text) { note.textContent = text; note.hidden = !text; }
 
-  function bubble(id, who, text, pending = false) {
+  function bubble(id, who, text, pending = false, files = []) {
     let el = id && log.querySelector(`[data-id="${CSS.escape(id)}"]`);
     if (!el) {
       el = document.createElement("div");
@@ -67,8 +75,31 @@
     }
     el.className = `msg ${who}${pending ? " pending" : ""}`;
     el.textContent = text;
+    for (const f of files) el.append(fileView(f));
     log.scrollTop = log.scrollHeight;
     return el;
+  }
+
+  // Files in the chat (rich replies): images inline, others as a link with their size, by short-lived links.
+  function size(n) { return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`; }
+  function fileView(f) {
+    const name = f.filename || "file";
+    if (!f.url || !/^https?:\/\//i.test(f.url)) {
+      const span = document.createElement("span");
+      span.className = "file";
+      span.textContent = f.status === "failed" ? `${name}: could not be stored` : `${name}…`;
+      return span;
+    }
+    const link = document.createElement("a");
+    link.href = f.url; link.target = "_blank"; link.rel = "noopener noreferrer"; link.className = "file";
+    if (/^image\/(jpeg|png|gif|webp)$/i.test(f.mime_type || "")) {
+      const img = document.createElement("img");
+      img.src = f.url; img.alt = name;
+      link.append(img);
+    } else {
+      link.textContent = `${name} (${size(f.size || 0)})`;
+    }
+    return link;
   }
 
   async function call(method, path, body) {
@@ -104,9 +135,11 @@
       for (;;) {
         const page = await call("GET", "/webchat/messages" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""));
         for (const m of page.items) {
-          if (seen.has(m.id)) continue;
-          seen.add(m.id);
-          bubble(m.id, m.from === "you" ? "you" : "agent", m.text);
+          const files = m.attachments || [];
+          const key = m.id + files.map((f) => f.status).join(); // a file's message again once its file is stored
+          if (seen.has(key)) continue;
+          seen.add(key);
+          bubble(m.id, m.from === "you" ? "you" : "agent", m.text, false, files);
         }
         if (!page.next_cursor) break;
         resume = cursor = page.next_cursor;
@@ -118,14 +151,16 @@
     }
   }
 
-  async function send(text) {
+  async function send(text, attachmentIds = [], el = null) {
     const clientId = uuid();
-    const el = bubble(null, "you", text, true);
+    el = el || bubble(null, "you", text, true);
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
         await start();
-        const res = await call("POST", "/webchat/messages", { client_message_id: clientId, text });
-        seen.add(res.id);
+        const body = attachmentIds.length ? { client_message_id: clientId, text, attachment_ids: attachmentIds }
+          : { client_message_id: clientId, text };
+        const res = await call("POST", "/webchat/messages", body);
+        if (!attachmentIds.length) seen.add(res.id); // a file's message is drawn again by the poll, with its file
         el.dataset.id = res.id;
         el.classList.remove("pending");
         return;
@@ -143,6 +178,54 @@
     clearInterval(timer);
     if (yes) { poll(); timer = setInterval(poll, POLL_MS); input.focus(); } else { launcher.focus(); }
   }
+
+  // A visitor's file: uploaded straight to storage (POST /webchat/uploads answers a presigned POST), with a
+  // progress bar, then sent as a message of its own.
+  function upload(grant, file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(grant.fields || {})) form.append(k, v);
+      form.append("file", file);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", grant.url);
+      xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
+      xhr.addEventListener("load", () => (xhr.status < 300 ? resolve() : reject(new Error("the file was refused"))));
+      xhr.addEventListener("error", () => reject(new Error("the upload failed")));
+      xhr.send(form);
+    });
+  }
+
+  // The files chosen together go as one message, once every one of them is uploaded.
+  async function sendFiles(files) {
+    const el = bubble(null, "you", files.map((f) => f.name).join(", "), true);
+    const bars = files.map(() => {
+      const bar = document.createElement("progress");
+      bar.max = 1; bar.value = 0;
+      el.append(bar);
+      return bar;
+    });
+    try {
+      await start();
+      const ids = await Promise.all(files.map(async (file, i) => {
+        const grant = await call("POST", "/webchat/uploads", { filename: file.name,
+          content_type: file.type || "application/octet-stream", size: file.size });
+        await upload(grant, file, (p) => { bars[i].value = p; });
+        return grant.upload_id;
+      }));
+      bars.forEach((bar) => bar.remove());
+      await send("", ids, el);
+    } catch (e) {
+      el.remove();
+      show(`Not sent: ${e.message}`);
+    }
+  }
+
+  const fileInput = $("input[type=file]");
+  $(".attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files.length) sendFiles([...fileInput.files]);
+    fileInput.value = "";
+  });
 
   launcher.addEventListener("click", () => open(!panel.classList.contains("open")));
   $(".close").addEventListener("click", () => open(false));

@@ -39,6 +39,8 @@ def handler(event, context):
             return http_response(200 if result["duplicate"] else 201, json.dumps(result))
         if route == "GET /webchat/messages":
             return http_response(200, json.dumps(webchat.list_messages(visitor, request.query.get("cursor"))))
+        if route == "POST /webchat/uploads":  # rich replies: an S3 presigned POST; the file never comes here
+            return http_response(201, json.dumps(webchat.create_upload(visitor, _json(request))))
         raise NotFound("no such route")
     except SwitchboardError as exc:
         logger.info("webchat refused", extra={"status": exc.status, "code": exc.code})

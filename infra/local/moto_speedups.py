@@ -5,6 +5,11 @@ back, and fails with "dictionary changed size during iteration" while another re
 stack's functions and webhooks call it at once. Its operations are serialized by one lock: DynamoDB serializes
 writes to an item anyway, and locally throughput matters less than never failing a correct request.
 
+S3 browser uploads (rich replies): moto stores whatever a presigned POST brings. S3 checks the signed policy first,
+and refuses a file of another size or type, a key or field the policy does not name, or a POST after its
+expiration: the local stack checks the same conditions (not the signature, which moto cannot verify without the
+signer's secret), so that a limit refused by AWS is refused locally too.
+
 SendMessage in moto reads the queue's whole attribute set, whose approximate counts walk every message in the queue:
 each send costs O(queue depth), so a webhook POST of 1,000 messages took seconds in SQS alone. SQS itself keeps
 those counts as it goes. While moto sends, the counts (which a send never needs) read as 0; GetQueueAttributes still
@@ -25,6 +30,7 @@ COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_
 def apply() -> None:
     _serialize_dynamodb()
     _cheap_sqs_sends()
+    _enforce_post_policies()
 
 
 def _serialize_dynamodb() -> None:
@@ -69,3 +75,68 @@ def _cheap_sqs_sends() -> None:
 
     send_message.sped_up = True  # type: ignore[attr-defined]
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
+def _enforce_post_policies() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response._bucket_response_post
+    if getattr(original, "enforced", False):
+        return
+
+    @wraps(original)
+    def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        fields = {k: v[0] for k, v in (self.querystring or {}).items() if isinstance(v, list) and v}
+        if "policy" in fields:
+            body = self.raw_body if isinstance(getattr(self, "raw_body", None), bytes | str) else self.body
+            size = len(body.encode() if isinstance(body, str) else body or b"")
+            refused = post_policy_problem(fields, bucket_name, size)
+            if refused:
+                code, status, message = refused
+                return status, {"Content-Type": "application/xml"}, (
+                    f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
+                    f"<Message>{message}</Message></Error>")
+        return original(self, request, bucket_name)
+
+    bucket_response_post.enforced = True  # type: ignore[attr-defined]
+    S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+
+def post_policy_problem(fields: dict[str, str], bucket: str, size: int) -> tuple[str, int, str] | None:
+    """Why S3 would refuse a browser POST under its policy ((code, status, message)), or None."""
+    import base64
+    import json
+    from datetime import UTC, datetime
+
+    try:
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        expires = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
+        conditions = list(policy["conditions"])
+    except (ValueError, KeyError, TypeError):
+        return "InvalidPolicyDocument", 400, "Invalid Policy: unreadable"
+    if expires < datetime.now(UTC):
+        return "AccessDenied", 403, "Invalid according to Policy: Policy expired."
+    values = {k.lower(): v for k, v in fields.items()} | {"bucket": bucket}
+    named = {"policy", "x-amz-signature", "file", "x-amz-security-token"}
+    for condition in conditions:
+        if isinstance(condition, dict):
+            ((name, expected),) = condition.items()
+            named.add(name.lower())
+            if values.get(name.lower()) != expected:
+                return "AccessDenied", 403, f"Invalid according to Policy: Policy Condition failed: {name}"
+        elif isinstance(condition, list) and condition and condition[0] == "content-length-range":
+            low, high = int(condition[1]), int(condition[2])
+            if size > high:
+                return "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size"
+            if size < low:
+                return "EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed size"
+        elif isinstance(condition, list) and len(condition) == 3:
+            op, name, expected = condition[0], str(condition[1]).lstrip("$").lower(), str(condition[2])
+            named.add(name)
+            value = str(values.get(name, ""))
+            if (op == "eq" and value != expected) or (op == "starts-with" and not value.startswith(expected)):
+                return "AccessDenied", 403, f"Invalid according to Policy: Policy Condition failed: {name}"
+    extra = [k for k in values if k not in named and k != "bucket" and not k.startswith("x-ignore-")]
+    if extra:
+        return "AccessDenied", 403, f"Invalid according to Policy: Extra input fields: {extra[0]}"
+    return None

@@ -98,6 +98,62 @@ def template_page(base: str, after: str | None, limit: int) -> dict[str, Any]:
     if start + size < len(WHATSAPP_TEMPLATES):
         page["paging"]["next"] = f"{base}?limit={size}&after={start + size}"
     return page
+# -- rich replies: files sent to providers ------------------------------------------------------------
+class Refusal(Exception):
+    """A provider's error answer to a request it cannot act on (a link it cannot fetch)."""
+
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def multipart_summary(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart/form-data upload as the outbox records it: the form fields, and each file by its name, type,
+    size and SHA-256 (not its bytes)."""
+    import email.parser
+    import email.policy
+
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    form: dict[str, str] = {}
+    files: list[dict[str, Any]] = []
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_filename() is not None:
+            files.append({"field": name, "filename": part.get_filename(), "content_type": part.get_content_type(),
+                          "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        elif name:
+            form[str(name)] = data.decode("utf-8", "replace")
+    return {"form": form, "files": files}
+
+
+def upload_id(kind: str, body: Any) -> str:
+    """A provider's id for an uploaded file: the same file, the same id (a retried upload gets the one it had)."""
+    files = body.get("files") if isinstance(body, dict) else None
+    if not files:
+        raise Refusal(400, {"error": {"message": "(#100) The parameter file is required", "code": 100}})
+    return f"{kind}-{files[0]['sha256'][:24]}"
+
+
+def _media_link(body: Any) -> str | None:
+    """A WhatsApp message's media sent by link, if any."""
+    if not isinstance(body, dict):
+        return None
+    media = body.get(str(body.get("type"))) if body.get("type") in ("image", "audio", "video", "document") else None
+    return str(media["link"]) if isinstance(media, dict) and media.get("link") else None
+
+
+def fetchable(url: str) -> bool:
+    """Whether a link a provider is given to fetch works (a presigned S3 link: fetched as the provider would)."""
+    import requests
+
+    try:
+        response = requests.get(url, timeout=10)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200 and bool(response.content)
 
 
 @dataclass
@@ -142,7 +198,9 @@ class Sandbox:
             return 200, {"Content-Type": "image/png"}, media_bytes(media_id)
         content_type = headers.get("content-type", headers.get("Content-Type", ""))
         recorded: Any
-        if content_type.startswith("application/json"):
+        if content_type.startswith("multipart/form-data"):
+            recorded = multipart_summary(content_type, body)
+        elif content_type.startswith("application/json"):
             try:
                 recorded = json.loads(body or b"null")
             except ValueError:
@@ -160,7 +218,10 @@ class Sandbox:
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             payload = fault.body or {"error": {"message": "sandbox fault", "code": fault.status}}
             return fault.status, {"Content-Type": "application/json", **extra}, json.dumps(payload).encode()
-        answer = getattr(self, f"_{channel}", self._generic)(method, subpath, recorded, parse_qs(query))
+        try:
+            answer = getattr(self, f"_{channel}", self._generic)(method, subpath, recorded, parse_qs(query))
+        except Refusal as refusal:  # answered as the provider answers a request it cannot act on
+            return refusal.status, {"Content-Type": "application/json"}, json.dumps(refusal.body).encode()
         return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
     def _whatsapp(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -175,6 +236,12 @@ class Sandbox:
             return {"id": media_id, "url": f"{self.channel_base('whatsapp')}/media/{media_id}/download",
                     "mime_type": "image/png", "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
                     "messaging_product": "whatsapp"}
+        if subpath.rstrip("/").endswith("/media"):  # rich replies: POST /{phone_number_id}/media (multipart)
+            return {"id": upload_id("wamedia", body)}
+        link = _media_link(body)
+        if link is not None and not fetchable(link):  # sent by link: Meta fetches it, and fails the send if it cannot
+            raise Refusal(400, {"error": {"message": "(#131053) Media upload error: the link could not be fetched",
+                                          "code": 131053, "type": "OAuthException"}})
         to = body.get("to") if isinstance(body, dict) else None
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
@@ -182,6 +249,12 @@ class Sandbox:
     def _messenger(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
         if method == "GET":  # user profile look-up: /vNN/{PSID}?fields=...
             return profile(unquote(subpath.strip("/").split("/")[-1]))
+        if subpath.rstrip("/").endswith("/message_attachments"):  # rich replies: the Attachment Upload API
+            return {"attachment_id": upload_id("attachment", body)}
+        payload = ((body.get("message") or {}).get("attachment") or {}).get("payload") if isinstance(body, dict) else None
+        if isinstance(payload, dict) and payload.get("url") and not fetchable(str(payload["url"])):
+            raise Refusal(400, {"error": {"message": "(#100) Upload attachment failure: the URL could not be fetched",
+                                          "code": 100, "error_subcode": 2018008, "type": "OAuthException"}})
         recipient = (body.get("recipient") or {}).get("id") if isinstance(body, dict) else None
         return {"recipient_id": recipient, "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
 
@@ -195,11 +268,20 @@ class Sandbox:
             file_id = (query.get("file_id") or [""])[0] or (body.get("file_id") if isinstance(body, dict) else "")
             return {"ok": True, "result": {"file_id": file_id, "file_path": f"media/{file_id}/file"}}
         chat = body.get("chat_id") if isinstance(body, dict) else None
+        if isinstance(body, dict) and "form" in body:  # rich replies: sendPhoto, sendDocument... as multipart
+            form = body["form"]
+            chat = int(form["chat_id"]) if str(form.get("chat_id", "")).lstrip("-").isdigit() else form.get("chat_id")
+            return {"ok": True, "result": {"message_id": int(uuid.uuid4().int % 10**9), "chat": {"id": chat},
+                                           "date": 0, "caption": form.get("caption")}}
         return {"ok": True, "result": {"message_id": int(uuid.uuid4().int % 10**9), "chat": {"id": chat},
                                        "date": 0, "text": body.get("text") if isinstance(body, dict) else None}}
 
     def _twilio(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
-        return {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}
+        links = parse_qs(body).get("MediaUrl", []) if isinstance(body, str) else []
+        if any(not fetchable(link) for link in links):  # MMS: Twilio fetches each MediaUrl
+            raise Refusal(400, {"code": 11200, "message": "HTTP retrieval failure: a MediaUrl could not be fetched",
+                                "status": 400})
+        return {"sid": f"{'MM' if links else 'SM'}{uuid.uuid4().hex}", "status": "queued"}
 
     def _generic(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
         return {"ok": True, "id": f"sandbox-{uuid.uuid4().hex}"}

@@ -255,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
         body = target.read_bytes()
         if target.name == "index.html":  # media links point at the local AWS stand-in, over plain HTTP
             origin = "/".join((self.stack.endpoint or "").split("/")[:3])
-            body = body.replace(b"img-src 'self' data: https:;", f"img-src 'self' data: https: {origin};".encode())
+            # (and, for rich replies, the browser POSTs uploads to it and plays audio and video from it)
+            for directive in (b"img-src", b"connect-src", b"media-src"):
+                body = body.replace(directive + b" 'self'", directive + f" 'self' {origin}".encode(), 1)
         self._send(200, body, {"Content-Type": content_type, "Cache-Control": "no-cache",
                                "X-Content-Type-Options": "nosniff"})
 

@@ -185,6 +185,9 @@ class LocalStack:
         self.sqs = clients["sqs"]
         template = load(self.template_path)
         self.resolver = resolver = Resolver(template)
+        # Rich replies: the media bucket's CORS rules name the frontend's origin, which locally is this stack's.
+        resolver.parameters["FrontendOrigin"] = self.base_url
+        resolver.parameters["WebchatAllowedOrigins"] = os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "")
         resources.create_all(template, resolver, clients)
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         functions = load_functions(self.template_path.parent, template, resolver)

@@ -34,19 +34,9 @@ def new_whatsapp_conversation(stack: LocalStack, name: str, texts: list[str], im
     return conv | {"sender": sender}
 
 
-@pytest.fixture
-def customer(local_stack):  # noqa: F811
-    """A fresh WhatsApp conversation from a uniquely named customer."""
-    name = f"Ann {uuid.uuid4().hex[:6]}"
-    started = time.monotonic()
-    conv = new_whatsapp_conversation(local_stack, name, ["Hello, where is my order #1234?"], image=True)
-    conv["seconds_to_land"] = round(time.monotonic() - started, 2)
-    return conv
-
-
 @pytest.fixture(scope="session")
 def browser():
-    """One Chromium for the whole tier (a second Playwright in the same session cannot start)."""
+    """One Chromium for every browser test module: Playwright's sync API runs one instance at a time."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.test_frontend import ARGS, CHROMIUM, SHOTS  # skips the tier where Chromium is missing
@@ -56,6 +46,16 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def customer(local_stack):  # noqa: F811
+    """A fresh WhatsApp conversation from a uniquely named customer."""
+    name = f"Ann {uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    conv = new_whatsapp_conversation(local_stack, name, ["Hello, where is my order #1234?"], image=True)
+    conv["seconds_to_land"] = round(time.monotonic() - started, 2)
+    return conv
 
 
 @pytest.fixture

@@ -42,7 +42,20 @@ def s3() -> Any:
     return client("s3")
 
 
+@cache
+def s3_presigner() -> Any:
+    """S3 for presigned POSTs the browser uploads to (rich replies): virtual-hosted on the bucket's regional
+    endpoint (https://<bucket>.s3.<region>.amazonaws.com, which the frontend's CSP names), so that a browser's
+    POST is never redirected; locally, the AWS stand-in's endpoint."""
+    from botocore.config import Config
+
+    config = Config(signature_version="s3v4", connect_timeout=2, read_timeout=5,
+                    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"})
+    return _session().client("s3", config=config)
+
+
 def reset() -> None:
     """Forget cached clients (tests that swap endpoints)."""
     _client.cache_clear()
+    s3_presigner.cache_clear()
     _session.cache_clear()

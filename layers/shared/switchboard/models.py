@@ -31,6 +31,8 @@ class Attachment(Model):
     s3_key: str | None = None
     status: Literal["pending", "stored", "failed"] = "pending"
     voice: bool = False
+    # Rich replies (uploads): a visitor's file, posted to the media bucket by the browser, is copied from here.
+    upload_key: str | None = Field(None, description="S3 key of the upload this file is copied from (a visitor's)")
 
 
 class Location(Model):
@@ -174,6 +176,19 @@ class SendRequest(Model):
     # templates capability: an approved template (WhatsApp), sent whatever the reply window
     template: dict | None = Field(None, description="{'name', 'language', 'components'}: the provider's template "
                                                     "message, parameters filled")
+    files: list[OutboundFile] = Field([], description="the reply's files (rich replies); a channel's send_parts "
+                                                      "splits them into the provider messages it sends")
+
+
+class OutboundFile(Model):
+    """A file of a reply, stored in the media bucket: what a channel needs to send it (rich replies)."""
+
+    index: int = Field(description="its place among the message's attachments")
+    kind: Literal["image", "audio", "video", "document"]
+    mime_type: str
+    filename: str | None = None
+    size: int
+    s3_key: str
 
 
 class SendResult(Model):
@@ -297,6 +312,9 @@ class Message(Model):
                                                     "({'name', 'language', 'components'}); `text` is its rendered body")
     search_terms: list[str] = Field([], description="customer messages: the words it gave the search index (TERM# "
                                                     "items), so that deleting it finds them")
+    # Rich replies: a reply with files goes out as several provider messages (its channel's send_parts); each part
+    # is recorded here as it is sent, so that a retry sends only what has not gone out.
+    sent_parts: dict[str, str] | None = Field(None, description="part number -> the provider's id of that part")
 
     @property
     def automated(self) -> bool:

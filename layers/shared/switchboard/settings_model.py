@@ -99,6 +99,8 @@ class Settings(BaseModel):
     http_timeout_seconds: float = Field(10.0, alias="HTTP_TIMEOUT_SECONDS")
     http_max_retries: int = Field(3, alias="HTTP_MAX_RETRIES")
     media_max_bytes: int = Field(100 * 1024 * 1024, alias="MEDIA_MAX_BYTES")
+    # Rich replies: the largest file an agent may send on web chat, and a visitor may attach (template parameter).
+    webchat_max_file_bytes: int = Field(10 * 1024 * 1024, alias="WEBCHAT_MAX_FILE_BYTES", ge=1)
     default_retention_days: int = Field(365, alias="DEFAULT_RETENTION_DAYS")
     automation_defaults: str = Field("", alias="AUTOMATION_DEFAULTS",
                                      description="a partial settings document (JSON): the defaults before any admin edit")

@@ -18,6 +18,7 @@ from switchboard.api import admin, auth, canned, contacts, conversations, gate, 
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
+from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, TooManyRequests, Unauthorized
 
@@ -52,6 +53,7 @@ app.include_router(template_routes.router)  # templates capability
 app.include_router(outreach_routes.router)  # templates capability
 app.include_router(organize.router)  # issue 14: snooze, priority, bulk, attributes
 app.include_router(search_routes.router)
+app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -84,9 +84,9 @@ def list_messages(
              responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}}})
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = auth.current(router)
-    message = replies.reply(conversation_id, body.text, who.email,
+    message = replies.reply(conversation_id, body.text, who.email, attachments=body.attachments,
                             template=body.template.model_dump(mode="json") if body.template else None)
-    return Response(status_code=202, content_type="application/json", body=MessageOut.of(message))
+    return Response(status_code=202, content_type="application/json", body=MessageOut.of(message, media.presigned_url))
 
 
 def _detail(conv: Conversation) -> ConversationDetail:

@@ -187,14 +187,19 @@ class MessagePage(ApiModel):
 
 class ReplyIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field("", max_length=10_000, description="optional with a template")
+    text: str = Field("", max_length=10_000, description="required unless attachments (then a caption) or a "
+                                                         "template are given")
     template: TemplateChoice | None = Field(None, description="an approved WhatsApp template (GET /api/templates), "
                                             "sent whatever the reply window")
+    attachments: list[str] = Field([], max_length=20, description="upload ids (POST /api/uploads) of files posted "
+                                                                  "to the media bucket: sent with the text")
 
     @model_validator(mode="after")
     def _something(self) -> ReplyIn:
-        if not self.text.strip() and self.template is None:
-            raise ValueError("write a text, or choose a template")
+        if not self.text.strip():
+            if not self.attachments and self.template is None:
+                raise ValueError("write a text, attach a file, or choose a template")
+            self.text = ""  # files without a caption
         return self
 
 
@@ -553,3 +558,20 @@ class AttributeOut(ApiModel):
 
 class AttributeList(ApiModel):
     items: list[AttributeOut]
+
+
+# -- rich replies: uploads (POST /api/uploads, POST /webchat/uploads) --------------------------------------------
+class UploadIn(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+    conversation_id: str = Field(min_length=1, max_length=64, description="the conversation the file is for: its "
+                                                                          "channel's limits apply")
+    filename: str = Field(min_length=1, max_length=1000)
+    content_type: str = Field(min_length=3, max_length=200, description="the file's MIME type, e.g. image/png")
+    size: int = Field(ge=1, le=1024 * 1024 * 1024, description="bytes; the upload must be exactly this size")
+
+
+class UploadOut(ApiModel):
+    upload_id: str = Field(description="name it in the reply's attachments")
+    url: str = Field(description="where to POST the file: the media bucket (never this API)")
+    fields: dict[str, str] = Field(description="form fields to POST first, then the file as the field `file`, as "
+                                               "multipart/form-data; the signed policy bounds its size and type")

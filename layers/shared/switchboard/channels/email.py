@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard import aws, clock
-from switchboard.channels.base import Channel, MediaContent, WebhookRequest
+from switchboard.channels import files
+from switchboard.channels.base import ANY_TYPE, MB, Channel, MediaContent, MediaLimits, MediaRule, WebhookRequest
 from switchboard.errors import MalformedPayload, MediaError, NotFound, PermanentSendError, RetryableSendError
 from switchboard.models import Attachment, InboundMessage, SendRequest, SendResult
 from switchboard.settings import get_settings
@@ -117,9 +118,34 @@ def raw_key(ses_message_id: str) -> str:
     return f"{RAW_PREFIX}{ses_message_id}"
 
 
+# Rich replies: attachments of any type, up to SES's 40 MB for the whole message as sent. Base64 makes 57 bytes of a
+# file 78 characters on the wire (76 and CRLF), so the files of one reply may hold 57/78 of 40 MB, less room for the
+# text and headers. SES refuses some attachment types outright (its list of unsupported extensions, below).
+SES_MAX_MESSAGE_BYTES = 40 * MB
+MAX_FILES_BYTES = (SES_MAX_MESSAGE_BYTES - 256 * 1024) * 57 // 78
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", ANY_TYPE, MAX_FILES_BYTES, prefix="image/"),
+    MediaRule("audio", ANY_TYPE, MAX_FILES_BYTES, prefix="audio/"),
+    MediaRule("video", ANY_TYPE, MAX_FILES_BYTES, prefix="video/"),
+    MediaRule("document", ANY_TYPE, MAX_FILES_BYTES),
+), max_total_bytes=MAX_FILES_BYTES, max_files=20)
+SES_REFUSED_EXTENSIONS = frozenset(
+    "ade adp app asp bas bat cer chm cmd com cpl crt csh der exe fxp gadget hlp hta inf ins isp its js jse ksh lib "
+    "lnk mad maf mag mam maq mar mas mat mau mav maw mda mdb mde mdt mdw mdz msc msh msh1 msh2 mshxml msh1xml "
+    "msh2xml msi msp mst ops pcd pif plg prf prg reg scf scr sct shb shs sys ps1 ps1xml ps2 ps2xml psc1 psc2 tmp "
+    "url vb vbe vbs vps vsmacros vss vst vsw vws wsc wsf wsh xnk".split())
+
+
 class EmailChannel(Channel):
     name = "email"
     reply_window_seconds = None
+    media_limits = MEDIA_LIMITS
+
+    def file_problem(self, content_type: str, size: int, filename: str | None = None) -> str | None:
+        extension = (filename or "").rpartition(".")[2].lower() if "." in (filename or "") else ""
+        if extension in SES_REFUSED_EXTENSIONS:
+            return f"Amazon SES does not send .{extension} attachments"
+        return super().file_problem(content_type, size, filename)
     # Date headers are missing or wrong often enough: a message's time is when SES handed it to us.
     provider_timestamps = False
 
@@ -825,6 +851,7 @@ def loop_marker(from_address: str) -> str:
 
 
 def _build_reply(request: SendRequest, from_header: str, recipient: str, message_ref: str) -> bytes:
+    """The reply as raw MIME: plain text, threaded, with the reply's files attached (rich replies)."""
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = from_header
     msg["To"] = recipient
@@ -846,6 +873,10 @@ def _build_reply(request: SendRequest, from_header: str, recipient: str, message
     msg[LOOP_HEADER] = loop_marker(email.utils.parseaddr(from_header)[1])
     # Quoted-printable keeps every line 7-bit and under SMTP's 998 octets, whatever the agent typed.
     msg.set_content(_clean(request.text.replace("\r\n", "\n")), charset="utf-8", cte="quoted-printable")
+    for file in request.files:  # base64, each with its name and type; the text part stays first
+        maintype, _, subtype = file.mime_type.partition("/")
+        msg.add_attachment(files.read(file), maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=_clean(file.filename or f"attachment-{file.index + 1}")[:MAX_FILENAME])
     return msg.as_bytes()
 
 

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchboard.channels import files
+from switchboard.channels.base import MB, MediaLimits, MediaRule
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.messenger import Event, MessengerChannel, Part, _seconds, _short, _str
 from switchboard.errors import PermanentSendError
 from switchboard.models import Attachment
 from switchboard.settings import get_settings
+
+# Rich replies (Instagram's send API): images PNG or JPEG up to 8 MB; video, audio and PDF files up to 25 MB.
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", frozenset({"image/jpeg", "image/png"}), 8 * MB),
+    MediaRule("video", frozenset({"video/mp4", "video/ogg", "video/x-msvideo", "video/quicktime", "video/webm"}),
+              25 * MB),
+    MediaRule("audio", frozenset({"audio/aac", "audio/mp4", "audio/x-m4a", "audio/wav", "audio/x-wav"}), 25 * MB),
+    MediaRule("document", frozenset({"application/pdf"}), 25 * MB),
+))
 
 
 class InstagramChannel(MessengerChannel):
@@ -23,6 +34,7 @@ class InstagramChannel(MessengerChannel):
                                "messaging_referral", "messaging_optins", "messaging_handover", "standby"})
     inbox_name = "instagram_inbox"
     profile_fields = "name,username"
+    media_limits = MEDIA_LIMITS
 
     def _attachment(self, item: dict[str, Any]) -> Part:
         kind = _str(item.get("type")) or ""
@@ -62,6 +74,10 @@ class InstagramChannel(MessengerChannel):
         if not text:
             raise PermanentSendError("instagram cannot send an empty message")
         self.check_text(text)
+
+    def _attachment_payload(self, page: str, kind: str, file: Any) -> dict[str, Any]:
+        """Instagram takes media by URL: a short-lived presigned link it fetches."""
+        return {"url": files.link(file)}
 
     def _profile_name(self, profile: dict[str, Any]) -> str | None:
         """`GET /{IGSID}?fields=name,username`: the name the customer gave, else their handle."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -10,8 +11,16 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard import clock, observability, secrets
-from switchboard.channels import http
-from switchboard.channels.base import MediaContent, WebhookRequest
+from switchboard.channels import files, http
+from switchboard.channels.base import (
+    ANY_TYPE,
+    MB,
+    MediaContent,
+    MediaLimits,
+    MediaRule,
+    WebhookRequest,
+    one_file_per_part,
+)
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
@@ -89,9 +98,21 @@ class Part:
     summary: str = ""  # a labelled placeholder for content that is neither text nor a file we can fetch
 
 
+# Rich replies: the Send API takes attachments up to 25 MB; images as images (JPEG, PNG, GIF), any other type as a
+# file, video or audio. Each goes as a message of its own, after the text (attachments carry no caption).
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", frozenset({"image/jpeg", "image/png", "image/gif"}), 25 * MB),
+    MediaRule("video", ANY_TYPE, 25 * MB, prefix="video/"),
+    MediaRule("audio", ANY_TYPE, 25 * MB, prefix="audio/"),
+    MediaRule("document", ANY_TYPE, 25 * MB),
+))
+GRAPH_ATTACHMENT_TYPES = {"image": "image", "video": "video", "audio": "audio", "document": "file"}
+
+
 class MessengerChannel(MetaChannel):
     name = "messenger"
     reply_window_seconds = 24 * 3600
+    media_limits: ClassVar[MediaLimits | None] = MEDIA_LIMITS
 
     def human_reply_window_seconds(self) -> int | None:
         # Meta's HUMAN_AGENT tag: a person may answer for 7 days (the app needs the Human Agent permission).
@@ -410,6 +431,8 @@ class MessengerChannel(MetaChannel):
         self.check_text(text)
 
     def send(self, request: SendRequest) -> SendResult:
+        if request.files:
+            return self._send_file(request)
         self._check_text(request.text)
         body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE",
                                 "message": {"text": request.text}}
@@ -430,6 +453,53 @@ class MessengerChannel(MetaChannel):
             # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
             raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
         return SendResult(provider_message_id=provider_id)
+
+    # -- files (rich replies) ---------------------------------------------------------------
+    def send_parts(self, request: SendRequest) -> list[SendRequest]:
+        """The text first, then one message per file (a Send API attachment takes no text)."""
+        return one_file_per_part(request) if request.files else [request]
+
+    def _send_file(self, request: SendRequest) -> SendResult:
+        (file,) = request.files
+        kind = GRAPH_ATTACHMENT_TYPES[file.kind]
+        try:
+            page = graph_segment(request.inbox_id)
+        except ValueError:
+            raise PermanentSendError(f"{self.name}: the inbox id is not a Graph id") from None
+        message = {"attachment": {"type": kind, "payload": self._attachment_payload(page, kind, file)}}
+        body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE", "message": message}
+        if request.past_window:
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        response = http.request("POST", f"{self._api_base_url()}/{page}/messages", json=body, headers=self._auth())
+        if response.status_code >= 400:
+            self.graph_error(response)
+        try:
+            provider_id = _str(response.json()["message_id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            provider_id = None
+        if not provider_id:
+            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
+        return SendResult(provider_message_id=provider_id)
+
+    def _attachment_payload(self, page: str, kind: str, file: Any) -> dict[str, Any]:
+        """Messenger: the file uploaded through the Attachment Upload API (POST /{page}/message_attachments), sent
+        by its attachment id. An upload sends nothing to the customer: one whose outcome is unknown is retried."""
+        form = {"message": json.dumps({"attachment": {"type": kind, "payload": {"is_reusable": False}}})}
+        upload = {"filedata": (files.safe_filename(file.filename or "file"), files.read(file), file.mime_type)}
+        try:
+            response = http.request("POST", f"{self._api_base_url()}/{page}/message_attachments", data=form,
+                                    files=upload, headers=self._auth())
+        except PermanentSendError as exc:
+            raise RetryableSendError(f"attachment upload: {exc.message}") from None
+        if response.status_code >= 400:
+            self.graph_error(response)
+        try:
+            attachment_id = _str(response.json()["attachment_id"])
+        except (ValueError, KeyError, TypeError):
+            attachment_id = None
+        if not attachment_id:
+            raise RetryableSendError("the Graph API took the attachment upload without an attachment id")
+        return {"attachment_id": attachment_id}
 
     def graph_error(self, response: Any) -> None:
         try:

@@ -10,8 +10,17 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from switchboard import clock, secrets
-from switchboard.channels import http
-from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
+from switchboard.channels import files, http
+from switchboard.channels.base import (
+    ANY_TYPE,
+    MB,
+    Channel,
+    MediaContent,
+    MediaLimits,
+    MediaRule,
+    WebhookReply,
+    WebhookRequest,
+)
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import (
     Attachment,
@@ -112,11 +121,31 @@ def _location(params: dict[str, list[str]]) -> Location | None:
                     address=_first(params, "Address") or None)
 
 
+# Rich replies: MMS, up to 10 files and 5 MB in all (Twilio's MMS limit), only to US and Canadian numbers (+1), sent
+# as MediaUrl links Twilio fetches. JPEG, PNG and GIF are resized for the handset; the other types Twilio accepts
+# go as they are.
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", ANY_TYPE, 5 * MB, prefix="image/"),
+    MediaRule("audio", ANY_TYPE, 5 * MB, prefix="audio/"),
+    MediaRule("video", ANY_TYPE, 5 * MB, prefix="video/"),
+    MediaRule("document", frozenset({"application/pdf", "text/vcard", "text/x-vcard", "text/calendar", "text/csv",
+                                     "text/rtf", "text/richtext", "text/directory"}), 5 * MB),
+), max_total_bytes=5 * MB, max_files=MAX_MEDIA)
+NORTH_AMERICAN = re.compile(r"\+1[2-9][0-9]{9}")
+
+
+def mms_reaches(address: str) -> bool:
+    """Whether MMS can be sent from or to this address: a US or Canadian (+1) number, a Messaging Service, or a
+    WhatsApp address through Twilio (which takes media everywhere)."""
+    return bool(NORTH_AMERICAN.fullmatch(address)) or address.startswith(("MG", "whatsapp:"))
+
+
 class SmsChannel(Channel):
     name = "sms"
     max_text_chars = MAX_TEXT
     provider_timestamps = False
     reply_window_seconds = None  # SMS has none (WhatsApp over Twilio does: Twilio answers 63016 outside it)
+    media_limits = MEDIA_LIMITS
 
     # -- in ----------------------------------------------------------------------------------
     @staticmethod
@@ -228,12 +257,20 @@ class SmsChannel(Channel):
         return sid, token
 
     def send(self, request: SendRequest) -> SendResult:
-        if not request.text.strip():
+        if not request.text.strip() and not request.files:
             raise PermanentSendError("empty text: Twilio needs a Body")
         self.check_text(request.text)
         sid, token = self._credentials()
         settings = get_settings()
-        data = {"To": request.recipient, "Body": request.text}
+        data: dict[str, Any] = {"To": request.recipient, "Body": request.text}
+        if request.files:  # MMS: one message, every file a MediaUrl link Twilio fetches
+            problem = self.files_problem([(f.mime_type, f.size) for f in request.files], request.recipient,
+                                         inbox_id=request.inbox_id)
+            if problem:
+                raise PermanentSendError(problem)
+            data["MediaUrl"] = [files.link(f) for f in request.files]
+            if not request.text.strip():
+                del data["Body"]
         data["MessagingServiceSid" if request.inbox_id.startswith("MG") else "From"] = request.inbox_id
         if settings.public_base_url:
             data["StatusCallback"] = settings.public_base_url.rstrip("/") + WEBHOOK_PATH
@@ -248,6 +285,11 @@ class SmsChannel(Channel):
             raise PermanentSendError("Twilio accepted the send without a message sid: delivery unknown; "
                                      "check the conversation before sending again")
         raise _send_error(response, answer)
+
+    def files_problem(self, files: Any, recipient: str, *, inbox_id: str = "", past_window: bool = False) -> str | None:
+        if files and not (mms_reaches(recipient) and (not inbox_id or mms_reaches(inbox_id))):
+            return "MMS (files) goes only from and to US and Canadian numbers (+1): send a link instead"
+        return super().files_problem(files, recipient, inbox_id=inbox_id, past_window=past_window)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """Download a MediaUrl: only from Twilio's hosts (http.download), the credentials to the API host alone."""

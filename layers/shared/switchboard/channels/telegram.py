@@ -17,8 +17,18 @@ from typing import Any
 from urllib.parse import quote
 
 from switchboard import clock, http_input, secrets
-from switchboard.channels import http
-from switchboard.channels.base import Channel, MediaContent, WebhookReply, WebhookRequest
+from switchboard.channels import files, http
+from switchboard.channels.base import (
+    ANY_TYPE,
+    MB,
+    Channel,
+    MediaContent,
+    MediaLimits,
+    MediaRule,
+    WebhookReply,
+    WebhookRequest,
+    one_file_per_part,
+)
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import storable
@@ -462,10 +472,37 @@ def _reaction_labels(reactions: Any) -> list[str]:
     return labels
 
 
+# Rich replies: a bot uploads files of up to 50 MB (multipart). Photos go by sendPhoto up to 10 MB (a larger image
+# as a document), voice notes (OGG) by sendVoice, MP3 and M4A by sendAudio, MP4 by sendVideo, anything else by
+# sendDocument. The text rides as the first file's caption (up to 1024 characters), else goes first.
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", frozenset({"image/jpeg", "image/png", "image/webp"}), 50 * MB),
+    MediaRule("audio", ANY_TYPE, 50 * MB, prefix="audio/"),
+    MediaRule("video", ANY_TYPE, 50 * MB, prefix="video/"),
+    MediaRule("document", ANY_TYPE, 50 * MB),
+))
+PHOTO_MAX_BYTES = 10 * MB
+CAPTION_CHARS = 1024
+AUDIO_METHODS = {"audio/ogg": ("sendVoice", "voice"), "audio/mpeg": ("sendAudio", "audio"),
+                 "audio/mp4": ("sendAudio", "audio"), "audio/x-m4a": ("sendAudio", "audio")}
+
+
+def send_method(mime_type: str, kind: str, size: int) -> tuple[str, str]:
+    """The Bot API method that sends a file of this type, and the name of its file field."""
+    if kind == "image" and size <= PHOTO_MAX_BYTES:
+        return "sendPhoto", "photo"
+    if kind == "audio" and mime_type in AUDIO_METHODS:
+        return AUDIO_METHODS[mime_type]
+    if kind == "video" and mime_type == "video/mp4":
+        return "sendVideo", "video"
+    return "sendDocument", "document"
+
+
 class TelegramChannel(Channel):
     name = "telegram"
     max_text_chars = MAX_TEXT
     reply_window_seconds = None  # no window, but a bot can only write to users who started it
+    media_limits = MEDIA_LIMITS
 
     # -- in ----------------------------------------------------------------------------------
     def verify(self, request: WebhookRequest) -> None:
@@ -666,6 +703,8 @@ class TelegramChannel(Channel):
             raise RetryableSendError(exc.message, retry_after=exc.retry_after) from None
 
     def send(self, request: SendRequest) -> SendResult:
+        if request.files:
+            return self._send_file(request)
         if not request.text.strip():
             raise PermanentSendError("empty text: Telegram needs 1 to 4096 characters")
         self.check_text(request.text)
@@ -695,6 +734,43 @@ class TelegramChannel(Channel):
                 return SendResult(provider_message_id=f"{prefix}{recipient if chat_id is None else chat_id}:{message_id}")
             # Telegram said ok: sending it again could deliver it twice, so the outcome is reported instead.
             raise PermanentSendError("Telegram accepted the send without a message id: delivery unknown; "
+                                     "check the conversation before sending again")
+        raise _send_error(response, answer)
+
+    # -- files (rich replies) ---------------------------------------------------------------
+    def send_parts(self, request: SendRequest) -> list[SendRequest]:
+        return one_file_per_part(request, CAPTION_CHARS) if request.files else [request]
+
+    def _send_file(self, request: SendRequest) -> SendResult:
+        """sendPhoto, sendVoice, sendAudio, sendVideo or sendDocument, the file uploaded as multipart/form-data."""
+        (file,) = request.files
+        try:
+            token = self._token()
+        except ServiceUnavailable:
+            raise PermanentSendError("no valid Telegram bot token configured") from None
+        method, field = send_method(file.mime_type, file.kind, file.size)
+        recipient = request.recipient
+        form: dict[str, Any] = {"chat_id": recipient}
+        prefix = ""
+        if request.inbox_id.startswith(BUSINESS):
+            form["business_connection_id"] = request.inbox_id[len(BUSINESS):]
+            prefix = f"{request.inbox_id}:"
+        if request.text:
+            form["caption"] = request.text
+        reply_id = (request.reply_to or "").rpartition(":")[2]
+        if CHAT_ID.fullmatch(reply_id) and not reply_id.startswith("-"):
+            form["reply_parameters"] = json.dumps({"message_id": int(reply_id), "allow_sending_without_reply": True})
+        upload = {field: (files.safe_filename(file.filename or field), files.read(file), file.mime_type)}
+        response = self._call("POST", f"{get_settings().telegram_api_base_url}/bot{token}/{method}", data=form,
+                              files=upload)
+        answer = _answer(response)
+        if response.status_code < 400 and answer.get("ok") is True:
+            result = _dict(answer.get("result"))
+            message_id = _int(result.get("message_id"))
+            chat_id = _int(_dict(result.get("chat")).get("id"))
+            if message_id is not None:
+                return SendResult(provider_message_id=f"{prefix}{recipient if chat_id is None else chat_id}:{message_id}")
+            raise PermanentSendError("Telegram accepted the file without a message id: delivery unknown; "
                                      "check the conversation before sending again")
         raise _send_error(response, answer)
 

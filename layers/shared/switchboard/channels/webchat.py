@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from switchboard import clock, secrets, tokens
-from switchboard.channels.base import Channel, MediaContent, WebhookRequest
+from switchboard.channels.base import ANY_TYPE, Channel, MediaContent, MediaLimits, MediaRule, WebhookRequest
 from switchboard.errors import Forbidden, MediaError, NotFound, ServiceUnavailable, Unauthorized
 from switchboard.settings import get_settings
 
@@ -99,12 +99,30 @@ def read_token(authorization: str | None) -> Visitor:
     return visitor
 
 
+# Rich replies: the widget shows agents' files by a short-lived link (images inline), up to WEBCHAT_MAX_FILE_BYTES
+# each (a setting); visitors may send images and PDFs of the same size. SVG is not shown inline (it is a document).
+VISITOR_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
 class WebchatChannel(Channel):
     """Inbound comes through services/webchat (its own routes); outbound is stored and picked up by polling."""
 
     name = "webchat"
     provider_timestamps = False
     reply_window_seconds: ClassVar[int | None] = None
+
+    def file_limits(self) -> MediaLimits | None:
+        cap = get_settings().webchat_max_file_bytes
+        return MediaLimits(rules=(MediaRule("image", VISITOR_IMAGE_TYPES, cap),
+                                  MediaRule("audio", ANY_TYPE, cap, prefix="audio/"),
+                                  MediaRule("video", ANY_TYPE, cap, prefix="video/"),
+                                  MediaRule("document", ANY_TYPE, cap)))
+
+    def visitor_limits(self) -> MediaLimits:
+        """What a visitor may attach: images and PDFs, as large as the setting allows agents' files."""
+        cap = get_settings().webchat_max_file_bytes
+        return MediaLimits(rules=(MediaRule("image", VISITOR_IMAGE_TYPES, cap),
+                                  MediaRule("document", frozenset({"application/pdf"}), cap)), max_files=5)
 
     def verify(self, request: WebhookRequest) -> None:
         raise NotFound("web chat has its own routes (/webchat/...), not a webhook")

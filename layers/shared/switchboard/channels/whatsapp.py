@@ -12,8 +12,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from switchboard import clock, secrets
-from switchboard.channels import http
-from switchboard.channels.base import MediaContent, WebhookRequest
+from switchboard.channels import files, http
+from switchboard.channels.base import (
+    MB,
+    MediaContent,
+    MediaLimits,
+    MediaRule,
+    WebhookRequest,
+    one_file_per_part,
+)
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
@@ -415,10 +422,30 @@ def media_url_allowed(url: str) -> bool:
         host in MEDIA_HOSTS or host.endswith(MEDIA_HOST_SUFFIXES))
 
 
+# Rich replies: what the Cloud API sends (Meta's "supported media types"): images 5 MB (JPEG, PNG), audio and video
+# 16 MB, documents 100 MB. Stickers (WebP) are not offered to agents.
+DOCUMENT_TYPES = frozenset({
+    "text/plain", "application/pdf", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation"})
+MEDIA_LIMITS = MediaLimits(rules=(
+    MediaRule("image", frozenset({"image/jpeg", "image/png"}), 5 * MB),
+    MediaRule("audio", frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
+    MediaRule("video", frozenset({"video/mp4", "video/3gpp"}), 16 * MB),
+    MediaRule("document", DOCUMENT_TYPES, 100 * MB),
+))
+CAPTION_CHARS = 1024  # images, videos and documents take a caption; audio none
+# Files up to this size are uploaded to Meta (POST /{phone_number_id}/media) and sent by media id; a larger document
+# is sent by a short-lived link Meta fetches, so the sender never holds 100 MB in its 256 MB of memory.
+UPLOAD_MAX_BYTES = 25 * MB
+
+
 class WhatsAppChannel(MetaChannel):
     name = "whatsapp"
     max_text_chars = MAX_TEXT
     reply_window_seconds = 24 * 3600
+    media_limits = MEDIA_LIMITS
 
     def human_reply_window_seconds(self) -> int | None:
         # With an approved template to carry it, an agent's reply can go out any time (WHATSAPP_REPLY_TEMPLATE).
@@ -540,6 +567,8 @@ class WhatsAppChannel(MetaChannel):
         return {"Authorization": f"Bearer {token}"}
 
     def send(self, request: SendRequest) -> SendResult:
+        if request.files:
+            return self._send_file(request)
         if not request.template:  # a template's text is its rendered body, for agents: Graph sends the template
             self.check_text(request.text)
         if not PHONE_NUMBER_ID.fullmatch(request.inbox_id):
@@ -602,6 +631,70 @@ class WhatsAppChannel(MetaChannel):
         if expected and not _hash_matches(data, expected):
             raise MediaError("media hash mismatch")
         return MediaContent(data=data, mime_type=_str(info.get("mime_type")) or attachment.mime_type, sha256=expected)
+
+
+    # -- files (rich replies) ---------------------------------------------------------------
+    def files_problem(self, files: Any, recipient: str, *, inbox_id: str = "", past_window: bool = False) -> str | None:
+        if past_window and files:
+            return ("past the 24-hour window WhatsApp takes only the reply template: files can be sent once the "
+                    "customer writes again")
+        return super().files_problem(files, recipient, inbox_id=inbox_id, past_window=past_window)
+
+    def send_parts(self, request: SendRequest) -> list[SendRequest]:
+        """One message per file; the text is the first file's caption (or a message before them when too long,
+        or when the first file is audio, which takes no caption)."""
+        if not request.files:
+            return [request]
+        return one_file_per_part(request, CAPTION_CHARS, lambda f: f.kind != "audio")
+
+    def _send_file(self, request: SendRequest) -> SendResult:
+        """One file: uploaded to Meta and sent by its media id, or (a large document) sent by link."""
+        (file,) = request.files
+        if request.past_window:
+            raise PermanentSendError("past the 24-hour window only the reply template can be sent: files cannot")
+        if not PHONE_NUMBER_ID.fullmatch(request.inbox_id):
+            raise PermanentSendError("the conversation's WhatsApp number is not a phone_number_id (digits only)")
+        media: dict[str, Any] = ({"link": files.link(file)} if file.size > UPLOAD_MAX_BYTES
+                                 else {"id": self._upload(request.inbox_id, file)})
+        if request.text and file.kind != "audio":
+            media["caption"] = request.text
+        if file.kind == "document" and file.filename:
+            media["filename"] = file.filename
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": file.kind,
+                                file.kind: media}
+        body["to" if _digits(request.recipient) else "recipient"] = request.recipient
+        if request.reply_to:
+            body["context"] = {"message_id": request.reply_to}
+        response = http.request("POST", graph_url(request.inbox_id, "messages"), json=body, headers=self._auth())
+        if response.status_code >= 400:
+            self.graph_error(response)
+        try:
+            provider_id = _str(response.json()["messages"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            provider_id = None
+        if not provider_id:
+            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
+        return SendResult(provider_message_id=provider_id)
+
+    def _upload(self, inbox_id: str, file: Any) -> str:
+        """POST /{phone_number_id}/media (multipart): the media id to send by. An upload sends nothing to the
+        customer, so one whose outcome is unknown is simply tried again."""
+        form = {"messaging_product": "whatsapp", "type": file.mime_type}
+        upload = {"file": (files.safe_filename(file.filename or "file"), files.read(file), file.mime_type)}
+        try:
+            response = http.request("POST", graph_url(inbox_id, "media"), data=form, files=upload,
+                                    headers=self._auth())
+        except PermanentSendError as exc:
+            raise RetryableSendError(f"media upload: {exc.message}") from None
+        if response.status_code >= 400:
+            self.graph_error(response)
+        try:
+            media_id = _str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):
+            media_id = None
+        if not media_id:
+            raise RetryableSendError("the Graph API took the media upload without a media id")
+        return media_id
 
 
 def _hash_matches(data: bytes, expected: str) -> bool:

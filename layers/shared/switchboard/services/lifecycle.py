@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard import clock
 from switchboard.channel_names import CHANNELS
 from switchboard.errors import NotFound
-from switchboard.services import media
+from switchboard.services import media, uploads
 from switchboard.services.automation_config import backstop_after
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import audit as store_audit
@@ -147,8 +147,11 @@ def erase_contact(table: Table, contact_id: str) -> dict[str, int]:
     """GDPR Art. 17: every conversation, message, attachment, identity and survey answer of the contact."""
     if contacts.get(table, contact_id) is None:
         raise NotFound(f"contact {contact_id} not found")
-    _, _, conversation_ids = contacts.related(table, contact_id)
+    _, identities, conversation_ids = contacts.related(table, contact_id)
     counts = erasure.Counts()
+    # Rich replies: files uploaded for their conversations (or by them in web chat) that no message used yet.
+    visitors = [str(i.get("address") or "") for i in identities if i.get("channel") == "webchat"]
+    counts.objects += uploads.erase_unused(conversation_ids, [v for v in visitors if v])
     for conv_id in conversation_ids:
         erasure.delete_conversation(table, conv_id, counts)
     erasure.delete_contact(table, contact_id, counts)

@@ -32,7 +32,14 @@ def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
     channel = registry.get(message.channel)
     attachments = list(message.attachments)
     failure: MediaError | None = None
+    used_uploads: list[str] = []
     for index in pending:
+        upload = attachments[index].upload_key
+        if upload:  # rich replies: a visitor's upload, copied inside S3 (never downloaded)
+            attachments[index] = _adopt_upload(message, index, attachments[index])
+            if attachments[index].status == "stored":
+                used_uploads.append(upload)
+            continue
         try:
             content = channel.fetch_media(attachments[index])
         except MediaError as exc:
@@ -53,9 +60,25 @@ def store_pending(table: Table, message: Message, attempt: int = 1) -> int:
             "s3_key": key, "status": "stored", "size": len(content.data),
             "mime_type": content.mime_type or attachments[index].mime_type})
     messages.update_attachments(table, message.model_copy(update={"attachments": attachments}))
+    if used_uploads:  # copied and recorded: the uploads themselves are no longer needed
+        from switchboard.services import uploads
+
+        uploads.discard(used_uploads)
     if failure:
         raise failure
     return len(pending)
+
+
+def _adopt_upload(message: Message, index: int, attachment: Attachment) -> Attachment:
+    """A visitor's upload copied under the message's media key: stored, or failed when the upload is gone (expired
+    before the message was processed). A redelivery after the copy finds the upload still there (it is deleted only
+    once the message records the copy) and copies it again."""
+    from switchboard.services import uploads
+
+    key = media_key(message, index)
+    if not uploads.copy_upload(str(attachment.upload_key), key):
+        return attachment.model_copy(update={"status": "failed"})
+    return attachment.model_copy(update={"s3_key": key, "status": "stored", "upload_key": None})
 
 
 LINK_SECONDS = 300

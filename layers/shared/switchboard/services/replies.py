@@ -8,27 +8,32 @@ from switchboard import clock, ids, observability
 from switchboard.channels import registry
 from switchboard.errors import BadRequest, Conflict
 from switchboard.models import Message
+from switchboard.services import uploads
 from switchboard.services.automation_config import backstop_expiry
-from switchboard.services.sending import hand_over, window_open
+from switchboard.services.sending import hand_over, past_window, window_open
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
 
 def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, template: dict[str, Any] | None = None,
-          first_contact: bool = False) -> Message:
+          attachments: list[str] | None = None, first_contact: bool = False) -> Message:
     """`template` (templates capability): {'name', 'language', 'parameters'} of an approved WhatsApp template,
     checked against the stored one (400 before anything is queued) and sent whatever the reply window.
+    `attachments`: upload ids (rich replies): checked and copied under the message before anything is queued.
     `first_contact`: the agent is reaching the customer first (POST /api/conversations)."""
     from switchboard.services import optouts, templates
 
     table = table or Table()
     conv = conversations.require(table, conv_id)
     if template is not None:
+        if attachments:
+            raise BadRequest("a template carries its own header: send the files in a reply of their own",
+                             code="template_with_attachments")
         prepared, text = templates.prepare(table, conv.channel, template)
     else:
         prepared = None
-        if not text.strip():
-            raise BadRequest("write a text, or choose a template", code="empty_reply")
+        if not text.strip() and not attachments:
+            raise BadRequest("write a text, attach a file, or choose a template", code="empty_reply")
         if not window_open(conv):
             raise Conflict("the reply window of this conversation has closed; the customer has to write first, or "
                            "send an approved template (GET /api/templates)", code="reply_window_closed")
@@ -40,8 +45,16 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, te
                       type="template" if prepared else "text", text=text, created_at=clock.iso(clock.now()),
                       status="queued", sender=agent, template=prepared,
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
-    # An agent reaching the customer first is not a response to anyone: first response times stay the customers'.
-    hand_over(table, conv, message, counts_as_response=not first_contact)
+    if attachments:  # rich replies: the files go with the message, or nothing is queued
+        message = uploads.with_files(conv, message, attachments, past_window(conv))
+    try:
+        # An agent reaching the customer first is not a response to anyone: first response times stay the customers'.
+        hand_over(table, conv, message, counts_as_response=not first_contact)
+    except Exception:  # a failure is a 5xx with nothing stored: the agent sends again
+        uploads.discard([a.s3_key for a in message.attachments if a.s3_key])  # the copies, not the uploads
+        raise
+    if attachments:
+        uploads.discard_uploads(conv.id, attachments)
     if conv.first_response_at is None and not first_contact:
         observability.seconds("FirstResponseTime",
                               (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds())

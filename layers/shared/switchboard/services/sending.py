@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from switchboard import clock, observability
 from switchboard.channels import registry
 from switchboard.errors import PermanentSendError, RetryableSendError, ServiceUnavailable
+from switchboard.services import file_sending
 from switchboard.settings import get_settings
 from switchboard.store import conversations, delivery, messages
 from switchboard.store.table import ConditionFailed, Table
@@ -122,11 +123,15 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         return "done"
     channel = registry.get(conv.channel)
     try:
-        result = channel.send(SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
-                                          text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
-                                          message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
-                                          past_window=human and past_window(conv), automated=not human,
-                                          template=message.template))
+        request = SendRequest(channel=conv.channel, inbox_id=conv.inbox_id, recipient=conv.recipient,
+                              text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
+                              message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
+                              past_window=human and past_window(conv), automated=not human,
+                              template=message.template)
+        if message.attachments:  # rich replies: each part of the reply sent once, recorded as it goes
+            result = file_sending.send_parts(table, message, channel, request)
+        else:
+            result = channel.send(request)
     except PermanentSendError as exc:
         observability.count("SendFailures")
         delivery.record_failed(table, message, exc.message)

@@ -16,9 +16,9 @@ from switchboard.channels.webchat import (
     rate_limit_key,
 )
 from switchboard.errors import BadRequest, Forbidden
-from switchboard.services import ingest, ratelimit
+from switchboard.services import ingest, media, ratelimit, uploads
 from switchboard.settings import get_settings
-from switchboard.store import contacts, conversations, messages
+from switchboard.store import contacts, conversations, markers, messages
 from switchboard.store.table import Table
 
 DEFAULT_WIDGET = "default"
@@ -59,15 +59,29 @@ def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None =
     limit_address(source_ip, "message")
     limit_visitor(visitor)
     client_id, text = body.get("client_message_id"), body.get("text")
+    upload_ids = body.get("attachment_ids") or []  # rich replies: the visitor's uploads (POST /webchat/uploads)
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not _token_like(client_id):
         raise BadRequest("client_message_id (8 to 64 printable ASCII characters) is required", code="invalid_message")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+    if not isinstance(upload_ids, list) or not all(isinstance(u, str) for u in upload_ids):
+        raise BadRequest("attachment_ids must be a list of upload ids", code="invalid_message")
+    if text is None and upload_ids:
+        text = ""
+    if not isinstance(text, str) or (not text.strip() and not upload_ids) or len(text) > MAX_TEXT:
         raise BadRequest(f"text (1 to {MAX_TEXT} characters) is required", code="invalid_message")
-    text = storable(text)  # a lone surrogate (valid JSON, never UTF-8) could not be queued
+    text = storable(text.strip() if upload_ids and not text.strip() else text)  # no lone surrogates: SQS refuses them
     provider_id = f"{visitor.visitor_id}:{client_id}"
+    try:
+        files = uploads.visitor_attachments(visitor, upload_ids) if upload_ids else []
+    except BadRequest as exc:
+        # A retry of a message already taken: its uploads were copied and deleted since. Answered as a repeat.
+        if exc.code == "upload_not_found" and markers.get(Table(), "webchat", provider_id):
+            return {"id": ids.stable_id("m_", "webchat", provider_id), "client_message_id": client_id,
+                    "duplicate": True}
+        raise
     event = InboundMessage(channel="webchat", provider_message_id=provider_id, inbox_id=visitor.widget_id,
                            sender_id=visitor.visitor_id, identity=visitor.identity, sender_name=visitor.name,
-                           text=text, timestamp=clock.now().timestamp())
+                           text=text, timestamp=clock.now().timestamp(), attachments=files,
+                           type=files[0].kind if files and not text else "text")
     counts = ingest.ingest([event])
     return {"id": ids.stable_id("m_", "webchat", provider_id), "client_message_id": client_id,
             "duplicate": counts["duplicates"] > 0}
@@ -86,7 +100,7 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
     visible = [m for m in items if m.type != "note"]
     return {"items": [{"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at,
                        "status": "sent" if m.direction == "outbound" and m.status in ("queued", "sending") else m.status,
-                       "from": "you" if m.direction == "inbound" else "agent"}
+                       "from": "you" if m.direction == "inbound" else "agent", "attachments": _files(m)}
                       for m in visible if m.direction == "inbound" or m.status not in ("failed",)],
             "next_cursor": next_cursor}
 
@@ -110,3 +124,17 @@ def limit_visitor(visitor: Visitor) -> None:
     ratelimit.check(Table(), "webchat-visitor", ratelimit.subject(rate_limit_key(), visitor.visitor_id),
                     [ratelimit.Limit("message", 60, settings.webchat_visitor_messages_per_minute),
                      ratelimit.Limit("message", 3600, settings.webchat_visitor_messages_per_hour)], "messages")
+def _files(message: Any) -> list[dict[str, Any]]:
+    """A message's files as the widget shows them: a short-lived link once stored (rich replies)."""
+    return [{"kind": a.kind, "filename": a.filename, "mime_type": a.mime_type, "size": a.size,
+             "status": a.status, "url": media.presigned_url(a)} for a in message.attachments]
+
+
+def create_upload(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /webchat/uploads: a visitor's upload (images and PDFs), an S3 presigned POST (rich replies)."""
+    filename, mime_type, size = body.get("filename"), body.get("content_type"), body.get("size")
+    if not isinstance(filename, str) or not filename or len(filename) > 1000 or not isinstance(mime_type, str) \
+            or len(mime_type) > 200 or not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise BadRequest("filename, content_type and size (bytes) are required", code="invalid_upload")
+    grant = uploads.grant_for_visitor(visitor, filename, mime_type, size)
+    return {"upload_id": grant.upload_id, "url": grant.url, "fields": grant.fields}

@@ -70,8 +70,11 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
         if item["sk"].startswith(keys.MSG_PREFIX):
             counts.messages += 1
             objects += [a["s3_key"] for a in item.get("attachments", []) if a.get("s3_key")]
+            objects += [a["upload_key"] for a in item.get("attachments", []) if a.get("upload_key")]  # not copied yet
             if item.get("raw_ref"):
                 objects.append(item["raw_ref"])
+            for part_id in set((item.get("sent_parts") or {}).values()) - {item.get("provider_message_id")}:
+                extra_keys.append(keys.provider_message(item["channel"], part_id))  # a reply's other parts (files)
             if item.get("direction") == "outbound" and item.get("provider_message_id"):
                 extra_keys.append(keys.provider_message(item["channel"], item["provider_message_id"]))
             elif item.get("direction") == "inbound" and item.get("provider_message_id"):
