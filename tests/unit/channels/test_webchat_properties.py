@@ -119,9 +119,9 @@ def test_any_session_request_is_2xx_or_4xx(recorded, settings_env, allowed, data
     settings_env(WEBCHAT_ALLOWED_ORIGINS=allowed)
     body = data.draw(st.one_of(objects(SESSION_KEYS).flatmap(encoded), json_value.flatmap(encoded), raw_bodies))
     headers = {"Content-Type": "application/json", **({"Origin": origin} if origin is not None else {})}
-    status = assert_2xx_or_4xx(call("POST", "/webchat/sessions", body, headers, base64_body))
-    if status == 201:
-        issued = json.loads(call("POST", "/webchat/sessions", body, headers, base64_body)["body"])["token"]
+    answer = call("POST", "/webchat/sessions", body, headers, base64_body)
+    if assert_2xx_or_4xx(answer) == 201:  # the answer's own token (asking again may be over the address's limit)
+        issued = json.loads(answer["body"])["token"]
         assert channel.read_token(f"Bearer {issued}").visitor_id.startswith("v_")  # a usable token
 
 
