@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
+from switchboard.api import admin, audit, auth, canned, contacts, conversations, links, survey_pages, team, webhooks
 from switchboard.api.schemas import ErrorResponse, Health
 from switchboard.errors import Forbidden, SwitchboardError, Unauthorized
 
@@ -35,12 +35,18 @@ def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -
 
 
 app.use(middlewares=[authenticate])
+# growth: the audit log records every action that changes or reveals data, once per request (api/audit.py)
+app.use(middlewares=[audit.record_action])
 app.include_router(conversations.router)
 app.include_router(canned.router)
 app.include_router(contacts.router)
 app.include_router(admin.router)
 app.include_router(survey_pages.router)
 app.include_router(team.router)
+# growth: entry links, endpoints for events, the audit log
+app.include_router(links.router)
+app.include_router(webhooks.router)
+app.include_router(audit.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

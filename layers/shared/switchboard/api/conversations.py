@@ -21,7 +21,7 @@ from switchboard.api.schemas import (
     ReplyIn,
 )
 from switchboard.models import Conversation
-from switchboard.services import inbox, media, replies, workflow
+from switchboard.services import inbox, links, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
 
@@ -36,7 +36,12 @@ def list_conversations(
     label: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    source: Annotated[str | None, Query(max_length=64, description="an entry link's id: the conversations that "
+                                        "came through it, newest first (other filters do not apply)")] = None,
 ) -> ConversationPage:
+    if source:  # growth: the link's own list (store/links.py), not the inbox indexes
+        found, after = links.conversations_from(Table(), source, limit, cursor)
+        return ConversationPage(items=[ConversationSummary.of(c) for c in found], next_cursor=after)
     items, next_cursor = inbox.page(Table(), status=status, channel=channel, assignee=assignee, label=label,
                                     limit=limit, cursor=cursor)
     return ConversationPage(items=[ConversationSummary.of(c) for c in items], next_cursor=next_cursor)

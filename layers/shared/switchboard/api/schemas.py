@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from switchboard.models import Attachment, Conversation, Location, Message
+from switchboard.models import Attachment, Conversation, Location, Message, Source
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -68,6 +68,7 @@ class ConversationSummary(ApiModel):
     last_message: LastMessage | None = None
     updated_at: str
     unread_count: int = 0
+    source: Source | None = Field(None, description="growth: where it came from (an entry link, an ad, a web page)")
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
@@ -76,7 +77,8 @@ class ConversationSummary(ApiModel):
                                       display=conv.contact_name or address_label(conv.channel, conv.recipient)
                                       or f"Contact {conv.contact_id}"), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
-                   if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count)
+                   if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
+                   source=conv.source)
 
 
 class ConversationPage(ApiModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import BadRequest
-from switchboard.services import contact_merge, survey
+from switchboard.services import contact_merge, events, survey
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
@@ -31,9 +31,12 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
     contact = contacts.update(table, contact_id, changes)
     if changes.get("surveys_opt_out") or "email" in changes:
         survey.cancel_for_contact(table, contact_id)
+    events.contact_updated(table, contact_id, list(changes))
     return contact
 
 
 def merge(table: Table, target_id: str, other_id: str) -> Contact:
     """`other` becomes part of `target` (an agent knows they are one person)."""
-    return contact_merge.merge(table, target_id, other_id)
+    merged = contact_merge.merge(table, target_id, other_id)
+    events.contact_merged(table, target_id, other_id)
+    return merged

@@ -141,6 +141,9 @@ def record_rating(table: Table, token: str, rating: int) -> tuple[str, bool]:
     metrics.record(table, at[:10], {"csat_n": 1, "csat_sum": rating, "csat_45": 1 if rating >= 4 else 0})
     observability.count("CsatResponses")
     observability.count("CsatRatingSum", rating)
+    from switchboard.services import events  # growth: csat.submitted, for other systems
+
+    events.csat_submitted(table, conv_id, rating, record.get("resolved_by"))
     return conv_id, True
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from switchboard import clock, observability
 from switchboard.models import Conversation
-from switchboard.services import assignment
+from switchboard.services import assignment, events
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, due, metrics, suppression
 from switchboard.store.table import Table
@@ -19,7 +19,10 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     """Resolve once: counted in the day's resolution times; a survey follows unless automation resolved it."""
     for _attempt in range(3):  # the status it had is checked in the write: a change in between is read again
         conv = conversations.require(table, conv_id, consistent=True)
-        if conv.status == "resolved" or _resolve_from(table, conv, by):
+        if conv.status == "resolved":
+            break
+        if _resolve_from(table, conv, by):
+            events.status_changed(table, conv.model_copy(update={"status": "resolved"}), conv.status, by=by)
             break
     return conversations.require(table, conv_id, consistent=True)
 
@@ -70,11 +73,15 @@ def reopen(table: Table, conv_id: str) -> Conversation:
         due.cancel(table, conv_id, due.SURVEY)
         metrics.record(table, at[:10], {"reopened": 1})
         observability.count_by_channel("ConversationsReopened", conv.channel)
-    return conversations.set_status(table, conv_id, "open")
+    updated = conversations.set_status(table, conv_id, "open")
+    events.status_changed(table, updated, conv.status)
+    return updated
 
 
 def pending(table: Table, conv_id: str) -> Conversation:
     """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
-    conversations.require(table, conv_id)
+    conv = conversations.require(table, conv_id)
     due.cancel_all(table, [conv_id], [due.SURVEY, due.AUTO_REPLY])
-    return conversations.set_status(table, conv_id, "pending")
+    updated = conversations.set_status(table, conv_id, "pending")
+    events.status_changed(table, updated, conv.status)
+    return updated
