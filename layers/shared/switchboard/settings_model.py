@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class MissingSetting(RuntimeError):
@@ -107,6 +107,11 @@ class Settings(BaseModel):
     local_webhook_allow_loopback: bool = Field(False, alias="LOCAL_WEBHOOK_ALLOW_LOOPBACK",
                                                description="the local stack only: endpoints on 127.0.0.1 (http)")
     webhook_timeout_seconds: float = Field(10.0, alias="WEBHOOK_TIMEOUT_SECONDS")
+
+    @field_validator("local_webhook_allow_loopback", mode="before")
+    @classmethod
+    def _empty_is_false(cls, value: object) -> object:
+        return False if value == "" else value  # the template declares it empty: deployed, never allowed
 
     def link_target(self, channel: str) -> str:
         """Where a channel's entry links point: the configured name, else (locally) an example one."""
