@@ -29,7 +29,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                                        "status": owner.status})
@@ -111,7 +111,8 @@ def test_signed_events_for_a_new_conversation_its_messages_and_its_resolution(st
     created, inbound, outbound, resolved = got
     assert set(created) == {"id", "type", "created_at", "data"}
     assert created["data"]["conversation"]["id"] == conv["id"]
-    assert inbound["data"]["message"]["text"] == "Where is my order?" and inbound["data"]["message"]["direction"] == "inbound"
+    assert inbound["data"]["message"]["text"] == "Where is my order?"
+    assert inbound["data"]["message"]["direction"] == "inbound"
     assert outbound["data"]["message"]["text"] == "On its way." and outbound["data"]["message"]["direction"] == "outbound"
     assert resolved["data"]["from"] == "open" and resolved["data"]["to"] == "resolved"
     assert resolved["data"]["by"] == "agent@example.com"
