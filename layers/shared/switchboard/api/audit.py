@@ -130,8 +130,9 @@ def record_action(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
     who = app.context.get(auth.CONTEXT_KEY)
     if action is None or not isinstance(who, auth.Caller):
         return next_middleware(app)
-    params = request.path_parameters or {}
-    target = str(list(params.values())[-1])[:200] if params else None
+    params = request.path_parameters or {}  # after validation it also holds the body: only the path's own count
+    names = [name.strip("{}") for name in _PARAM.findall(request.route)]
+    target = str(params[names[-1]])[:200] if names and names[-1] in params else None
     table = Table()
     request_id = app.current_event.request_context.request_id or clock.iso(clock.now())
     key = store_audit.begin_action(table, clock.iso(clock.now()), request_id, who.email.lower(), action, target,
