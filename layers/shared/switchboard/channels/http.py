@@ -439,7 +439,8 @@ def guarded_post(url: str, body: bytes, headers: Mapping[str, str], *, allow_loo
             return result(response.status, None)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError)
+        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError) and not isinstance(
+            reason, urllib3.exceptions.NewConnectionError)  # refused: a NewConnectionError is a ConnectTimeoutError
         return result(None, "timeout" if timed_out else "connection_failed")
     finally:
         pool.close()

@@ -39,8 +39,8 @@ def strip_ref(text: str) -> tuple[str, str | None]:
     match = _IN_TEXT.search(text or "")
     if not match:
         return text, None
-    rest = (text[:match.start()] + (" " if match.start() and match.end() < len(text) else "") + text[match.end():])
-    return rest.strip(), match.group(1).lower()
+    before, after = text[:match.start()].rstrip(), text[match.end():].lstrip()
+    return (f"{before} {after}" if before and after else before or after).strip(), match.group(1).lower()
 
 
 def _short(value: Any, limit: int = MAX_FIELD) -> str | None:
