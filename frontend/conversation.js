@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
 import { channelBadge, contactLabel, errorText, fmtBytes, fmtDateTime, h, replace } from './ui.js';
+import { sourceChip } from './source.js';
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -164,6 +165,7 @@ export function createConversation({ id, me, onChange }) {
     title.textContent = contactLabel(conv.contact);
     replace(badges, channelBadge(conv.channel), ' ',
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
+      sourceChip(conv.source), // growth: where it came from
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
       conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
         `rated ${conv.rating}/5`) : null,
@@ -249,7 +251,7 @@ export function createConversation({ id, me, onChange }) {
     conv = { ...(conv || {}), ...data };
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
                                 conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating,
-                                conv.rating_comment]);
+                                conv.rating_comment, conv.source]);
     if (key === shown) return;
     shown = key;
     renderHeader();

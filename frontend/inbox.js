@@ -2,6 +2,7 @@
 
 import { api } from './api.js';
 import { CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
+import { sourceChip } from './source.js';
 
 const POLL_MS = 4000;
 const PAGE = 25;
@@ -145,6 +146,7 @@ export function createInbox({ me, onUnread }) {
         last ? `${last.direction === 'outbound' ? 'Reply: ' : ''}${last.text || '(attachment)'}` : 'No messages yet'),
       h('span', { class: 'row-tags' },
         channelBadge(c.channel),
+        sourceChip(c.source), // growth: where it came from
         c.status !== 'open' ? h('span', { class: `badge status status-${c.status}` }, c.status) : null,
         (c.labels || []).map((l) => h('span', { class: 'badge label' }, l)),
         c.assignee ? h('span', { class: 'assignee' }, c.assignee === me.email ? 'me' : c.assignee) : null,
