@@ -26,7 +26,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.got.append(({k.lower(): v for k, v in self.headers.items()}, body, owner.status))
                 self.send_response(owner.status)

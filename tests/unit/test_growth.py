@@ -67,7 +67,7 @@ class _Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 owner.hits.append(dict(self.headers.items()))
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.send_response(302 if self.path == "/redirect" else 204)

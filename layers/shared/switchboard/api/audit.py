@@ -200,7 +200,10 @@ def get_audit(
 ) -> AuditPage:
     today = clock.now().date()
     last = _day(to, today)
-    first = _day(from_, last - timedelta(days=30))
+    try:
+        first = _day(from_, last - timedelta(days=30))
+    except OverflowError:  # a "to" in year 1
+        raise BadRequest("the range starts before year 1", code="invalid_range") from None
     if first > last:
         raise BadRequest("from must not be after to", code="invalid_range")
     if (last - first).days > 3650:
