@@ -36,7 +36,7 @@ def test_defaults_are_valid_and_match_the_contract_shape():
     assert set(document["business_hours"]) == {"timezone", "days", "holidays"}
     assert {"enabled", "after_minutes", "text"} <= set(document["auto_reply"])
     assert {"enabled", "delay_minutes"} <= set(document["survey"])
-    assert set(document["retention"]) == {"default_days", "channels"}
+    assert set(document["retention"]) == {"default_days", "channels", "audit_days"}  # audit_days: growth
     assert document["business_hours"]["days"] == {
         "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
         "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]], "sat": [], "sun": [],
