@@ -11,6 +11,8 @@ import { createMetrics } from './metrics.js';
 import { createSearchBox } from './search.js';
 import { createSettingsPage } from './settings.js';
 import { createTeamsPage } from './teams.js';
+import { createAuditPage } from './audit.js'; // growth
+import { createLinksPage } from './links.js'; // growth
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -58,6 +60,10 @@ async function start() {
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
   };
   if (me.role === 'admin') navLinks.settings = h('a', { href: '#/settings', 'data-testid': 'nav-settings' }, 'Settings');
+  // growth: entry links (everyone sees them; admins create them) and the audit log (admins)
+  navLinks.links = h('a', { href: '#/links', 'data-testid': 'nav-links' }, 'Links');
+  if (me.role === 'admin') navLinks.audit = h('a', { href: '#/audit', 'data-testid': 'nav-audit' }, 'Audit');
+  const growthPages = { links: () => createLinksPage({ me }), audit: () => createAuditPage() };
   // Round-robin hands new conversations only to agents who say they are available.
   const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
   const availability = h('span', { class: 'availability' }, available,
@@ -107,14 +113,14 @@ async function start() {
 
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
-                    teams: 'Inboxes and teams', contacts: 'Contacts' };
+                    teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings', 'teams', 'contacts'];
+    const pages = ['metrics', 'canned', 'settings', 'teams', 'contacts', ...Object.keys(growthPages)];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -130,9 +136,10 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
-          : next === 'teams' ? createTeamsPage({ me }) // teams: issue 14
-            : next === 'contacts' ? createContactsPage({ me }) : createSettingsPage({ me });
+        page = growthPages[next] ? growthPages[next]()
+          : next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
+            : next === 'teams' ? createTeamsPage({ me }) // teams: issue 14
+              : next === 'contacts' ? createContactsPage({ me }) : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

@@ -7,6 +7,7 @@ import { createContactPanel } from './contact.js';
 import { inboxTag } from './inboxes.js';
 import { createTemplatePicker } from './templates.js'; // templates capability
 import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge, snoozeControl } from './organize.js';
+import { sourceChip } from './source.js';
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
 
@@ -217,6 +218,7 @@ export function createConversation({ id, me, onChange }) {
     title.textContent = contactLabel(conv.contact);
     replace(badges, channelBadge(conv.channel), ' ', inboxTag(conv), ' ', // the inbox's name (issue 14)
       h('span', { class: `badge status status-${conv.status}`, 'data-testid': 'conv-status' }, conv.status),
+      sourceChip(conv.source), // growth: where it came from
       conv.blocked ? h('span', { class: 'badge status-blocked' }, 'blocked') : null,
       priorityBadge(conv.priority), snoozeBadge(conv),
       conv.rating ? h('span', { class: 'badge rating', 'data-testid': 'conv-rating', title: 'Customer satisfaction' },
@@ -318,7 +320,8 @@ export function createConversation({ id, me, onChange }) {
     if (details) details.update(conv.attributes);
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
                                 conv.reply_window_open, conv.reply_window_closes_at, conv.subject, conv.rating,
-                                conv.rating_comment, conv.inbox, conv.team, conv.priority, conv.snoozed_until]);
+                                conv.rating_comment, conv.inbox, conv.team, conv.priority, conv.snoozed_until,
+                                conv.source]);
     if (key === shown) return;
     shown = key;
     renderHeader();

@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { filterFields } from './inboxes.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
 import { PRIORITIES, SORTS, createBulkBar, priorityBadge, slaBadge, snoozeBadge } from './organize.js';
+import { sourceChip } from './source.js';
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
 } from './ui.js';
@@ -176,6 +177,7 @@ export function createInbox({ me, onUnread }) {
         last ? `${last.direction === 'outbound' ? 'Reply: ' : ''}${last.text || '(attachment)'}` : 'No messages yet'),
       h('span', { class: 'row-tags' },
         channelBadge(c.channel),
+        sourceChip(c.source), // growth: where it came from
         c.status !== 'open' ? h('span', { class: `badge status status-${c.status}` }, c.status) : null,
         priorityBadge(c.priority), snoozeBadge(c), c.status !== 'resolved' ? slaBadge(c.sla) : null,
         (c.labels || []).map((l) => h('span', { class: 'badge label' }, l)),

@@ -9,6 +9,11 @@
   const api = (script && script.dataset.api) || new URL(script ? script.src : location.href).origin;
   const widgetId = (script && script.dataset.widget) || "default";
   const title = (script && script.dataset.title) || "Chat with us";
+  // Where the visitor came from (an entry link): data-source="<reference>" on the tag, or ?sb_ref=<reference> in the
+  // page's address (a link or QR code to the page). Sent with the page's address at session start; the server keeps
+  // the page's scheme, host and path only.
+  const pageRef = (() => { try { return new URL(location.href).searchParams.get("sb_ref"); } catch { return null; } })();
+  const source = (script && script.dataset.source) || pageRef || undefined;
   const storeKey = `switchboard:${widgetId}`;
   const POLL_MS = 4000;
   let session = null;
@@ -121,7 +126,8 @@
   async function start() {
     if (session && Date.parse(session.expires_at) > Date.now() + 60000) return;
     const saved = state();
-    session = await call("POST", "/webchat/sessions", { widget_id: widgetId, visitor_id: saved.visitor_id });
+    session = await call("POST", "/webchat/sessions", { widget_id: widgetId, visitor_id: saved.visitor_id, source,
+                                                       page_url: location.href });
     save({ visitor_id: session.visitor_id });
   }
 

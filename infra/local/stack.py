@@ -34,6 +34,7 @@ LOCAL_SECRETS = {
     "MESSENGER_PAGE_TOKEN": "local-messenger-page-token",
     "INSTAGRAM_ACCESS_TOKEN": "local-instagram-token",
     "WEBCHAT_TOKEN_SECRET": "local-webchat-token-secret",
+    "WEBHOOK_SIGNING_KEY": "local-webhook-signing-key",  # growth: event endpoints' secrets derive from it
 }
 # The address surveys and email replies come from, verified in the AWS stand-in as SES requires.
 LOCAL_SENDER = "support@switchboard.local"
@@ -74,6 +75,8 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
             env[key] = overrides[key]
     for key, value in LOCAL_BUSINESS.items():
         env[key] = overrides.get(key) or env.get(key) or value
+    # growth: event endpoints on this machine (a test receiver on 127.0.0.1) are allowed locally, never deployed
+    env["LOCAL_WEBHOOK_ALLOW_LOOPBACK"] = overrides.get("LOCAL_WEBHOOK_ALLOW_LOOPBACK") or "1"
     return env
 
 

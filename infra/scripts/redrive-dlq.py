@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # stackinfo.py, beside this script
 from stackinfo import ScriptError, stack_outputs
 
-QUEUES = {"inbound": "Inbound", "outbound": "Outbound"}  # --queue -> the template's logical id prefix
+QUEUES = {"inbound": "Inbound", "outbound": "Outbound", "events": "Events"}  # --queue -> the template's logical id prefix
 PEEK_VISIBILITY_SECONDS = 30  # peeked messages are made visible again at once; this only bounds a crash
 PEEK_WAIT_SECONDS = 1  # a short long-poll: SQS short polling may answer empty while messages wait
 

@@ -47,7 +47,7 @@ def test_sam_attaches_no_managed_policy_to_any_role():
 
 def test_event_source_mappings_report_batch_item_failures_and_fifo_has_no_window():
     mappings = of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
+    assert len(mappings) == 3  # inbound, outbound, events (growth)
     for mapping in mappings.values():
         props = mapping["Properties"]
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -59,4 +59,4 @@ def test_schedules_invoke_their_functions():
     schedules = of_type("AWS::Scheduler::Schedule")
     targets = {s["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0] for s in schedules.values()}
     assert targets == {"AutoReplyFunction", "RetentionFunction", "SurveyFunction", "TemplateSyncFunction",
-                       "TimersFunction"}
+                       "TimersFunction", "EventsRetryFunction"}

@@ -69,7 +69,7 @@ def test_scheduled_jobs_keep_their_logical_ids_and_a_rate(name):
 
 # -- queues -------------------------------------------------------------------------------------------
 def test_there_are_sqs_event_sources():
-    assert {target(e.properties["Queue"]) for e in SQS_EVENTS} == {"InboundQueue", "OutboundQueue"}
+    assert {target(e.properties["Queue"]) for e in SQS_EVENTS} == {"InboundQueue", "OutboundQueue", "EventsQueue"}
 
 
 @pytest.mark.parametrize("event", SQS_EVENTS, ids=lambda e: f"{e.function}.{e.name}")

@@ -37,7 +37,7 @@ def test_defaults_are_valid_and_match_the_contract_shape():
     assert set(document["business_hours"]) == {"timezone", "days", "holidays"}
     assert {"enabled", "after_minutes", "text"} <= set(document["auto_reply"])
     assert {"enabled", "delay_minutes"} <= set(document["survey"])
-    assert set(document["retention"]) == {"default_days", "channels"}
+    assert set(document["retention"]) == {"default_days", "channels", "audit_days"}  # audit_days: growth
     assert {"enabled", "first_response_minutes", "next_response_minutes", "resolution_minutes",
             "business_hours_only"} <= set(document["sla"]) and document["sla"]["enabled"] is False  # issue 14
     assert document["business_hours"]["days"] == {

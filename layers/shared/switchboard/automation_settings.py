@@ -230,6 +230,8 @@ class RetentionSettings(_Section):
     channels: Annotated[dict[Channel, RetentionDays], BeforeValidator(_channel_days)] = Field(
         default_factory=dict, description="per-channel override in days; null removes an override"
     )
+    audit_days: int = Field(400, ge=30, le=3650, description="how long the audit log keeps agents' and admins' "
+                                                             "actions (and the jobs' records)")
 
 
 class InboxSettings(_Section):

@@ -42,6 +42,55 @@ class Location(Model):
     address: str | None = None
 
 
+# -- growth: where a conversation came from (entry links, ads, the web page of the widget) ----------------------
+class AdReferral(Model):
+    """A Click-to-WhatsApp or Click-to-Messenger ad (or a post) the customer came from."""
+
+    id: str | None = None
+    headline: str | None = None
+    source_url: str | None = None
+    kind: str = Field("ad", description="'ad' or 'post', as the provider says")
+
+
+class Referral(Model):
+    """What a channel tells about how the customer arrived: an entry link's reference, an ad, the widget's page."""
+
+    ref: str | None = Field(None, description="an entry link's reference (wa.me text, m.me/ig.me ref, t.me start)")
+    ad: AdReferral | None = None
+    page_url: str | None = Field(None, description="web chat: the page the widget ran on (no query or fragment)")
+
+
+class Source(Referral):
+    """A conversation's source: its first inbound message's referral, matched to an entry link when one has it."""
+
+    link_id: str | None = None
+    label: str | None = Field(None, description="what agents see on the chip: the link's name, the ad, the page")
+
+
+EventType = Literal["conversation.created", "conversation.status_changed", "conversation.assigned", "message.created",
+                    "contact.updated", "contact.merged", "contact.erased", "csat.submitted", "webhook.test"]
+
+
+class EventRecord(Model):
+    """An event for other systems, as queued and kept for its retries: ids and facts only, never a customer's
+    personal data. What the event is about is read when it is delivered (services/events.render), so an erased
+    contact's data goes out with no event afterwards."""
+
+    id: str
+    type: EventType
+    created_at: str
+    subject: dict[str, str] = Field({}, description="ids of what it is about: conversation_id, message_id, ...")
+    facts: dict[str, Any] = Field({}, description="what happened, without personal data: statuses, ratings, agents")
+
+
+class EventJob(Model):
+    """The events queue's message: an event to fan out to its endpoints, or one delivery to attempt (a retry)."""
+
+    event: EventRecord | None = None
+    endpoint_id: str | None = None
+    delivery_sk: str | None = None
+
+
 class InboundMessage(Model):
     """One customer message, as every channel normalizes it."""
 
@@ -78,6 +127,7 @@ class InboundMessage(Model):
                                        "'auto_generated', 'list', 'bulk'). Automation never answers it")
     authentication: dict[str, str] | None = Field(None, description="email: the receiving server's verdicts, "
                                                   "{'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or PROCESSING_FAILED")
+    referral: Referral | None = Field(None, description="growth: how the customer arrived (link ref, ad, page)")
 
 
 # An automatic reply (out of office, vacation): it joins only the conversation it answers, and changes nothing there.
@@ -264,6 +314,7 @@ class Conversation(Model):
         from switchboard.ids import inbox_id
 
         return inbox_id(self.channel, self.inbox_id)
+    source: Source | None = Field(None, description="growth: where it came from (its first inbound message)")
 
 
 class Agent(Model):

@@ -11,7 +11,7 @@ from switchboard.parallel import parallel
 from switchboard.settings import get_settings
 
 if TYPE_CHECKING:
-    from switchboard.models import InboundEnvelope, OutboundJob
+    from switchboard.models import EventJob, InboundEnvelope, OutboundJob
 
 SQS_BATCH = 10
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's limit
@@ -61,3 +61,9 @@ def retry_outbound_after(receipt_handle: str, seconds: float) -> bool:
     except ServiceUnavailable:
         return False
     return True
+
+
+def send_event(job: EventJob) -> None:
+    """growth: an event (or a delivery's retry) for the events function. One SendMessage: publishing never costs
+    the work that caused it more than that."""
+    _call("send_message", QueueUrl=get_settings().events_queue_url, MessageBody=job.model_dump_json(exclude_none=True))

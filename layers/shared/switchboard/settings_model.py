@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class MissingSetting(RuntimeError):
@@ -117,6 +117,41 @@ class Settings(BaseModel):
     # Contacts and search (issue 14): a phone number written without its country code (an agent's "(555) 123-4567")
     # is read as a number of this region (ISO 3166 alpha-2).
     phone_region: str = Field("US", alias="PHONE_REGION")
+
+    # -- growth: entry links, events for other systems --------------------------------------------------------
+    events_queue_url_env: str | None = Field(None, alias="EVENTS_QUEUE_URL")
+    whatsapp_business_number: str = Field("", alias="WHATSAPP_BUSINESS_NUMBER", description="wa.me links' number")
+    messenger_page_name: str = Field("", alias="MESSENGER_PAGE_NAME", description="m.me links' Page username")
+    telegram_bot_username: str = Field("", alias="TELEGRAM_BOT_USERNAME", description="t.me links' bot")
+    instagram_account: str = Field("", alias="INSTAGRAM_ACCOUNT", description="ig.me links' Instagram handle")
+    webchat_page_url: str = Field("", alias="WEBCHAT_PAGE_URL", description="the page with the chat widget")
+    frontend_origin: str = Field("", alias="FRONTEND_ORIGIN", description="where the app and widget.js are served")
+    webhook_signing_key: str = Field("", alias="WEBHOOK_SIGNING_KEY")
+    webhook_signing_key_param: str = Field("", alias="WEBHOOK_SIGNING_KEY_PARAM")
+    local_webhook_allow_loopback: bool = Field(False, alias="LOCAL_WEBHOOK_ALLOW_LOOPBACK",
+                                               description="the local stack only: endpoints on 127.0.0.1 (http)")
+    webhook_timeout_seconds: float = Field(10.0, alias="WEBHOOK_TIMEOUT_SECONDS")
+
+    @field_validator("local_webhook_allow_loopback", mode="before")
+    @classmethod
+    def _empty_is_false(cls, value: object) -> object:
+        return False if value == "" else value  # the template declares it empty: deployed, never allowed
+
+    def link_target(self, channel: str) -> str:
+        """Where a channel's entry links point: the configured name, else (locally) an example one."""
+        configured = {"whatsapp": self.whatsapp_business_number, "messenger": self.messenger_page_name,
+                      "telegram": self.telegram_bot_username, "instagram": self.instagram_account,
+                      "webchat": self.webchat_page_url}.get(channel, "")
+        if configured or self.stage != "local":
+            return configured
+        return {"whatsapp": "15550001111", "messenger": "switchboard.local", "telegram": "switchboard_local_bot",
+                "instagram": "switchboard.local",
+                "webchat": f"{self.public_base_url.rstrip('/')}/widget-demo.html" if self.public_base_url
+                else "http://127.0.0.1:3000/widget-demo.html"}.get(channel, "")
+
+    @property
+    def events_queue_url(self) -> str:
+        return _required(self.events_queue_url_env, "EVENTS_QUEUE_URL")
 
     @property
     def table_name(self) -> str:

@@ -14,7 +14,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from switchboard.api import admin, auth, canned, contacts, conversations, gate, inboxes, organize, survey_pages, team
+from switchboard.api import (
+    admin,
+    audit,
+    auth,
+    canned,
+    contacts,
+    conversations,
+    gate,
+    inboxes,
+    links,
+    organize,
+    survey_pages,
+    team,
+    webhooks,
+)
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
@@ -42,6 +56,8 @@ def authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -
 
 
 app.use(middlewares=[authenticate])
+# growth: the audit log records every action that changes or reveals data, once per request (api/audit.py)
+app.use(middlewares=[audit.record_action])
 app.include_router(conversations.router)
 app.include_router(canned.router)
 app.include_router(contacts.router)
@@ -54,6 +70,10 @@ app.include_router(outreach_routes.router)  # templates capability
 app.include_router(organize.router)  # issue 14: snooze, priority, bulk, attributes
 app.include_router(search_routes.router)
 app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
+# growth: entry links, endpoints for events, the audit log
+app.include_router(links.router)
+app.include_router(webhooks.router)
+app.include_router(audit.router)
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -31,6 +31,20 @@ ADMIN_ROUTES = frozenset({
 })
 
 
+# growth: entry links (created and deleted by admins; listed by everyone), endpoints for events, the audit log
+ADMIN_ROUTES = ADMIN_ROUTES | frozenset({
+    ("POST", "/api/links"),
+    ("DELETE", "/api/links/{link_id}"),
+    ("POST", "/api/webhooks"),
+    ("GET", "/api/webhooks"),
+    ("DELETE", "/api/webhooks/{webhook_id}"),
+    ("POST", "/api/webhooks/{webhook_id}/test"),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"),
+    ("POST", "/api/webhooks/{webhook_id}/replay"),
+    ("GET", "/api/audit"),
+})
+
+
 @dataclass(frozen=True)
 class Caller:
     email: str

@@ -24,7 +24,7 @@ from switchboard.api.schemas import (
 from switchboard.errors import BadRequest
 from switchboard.models import Conversation
 from switchboard.services import attributes as custom_attributes
-from switchboard.services import inbox, inboxes, media, replies, workflow
+from switchboard.services import inbox, inboxes, links, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
 
@@ -47,8 +47,13 @@ def list_conversations(
     team: Annotated[str | None, Query(max_length=64, description="a team id, or mine: the caller's teams")] = None,
     priority: Annotated[Literal["urgent", "high", "normal", "low"] | None, Query()] = None,  # issue 14
     sort: Annotated[Literal["activity", "priority", "waiting", "sla_due"], Query()] = "activity",  # issue 14
+    source: Annotated[str | None, Query(max_length=64, description="an entry link's id: the conversations that "
+                                        "came through it, newest first (other filters do not apply)")] = None,
 ) -> ConversationPage:
     table = Table()
+    if source:  # growth: the link's own list (store/links.py), not the inbox indexes
+        found, after = links.conversations_from(table, source, limit, cursor)
+        return ConversationPage(items=with_teams([ConversationSummary.of(c) for c in found]), next_cursor=after)
     wanted = {name[len("attr."):]: value for name, value in (router.current_event.query_string_parameters or {}).items()
               if name.startswith("attr.")}
     attributes = custom_attributes.inbox_filter(table, wanted)  # issue 14: list attributes only, checked (400)

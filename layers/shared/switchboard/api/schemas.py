@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from switchboard.channel_names import Channel
-from switchboard.models import Attachment, Conversation, Location, Message
+from switchboard.models import Attachment, Conversation, Location, Message, Source
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -79,6 +79,7 @@ class ConversationSummary(ApiModel):
                                                         "waits)")
     sla: SlaOut | None = Field(None, description="the SLA targets of this cycle; null when none runs")
     attributes: dict[str, Any] = Field({}, description="custom attributes (GET /api/attributes)")
+    source: Source | None = Field(None, description="growth: where it came from (an entry link, an ad, a web page)")
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
@@ -92,7 +93,7 @@ class ConversationSummary(ApiModel):
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
                    inbox=conv.inbox,
                    priority=conv.priority, snoozed_until=conv.snoozed_until, waiting_since=conv.waiting_since,
-                   sla=view(conv.sla), attributes=conv.attributes)
+                   sla=view(conv.sla), attributes=conv.attributes, source=conv.source)
 
 
 class ConversationPage(ApiModel):

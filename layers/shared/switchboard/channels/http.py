@@ -331,20 +331,119 @@ def _ca_bundle() -> str:
 
 def _pool(hop: _Hop, address: str) -> Any:
     """A connection pool to `address`, speaking to it as `hop.host` (a seam for tests)."""
-    import urllib3
-
-    _redact_urllib3_logs()
     settings = get_settings()
-    timeout = urllib3.Timeout(connect=settings.http_timeout_seconds, read=settings.http_timeout_seconds)
     retries = _retry_class()(
         total=settings.http_max_retries, connect=settings.http_max_retries, read=1, status=settings.http_max_retries,
         redirect=False, backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8, status_forcelist=RETRYABLE_STATUS,
         allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
-    if hop.scheme == "http":  # a configured origin only
-        return urllib3.HTTPConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1)
-    return urllib3.HTTPSConnectionPool(address, hop.port, timeout=timeout, retries=retries, maxsize=1,
-                                       cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(), server_hostname=hop.host,
-                                       assert_hostname=hop.host)
+    return pinned_pool(hop.scheme, hop.host, hop.port, address, settings.http_timeout_seconds, retries)
+
+
+def pinned_pool(scheme: str, host: str, port: int, address: str, timeout_seconds: float, retries: Any) -> Any:
+    """A connection pool to the checked `address`, speaking to it as `host` (TLS SNI and certificate, Host): a second
+    DNS answer cannot move the connection somewhere else."""
+    import urllib3
+
+    _redact_urllib3_logs()
+    timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
+    if scheme == "http":  # a configured origin, or a loopback endpoint locally
+        return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=retries, maxsize=1)
+    return urllib3.HTTPSConnectionPool(address, port, timeout=timeout, retries=retries, maxsize=1,
+                                       cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle(), server_hostname=host,
+                                       assert_hostname=host)
+
+
+# -- POSTs to URLs an admin registered (event endpoints: CRMs and other systems) -------------------------------------
+# The same guard as downloads: an endpoint on a private, loopback, link-local or reserved address is refused when it
+# is registered AND each time it is called (DNS can change in between), and the connection goes to the address that
+# was checked. Only the local stack (LOCAL_WEBHOOK_ALLOW_LOOPBACK) may name a loopback address, over plain http.
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_parts(url: str, *, allow_loopback: bool) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path and query) of an endpoint URL, checked without the network. Raises UnsafeUrl."""
+    if not isinstance(url, str) or not url or len(url) > 2048:
+        raise UnsafeUrl("the URL is missing or longer than 2048 characters")
+    if not url.isascii() or any(c <= " " or c in "\x7f\\" for c in url):
+        raise UnsafeUrl("the URL has non-ASCII text, spaces, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeUrl("the URL cannot be read") from None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").removesuffix(".")
+    if "@" in parts.netloc or not host:
+        raise UnsafeUrl("the URL needs a host and no user info")
+    if scheme != "https" and not (allow_loopback and scheme == "http"):
+        raise UnsafeUrl("the URL must be https")
+    if parts.fragment:
+        raise UnsafeUrl("the URL must have no fragment")
+    return scheme, host, port or (443 if scheme == "https" else 80), (parts.path or "/") + (
+        f"?{parts.query}" if parts.query else "")
+
+
+def endpoint_address(host: str, port: int, *, allow_loopback: bool) -> str:
+    """The address to connect to for an endpoint's host: every address it resolves to must be public (or, locally,
+    loopback). Raises UnsafeUrl for a refused address, MediaError when the name does not resolve."""
+    try:
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError):
+        raise MediaError("the endpoint's host name did not resolve") from None
+    if not addresses:
+        raise MediaError("the endpoint's host name did not resolve")
+    for address in addresses:
+        if not (public_address(address) or (allow_loopback and _loopback(address))):
+            raise UnsafeUrl("the endpoint resolves to a private, loopback, link-local or reserved address")
+    return addresses[0]
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int | None  # None: no answer (refused, timed out, connection failed)
+    latency_ms: int
+    error: str | None  # a short code, never a URL: "timeout", "connection_failed", "unsafe_address"...
+
+
+def guarded_post(url: str, body: bytes, headers: Mapping[str, str], *, allow_loopback: bool,
+                 timeout_seconds: float) -> PostResult:
+    """One POST to an endpoint URL, through the checks above; no redirects followed, no retries inside the call
+    (the caller schedules them). Never raises for what the far end does."""
+    import time
+
+    import urllib3
+
+    started = time.monotonic()
+
+    def result(status: int | None, error: str | None) -> PostResult:
+        return PostResult(status, int((time.monotonic() - started) * 1000), error)
+
+    try:
+        scheme, host, port, target = endpoint_parts(url, allow_loopback=allow_loopback)
+        address = endpoint_address(host, port, allow_loopback=allow_loopback)
+    except UnsafeUrl:
+        return result(None, "unsafe_address")
+    except MediaError:
+        return result(None, "dns_failed")
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    pool = pinned_pool(scheme, host, port, address, timeout_seconds, urllib3.Retry(0, redirect=False, read=False))
+    try:
+        with observability.subsegment(f"## {host}"):
+            response = pool.urlopen("POST", target, body=body, redirect=False, preload_content=False,
+                                    headers={"Host": host_header, **headers})
+            response.read(65536, decode_content=False)  # a little of the answer, never kept
+            response.release_conn()
+            return result(response.status, None)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError) and not isinstance(
+            reason, urllib3.exceptions.NewConnectionError)  # refused: a NewConnectionError is a ConnectTimeoutError
+        return result(None, "timeout" if timed_out else "connection_failed")
+    finally:
+        pool.close()
 
 
 def _get(hop: _Hop, headers: dict[str, str], limit: int) -> tuple[int, str | None, Download | None]:

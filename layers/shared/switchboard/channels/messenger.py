@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard import clock, observability, secrets
-from switchboard.channels import files, http
+from switchboard.channels import files, http, referrals
 from switchboard.channels.base import (
     ANY_TYPE,
     MB,
@@ -252,6 +252,7 @@ class MessengerChannel(MetaChannel):
             # Nothing we can show: still the customer saying something, so agents see that they did.
             summaries.append("Unsupported message")
         fields["summary"] = "; ".join(dict.fromkeys(summaries)) or None
+        fields["referral"] = referrals.meta_referral(_dict(body.get("referral")) or _dict(raw.get("referral")))
         return self._inbound(raw, mid, inbox_id, sender, **fields)
 
     def _attachment(self, item: dict[str, Any]) -> Part:
@@ -359,7 +360,8 @@ class MessengerChannel(MetaChannel):
         referral = self._referral_summary(_dict(body.get("referral")) or _dict(raw.get("referral")))
         summary = [s for s in ("" if title.strip() else "Tapped a button", referral) if s]
         return self._inbound(raw, provider_id, inbox_id, sender, type="postback", text=title,
-                             payload=_str(body.get("payload")), summary="; ".join(summary) or None)
+                             payload=_str(body.get("payload")), summary="; ".join(summary) or None,
+                             referral=referrals.meta_referral(_dict(body.get("referral")) or _dict(raw.get("referral"))))
 
     def _parse_reaction(self, raw: dict[str, Any], body: dict[str, Any], inbox_id: str,
                         sender: str) -> InboundMessage | None:
@@ -381,7 +383,8 @@ class MessengerChannel(MetaChannel):
         if not stamp:
             return None
         return self._inbound(raw, f"referral:{inbox_id}:{sender}:{stamp}", inbox_id, sender, type="referral",
-                             summary=self._referral_summary(body) or "Opened the conversation from a link")
+                             summary=self._referral_summary(body) or "Opened the conversation from a link",
+                             referral=referrals.meta_referral(body))
 
     def _parse_feedback(self, raw: dict[str, Any], body: dict[str, Any], inbox_id: str,
                         sender: str) -> InboundMessage | None:

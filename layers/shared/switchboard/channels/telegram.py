@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from switchboard import clock, http_input, secrets
-from switchboard.channels import files, http
+from switchboard.channels import files, http, referrals
 from switchboard.channels.base import (
     ANY_TYPE,
     MB,
@@ -592,6 +592,9 @@ class TelegramChannel(Channel):
             local_id = str(message_id)
         if echo:
             fields.update(echo=True, echo_via="telegram_business")
+        elif not edited and (payload := referrals.telegram_start(fields.get("text") or "")):
+            # growth: a t.me/<bot>?start=<ref> deep link. The reference is the conversation's source, not text.
+            fields.update(text="", summary="Started the chat from a link", referral=referrals.referral(payload))
         # Stable per message and the same for its edits, so that an edit finds the message it changes.
         return InboundMessage(
             channel="telegram", provider_message_id=f"{prefix}{chat_id}:{local_id}", inbox_id=inbox,

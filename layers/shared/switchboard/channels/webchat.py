@@ -23,6 +23,8 @@ class Visitor:
     widget_id: str
     name: str | None = None
     email: str | None = None
+    source: str | None = None  # growth: the widget's data-source (an entry link's reference)
+    page_url: str | None = None  # growth: the page the session started on (no query or fragment)
 
     @property
     def identity(self) -> str:
@@ -80,7 +82,8 @@ def check_origin(origin: str | None) -> None:
 
 def issue_token(visitor: Visitor) -> tuple[str, int]:
     expires = clock.epoch() + get_settings().webchat_token_seconds
-    claims = {"v": visitor.visitor_id, "w": visitor.widget_id, "n": visitor.name, "e": visitor.email, "x": expires}
+    claims = {"v": visitor.visitor_id, "w": visitor.widget_id, "n": visitor.name, "e": visitor.email, "x": expires,
+              "s": visitor.source, "p": visitor.page_url}
     return tokens.issue(claims, _key()), expires
 
 
@@ -90,7 +93,7 @@ def read_token(authorization: str | None) -> Visitor:
     try:
         claims = tokens.read(authorization[7:].strip(), _key())
         visitor = Visitor(visitor_id=str(claims["v"]), widget_id=str(claims["w"]), name=claims.get("n"),
-                          email=claims.get("e"))
+                          email=claims.get("e"), source=claims.get("s"), page_url=claims.get("p"))
         expires = int(claims["x"])
     except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: an expiry of Infinity
         raise Unauthorized("invalid visitor token", code="invalid_token") from None

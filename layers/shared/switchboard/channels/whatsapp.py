@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from switchboard import clock, secrets
-from switchboard.channels import files, http
+from switchboard.channels import files, http, referrals
 from switchboard.channels.base import (
     MB,
     MediaContent,
@@ -238,6 +238,17 @@ def _referral_note(referral: dict[str, Any]) -> str | None:
     where = [p for p in (_str(referral.get("source_url")),
                          f"id {_str(referral.get('source_id'))}" if _str(referral.get("source_id")) else None) if p]
     return _cap(note + (f" ({', '.join(where)})" if where else ""), 500)
+
+
+def _referral(raw: dict[str, Any], content: dict[str, Any]) -> Any:
+    """A wa.me link's reference in a text (taken out of it: agents see it as the conversation's source) and a
+    Click-to-WhatsApp ad's `referral` (its summary line stays as it was)."""
+    ref = None
+    if content.get("type") == "text" and content.get("text"):
+        content["text"], ref = referrals.strip_ref(content["text"])
+        if ref and not content["text"] and not content.get("summary"):
+            content["summary"] = "Opened the chat from a link"
+    return referrals.referral(ref, referrals.whatsapp_ad(raw.get("referral")))
 
 
 def _product_note(context: dict[str, Any]) -> str | None:
@@ -544,7 +555,10 @@ class WhatsAppChannel(MetaChannel):
                 return _ignored("edit_without_content")  # never blank a stored message with an empty edit
             new.pop("summary", None)
             return InboundMessage(provider_message_id=original, edited=True, event_id=wamid, **fields, **new)
-        return InboundMessage(provider_message_id=wamid, **fields, **_content(raw, reported))
+        content = _content(raw, reported)
+        if not echo:  # growth: the entry link's reference in the text, or the ad the customer tapped
+            content["referral"] = _referral(raw, content)
+        return InboundMessage(provider_message_id=wamid, **fields, **content)
 
     def _parse_status(self, raw: dict[str, Any]) -> StatusUpdate | IgnoredEvent:
         wamid, status = _str(raw.get("id")), raw.get("status") if isinstance(raw.get("status"), str) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import BadRequest, NotFound
-from switchboard.services import contact_merge, optouts, search, survey
+from switchboard.services import contact_merge, events, optouts, search, survey
 from switchboard.store import contacts, conversations
 from switchboard.store.table import Table
 
@@ -57,9 +57,12 @@ def update(table: Table, contact_id: str, changes: dict[str, Any]) -> Contact:
         survey.cancel_for_contact(table, contact_id)
     if changes.keys() & {"name", "email", "phone"}:
         search.index_contact(table, contact_id)  # found by its new name, email or phone, not by the old ones
+    events.contact_updated(table, contact_id, list(changes))
     return contact
 
 
 def merge(table: Table, target_id: str, other_id: str, actor: str = "-") -> Contact:
     """`other` becomes part of `target` (an agent knows they are one person); audited with the agent's name."""
-    return contact_merge.merge(table, target_id, other_id, actor)
+    merged = contact_merge.merge(table, target_id, other_id, actor)
+    events.contact_merged(table, target_id, other_id)
+    return merged

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from switchboard import clock, ids
-from switchboard.services import assignment
+from switchboard.services import assignment, events
 from switchboard.store import conversations, inbox, messages
 from switchboard.store.table import Table
 
@@ -67,4 +67,7 @@ def mark_read(table: Table, conv_id: str) -> Conversation:
 
 def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:
     """By hand (None unassigns): the conversation's weight moves from one agent's load to the other's."""
-    return assignment.reassign(table, conversations.require(table, conv_id), agent)
+    before = conversations.require(table, conv_id)
+    updated = assignment.reassign(table, before, agent)
+    events.assigned(table, updated, before.assignee)
+    return updated

@@ -42,6 +42,8 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
                 _expire(table, entry, cutoff, counts)
     counts.extra["reviews_scheduled"] = len(schedule_backstop_review(table, current))  # raised by a redeploy
     _review_backstops(table, policy, counts)
+    # growth: the audit log kept for retention.audit_days (TTL is the backstop)
+    counts.extra["audit_records_deleted"] = store_audit.prune(table, clock.iso(now - timedelta(days=policy.audit_days)))
     result = counts.as_dict()
     audit(table, "retention", result, policy={"default_days": policy.default_days, "channels": dict(policy.channels)})
     return result
@@ -157,4 +159,7 @@ def erase_contact(table: Table, contact_id: str) -> dict[str, int]:
     erasure.delete_contact(table, contact_id, counts)
     result = counts.as_dict()
     audit(table, "erasure", result)  # no id, no name: nothing that identifies the person
+    from switchboard.services import events  # growth: the last event about them; queued ones are dropped
+
+    events.contact_erased(table, contact_id)
     return result

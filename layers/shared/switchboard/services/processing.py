@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, inboxes, media, optouts, search, sla
+from switchboard.services import assignment, automation, events, inboxes, links, media, optouts, search, sla
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -183,6 +183,12 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     conv = _conversation(table, event, contact)
     conv = optouts.after_keyword(table, event, conv)
     new_conversation = conv.last_inbound_at is None
+    if new_conversation:  # growth: the first inbound message names the source (set once; before the message is
+        # stored, so that a redelivery after a failure here still finds the conversation new), then it is announced
+        source = links.attribute(table, conv, event.referral)
+        if source is not None:
+            conv = conv.model_copy(update={"source": source})
+        events.conversation_created(table, conv, required=True)
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp()),
                                          "search_terms": search.message_terms(event)})
@@ -196,6 +202,9 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     if stored and conv.status == "resolved":
         assignment.reopened(table, conv)  # the customer wrote again: back on its agent's load
         observability.count_by_channel("ConversationsReopened", conv.channel)
+    if stored and conv.status != "open":  # growth: the customer's message reopened it
+        events.status_changed(table, conv.model_copy(update={"status": "open"}), conv.status, by="customer",
+                              stable=(message.id, "reopened"), required=True)
     if stored:  # what the write just changed, without reading it back
         conv = conv.model_copy(update={"status": "open",
                                        "last_inbound_at": max(message.created_at, conv.last_inbound_at or "")})
@@ -203,6 +212,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         # A redelivery: finish whatever the earlier attempt left undone (automation, media).
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
+    events.message_created(table, message, required=True)  # growth: the same event id on a redelivery
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
                           previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
@@ -308,6 +318,7 @@ def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         result = "duplicate"
     delivery.link_provider_message(table, message)
+    events.message_created(table, message, required=True)  # growth: the business's message, sent elsewhere
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome(result, conv.id)

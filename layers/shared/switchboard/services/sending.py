@@ -63,6 +63,9 @@ def hand_over(table: Table, conv: Conversation, message: Message, counts_as_resp
     queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
                                     correlation_id=observability.correlation_id()))
     messages.add_outbound(table, conv, message, counts_as_response=counts_as_response)
+    from switchboard.services import events  # growth: message.created (outbound), for other systems
+
+    events.message_created(table, message)
 
 
 def _store_pending(job: OutboundJob) -> bool:

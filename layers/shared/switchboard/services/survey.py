@@ -145,7 +145,13 @@ def answer_token(table: Table, token: str, rating: int, source: Source = "link")
     if rating not in range(1, 6):
         raise BadRequest("the rating must be 1 to 5", code="invalid_rating")
     conv_id, resolution = read_token(token)
-    return conv_id, survey_answers.answer(table, conv_id, resolution, rating, source)
+    decision = survey_answers.answer(table, conv_id, resolution, rating, source)
+    if decision.outcome == "counted":  # growth: csat.submitted, for other systems (a held click is not an answer)
+        from switchboard.services import events
+
+        record = surveys.get(table, conv_id, resolution) or {}
+        events.csat_submitted(table, conv_id, rating, record.get("resolved_by"))
+    return conv_id, decision
 
 
 def survey_state(table: Table, token: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard import clock, ids
+from switchboard.channels import referrals
 from switchboard.channels.fields import storable
 from switchboard.channels.webchat import (
     MAX_TEXT,
@@ -42,8 +43,13 @@ def start_session(origin: str | None, body: dict[str, Any], source_ip: str | Non
     if not isinstance(widget, str) or len(widget) > 64 or (name is not None and not isinstance(name, str)) \
             or (email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320)):
         raise BadRequest("widget_id, name and email must be short strings", code="invalid_session")
+    source, page = body.get("source"), referrals.page_url(body.get("page_url"))
+    if source is not None and (not isinstance(source, str) or not 1 <= len(source) <= referrals.MAX_REF
+                               or not _token_like(source) or " " in source):
+        raise BadRequest("source must be a short reference (printable ASCII, no spaces)", code="invalid_session")
     visitor = Visitor(visitor_id=visitor_id or new_visitor_id(), widget_id=widget,
-                      name=storable(name[:200]) if name else None, email=email.strip().lower() if email else None)
+                      name=storable(name[:200]) if name else None, email=email.strip().lower() if email else None,
+                      source=source, page_url=page)
     token, expires = issue_token(visitor)
     return {"token": token, "visitor_id": visitor.visitor_id, "expires_at": clock.iso(clock.from_epoch(expires))}
 
@@ -81,7 +87,8 @@ def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None =
     event = InboundMessage(channel="webchat", provider_message_id=provider_id, inbox_id=visitor.widget_id,
                            sender_id=visitor.visitor_id, identity=visitor.identity, sender_name=visitor.name,
                            text=text, timestamp=clock.now().timestamp(), attachments=files,
-                           type=files[0].kind if files and not text else "text")
+                           type=files[0].kind if files and not text else "text",
+                           referral=referrals.referral(visitor.source, None, visitor.page_url))
     counts = ingest.ingest([event])
     return {"id": ids.stable_id("m_", "webchat", provider_id), "client_message_id": client_id,
             "duplicate": counts["duplicates"] > 0}

@@ -9,7 +9,7 @@ from typing import Any
 from switchboard import clock, observability
 from switchboard.errors import Conflict
 from switchboard.models import Conversation
-from switchboard.services import assignment, sla
+from switchboard.services import assignment, events, sla
 from switchboard.services.automation_config import load as load_settings
 from switchboard.store import contacts, conversations, due, metrics, queue, suppression
 from switchboard.store.table import ConditionFailed, Table
@@ -21,7 +21,10 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
     """Resolve once: counted in the day's resolution times; a survey follows unless automation resolved it."""
     for _attempt in range(3):  # the status it had is checked in the write: a change in between is read again
         conv = conversations.require(table, conv_id, consistent=True)
-        if conv.status == "resolved" or _resolve_from(table, conv, by):
+        if conv.status == "resolved":
+            break
+        if _resolve_from(table, conv, by):
+            events.status_changed(table, conv.model_copy(update={"status": "resolved"}), conv.status, by=by)
             break
     return conversations.require(table, conv_id, consistent=True)
 
@@ -80,7 +83,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
 
 def pending(table: Table, conv_id: str) -> Conversation:
     """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
-    conversations.require(table, conv_id)
+    conv = conversations.require(table, conv_id)
     due.cancel_all(table, [conv_id], [due.SURVEY, due.AUTO_REPLY])
     return _set_status(table, conv_id, "pending")[1]
 
@@ -98,5 +101,6 @@ def _set_status(table: Table, conv_id: str, status: str,
             continue  # changed (or gone) meanwhile: read it again
         if conv.status == "snoozed":
             due.cancel(table, conv_id, queue.SNOOZE)
+        events.status_changed(table, updated, conv.status)  # growth: conversation.status_changed, for other systems
         return conv, updated
     raise Conflict("the conversation kept changing; try again", code="conversation_busy")

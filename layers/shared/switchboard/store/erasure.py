@@ -92,6 +92,9 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
                          condition="attribute_exists(pk)")
         except ConditionFailed:
             pass
+    source = (meta or {}).get("source") or {}
+    if meta and source.get("link_id"):  # growth: its item in the entry link's list of conversations
+        extra_keys.append(keys.source_conversation(source["link_id"], meta["created_at"], conv_id))
     if meta and contact_id:
         extra_keys.append(keys.contact_conversation(contact_id, conv_id))
         pointer = keys.active_conversation(meta["channel"], meta["inbox_id"], contact_id)

@@ -34,6 +34,13 @@ Items (pk / sk):
   CONV#<id>            DUE#snooze                a snoozed conversation's wake-up     DueIndex DUE#snooze
   CONV#<id>            DUE#sla#<target>          an SLA target's next warning/breach  DueIndex DUE#sla
   ATTRDEF              ATTR#<key>                a custom attribute's definition
+  (growth)
+  LINKS                LINK#<link id>            an entry link (wa.me, m.me, t.me, ig.me, the widget's data-source)
+  SOURCE#<link id>     <created>#<conv id>       a conversation that came through the link (its source filter)
+  WEBHOOKS             ENDPOINT#<id>             an endpoint registered for events (CRMs and other systems)
+  WEBHOOK#<endpoint>   DELIVERY#<at>#<event id>  one event's delivery to it: the delivery log, and its retries
+                                                 (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
+  AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
 """
 
 from __future__ import annotations
@@ -358,3 +365,52 @@ def contact_term(term: str, contact_id: str) -> Key:
 def contact_activity(at: str, contact_id: str) -> dict[str, str]:
     """The directory's index keys on a contact's profile (sparse GSI2 partition CONTACTS)."""
     return {"gsi2pk": CONTACTS_PK, "gsi2sk": f"{at}#{contact_id}"}
+# -- growth: entry links and sources, event endpoints and deliveries, audit of actions ---------------------------
+LINKS_PK = "LINKS"
+WEBHOOKS_PK = "WEBHOOKS"
+WEBHOOK_DUE = "webhook"  # DueIndex partition DUE#webhook: deliveries due (a retry, or an attempt whose lease ran out)
+
+
+def link(link_id: str) -> Key:
+    return {"pk": LINKS_PK, "sk": f"LINK#{link_id}"}
+
+
+def source_pk(link_id: str) -> str:
+    return f"SOURCE#{link_id}"
+
+
+def source_conversation(link_id: str, created_at: str, conv_id: str) -> Key:
+    """A conversation that came through an entry link: the link's partition lists them, newest first."""
+    return {"pk": source_pk(link_id), "sk": f"{created_at}#{conv_id}"}
+
+
+def webhook_endpoint(endpoint_id: str) -> Key:
+    return {"pk": WEBHOOKS_PK, "sk": f"ENDPOINT#{endpoint_id}"}
+
+
+def webhook_deliveries_pk(endpoint_id: str) -> str:
+    return f"WEBHOOK#{endpoint_id}"
+
+
+DELIVERY_PREFIX = "DELIVERY#"
+
+
+def webhook_delivery(endpoint_id: str, event_created_at: str, event_id: str) -> Key:
+    return {"pk": webhook_deliveries_pk(endpoint_id), "sk": f"{DELIVERY_PREFIX}{event_created_at}#{event_id}"}
+
+
+def webhook_due(when: str, endpoint_id: str, event_id: str) -> dict[str, str]:
+    return {"due_pk": due_pk(WEBHOOK_DUE), "due_sk": f"{when}#{endpoint_id}#{event_id}"}
+
+
+def webhook_parked_pk(endpoint_id: str) -> str:
+    return f"DUE#webhook_parked#{endpoint_id}"
+
+
+def webhook_parked(endpoint_id: str, parked_at: str, event_id: str) -> dict[str, str]:
+    """A delivery that failed for 24 hours, parked per endpoint until an admin replays it."""
+    return {"due_pk": webhook_parked_pk(endpoint_id), "due_sk": f"{parked_at}#{event_id}"}
+
+
+def audit_pk(month: str) -> str:
+    return f"AUDIT#{month}"

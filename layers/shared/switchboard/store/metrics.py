@@ -124,3 +124,17 @@ def sla_summary(totals: dict[str, float]) -> dict[str, Any]:
                                    "resolution": int(totals.get("sla_breach_res", 0))},
             "counted": {"first_response": int(totals.get("sla_fr_n", 0)), "next_response": int(totals.get("sla_nr_n", 0)),
                         "resolution": int(totals.get("sla_res_n", 0))}}
+# growth: conversations by source, counted on the day each opened (`source_link:<link id>`, `source_ad:<ad id>`,
+# `source_page`, `source_other`; see services/links.metric_name). For the reports.
+SOURCE_PREFIX = "source_"
+
+
+def by_source(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Conversations per source over the days' items: {"link:lk_...": 3, "ad:123": 1, "page": 2, "other": 0}."""
+    totals: dict[str, int] = {}
+    for item in items:
+        for name, value in item.items():
+            if name.startswith(SOURCE_PREFIX) and isinstance(value, int | float):
+                key = name[len(SOURCE_PREFIX):]
+                totals[key] = totals.get(key, 0) + int(value)
+    return dict(sorted(totals.items()))
