@@ -73,7 +73,7 @@ def _queues(template: dict[str, Any], resolver: Resolver, sqs: Any) -> None:
 
 
 def _buckets(template: dict[str, Any], resolver: Resolver, s3: Any) -> None:
-    for name in resources(template, "AWS::S3::Bucket"):
+    for name, res in resources(template, "AWS::S3::Bucket").items():
         bucket = f"{STACK}-{name}".lower()
         try:
             s3.create_bucket(Bucket=bucket)
@@ -81,6 +81,17 @@ def _buckets(template: dict[str, Any], resolver: Resolver, s3: Any) -> None:
             pass
         resolver.refs[name] = bucket
         resolver.attrs[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
+        _bucket_cors(resolver, res, bucket, s3)
+
+
+def _bucket_cors(resolver: Resolver, res: dict[str, Any], bucket: str, s3: Any) -> None:
+    """The template's CORS rules on the local bucket (browsers POST uploads to the media bucket). The local stack
+    names its own served origin as the frontend's (the FrontendOrigin parameter)."""
+    rules = resolver.resolve((res.get("Properties") or {}).get("CorsConfiguration") or {}).get("CorsRules") or []
+    renamed = {"MaxAge": "MaxAgeSeconds", "Id": "ID", "ExposedHeaders": "ExposeHeaders"}
+    if rules:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {renamed.get(k, k): v for k, v in rule.items()} for rule in rules]})
 
 
 def queue_url_by_arn(resolver: Resolver, arn: str) -> str:

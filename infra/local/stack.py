@@ -69,6 +69,9 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
             env[key] = overrides[key]
     for key, value in LOCAL_BUSINESS.items():
         env[key] = overrides.get(key) or env.get(key) or value
+    # help center: the pages are served by this stack at /help/; there is no CloudFront to invalidate (a no-op)
+    env["HELP_SITE_URL"] = overrides.get("HELP_SITE_URL") or f"{base_url}/help"
+    env["FRONTEND_DISTRIBUTION_ID"] = overrides.get("FRONTEND_DISTRIBUTION_ID") or ""
     return env
 
 
@@ -133,6 +136,8 @@ class LocalStack:
         clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "s3")}
         template = load(self.root / "template.yaml")
         resolver = Resolver(template)
+        # The media bucket's CORS rules name the frontend's origin, which locally is this stack's.
+        resolver.parameters["FrontendOrigin"] = self.base_url
         resources.create_all(template, resolver, clients)
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         self.functions = load_functions(self.root, template, resolver)

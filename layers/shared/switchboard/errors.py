@@ -38,6 +38,16 @@ class PayloadTooLarge(SwitchboardError):
     code, status = "payload_too_large", 413
 
 
+class TooManyRequests(SwitchboardError):
+    """A client went over a rate limit (services/ratelimit.py): answered 429 with Retry-After."""
+
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str = "", *, retry_after: int = 60, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class SignatureError(Unauthorized):
     code = "invalid_signature"
 

@@ -11,7 +11,17 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from switchboard.api import admin, auth, canned, contacts, conversations, survey_pages, team
+from switchboard.api import (
+    admin,
+    auth,
+    canned,
+    contacts,
+    conversations,
+    help_public,  # help center: its public routes
+    survey_pages,
+    team,
+)
+from switchboard.api import articles as article_routes  # help center
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api.schemas import ErrorResponse, Health
@@ -45,6 +55,8 @@ app.include_router(survey_pages.router)
 app.include_router(team.router)
 app.include_router(template_routes.router)  # templates capability
 app.include_router(outreach_routes.router)  # templates capability
+app.include_router(article_routes.router)  # help center
+app.include_router(help_public.router)  # help center
 
 
 def error(status: int, code: str, message: str) -> Response:
@@ -134,6 +146,7 @@ def document() -> dict[str, Any]:
             if path == "/api/settings" and method == "put":
                 operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "description": "a partial automation settings document, merged"}}}}
+    help_public.document(doc)  # help center: the public routes' bodies
     return doc
 
 
