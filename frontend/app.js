@@ -3,6 +3,7 @@
 
 import { api, configureAuth, getConfig, loadConfig } from './api.js';
 import { completeHostedSignIn, renderSignIn, signOut, token, tokenIdentity } from './auth.js';
+import { createArticlesPage } from './articles.js'; // help center
 import { createCannedPage } from './canned.js';
 import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
@@ -50,6 +51,7 @@ async function start() {
     inbox: h('a', { href: '#/inbox', 'data-testid': 'nav-inbox' }, 'Inbox ', inboxCount),
     metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
+    articles: h('a', { href: '#/articles', 'data-testid': 'nav-articles' }, 'Help center'), // help center
   };
   if (me.role === 'admin') navLinks.settings = h('a', { href: '#/settings', 'data-testid': 'nav-settings' }, 'Settings');
   // Round-robin hands new conversations only to agents who say they are available.
@@ -98,14 +100,14 @@ async function start() {
   let screen = '';
 
   function setTitle() {
-    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings' };
+    const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings', articles: 'Help center' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings'];
+    const pages = ['metrics', 'canned', 'settings', 'articles'];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -121,7 +123,8 @@ async function start() {
         inbox.unmount();
         if (conversation) conversation.unmount();
         conversation = null;
-        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me }) : createSettingsPage({ me });
+        page = next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
+          : next === 'articles' ? createArticlesPage({ me }) : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

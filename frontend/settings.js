@@ -75,6 +75,13 @@ export function createSettingsPage({ me }) {
                          channels: Object.fromEntries(CHANNELS.map((c) => [c, number(r.channels[c],
                            { min: 1, max: 3650, placeholder: 'default', 'data-testid': `settings-retention-${c}` })])) };
 
+    // help center: its name, logo and colours
+    const hc = doc.help_center || {};
+    const colour = (value, attrs = {}) => h('input', { type: 'color', ...attrs, value: value || '#000000' });
+    inputs.help = { name: line(hc.name, { maxlength: '80', 'data-testid': 'settings-help-name' }),
+                    logo: line(hc.logo_url, { maxlength: '500', placeholder: 'https://… or /help/images/…' }),
+                    color: colour(hc.color, { 'data-testid': 'settings-help-color' }), background: colour(hc.background),
+                    text: colour(hc.text_color), locale: line(hc.default_locale, { maxlength: '5' }) };
     const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'settings-save' }, 'Save settings');
     const form = h('form', { class: 'settings-form', novalidate: true },
       h('fieldset', {}, h('legend', {}, 'Greeting (a contact\'s first message)'),
@@ -96,6 +103,11 @@ export function createSettingsPage({ me }) {
       h('fieldset', {}, h('legend', {}, 'Retention (days after a conversation\'s last activity)'),
         field('Default', inputs.retention.days),
         h('div', { class: 'hours' }, CHANNELS.map((c) => field(channelName(c), inputs.retention.channels[c])))),
+      h('fieldset', { 'data-testid': 'settings-help' }, h('legend', {}, 'Help center (the public pages at /help/)'),
+        field('Name', inputs.help.name), field('Logo', inputs.help.logo, 'An https:// address, or an image path of an article'),
+        h('div', { class: 'hours' }, field('Accent colour', inputs.help.color), field('Background', inputs.help.background),
+          field('Text colour', inputs.help.text), field('Default language', inputs.help.locale)),
+        h('p', { class: 'hint' }, 'Saving a change rebuilds the public pages.')),
       error, save);
 
     form.addEventListener('submit', async (e) => {
@@ -151,6 +163,9 @@ export function createSettingsPage({ me }) {
       survey: { enabled: inputs.survey.enabled.checked, delay_minutes: int(inputs.survey.delay, 'The survey delay'),
                 subject: inputs.survey.subject.value, text: inputs.survey.text.value },
       retention: { default_days: int(inputs.retention.days, 'The default retention'), channels },
+      help_center: { name: inputs.help.name.value, logo_url: inputs.help.logo.value.trim(), color: inputs.help.color.value,
+                     background: inputs.help.background.value, text_color: inputs.help.text.value,
+                     default_locale: inputs.help.locale.value.trim().toLowerCase() || 'en' },
     };
   }
 

@@ -9,6 +9,8 @@
   const api = (script && script.dataset.api) || new URL(script ? script.src : location.href).origin;
   const widgetId = (script && script.dataset.widget) || "default";
   const title = (script && script.dataset.title) || "Chat with us";
+  // help center: articles suggested while the visitor types, before a chat starts
+  const suggestTitle = (script && script.dataset.suggestionsTitle) || "These articles may answer your question";
   const storeKey = `switchboard:${widgetId}`;
   const POLL_MS = 4000;
   let session = null;
@@ -43,18 +45,70 @@
       textarea { flex: 1; resize: none; height: 44px; font: inherit; padding: 8px; border: 1px solid #9aa7b5; border-radius: 6px; }
       form button { border: 0; border-radius: 6px; background: #1f4e8c; color: #fff; padding: 0 14px; font: 600 14px system-ui; cursor: pointer; }
       .note { color: #5b6875; font-size: 13px; padding: 0 12px 8px; }
+      .suggest { border-top: 1px solid #e3e8ee; padding: 8px 12px 0; }
+      .suggest p { margin: 0 0 4px; color: #5b6875; font-size: 13px; }
+      .suggest ul { list-style: none; margin: 0; padding: 0; }
+      .suggest li { padding: 5px 0; border-bottom: 1px solid #eef2f6; }
+      .suggest a { color: #1f4e8c; font-weight: 600; text-decoration: none; }
+      .suggest a:focus-visible { outline: 3px solid #f5a623; }
+      .suggest span { display: block; color: #5b6875; font-size: 13px; }
     </style>
     <button class="launcher" type="button" aria-expanded="false">${title}</button>
     <section class="panel" role="dialog" aria-label="${title}">
       <header><span>${title}</span><button type="button" class="close" aria-label="Close chat">Close</button></header>
       <div class="log" role="log" aria-live="polite"></div>
       <div class="note" hidden></div>
+      <div class="suggest" hidden aria-live="polite"><p></p><ul></ul></div>
       <form><label hidden for="sb-text">Message</label>
         <textarea id="sb-text" maxlength="10000" placeholder="Write a message…" required></textarea>
         <button type="submit">Send</button></form>
     </section>`;
   const $ = (sel) => root.querySelector(sel);
   const launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), note = $(".note"), input = $("textarea");
+  const suggest = $(".suggest");
+  suggest.querySelector("p").textContent = suggestTitle;
+  const opened = new Set(); // articles the visitor opened from the suggestions
+  let suggestTimer = null;
+
+  // Before the first message only: what the visitor types is searched in the published help center.
+  function suggestions() {
+    clearTimeout(suggestTimer);
+    const q = input.value.trim();
+    if (seen.size || log.children.length || q.length < 3) { suggest.hidden = true; return; }
+    suggestTimer = setTimeout(async () => {
+      try {
+        const params = new URLSearchParams({ q, locale: navigator.language || "" });
+        const res = await fetch(`${api}/webchat/articles?${params}`);
+        const items = res.ok ? (await res.json()).items || [] : [];
+        const list = suggest.querySelector("ul");
+        list.replaceChildren(...items.map((item) => {
+          const li = document.createElement("li");
+          const a = document.createElement("a");
+          const url = new URL(item.url, location.href);
+          url.searchParams.set("from", "widget");
+          a.href = url.href;
+          a.target = "_blank";
+          a.rel = "noopener";
+          a.textContent = item.title;
+          a.addEventListener("click", () => opened.add(item.id));
+          const snippet = document.createElement("span");
+          snippet.textContent = item.snippet || "";
+          li.append(a, snippet);
+          return li;
+        }));
+        suggest.hidden = !items.length;
+      } catch { suggest.hidden = true; }
+    }, 400);
+  }
+
+  // A visitor who opened a suggestion and still writes to us was not helped by it: counted, once per article.
+  function chatAfterSuggestions() {
+    for (const article of opened) {
+      fetch(`${api}/help/chats`, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ article }) }).catch(() => {});
+    }
+    opened.clear();
+  }
 
   function show(text) { note.textContent = text; note.hidden = !text; }
 
@@ -143,8 +197,11 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
+    suggest.hidden = true;
+    if (opened.size) chatAfterSuggestions();
     send(text);
   });
+  input.addEventListener("input", suggestions);
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("form").requestSubmit(); }
   });

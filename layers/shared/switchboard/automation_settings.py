@@ -258,8 +258,6 @@ class HelpCenterSettings(_Section):
     no: Text = "No"
     thanks: Text = "Thanks for your feedback!"
     all_articles: Text = "All articles"
-    suggestions_title: Text = Field("These articles may answer your question",
-                                    description="above the widget's suggestions before a chat")
 
 
 class AutomationSettings(_Section):
