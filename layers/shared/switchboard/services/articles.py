@@ -123,7 +123,9 @@ def create(table: Table, fields: dict[str, Any], who: str, admin: bool) -> dict[
     item = articles.create(table, clean(fields), who)
     if status == "published":
         item = articles.publish(table, item, who)
-        request_publish("publish", item["id"])
+    # A draft changes no page; the rebuild (which then writes nothing, or only the first time the help center's
+    # assets) makes sure the stylesheets the preview links to exist from the first article on.
+    request_publish("publish" if status == "published" else "draft", item["id"])
     return view(item, {c: 0 for c in articles.COUNTERS})
 
 

@@ -128,12 +128,7 @@ def publish(table: Table | None = None, *, retry: bool = False) -> dict[str, int
     bucket = get_settings().frontend_bucket
     files, images = build(table)
     stored = _stored(bucket)
-    changed: list[str] = []
-    for key, file in files.items():
-        if stored.get(key) != file.md5:
-            _s3_call("put_object", Bucket=bucket, Key=key, Body=file.body, ContentType=file.content_type,
-                     CacheControl=file.cache)
-            changed.append(key)
+    # Images first: a page is never public before the pictures it shows.
     copied = skipped = 0
     for key, source in images.items():
         if key in stored:
@@ -145,6 +140,12 @@ def publish(table: Table | None = None, *, retry: bool = False) -> dict[str, int
         body, content_type = image
         _s3_call("put_object", Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=IMAGE_CACHE)
         copied += 1
+    changed: list[str] = []
+    for key, file in files.items():
+        if stored.get(key) != file.md5:
+            _s3_call("put_object", Bucket=bucket, Key=key, Body=file.body, ContentType=file.content_type,
+                     CacheControl=file.cache)
+            changed.append(key)
     gone = sorted(k for k in stored if k not in files and k not in images)
     for start in range(0, len(gone), 1000):
         _s3_call("delete_objects", Bucket=bucket, Delete={"Objects": [{"Key": k} for k in gone[start:start + 1000]],

@@ -108,8 +108,8 @@ def image_paths(body: str) -> list[str]:
 def plain_text(body: str) -> str:
     """The words of an article (no markup), for descriptions, snippets and the search index."""
     rendered = render_markdown(body)
-    text = re.sub(r"<(br|/p|/h[1-6]|/li|/tr|/pre|/blockquote)>", " \n", rendered)
-    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"</?(br|p|h[1-6]|li|ul|ol|tr|td|th|pre|blockquote|hr|table)\b[^>]*>", " ", rendered)
+    text = re.sub(r"<[^>]+>", "", text)  # inline markup joins its words as they were
     return " ".join(html.unescape(text).split())
 
 
