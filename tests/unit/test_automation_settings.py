@@ -31,7 +31,8 @@ def test_defaults_are_valid_and_match_the_contract_shape():
     settings = defaults(180)
 
     document = settings.model_dump(mode="json")
-    assert set(document) == {"greeting", "away", "business_hours", "auto_reply", "survey", "retention"}
+    assert set(document) == {"greeting", "away", "business_hours", "auto_reply", "survey", "retention",
+                             "help_center"}  # help center: its look
     assert {"enabled", "text"} <= set(document["greeting"]) and {"enabled", "text"} <= set(document["away"])
     assert set(document["business_hours"]) == {"timezone", "days", "holidays"}
     assert {"enabled", "after_minutes", "text"} <= set(document["auto_reply"])
