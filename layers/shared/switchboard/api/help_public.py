@@ -120,9 +120,21 @@ def chat_after() -> Response[Any]:
     return Response(status_code=204, content_type="application/json", body="")
 
 
+PUBLIC_ERRORS = {"400": "Bad input", "403": "An origin the web chat does not allow", "404": "No such published article",
+                 "422": "Invalid query parameters", "429": "Too many requests from this address (Retry-After)",
+                 "503": "A dependency is unavailable; retry"}
+
+
 def document(doc: dict[str, Any]) -> None:
-    """Name the public routes' bodies in the OpenAPI document (they are parsed here: the feedback is also a form)."""
+    """Name the public routes' bodies and refusals in the OpenAPI document (the bodies are parsed here: the
+    feedback is also a form)."""
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for path in ("/webchat/articles", *BODIES):
+        for operation in doc.get("paths", {}).get(path, {}).values():
+            responses = operation.setdefault("responses", {})
+            for status, description in PUBLIC_ERRORS.items():
+                responses[status] = {"description": description, "content": error}
     for path, model in BODIES.items():
         operation = doc.get("paths", {}).get(path, {}).get("post")
         if operation is None:
