@@ -212,8 +212,8 @@ let links = {};
 let linksLoaded = null;
 
 /** slug -> public URL of every published article (canned responses' {{article.<slug>}}). */
-export function articleLinks() {
-  if (!linksLoaded) {
+export function articleLinks(refresh = false) {
+  if (!linksLoaded || refresh) {
     linksLoaded = articlesApi.list({ status: 'published' })
       .then((r) => { links = Object.fromEntries(r.items.map((a) => [a.slug, a.url])); })
       .catch(() => { linksLoaded = null; });

@@ -140,6 +140,7 @@ export function createConversation({ id, me, onChange }) {
   }
   templateToggle.addEventListener('click', () => showTemplates(templatePanel.hidden));
   const articlePicker = createArticlePicker((text) => { insertAtCaret(text); input.focus(); }); // help center
+  articleLinks(true); // help center: the published articles' links, ready for canned {{article.<slug>}}
   const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),

@@ -775,8 +775,21 @@ def test_an_sms_stop_shows_in_the_conversation_and_the_panel_and_a_reply_says_wh
 
 
 # -- help center (issue 18) ------------------------------------------------------------------------------------------
-PNG_PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAE"
-                             "hQGAhKmMIQAAAABJRU5ErkJggg==")
+def png(width: int = 240, height: int = 96, rgb: tuple[int, int, int] = (31, 78, 140)) -> bytes:
+    """A plain PNG picture (one colour, a lighter band), made here: what an agent would upload."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    band = tuple(min(255, c + 120) for c in rgb)
+    rows = b"".join(b"\x00" + bytes(band if height // 3 <= y < 2 * height // 3 else rgb) * width for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG_PIXEL = png()
 
 
 def published_article(stack, title: str, body: str, slug: str) -> dict:
@@ -881,4 +894,15 @@ def test_an_agent_inserts_an_article_link_from_the_composer(page, customer, loca
     page.get_by_test_id("article-picker-search").fill(f"warranty {tag}")
     page.get_by_test_id("article-picker-item").filter(has_text=f"Warranty terms {tag}").click()
     expect(page.get_by_test_id("reply-input")).to_have_value(re.compile(rf"/help/en/warranty-{tag}"))
-    assert article["slug"] == f"warranty-{tag}"
+    shot(page, "help-composer-article-link")
+    # and a canned response's {{article.<slug>}} is the article's link when inserted
+    shortcut = f"warranty{tag}"
+    assert local_stack.api("POST", "/api/canned-responses", {
+        "shortcut": shortcut, "text": f"Our terms: {{{{article.{article['slug']}}}}}"}).status == 201
+    page.reload()
+    open_conversation(page, customer)
+    page.get_by_test_id("mode-note").check()
+    expect(page.get_by_test_id("canned-responses")).to_contain_text(f"/{shortcut}")
+    page.get_by_test_id("reply-input").fill(f"/{shortcut}")
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("reply-input")).to_have_value(re.compile(rf"^Our terms: http\S+/help/en/warranty-{tag}$"))

@@ -92,8 +92,16 @@ def feedback() -> Response[Any]:
     except SwitchboardError as exc:
         return _error(exc)
     if _form():  # the page without JavaScript: a page to land on
+        from switchboard.services import automation_config
+        from switchboard.store.table import Table
+
+        try:
+            look = automation_config.load(Table()).help_center
+            words = (look.thanks, look.all_articles)
+        except SwitchboardError:
+            words = ("Thanks for your feedback!", "All articles")
         home = get_settings().help_site_url.rstrip("/") + "/"
-        page = THANKS.format(text="Thanks for your feedback!", home=html.escape(home), home_text="Back to the help center")
+        page = THANKS.format(text=html.escape(words[0]), home=html.escape(home), home_text=html.escape(words[1]))
         return Response(status_code=200, content_type="text/html; charset=utf-8", body=page,
                         headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'",
                                  "Referrer-Policy": "no-referrer"})
