@@ -9,7 +9,7 @@ import { createConversation } from './conversation.js';
 import { createInbox } from './inbox.js';
 import { createMetrics } from './metrics.js';
 import { createSettingsPage } from './settings.js';
-import { errorText, h, setChannels, toast, typingIn } from './ui.js';
+import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
 let teardown = () => {};
@@ -40,7 +40,9 @@ async function start() {
   document.body.classList.remove('signed-out');
   let me;
   try {
+    const sentAt = Date.now();
     me = await api.me();
+    setServerTime(me.now, sentAt, Date.now());
   } catch (err) {
     if (err.status === 401) return; // showSignIn has already run
     me = tokenIdentity(); // GET /api/me not there yet: the token says who we are

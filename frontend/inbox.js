@@ -2,7 +2,9 @@
 
 import { api } from './api.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
-import { CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace } from './ui.js';
+import {
+  CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
+} from './ui.js';
 
 const POLL_MS = 4000;
 const PAGE = 25;
@@ -101,7 +103,7 @@ export function createInbox({ me, onUnread }) {
         if (!older.length) nextCursor = page.next_cursor;
         items = [...fresh, ...older];
       }
-      status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      status.textContent = `Updated ${serverNow().toLocaleTimeString()}`;
       showProblem('');
       render();
     } catch (err) {

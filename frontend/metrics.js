@@ -1,7 +1,7 @@
 // Metrics: the figures for a date range, with small inline SVG bar charts drawn here.
 
 import { api } from './api.js';
-import { channelName, errorText, fmtDuration, h, replace, svg } from './ui.js';
+import { channelName, errorText, fmtDuration, h, replace, serverNow, svg } from './ui.js';
 
 const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 
@@ -40,7 +40,7 @@ function chartCard(title, chart) {
 }
 
 export function createMetrics() {
-  const today = new Date();
+  const today = serverNow(); // the default range ends on the server's today, where the newest figures are
   const weekAgo = new Date(today.getTime() - 6 * 86400_000);
   const from = h('input', { type: 'date', id: 'metrics-from', value: isoDay(weekAgo), required: true });
   const to = h('input', { type: 'date', id: 'metrics-to', value: isoDay(today), required: true });

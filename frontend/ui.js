@@ -57,6 +57,22 @@ export function channelBadge(channel) {
   return h('span', { class: `badge channel channel-${channel}` }, channelName(channel));
 }
 
+// The server's clock, as measured once at start (GET /api/me's `now`): "today" and "now" are the server's, so a
+// device whose clock is wrong (or the local stack's moved clock) neither hides new conversations nor dates them ahead.
+let serverOffsetMs = 0;
+
+/** Measure the server's clock against ours: `now` from the server, sent between `sentAt` and `receivedAt` (ms). */
+export function setServerTime(now, sentAt, receivedAt) {
+  const server = Date.parse(now);
+  if (Number.isNaN(server)) return;
+  serverOffsetMs = server - (sentAt + receivedAt) / 2;
+}
+
+/** Now, by the server's clock. */
+export function serverNow() {
+  return new Date(Date.now() + serverOffsetMs);
+}
+
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
@@ -70,7 +86,7 @@ export function fmtDateTime(iso) {
 export function fmtShort(iso) {
   const d = iso ? new Date(iso) : null;
   if (!d || Number.isNaN(d.getTime())) return '';
-  return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dayFmt.format(d);
+  return d.toDateString() === serverNow().toDateString() ? timeFmt.format(d) : dayFmt.format(d);
 }
 
 export function fmtDuration(seconds) {

@@ -15,7 +15,9 @@ def _batch():
     # Powertools' batch utility (and asyncio with it) and the envelope model load with the first batch, not at init.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-    return BatchProcessor(event_type=EventType.SQS)
+    # A batch whose every record failed is reported like any partial failure: each record comes back, as it would,
+    # without making the invocation an error (an Errors alarm, and a traceback of every record in the log).
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record):

@@ -17,7 +17,11 @@ def _batch():
     from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 
     # A failed record holds back the rest of its own group (its conversation's order), not other conversations.
-    return SqsFifoPartialProcessor(skip_group_on_error=True)
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    # A batch whose every record failed is reported like any partial failure, not as an invocation error (an Errors
+    # alarm, and a traceback of every record in the log). The FIFO processor's __init__ does not take the option.
+    processor.raise_on_entire_batch_failure = False
+    return processor
 
 
 def record_handler(record):

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from typing import Any
@@ -34,17 +35,22 @@ def issue(email: str, role: str) -> str:
 
 
 def verify(authorization: str | None) -> dict[str, Any] | None:
-    """The token's claims, or None: as API Gateway, a bad token is a 401 before any function runs."""
+    """The token's claims, or None: as API Gateway, a bad token is a 401 before any function runs, whatever is
+    wrong with it (segments, base64, JSON, claims of the wrong type, characters outside ASCII)."""
     if not authorization or not authorization.startswith("Bearer "):
         return None
     try:
-        header, body, signature = authorization[7:].strip().split(".")
-        expected = _b64(hmac.new(_KEY, f"{header}.{body}".encode(), hashlib.sha256).digest())
+        header, body, signature = authorization[7:].strip().encode("ascii").split(b".")
+        expected = _b64(hmac.new(_KEY, header + b"." + body, hashlib.sha256).digest()).encode()
         if not hmac.compare_digest(signature, expected):
             return None
-        claims = json.loads(_unb64(body))
-    except ValueError:
+        claims = json.loads(_unb64(body.decode()))
+    except (ValueError, TypeError):  # UnicodeError and binascii.Error are ValueErrors
         return None
-    if not isinstance(claims, dict) or claims.get("exp", 0) < time.time():
+    if not isinstance(claims, dict):
         return None
+    expires = claims.get("exp")
+    if isinstance(expires, bool) or not isinstance(expires, int | float) or not math.isfinite(expires) \
+            or expires <= time.time():
+        return None  # a string, NaN or Infinity never passes; neither does a token without an expiry
     return claims

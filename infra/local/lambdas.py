@@ -8,11 +8,29 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from infra.local.template import Resolver, function_properties, resources
+
+
+class FunctionError(Exception):
+    """The function failed (an unhandled exception, a timeout, a crash), as Lambda reports a function error."""
+
+    def __init__(self, function: str, error_type: str, message: str):
+        super().__init__(f"{function} failed: {error_type}: {message}")
+        self.function, self.error_type, self.message = function, error_type, message
+
+
+class Invokable(Protocol):
+    """What the HTTP front, the pollers and the schedules need of a function: in-process or in a worker process."""
+
+    name: str
+    events: dict[str, dict[str, Any]]
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 class Context:
@@ -52,6 +70,8 @@ class Route:
 
 @dataclass
 class Function:
+    """A function run in this process (the integration tier: its tests patch the handlers' modules)."""
+
     name: str
     code_dir: Path
     handler_name: str
@@ -91,7 +111,7 @@ def load_functions(root: Path, template: dict[str, Any], resolver: Resolver) -> 
     return functions
 
 
-def http_routes(template: dict[str, Any], functions: dict[str, Function]) -> list[Route]:
+def http_routes(template: dict[str, Any], functions: Mapping[str, Invokable]) -> list[Route]:
     apis = resources(template, "AWS::Serverless::HttpApi")
     default_auth = {name: bool(((api.get("Properties") or {}).get("Auth") or {}).get("DefaultAuthorizer"))
                     for name, api in apis.items()}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.events import scheduled_event, sqs_event
-from infra.local.lambdas import Function
+from infra.local.lambdas import FunctionError, Invokable
 
 log = logging.getLogger("local.pollers")
 RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
@@ -21,13 +21,18 @@ _SET_BY_FUNCTION: set[str] = set()
 _SET_BY_FUNCTION_LOCK = threading.Lock()
 
 
-def _note_visibility_change(params: dict[str, Any], **_: Any) -> None:
+def note_set_by_function(receipt_handle: str) -> None:
+    """The function itself set this record's visibility (a worker process reports it with its result)."""
     with _SET_BY_FUNCTION_LOCK:
-        _SET_BY_FUNCTION.add(str(params.get("ReceiptHandle")))
+        _SET_BY_FUNCTION.add(receipt_handle)
+
+
+def _note_visibility_change(params: dict[str, Any], **_: Any) -> None:
+    note_set_by_function(str(params.get("ReceiptHandle")))
 
 
 def watch_function_visibility(sqs_client: Any) -> None:
-    """Call with the SQS client the functions use (switchboard.aws.sqs()) to notice their visibility changes."""
+    """Call with the SQS client in-process functions use (switchboard.aws.sqs()) to notice their visibility changes."""
     sqs_client.meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility", _note_visibility_change,
                                     unique_id="local-function-visibility")
 
@@ -42,7 +47,7 @@ def _set_by_function(receipt_handle: str) -> bool:
 
 @dataclass
 class SqsSource:
-    function: Function
+    function: Invokable
     queue_url: str
     queue_arn: str
     batch_size: int
@@ -53,11 +58,16 @@ class SqsSource:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
+        last_error = ""
         while not self.stop.is_set():
             try:
                 self.poll_once(wait=1)
-            except Exception:  # as Lambda's poller: nothing a function or SQS does may stop the polling thread
-                log.exception("poller for %s failed", self.function.name)
+                last_error = ""
+            except Exception as exc:  # noqa: BLE001 - Lambda's poller keeps polling whatever happens; so does this one
+                error = f"{type(exc).__name__}: {exc}"
+                if error != last_error:  # one line per kind of failure, not one a second
+                    log.warning("poller for %s failed: %s", self.function.name, error)
+                last_error = error
                 time.sleep(1)
 
     def poll_once(self, wait: int = 0) -> int:
@@ -89,6 +99,9 @@ class SqsSource:
         ids = {m["MessageId"] for m in messages}
         try:
             result = self.function.invoke(sqs_event(messages, self.queue_arn))
+        except FunctionError as exc:  # the worker has logged its error: the batch comes back, as in Lambda
+            log.warning("%s failed its batch of %d: %s", self.function.name, len(messages), exc.error_type)
+            return ids
         except Exception:  # any error of the function is a failed invocation: the whole batch comes back
             log.exception("%s failed its batch", self.function.name)
             return ids
@@ -100,7 +113,7 @@ class SqsSource:
 
 @dataclass
 class Schedule:
-    function: Function
+    function: Invokable
     every_seconds: int
     on_run: Any
     stop: threading.Event = field(default_factory=threading.Event)
@@ -109,6 +122,8 @@ class Schedule:
         while not self.stop.wait(self.every_seconds):
             try:
                 self.on_run(self.function)
+            except FunctionError as exc:
+                log.warning("scheduled %s failed: %s", self.function.name, exc.error_type)
             except Exception:  # a failed scheduled run is logged; the schedule goes on, as EventBridge's does
                 log.exception("scheduled %s failed", self.function.name)
 
@@ -118,5 +133,5 @@ def schedule_seconds(expression: str) -> int | None:
     return int(m.group(1)) * UNIT[m.group(2)] if m else None
 
 
-def run_scheduled(function: Function) -> Any:
+def run_scheduled(function: Invokable) -> Any:
     return function.invoke(scheduled_event(function.name))

@@ -14,6 +14,7 @@ def create_all(template: dict[str, Any], resolver: Resolver, clients: dict[str, 
     _tables(template, resolver, clients["dynamodb"])
     _queues(template, resolver, clients["sqs"])
     _buckets(template, resolver, clients["s3"])
+    _log_groups(template, resolver)
 
 
 def _tables(template: dict[str, Any], resolver: Resolver, ddb: Any) -> None:
@@ -92,6 +93,14 @@ def _bucket_cors(resolver: Resolver, res: dict[str, Any], bucket: str, s3: Any) 
     if rules:
         s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
             {renamed.get(k, k): v for k, v in rule.items()} for rule in rules]})
+
+
+def _log_groups(template: dict[str, Any], resolver: Resolver) -> None:
+    """Named only (functions log to the terminal): so that the roles' OwnLogs statements name a real ARN."""
+    for name in resources(template, "AWS::Logs::LogGroup"):
+        group = f"/aws/lambda/{STACK}-{name}"
+        resolver.refs[name] = group
+        resolver.attrs[(name, "Arn")] = f"arn:aws:logs:{resolver.region}:{resolver.account}:log-group:{group}:*"
 
 
 def queue_url_by_arn(resolver: Resolver, arn: str) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import sys
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from infra.local import auth
 from infra.local.events import http_event
-from infra.local.lambdas import match
+from infra.local.lambdas import FunctionError, match
 from infra.local.sandbox import PREFIX as SANDBOX_PREFIX
 from infra.local.sandbox import Fault
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("local.http")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+HTTP_API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -29,14 +34,25 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body are written separately: without this, Nagle's algorithm holds the body back for a
     # keep-alive client's delayed ACK (40 ms a request on Linux).
     disable_nagle_algorithm = True
+    timeout = 300  # a client that stops sending mid-request (or an idle keep-alive) does not hold a thread forever
 
     def log_message(self, fmt: str, *args: Any) -> None:  # access log without query strings
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
-    def do_GET(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 to a method without a do_<METHOD>; here every method (PROPFIND, TRACE, FOO...)
+        # reaches the router, which answers as API Gateway and CloudFront would: 404 or 405, in JSON.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, headers too long): JSON, not an HTML page."""
+        self.close_connection = True
+        try:
+            self._json(code, {"message": message or HTTPStatus(code).phrase})
+        except (OSError, ValueError):
+            pass
 
     def _send(self, status: int, body: bytes | str, headers: dict[str, str] | None = None) -> None:
         data = body.encode() if isinstance(body, str) else body
@@ -55,12 +71,41 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload))
 
     def _body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._refuse(400, "Bad Request")
+            return None
         if length > MAX_BODY:
-            self._json(413, {"message": "Request Entity Too Large"})
-            self.close_connection = True
+            self._refuse(413, "Request Entity Too Large")
             return None
         return self.rfile.read(length) if length else b""
+
+    def _chunked_body(self) -> bytes | None:
+        data = b""
+        try:
+            while True:
+                size = int(self.rfile.readline(64).split(b";", 1)[0].strip() or b"x", 16)
+                if size == 0:
+                    while self.rfile.readline(8192).strip():  # trailers, up to the blank line
+                        pass
+                    return data
+                if size < 0 or len(data) + size > MAX_BODY:
+                    self._refuse(413 if size > 0 else 400, "Request Entity Too Large" if size > 0 else "Bad Request")
+                    return None
+                data += self.rfile.read(size)
+                self.rfile.readline(8)
+        except ValueError:
+            self._refuse(400, "Bad Request")
+            return None
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._json(status, {"message": message})
+        self.close_connection = True
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
@@ -80,15 +125,26 @@ class Handler(BaseHTTPRequestHandler):
                 self._api(url.path, url.query, body)  # help center: feedback, views (API routes)
             elif url.path == "/help" or url.path.startswith("/help/"):
                 self._help(url.path)
+            elif self.command not in ("GET", "HEAD"):
+                self._send(405, json.dumps({"message": "Method Not Allowed"}), {"Allow": "GET, HEAD"})
             else:
                 self._static(url.path)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (it timed out): nobody to answer
+            self.close_connection = True
+        except FunctionError as exc:  # the function's own log has its error; API Gateway answers a bare 500
+            log.warning("%s %s: %s", self.command, url.path, exc)
+            self._json(500, {"message": "Internal Server Error"})
+        except (BotoCoreError, ClientError) as exc:  # a local control's call to the AWS stand-in failed
+            log.warning("%s %s: %s", self.command, url.path, exc)
+            self._json(500, {"message": "Internal Server Error"})
         except Exception:  # as API Gateway: any integration failure is a 500, never a dropped connection
             log.exception("request failed: %s %s", self.command, url.path)
             self._json(500, {"message": "Internal Server Error"})
 
     # -- API Gateway ---------------------------------------------------------------------------
     def _api(self, path: str, query: str, body: bytes) -> None:
-        found = match(self.stack.routes, self.command, path)
+        # An HTTP API knows these methods only; with any other, no route matches (ANY included).
+        found = match(self.stack.routes, self.command, path) if self.command in HTTP_API_METHODS else None
         if not found:
             self._json(404, {"message": "Not Found"})
             return
@@ -137,13 +193,13 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"items": list(stack.sandbox.outbox)})
         elif path == "/_local/emails" and self.command == "GET":
             self._json(200, {"items": stack.sent_emails()})
-        elif path == "/_local/clock":
+        elif path == "/_local/clock" and self.command in ("GET", "POST"):
             if self.command == "POST":
                 seconds = (payload or {}).get("advance_seconds")
                 if not isinstance(seconds, int | float) or seconds < 0:
                     self._json(400, {"error": {"code": "bad_request", "message": "advance_seconds >= 0 required"}})
                     return
-                stack.clock.advance(seconds)
+                stack.advance_clock(seconds)
             now = stack.clock.now()
             self._json(200, {"now": stack.clock.iso(now), "epoch": int(now.timestamp())})
         elif path.startswith("/_local/run/") and self.command == "POST":
@@ -169,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(status, answer)
         elif path == "/_local/queues" and self.command == "GET":
             self._json(200, stack.queue_depths())
+        elif path == "/_local/iam" and self.command == "GET":
+            self._json(200, stack.iam_status())
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})
 
@@ -230,8 +288,15 @@ class Handler(BaseHTTPRequestHandler):
                                "X-Content-Type-Options": "nosniff"})
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return  # a client that went away mid-request: nobody to answer, nothing to report
+        log.exception("request from %s failed", client_address[0])
+
+
 def serve(stack: LocalStack, port: int) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"stack": stack})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    return server
+    return Server(("127.0.0.1", port), handler)

@@ -11,12 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from infra.local import resources
+from infra.local import iam, resources
 from infra.local.lambdas import Function, http_routes, load_functions
-from infra.local.pollers import Schedule, SqsSource, run_scheduled, schedule_seconds, watch_function_visibility
+from infra.local.pollers import Schedule, SqsSource, note_set_by_function, run_scheduled, schedule_seconds
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
-from infra.local.template import Resolver, load
+from infra.local.template import Resolver, function_properties, load
+from infra.local.workers import ProcessFunction, start_forkserver
 
 log = logging.getLogger("local")
 
@@ -46,11 +47,15 @@ FROM_ENVIRONMENT = ("EMAIL_RECIPIENT_DOMAINS", "WEBCHAT_ALLOWED_ORIGINS")
 # ones infra/scripts/send-webhook.py writes to; each can be set through the environment.
 LOCAL_BUSINESS = {"WHATSAPP_BUSINESS_ACCOUNT_ID": "300000000000003", "WHATSAPP_PHONE_NUMBER_ID": "200000000000002",
                   "SMS_FROM_NUMBER": "+15550001111"}
+# What every function gets locally whatever the template says: the stage, no X-Ray, the providers in the sandbox.
+ALWAYS_LOCAL = ("STAGE", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV",
+                *(f"{channel.upper()}_API_BASE_URL" for channel in SANDBOX_CHANNELS))
 
 
 def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url: str,
                       overrides: Any) -> dict[str, str]:
-    """One process runs every function: the union of their variables, secrets as values, providers in the sandbox."""
+    """Every function's variables in one environment, secrets as values, providers in the sandbox: the integration
+    tier runs every function in its one process with it; the local stack takes each function's own from it."""
     env: dict[str, str] = {}
     for fn in functions.values():
         for key, value in fn.environment.items():
@@ -73,6 +78,33 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
     env["HELP_SITE_URL"] = overrides.get("HELP_SITE_URL") or f"{base_url}/help"
     env["FRONTEND_DISTRIBUTION_ID"] = overrides.get("FRONTEND_DISTRIBUTION_ID") or ""
     return env
+
+
+def function_environment(fn: Function, shared: dict[str, str], developer: dict[str, str],
+                         secrets_in_ssm: bool) -> dict[str, str]:
+    """One function's own variables, as the template declares them for it, with the stack's local values where it has
+    them (`shared`, from local_environment). Its secrets: the SSM parameter names the template gives it, when the
+    stack has put the local secrets there, else their values. Then the settings a developer set (`developer`)."""
+    env: dict[str, str] = {}
+    for key, value in fn.environment.items():
+        if not key.endswith("_PARAM"):
+            env[key] = shared.get(key, value)
+        elif secrets_in_ssm:
+            env[key] = value
+        elif key.removesuffix("_PARAM") in shared:
+            env[key.removesuffix("_PARAM")] = shared[key.removesuffix("_PARAM")]
+    env |= {key: shared[key] for key in ALWAYS_LOCAL if key in shared}
+    return env | developer
+
+
+def developer_settings(environ: Any, declared: set[str]) -> dict[str, str]:
+    """Settings a developer set in the stack's environment (SEND_LEASE_SECONDS=15 make dev) that the template does not
+    declare: every function gets them, as the one shared process used to."""
+    from switchboard.settings_model import Settings
+
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    skip = declared | set(LOCAL_SECRETS) | set(PER_FUNCTION) | {"STAGE", "PUBLIC_BASE_URL"}
+    return {k: v for k, v in environ.items() if k in aliases and k not in skip and not k.endswith("_PARAM")}
 
 
 def scale_sdk_backoff(scale: float) -> None:
@@ -99,22 +131,33 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, root: Path, port: int, endpoint: str | None = None):
-        self.root = root
+    def __init__(self, root: Path, port: int, endpoint: str | None = None, template: Path | None = None):
+        self.root = root.resolve()  # the project: the shared layer and the frontend
+        self.template_path = (template or root / "template.yaml").resolve()  # code URIs are relative to it, as in SAM
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.endpoint = endpoint
         self.moto: Any = None
         self.sandbox = Sandbox(self.base_url)
-        self.functions: dict[str, Function] = {}
+        self.functions: dict[str, ProcessFunction] = {}
         self.sources: list[SqsSource] = []
         self.schedules: list[Schedule] = []
         self.threads: list[threading.Thread] = []
         self.server: Any = None
         self.clock: Any = None
+        self.clock_offset = 0.0  # what POST /_local/clock added: sent to every function with each invocation
+        self.enforcing = False
+        self.admin: iam.Credentials | None = None
+        self.credentials: dict[str, iam.Credentials] = {}
+        self.roles: dict[str, str] = {}  # each function's role ARN
+        self.why_not = ""
+        self.resolver: Resolver | None = None
+        self.sqs: Any = None
+        self.secrets_ready = threading.Event()  # the local secrets are in SSM (or the functions get their values)
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
+        self.enforcing, self.why_not = iam.wanted(os.environ.get("LOCAL_IAM"), external_endpoint=bool(self.endpoint))
         if not self.endpoint:
             from moto.server import ThreadedMotoServer
 
@@ -127,40 +170,99 @@ class LocalStack:
             self.endpoint = f"http://127.0.0.1:{moto_port}"
         os.environ.update({"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": "us-east-1",
                            "AWS_REGION": "us-east-1"})
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        if self.enforcing:
+            self.admin = iam.admin_credentials()
+            iam.enforce()
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+            os.environ.update(self.admin.environment())  # the stack's own calls, as an administrator
+            log.info("IAM: each function works with its own role from the template (LOCAL_IAM=off turns this off)")
+        else:
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            log.warning("IAM roles are not enforced: %s; every function works with the stack's credentials", self.why_not)
         if os.environ.get("LOCAL_AWS_BACKOFF_SCALE"):
             scale_sdk_backoff(float(os.environ["LOCAL_AWS_BACKOFF_SCALE"]))
         import boto3
 
         clients = {name: boto3.client(name) for name in ("dynamodb", "sqs", "s3")}
-        template = load(self.root / "template.yaml")
-        resolver = Resolver(template)
+        self.sqs = clients["sqs"]
+        template = load(self.template_path)
+        self.resolver = resolver = Resolver(template)
         # The media bucket's CORS rules name the frontend's origin, which locally is this stack's.
         resolver.parameters["FrontendOrigin"] = self.base_url
         resources.create_all(template, resolver, clients)
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
-        self.functions = load_functions(self.root, template, resolver)
-        self._environment()
-        from switchboard import aws, clock
+        functions = load_functions(self.template_path.parent, template, resolver)
+        if self.enforcing:
+            for name in functions:
+                role = iam.role_id(function_properties(template, name))
+                self.credentials[name], self.roles[name] = iam.function_credentials(template, resolver, name, role)
+        self._functions(functions)
+        from switchboard import clock
 
         self.clock = clock
-        watch_function_visibility(aws.sqs())
         self.routes = http_routes(template, self.functions)
-        self._event_sources(resolver, clients["sqs"])
+        self._event_sources(resolver)
         self.server = serve(self, self.port)
         self._thread(self.server.serve_forever, "http")
+        self._thread(start_forkserver, "forkserver")  # the workers' parent, with the common libraries loaded
 
-    def _environment(self) -> None:
-        os.environ.update(local_environment(self.functions, self.sandbox, self.base_url, os.environ))
+    def _functions(self, functions: dict[str, Function]) -> None:
+        """A worker process per function, with its own variables and credentials; local secrets in SSM when the
+        roles are enforced, so that each function reads only the parameters its role names, as deployed."""
+        shared = local_environment(functions, self.sandbox, self.base_url, os.environ)
+        declared = {key for fn in functions.values() for key in fn.environment}
+        developer = developer_settings(os.environ, declared)
+        parameters = {name: shared[key.removesuffix("_PARAM")] for fn in functions.values()
+                      for key, name in fn.environment.items()
+                      if key.endswith("_PARAM") and shared.get(key.removesuffix("_PARAM"))}
+        if self.enforcing:
+            # In the background: the AWS stand-in's SSM loads slowly (1.5 s), and only a cold start needs it.
+            self._thread(lambda: self._put_secrets(parameters), "secrets")
+        else:
+            self.secrets_ready.set()
+        local = {key: os.environ[key] for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+                                                   "LOCAL_AWS_BACKOFF_SCALE") if os.environ.get(key)}
+        stack_credentials = {key: os.environ[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                               "AWS_SESSION_TOKEN") if os.environ.get(key)}
+        for name, fn in functions.items():
+            credentials = self.credentials[name].environment() if name in self.credentials else stack_credentials
+            lambda_variables = {"AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+                                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}", "TZ": "UTC"}
+            variables = function_environment(fn, shared, developer, secrets_in_ssm=self.enforcing)
+            process_environment = variables | local | credentials | lambda_variables
+            self.functions[name] = ProcessFunction(
+                name=name, code_dir=fn.code_dir, handler_name=fn.handler_name, memory=fn.memory, timeout=fn.timeout,
+                environment=fn.environment, events=fn.events, process_environment=process_environment,
+                clock_offset=lambda: self.clock_offset, on_visibility_change=note_set_by_function,
+                before_start=self._wait_for_secrets if any(k.endswith("_PARAM") for k in fn.environment) else None)
 
-    def _event_sources(self, resolver: Resolver, sqs: Any) -> None:
+    def _put_secrets(self, parameters: dict[str, str]) -> None:
+        import boto3
+
+        try:
+            ssm = boto3.client("ssm")
+            for name, value in parameters.items():
+                ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        finally:
+            self.secrets_ready.set()
+
+    def _wait_for_secrets(self) -> None:
+        self.secrets_ready.wait(120)
+
+    def _event_sources(self, resolver: Resolver) -> None:
+        import boto3
+
         for fn in self.functions.values():
             for event in fn.events.values():
                 props = event.get("Properties") or {}
                 if event.get("Type") == "SQS":
                     arn = resolver.resolve(props["Queue"])
                     reports = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+                    # Lambda's event source mapping polls with the function's role (hence its Consume* statement).
+                    sqs = (boto3.client("sqs", **self.credentials[fn.name].client_arguments())
+                           if fn.name in self.credentials else self.sqs)
                     source = SqsSource(function=fn, queue_url=resources.queue_url_by_arn(resolver, arn), queue_arn=arn,
                                        batch_size=int(props.get("BatchSize", 10)), report_failures=reports, sqs=sqs)
                     self.sources.append(source)
@@ -177,6 +279,10 @@ class LocalStack:
         thread.start()
         self.threads.append(thread)
 
+    def advance_clock(self, seconds: float) -> None:
+        self.clock_offset += seconds
+        self.clock.advance(seconds)
+
     # -- controls ------------------------------------------------------------------------------
     def run_now(self, name: str, settle_seconds: float = 60.0) -> Any:
         """Run a function as its schedule would, then wait until the queue work it caused is done."""
@@ -187,12 +293,17 @@ class LocalStack:
     def queue_depths(self) -> dict[str, dict[str, int]]:
         depths = {}
         for source in self.sources:
-            attrs = source.sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=[
+            attrs = self.sqs.get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             depths[source.function.name] = {"visible": int(attrs["ApproximateNumberOfMessages"]),
                                             "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
                                             "busy": int(source.busy)}
         return depths
+
+    def iam_status(self) -> dict[str, Any]:
+        """Whether the roles are enforced, and each function's role (GET /_local/iam)."""
+        return {"enforced": self.enforcing, "reason": None if self.enforcing else self.why_not,
+                "roles": {name: self.roles.get(name) for name in self.functions}}
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -236,10 +347,10 @@ class LocalStack:
         from infra.local.events import ses_event
 
         message_id = uuid.uuid4().hex
-        bucket = os.environ.get("MEDIA_BUCKET", "")
+        bucket = self.resolver.refs["MediaBucket"] if self.resolver else ""
         import boto3
 
-        boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound-email/{message_id}", Body=raw)
+        boto3.client("s3").put_object(Bucket=bucket, Key=f"inbound-email/{message_id}", Body=raw)  # as SES, not a role
         result = fn.invoke(ses_event(raw, message_id, bucket))
         self.wait_idle(30)
         return 200, {"message_id": message_id, "result": result}
@@ -250,5 +361,7 @@ class LocalStack:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+        for fn in self.functions.values():
+            fn.stop()
         if self.moto:
             self.moto.stop()

@@ -772,6 +772,45 @@ def test_an_sms_stop_shows_in_the_conversation_and_the_panel_and_a_reply_says_wh
     page.get_by_test_id("reply-send").click()
     expect(page.locator(".composer .form-error")).to_contain_text("Not sent: the customer opted out of SMS messages")
     shot(page, "26-opted-out")
+def test_the_app_keeps_the_server_s_time_when_the_clock_moves_three_days(page, local_stack):
+    # Given the stack's clock three days ahead of this machine's (as a browser whose own clock is wrong would be), and
+    # a few hours, so that the time of day differs too
+    s = local_stack
+    assert s.request("POST", "/_local/clock", {"advance_seconds": 3 * 86400 + 150 * 60}).status == 200
+    newest = new_whatsapp_conversation(s, f"Dace {uuid.uuid4().hex[:6]}", ["Is the shop open on Sunday?"])
+    server = s.request("GET", "/_local/clock").json()["epoch"]
+    # When an agent signs in
+    sign_in(page)
+    # Then the newest conversation heads the inbox, updated "today" (a time, not a date three days ahead)
+    first = page.get_by_test_id("conversation").first
+    expect(first).to_contain_text(newest["contact"]["name"])
+    today = page.evaluate("(ms) => new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit'})"
+                          ".format(new Date(ms))", server * 1000)
+    expect(first.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}"))
+    assert abs(_minutes(first.locator("time").inner_text()) - _minutes(today)) <= 2
+    # and the inbox says it was updated at the server's time, not this machine's
+    status = page.locator(".inbox-status:not(.error)")
+    expect(status).to_contain_text("Updated")
+    shown = page.evaluate("(ms) => new Date(ms).toLocaleTimeString()", server * 1000)
+    assert abs(_minutes(status.inner_text().removeprefix("Updated ")) - _minutes(shown)) <= 2
+    shot(page, "10-clock-moved-inbox")
+    # and the metrics' default range ends on the server's today, so the new conversation counts
+    page.get_by_test_id("nav-metrics").click()
+    server_day = page.evaluate("(ms) => { const d = new Date(ms); return `${d.getFullYear()}-${String(d.getMonth() + 1)"
+                               ".padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; }", server * 1000)
+    expect(page.locator("#metrics-to")).to_have_value(server_day)
+    expect(page.get_by_test_id("metrics").locator(".figure").first).to_contain_text(re.compile(r"[1-9]"))
+    shot(page, "11-clock-moved-metrics")
+
+
+def _minutes(text: str) -> int:
+    """Minutes of the day in a time such as 14:05, 2:05 PM or 14:05:09 (the browser's locale decides)."""
+    hours, minutes = map(int, re.match(r"\s*(\d{1,2}):(\d{2})", text).groups())
+    if re.search(r"pm", text, re.IGNORECASE) and hours < 12:
+        hours += 12
+    if re.search(r"am", text, re.IGNORECASE) and hours == 12:
+        hours = 0
+    return hours * 60 + minutes
 
 
 # -- help center (issue 18) ------------------------------------------------------------------------------------------

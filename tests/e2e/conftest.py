@@ -35,8 +35,9 @@ class Reply:
 
 
 class LocalStack:
-    def __init__(self, base: str):
+    def __init__(self, base: str, log_path: str | None = None):
         self.base = base
+        self.log_path = log_path  # the stack's output: its own lines and every function's
         self.tokens: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: bytes | dict | None = None, headers: dict[str, str] | None = None,
@@ -78,6 +79,15 @@ class LocalStack:
             time.sleep(0.2)
         return None
 
+    def log_lines(self, start: int = 0) -> list[str]:
+        """The stack's output from byte `start` on (see log_size)."""
+        with open(self.log_path or "", "rb") as f:
+            f.seek(start)
+            return f.read().decode("utf-8", "replace").splitlines()
+
+    def log_size(self) -> int:
+        return os.path.getsize(self.log_path or "")
+
     def conversations(self, **query: str) -> list[dict]:
         q = ("?" + urllib.parse.urlencode(query)) if query else ""
         return self.api("GET", f"/api/conversations{q}").json()["items"]
@@ -96,7 +106,7 @@ def running_stack(**extra_env: str):
     log = open(os.path.join(os.environ.get("TMPDIR", "/tmp"), f"e2e-stack-{port}.log"), "wb")
     proc = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    stack = LocalStack(f"http://127.0.0.1:{port}")
+    stack = LocalStack(f"http://127.0.0.1:{port}", log.name)
     try:
         ready = False
         deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard import clock
 from tests.integration.test_whatsapp_flow import conversations, messages, post, wa_message, wa_payload
 
 
@@ -121,7 +122,9 @@ def test_contacts(stack):
 
 
 def test_me_and_media_links(stack):
-    assert api(stack, "GET", "/api/me", role="admin").json() == {"email": "admin@example.com", "role": "admin"}
+    me = api(stack, "GET", "/api/me", role="admin").json()
+    assert me == {"email": "admin@example.com", "role": "admin", "now": clock.iso(clock.parse_iso(me["now"]))}
+    assert abs(clock.parse_iso(me["now"]).timestamp() - clock.epoch()) < 5  # the server's clock, for the app
     post(stack, wa_payload(wa_message("w.img", kind="document",
                                       body={"id": "DOC1", "mime_type": "application/pdf", "filename": "invoice.pdf"})))
     stack.drain("ProcessorFunction")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from switchboard import clock
 from switchboard.api import auth
 from switchboard.api.schemas import ContactConversation, ContactOut, ContactPatch, Identity, Me
 from switchboard.services import contacts
@@ -33,4 +34,4 @@ def patch_contact(contact_id: str, body: ContactPatch) -> ContactOut:
 @router.get("/api/me", summary="Who am I")
 def me() -> Me:
     who = auth.current(router)
-    return Me(email=who.email, role=who.role)
+    return Me(email=who.email, role=who.role, now=clock.iso(clock.now()))

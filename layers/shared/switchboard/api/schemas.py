@@ -279,6 +279,7 @@ class ContactPatch(ApiModel):
 class Me(ApiModel):
     email: str
     role: Literal["agent", "admin"]
+    now: str = Field(description="the server's time (ISO 8601): the app measures its own clock against it")
 
 
 class Percentiles(ApiModel):

@@ -43,8 +43,10 @@ def delete_objects(keys_: list[str]) -> int:
     bucket = get_settings().media_bucket
     try:
         for start in range(0, len(keys_), 1000):
-            aws.s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys_[start:start + 1000]],
-                                                           "Quiet": True})
+            out = aws.s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys_[start:start + 1000]],
+                                                                 "Quiet": True})
+            if out.get("Errors"):  # S3 answers 200 and lists the objects it did not delete (AccessDenied, ...)
+                raise ServiceUnavailable(f"S3 kept {len(out['Errors'])} objects")
     except (BotoCoreError, ClientError) as exc:
         raise ServiceUnavailable("S3 delete failed") from exc
     return len(keys_)

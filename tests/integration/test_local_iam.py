@@ -1,0 +1,215 @@
+"""The local stack's IAM (infra/local/iam.py): each function's role from template.yaml, checked by moto on the
+resources AWS checks. The probe runs in a process of its own (`python -m tests.integration.test_local_iam`): it turns
+on moto's authentication, which must not leak into the other tests' moto."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+# (function, case, allowed): what each role may and may not do, as AWS would decide it.
+EXPECTED = [
+    ("WhatsAppWebhookFunction", "put the dedupe marker", True),
+    ("WhatsAppWebhookFunction", "read an item", False),
+    ("WhatsAppWebhookFunction", "enqueue inbound, as a batch", True),
+    ("WhatsAppWebhookFunction", "enqueue outbound", False),
+    ("WhatsAppWebhookFunction", "read its own channel's secret", True),
+    ("WhatsAppWebhookFunction", "read another channel's secret", False),
+    ("ProcessorFunction", "query an index", True),
+    ("ProcessorFunction", "scan the table", False),
+    ("ProcessorFunction", "write a transaction with a condition check", True),
+    ("ProcessorFunction", "batch write", True),
+    ("ProcessorFunction", "receive from inbound", True),
+    ("ProcessorFunction", "receive from outbound", False),
+    ("ProcessorFunction", "put media", True),
+    ("ProcessorFunction", "put outside media/", False),
+    ("ProcessorFunction", "read raw email", True),
+    ("AgentApiFunction", "presigned link to media", True),
+    ("AgentApiFunction", "presigned link to raw email", False),
+    ("AgentApiFunction", "presigned link, tampered", False),
+    ("AgentApiFunction", "presigned link, expired", False),
+    ("AgentApiFunction", "erase media (multi-object delete)", True),
+    ("AgentApiFunction", "send email", False),
+    ("RetentionFunction", "erase media (multi-object delete)", True),
+    ("SesEventsFunction", "erase media (multi-object delete)", False),
+    ("SurveyFunction", "send email with its configuration set", True),
+    ("SurveyFunction", "send email with another configuration set", False),
+    ("nobody", "an unknown access key", False),
+    ("nobody", "an unknown key to DynamoDB", False),
+    ("nobody", "an anonymous request for media", False),
+]
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "tests.integration.test_local_iam"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("function", "case", "allowed"), EXPECTED)
+def test_each_role_allows_what_its_statements_say_and_nothing_else(probe, function, case, allowed):
+    outcome = probe["outcomes"][f"{function}: {case}"]
+    assert outcome["allowed"] is allowed, outcome
+
+
+def test_a_denial_answers_as_the_service_does_and_is_logged_in_aws_words(probe):
+    dynamodb = probe["outcomes"]["WhatsAppWebhookFunction: read an item"]
+    assert dynamodb["code"] == "AccessDeniedException"
+    assert probe["outcomes"]["WhatsAppWebhookFunction: enqueue outbound"]["code"] == "AccessDenied"
+    assert probe["outcomes"]["nobody: an unknown access key"]["code"] == "InvalidClientTokenId"
+    assert probe["outcomes"]["nobody: an unknown key to DynamoDB"]["code"] == "UnrecognizedClientException"
+    line = next(line for line in probe["log"] if "dynamodb:GetItem" in line)
+    assert line.startswith("AccessDenied: WhatsAppWebhookFunction (role switchboard-local-WhatsAppWebhookRole): User: "
+                           "arn:aws:sts::123456789012:assumed-role/switchboard-local-WhatsAppWebhookRole/"
+                           "WhatsAppWebhookFunction is not authorized to perform: dynamodb:GetItem on resource: "
+                           "arn:aws:dynamodb:us-east-1:123456789012:table/switchboard-local-Table because no "
+                           "identity-based policy allows the dynamodb:GetItem action"), line
+
+
+def _run() -> dict[str, Any]:
+    import logging
+
+    import boto3
+    from botocore.config import Config
+    from moto.server import ThreadedMotoServer
+
+    from infra.local import iam, resources
+    from infra.local.stack import free_port
+    from infra.local.template import Resolver, function_properties, load
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logging.getLogger("local.iam").addHandler(Collect())
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    admin = iam.admin_credentials()
+    iam.enforce()
+
+    def client(service: str, credentials: iam.Credentials) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                            config=Config(signature_version="s3v4" if service == "s3" else None,
+                                          retries={"max_attempts": 1}), **credentials.client_arguments())
+
+    template = load(ROOT / "template.yaml")
+    resolver = Resolver(template)
+    resources.create_all(template, resolver, {s: client(s, admin) for s in ("dynamodb", "sqs", "s3")})
+    client("sesv2", admin).create_email_identity(EmailIdentity="switchboard.local")
+    ssm = client("ssm", admin)
+    for channel in ("whatsapp", "messenger"):
+        ssm.put_parameter(Name=f"/switchboard/dev/{channel}/app-secret", Value="s", Type="SecureString")
+    table, bucket = resolver.refs["Table"], resolver.refs["MediaBucket"]
+    inbound, outbound = resolver.refs["InboundQueue"], resolver.refs["OutboundQueue"]
+    admin_s3 = client("s3", admin)
+    for key in ("media/c1/m1/a.png", "inbound-email/x"):
+        admin_s3.put_object(Bucket=bucket, Key=key, Body=b"bytes")
+    roles = {name: iam.function_credentials(template, resolver, name, iam.role_id(function_properties(template, name)))[0]
+             for name in ("WhatsAppWebhookFunction", "ProcessorFunction", "AgentApiFunction", "RetentionFunction",
+                          "SesEventsFunction", "SurveyFunction")}
+    outcomes: dict[str, Any] = {}
+
+    def case(function: str, name: str, call: Any) -> None:
+        try:
+            call(roles.get(function))
+            outcomes[f"{function}: {name}"] = {"allowed": True}
+        except urllib.error.HTTPError as exc:
+            outcomes[f"{function}: {name}"] = {"allowed": False, "code": exc.code}
+        except Exception as exc:  # noqa: BLE001 - the probe records whatever refused the call
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            outcomes[f"{function}: {name}"] = {"allowed": False, "code": code}
+
+    def fetch(url: str) -> None:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            reply.read()
+
+    def delete_objects(credentials: iam.Credentials) -> None:
+        out = client("s3", credentials).delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "media/c1/m1/a.png"}],
+                                                                                "Quiet": True})
+        if out.get("Errors"):
+            raise RuntimeError(out["Errors"][0]["Code"])
+        admin_s3.put_object(Bucket=bucket, Key="media/c1/m1/a.png", Body=b"bytes")
+
+    def send(configuration_set: str | None) -> Any:
+        extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
+        return lambda c: client("sesv2", c).send_email(
+            FromEmailAddress="Support <support@switchboard.local>", Destination={"ToAddresses": ["a@example.com"]},
+            Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}}, **extra)
+
+    key = {"pk": {"S": "k"}, "sk": {"S": "k"}}
+    wa = "WhatsAppWebhookFunction"
+    case(wa, "put the dedupe marker", lambda c: client("dynamodb", c).put_item(TableName=table, Item=key))
+    case(wa, "read an item", lambda c: client("dynamodb", c).get_item(TableName=table, Key=key))
+    case(wa, "enqueue inbound, as a batch", lambda c: client("sqs", c).send_message_batch(
+        QueueUrl=inbound, Entries=[{"Id": "1", "MessageBody": "{}"}]))
+    case(wa, "enqueue outbound", lambda c: client("sqs", c).send_message(
+        QueueUrl=outbound, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d"))
+    case(wa, "read its own channel's secret", lambda c: client("ssm", c).get_parameter(
+        Name="/switchboard/dev/whatsapp/app-secret", WithDecryption=True))
+    case(wa, "read another channel's secret", lambda c: client("ssm", c).get_parameter(
+        Name="/switchboard/dev/messenger/app-secret", WithDecryption=True))
+    pr = "ProcessorFunction"
+    case(pr, "query an index", lambda c: client("dynamodb", c).query(
+        TableName=table, IndexName="GSI1", KeyConditionExpression="gsi1pk = :p",
+        ExpressionAttributeValues={":p": {"S": "x"}}))
+    case(pr, "scan the table", lambda c: client("dynamodb", c).scan(TableName=table))
+    case(pr, "write a transaction with a condition check", lambda c: client("dynamodb", c).transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "t"}, "sk": {"S": "t"}}}},
+                       {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}}]))
+    case(pr, "batch write", lambda c: client("dynamodb", c).batch_write_item(
+        RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": "b"}}}}]}))
+    case(pr, "receive from inbound", lambda c: client("sqs", c).receive_message(QueueUrl=inbound))
+    case(pr, "receive from outbound", lambda c: client("sqs", c).receive_message(QueueUrl=outbound))
+    case(pr, "put media", lambda c: client("s3", c).put_object(Bucket=bucket, Key="media/c2/m2/b.png", Body=b"x"))
+    case(pr, "put outside media/", lambda c: client("s3", c).put_object(Bucket=bucket, Key="other/b.png", Body=b"x"))
+    case(pr, "read raw email", lambda c: client("s3", c).get_object(Bucket=bucket, Key="inbound-email/x")["Body"].read())
+    api = "AgentApiFunction"
+
+    def presigned(key_: str, expires: int = 300) -> Any:
+        return lambda c: client("s3", c).generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key_},
+                                                               ExpiresIn=expires)
+
+    case(api, "presigned link to media", lambda c: fetch(presigned("media/c1/m1/a.png")(c)))
+    case(api, "presigned link to raw email", lambda c: fetch(presigned("inbound-email/x")(c)))
+    case(api, "presigned link, tampered", lambda c: fetch(presigned("media/c1/m1/a.png")(c).replace(
+        "media/c1/m1/a.png", "media/c1/m1/b.png")))
+
+    def expired(c: iam.Credentials) -> None:
+        url = presigned("media/c1/m1/a.png", expires=1)(c)
+        time.sleep(2)
+        fetch(url)
+
+    case(api, "presigned link, expired", expired)
+    case(api, "erase media (multi-object delete)", delete_objects)
+    case(api, "send email", send(None))
+    case("RetentionFunction", "erase media (multi-object delete)", delete_objects)
+    case("SesEventsFunction", "erase media (multi-object delete)", delete_objects)
+    case("SurveyFunction", "send email with its configuration set", send(str(resolver.ref("SesConfigurationSet"))))
+    case("SurveyFunction", "send email with another configuration set", send("another"))
+    case("nobody", "an unknown access key", lambda _: client("sqs", iam.Credentials("AKIAUNKNOWN", "x")).receive_message(
+        QueueUrl=inbound))
+    case("nobody", "an unknown key to DynamoDB", lambda _: client(
+        "dynamodb", iam.Credentials("AKIAUNKNOWN", "x")).get_item(TableName=table, Key=key))
+    case("nobody", "an anonymous request for media", lambda _: fetch(f"{endpoint}/{bucket}/media/c1/m1/a.png"))
+    server.stop()
+    return {"outcomes": outcomes, "log": lines}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "layers" / "shared"))
+    print(json.dumps(_run()))
