@@ -911,6 +911,8 @@ def test_the_widget_suggests_articles_as_a_visitor_types_and_counts_a_chat_after
         suggestion.click()
     article_tab = opened.value
     expect(article_tab.locator("h1")).to_have_text(f"Feeding your {word}")
+    expect(article_tab).to_have_url(re.compile(rf"/help/en/feeding-{tag}$"))  # help.js ran: the view was sent
+    article_tab.wait_for_load_state("networkidle")
     article_tab.close()
     page.locator("textarea").fill("I still have a question")
     page.locator("form button[type=submit]").click()
@@ -921,7 +923,8 @@ def test_the_widget_suggests_articles_as_a_visitor_types_and_counts_a_chat_after
         row = next((r for r in rows if r["id"] == article["id"]), None)
         return row if row and row["chats_after"] == 1 and row["widget_opens"] == 1 else None
 
-    assert s.wait_for(counted, 20), "the opened suggestion and the chat after it were not counted"
+    assert s.wait_for(counted, 20), ("the opened suggestion and the chat after it were not counted",
+                                     s.api("GET", "/api/reports/articles").json()["items"])
 
 
 def test_an_agent_inserts_an_article_link_from_the_composer(page, customer, local_stack):
