@@ -196,7 +196,8 @@ def test_inbox_and_team_routes_check_their_roles_and_input(stack):
     assert r.status == 200 and r.json()["name"] is None
     # Every change is audited: who, what, which id; no names, no members
     records = [i for i in stack.items("AUDIT#") if str(i.get("action", "")).startswith(("inbox.", "team."))]
-    assert {r["action"] for r in records} == {"team.created", "team.changed", "inbox.changed", "team.deleted"}
+    # (the services' own records, and the audit log's record of each request: team.create, inbox.update...)
+    assert {"team.created", "team.changed", "inbox.changed", "team.deleted"} <= {r["action"] for r in records}
     assert all(r["actor"] == "admin@example.com" and r["target"] in (team, inbox_id) for r in records)
     assert "Billing" not in str(records) and "bob@example.com" not in str(records)
     # All of it is in the OpenAPI document
@@ -336,7 +337,7 @@ def test_the_upgrade_makes_inboxes_of_existing_addresses_and_puts_old_conversati
     assert spec and spec.loader
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.run(name) == {"conversations": 0, "inboxes": 0, "pages": 3}
+    assert script.run(name) == {"conversations": 0, "inboxes": 0, "pages": 4}  # a page per status, snoozed included
     with pytest.raises(SystemExit) as done:
         script.parse_args(["--help"])
     assert done.value.code == 0

@@ -16,8 +16,13 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def accepted(path: str) -> tuple[str, ...]:
-    """The media types a route reads: the survey pages take their HTML forms, the agent API JSON."""
-    return FORM_TYPES if path.startswith("/survey/") else JSON_TYPES
+    """The media types a route reads: the survey pages take their HTML forms, the help feedback JSON or a form, the
+    agent API JSON."""
+    if path.startswith("/survey/"):
+        return FORM_TYPES
+    if path == "/help/feedback":  # the help center's "Was this helpful?": JSON, or the page's form without JavaScript
+        return JSON_TYPES + FORM_TYPES
+    return JSON_TYPES
 
 
 def check(event: dict[str, Any]) -> None:

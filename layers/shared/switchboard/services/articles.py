@@ -199,7 +199,7 @@ def report(table: Table, from_: str | None, to: str | None) -> dict[str, Any]:
     try:
         last = date.fromisoformat(to) if to else clock.now().date()
         first = date.fromisoformat(from_) if from_ else last - timedelta(days=REPORT_DAYS - 1)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or a default range that reaches before year 1
         raise BadRequest("from and to are dates (YYYY-MM-DD)", code="invalid_range") from None
     if first > last or (last - first).days >= MAX_REPORT_DAYS:
         raise BadRequest(f"from must not be after to, and the range at most {MAX_REPORT_DAYS} days",
