@@ -366,6 +366,8 @@ class Message(Model):
     # Rich replies: a reply with files goes out as several provider messages (its channel's send_parts); each part
     # is recorded here as it is sent, so that a retry sends only what has not gone out.
     sent_parts: dict[str, str] | None = Field(None, description="part number -> the provider's id of that part")
+    # Voicemail (issue 17): a call's message (type "audio" with the recording, or "missed_call") and its words.
+    transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
 
     @property
     def automated(self) -> bool:

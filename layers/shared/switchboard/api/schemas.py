@@ -154,6 +154,8 @@ class MessageOut(ApiModel):
     warnings: list[str] = Field([], description="what agents should know before trusting it: 'spf_fail', "
                                 "'dkim_fail', 'dmarc_fail' (the sender may be forged), '<check>_unverified' (the check "
                                 "could not be made)")
+    # issue 17: voicemail
+    transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:

@@ -61,6 +61,10 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
         return _edit(table, event, envelope, attempt)
     if event.echo:
         return _echo(table, event, attempt)
+    if event.channel == "voice":  # issue 17: a call's events share one message (services/voice.py)
+        from switchboard.services import voice
+
+        return voice.process(table, event, envelope, attempt)
     return _message(table, event, attempt)
 
 
