@@ -41,7 +41,7 @@ def address_label(channel: str, address: str | None) -> str | None:
         return None
     if channel == "whatsapp" and address.isascii() and address.isdigit():
         return f"+{address}"  # a wa_id is the phone number without its +
-    if channel in ("sms", "email"):
+    if channel in ("sms", "email", "voice"):  # voice: a caller's number (issue 17)
         return address
     return f"{CHANNEL_LABELS.get(channel, channel)} {address}"
 
