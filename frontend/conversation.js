@@ -11,6 +11,7 @@ import { sourceChip } from './source.js';
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
 import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
+import { storyView } from './social.js'; // issue 17: Instagram stories
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -363,6 +364,7 @@ export function createConversation({ id, me, onChange }) {
         `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,
       (m.attachments || []).length ? h('ul', { class: 'attachments' }, m.attachments.map(attachmentView)) : null,
       transcriptView(m), // issue 17: a voicemail's words
+      storyView(m), // issue 17: the story a message mentions or answers
       status);
   }
 

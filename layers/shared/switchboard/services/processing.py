@@ -114,7 +114,8 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         status="sent" if event.echo else "received",
         sender=f"{EXTERNAL_SENDER}{event.echo_via or 'provider'}" if event.echo else sender,
         provider_message_id=event.provider_message_id, raw_ref=event.raw_ref, message_ref=event.message_ref,
-        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication)
+        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication,
+        story=event.story)  # issue 17: an Instagram story's mention or reply
 
 
 def _threaded(table: Table, event: InboundMessage, contact: Contact) -> Conversation | None:
