@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from switchboard.api.schemas import MessageOut
 from switchboard.models import Attachment, Message
-from tests.unit.channels.test_instagram import STORY_URL, TS, event, only
+from tests.unit.channels.test_instagram import STORY_URL, event, only
 
 
 def test_a_story_mention_names_its_attachment_and_its_expiry():
