@@ -163,3 +163,24 @@ def test_agents_cannot_reply_in_voice_but_can_text_the_caller(stack):
                          role="agent")
     assert started.status in (200, 201), started
     assert started.json()["channel"] == "sms"
+
+
+def test_export_has_the_voicemail_and_erasure_removes_its_recording(stack):
+    callback = answer(stack)
+    recording(stack, callback)
+    stack.drain("ProcessorFunction")
+    conv = voice_conversation(stack)
+    contact_id = conv["contact"]["id"]
+    bucket = stack.resolver.refs["MediaBucket"]
+
+    def objects() -> list[str]:
+        return [o["Key"] for o in stack.clients["s3"].list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+    assert objects()
+    exported = stack.http("GET", f"/api/contacts/{contact_id}/export", role="admin")
+    assert exported.status == 200, exported
+    (held,) = exported.json()["conversations"]
+    (msg,) = held["messages"]
+    assert msg["channel"] == "voice" and msg["transcript"] == TRANSCRIPT and msg["attachments"][0]["url"]
+    assert stack.http("DELETE", f"/api/contacts/{contact_id}", role="admin").status in (200, 204)
+    assert objects() == [] and stack.items(f"CONV#{conv['id']}") == []
