@@ -11,6 +11,8 @@ import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge
 import { sourceChip } from './source.js';
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
+import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
+import { storyView } from './social.js'; // issue 17: Instagram stories
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -289,7 +291,9 @@ export function createConversation({ id, me, onChange }) {
     } else if (conv.reply_window_closes_at) {
       text = `Replies allowed until ${fmtDateTime(conv.reply_window_closes_at)}.`;
     }
+    if (conv.channel === 'voice') { text = VOICE_NOTICE; closed = true; } // issue 17: answered by text instead
     windowNotice.textContent = text;
+    if (conv.channel === 'voice') windowNotice.append(' ', voiceActions({ me, conv, onResolved: (updated) => { applyConversation(updated); onChange(conv); } }));
     if (closed && !conv.blocked && conv.channel === 'whatsapp') {
       windowNotice.append(' ', h('button', { type: 'button', class: 'small primary', 'data-testid': 'open-template',
                                               onclick: () => showTemplates(true) }, 'Send a template'));
@@ -362,6 +366,8 @@ export function createConversation({ id, me, onChange }) {
       m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
         `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,
       (m.attachments || []).length ? h('ul', { class: 'attachments' }, m.attachments.map(attachmentView)) : null,
+      transcriptView(m), // issue 17: a voicemail's words
+      storyView(m), // issue 17: the story a message mentions or answers
       status);
   }
 

@@ -44,6 +44,7 @@ export function setChannels(names) {
 const CHANNEL_NAMES = {
   whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', telegram: 'Telegram',
   sms: 'SMS', email: 'Email', webchat: 'Web chat',
+  voice: 'Voicemail', // issue 17
 };
 export const channelName = (c) => CHANNEL_NAMES[c] || c || 'unknown';
 

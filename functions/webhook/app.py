@@ -17,7 +17,9 @@ logger = Logger()
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event, context):
     # The route names the channel; a function bound to one channel (CHANNEL) serves that one only.
-    channel = event.get("rawPath", "").rstrip("/").rsplit("/", 1)[-1]
+    # /webhooks/<channel>, or /webhooks/<channel>/<callback> (issue 17: /webhooks/voice/recording).
+    parts = event.get("rawPath", "").strip("/").split("/")
+    channel = parts[1] if len(parts) > 1 and parts[0] == "webhooks" else parts[-1]
     try:
         if get_settings().channel not in ("", channel):
             raise NotFound("no such webhook")

@@ -29,6 +29,42 @@ def media_bytes(media_id: str) -> bytes:
             + chunk(b"IEND", b""))
 
 
+# -- voicemail (issue 17): Twilio's recordings and their transcriptions -------------------------------------
+TRANSCRIPT = ("Hi, this is a message from the sandbox. I ordered a blue jacket last week and it has not arrived "
+              "yet. Could you call me back or send me a text? Thank you.")
+
+
+def recording_bytes(recording_sid: str, seconds: float = 1.5) -> bytes:
+    """A real recording (a WAV of a short tone whose pitch is the recording's own), so that the app plays it."""
+    import io
+    import math
+    import wave
+
+    rate = 8000  # Twilio records calls at 8 kHz, mono
+    pitch = 300 + hashlib.sha256(recording_sid.encode()).digest()[0] * 2
+    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * pitch * n / rate)))
+                      for n in range(int(rate * seconds)))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames)
+    return out.getvalue()
+
+
+def recording_answer(subpath: str) -> tuple[int, dict[str, str], bytes]:
+    """GET .../Recordings/{sid}[.wav|.mp3] (the audio) and .../Recordings/{sid}/Transcriptions.json (one completed
+    transcription, the same words for every recording)."""
+    rest = subpath.split("/Recordings/", 1)[1].strip("/")
+    sid, _, tail = rest.partition("/")
+    if tail == "Transcriptions.json":
+        body = {"transcriptions": [{"sid": "TR" + hashlib.sha256(sid.encode()).hexdigest()[:32], "status": "completed",
+                                    "recording_sid": sid, "transcription_text": TRANSCRIPT}]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    return 200, {"Content-Type": "audio/x-wav"}, recording_bytes(sid.split(".")[0])
+
+
 FIRST_NAMES = ("Ada", "Bilal", "Chiara", "Dmitri", "Esi", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal", "Lea",
                "Mateo", "Noor", "Oskar", "Priya")
 LAST_NAMES = ("Okafor", "Lindqvist", "Moreau", "Tanaka", "Kowalski", "Haddad", "Ferreira", "Novak")
@@ -193,6 +229,8 @@ class Sandbox:
                ) -> tuple[int, dict[str, str], bytes]:
         rest = path[len(PREFIX) + 1:]
         channel, _, subpath = rest.partition("/")
+        if method == "GET" and channel == "twilio" and "/Recordings/" in subpath:  # issue 17: voicemail
+            return recording_answer(subpath)
         if method == "GET" and "/media/" in f"/{subpath}":  # any channel's media download
             media_id = f"/{subpath}".split("/media/", 1)[1].split("/")[0]
             return 200, {"Content-Type": "image/png"}, media_bytes(media_id)

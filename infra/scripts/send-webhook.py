@@ -8,6 +8,8 @@ Secrets default to the local stack's documented defaults and can be overridden b
   python infra/scripts/send-webhook.py whatsapp --text "Where is my order?"
   python infra/scripts/send-webhook.py sms --from +15551234567 --text "STOP"
   python infra/scripts/send-webhook.py email --from ann@example.org --subject "Refund" --text "Hello"
+  python infra/scripts/send-webhook.py voice --from +15551234567            # a call that leaves a voicemail
+  python infra/scripts/send-webhook.py voice --from +15551234567 --missed   # a call that hangs up before the tone
   python infra/scripts/send-webhook.py --url http://127.0.0.1:3000 telegram --text "hi" --print
 """
 
@@ -30,7 +32,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-CHANNELS = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat")
+CHANNELS = ("whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat", "voice")
 # The local stack's defaults (infra/local/stack.py LOCAL_SECRETS); the environment overrides them.
 DEFAULTS = {"META_APP_SECRET": "local-meta-app-secret", "TELEGRAM_SECRET_TOKEN": "local-telegram-secret",
             "TWILIO_AUTH_TOKEN": "local-twilio-token"}
@@ -59,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--id", dest="message_id", help="the provider's message id (default: a new one); send the same "
                         "id twice to see a redelivery stored once")
     parser.add_argument("--subject", default="A question", help="email: the subject")
+    # voice (issue 17): a call is the incoming-call webhook (answered with TwiML), then the recording callback the
+    # TwiML names (or, with --missed, the call's status callback without a recording)
+    parser.add_argument("--missed", action="store_true", help="voice: the caller hangs up before the tone")
+    parser.add_argument("--recordings", help="voice: where the recording is served (default: the local sandbox, "
+                        "<url>/_sandbox/twilio)")
     args = parser.parse_args(argv)
     if not args.url.startswith(("http://", "https://")):
         parser.error("--url must be http:// or https://")
@@ -118,6 +125,55 @@ def request_for(args: argparse.Namespace) -> tuple[str, bytes, dict[str, str]]:
     raise ValueError(channel)
 
 
+def twilio_form(url: str, params: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """A form body signed as Twilio signs it: the full URL (with its query), then each parameter name+value."""
+    signed = url + "".join(k + params[k] for k in sorted(params))
+    signature = base64.b64encode(hmac.new(secret("TWILIO_AUTH_TOKEN").encode(), signed.encode(),
+                                          hashlib.sha1).digest()).decode()
+    return urllib.parse.urlencode(params).encode(), {"Content-Type": "application/x-www-form-urlencoded",
+                                                     "X-Twilio-Signature": signature}
+
+
+def voice(args: argparse.Namespace) -> tuple[int, str]:
+    """A call as Twilio makes it: the incoming call (TwiML back), then the recording callback at the URL the TwiML
+    names, or with --missed the status callback of a call that ended without one."""
+    import re
+
+    mid = (args.message_id or uuid.uuid4().hex).ljust(32, "0")[:32]
+    public = (os.environ.get("PUBLIC_BASE_URL") or args.url).rstrip("/")
+    account = "AC" + "0" * 32
+    the_call = {"CallSid": f"CA{mid}", "AccountSid": account, "From": args.sender or "+15551234567",
+                "To": BUSINESS["sms"], "Direction": "inbound"}
+    steps: list[tuple[str, dict[str, str]]] = [(f"{public}/webhooks/voice", {**the_call, "CallStatus": "ringing"})]
+    if args.missed:
+        steps.append((f"{public}/webhooks/voice", {**the_call, "CallStatus": "completed", "CallDuration": "4"}))
+    answers = []
+    for url, params in steps:
+        body, headers = twilio_form(url, params)
+        if args.show:
+            print(f"POST {url}\n" + "".join(f"{k}: {v}\n" for k, v in headers.items()) + "\n" + body.decode() + "\n")
+            continue
+        status, answer = call(args.url + url[len(public):], body, headers)
+        answers.append(f"{status} {answer.strip()[:800]}")
+        if status >= 300:
+            return status, "\n".join(answers)
+    if args.missed or args.show:
+        return 200, "\n".join(answers)
+    callback = re.search(r'recordingStatusCallback="([^"]+)"', answers[0])
+    if not callback:
+        return 502, "\n".join([*answers, "the TwiML names no recordingStatusCallback"])
+    url = callback.group(1).replace("&amp;", "&")
+    recordings = (args.recordings or f"{args.url}/_sandbox/twilio").rstrip("/")
+    recording = f"RE{mid}"
+    params = {"CallSid": f"CA{mid}", "AccountSid": account, "RecordingSid": recording, "RecordingStatus": "completed",
+              "RecordingUrl": f"{recordings}/2010-04-01/Accounts/{account}/Recordings/{recording}",
+              "RecordingDuration": "12", "RecordingChannels": "1", "RecordingSource": "RecordVerb"}
+    body, headers = twilio_form(url, params)
+    status, answer = call(args.url + url[len(public):], body, headers)
+    answers.append(f"{status} {answer.strip()[:500]}")
+    return status, "\n".join(answers)
+
+
 def _meta(channel: str, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(secret("META_APP_SECRET").encode(), body, hashlib.sha256).hexdigest()
@@ -148,7 +204,11 @@ def webchat(args: argparse.Namespace) -> tuple[int, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.url = args.url.rstrip("/")
-    if args.channel == "webchat":
+    if args.channel == "voice":
+        status, answer = voice(args)
+        if args.show:
+            return 0
+    elif args.channel == "webchat":
         if args.show:
             print("web chat needs no signature: POST /webchat/sessions, then POST /webchat/messages with its token")
             return 0

@@ -186,7 +186,7 @@ def site(tmp_path):
 def test_config_json_is_what_the_app_reads():
     assert deploy_frontend.config(OUTPUTS) == {
         "apiUrl": "https://abc.execute-api.us-east-1.amazonaws.com", "local": False,
-        "channels": ["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"],
+        "channels": ["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat", "voice"],
         "cognito": {"domain": "switchboard-dev-1.auth.us-east-1.amazoncognito.com", "clientId": "client-1",
                     "redirectUri": "https://d111.cloudfront.net/"}}
 

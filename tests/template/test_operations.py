@@ -160,7 +160,7 @@ def test_every_webhook_route_has_its_own_throttling_limits():
     settings = api["RouteSettings"]
     assert set(settings) <= routes, "a route setting for a route that does not exist fails the deployment"
     webhooks = {r for r in routes if r.startswith("POST /webhooks/")}
-    assert len(webhooks) == 5
+    assert len(webhooks) == 7  # issue 17: /webhooks/voice and /webhooks/voice/recording
     for route in webhooks:
         limits = settings.get(route)
         assert limits, f"{route} has no throttling limits of its own"

@@ -285,6 +285,18 @@ class SlaSettings(_Section):
         return own if own is not None else getattr(self, name)
 
 
+# -- voicemail (issue 17) -------------------------------------------------------------------------------------------
+class VoiceSettings(_Section):
+    """How a call is answered: the greeting (in business hours) or the away text (outside them) is spoken in
+    `language`, then `prompt`, then the caller's message is recorded for up to `max_length_seconds`."""
+
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] = Field(
+        "en-US", description="the language Twilio speaks the greeting in (<Say language>), e.g. en-US, de-DE, fr-FR")
+    prompt: Text = "Please leave a message after the tone."
+    max_length_seconds: int = Field(120, ge=5, le=3600, description="the longest voicemail recorded")
+    transcribe: bool = Field(True, description="transcribe voicemails (shown with the recording)")
+
+
 # -- help center (issue 18): its look and its words --------------------------------------------------------------
 _COLOR = r"^#[0-9a-fA-F]{6}$"
 _LOCALE = r"^[a-z]{2}(-[a-z]{2})?$"
@@ -327,6 +339,7 @@ class AutomationSettings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     inboxes: InboxSettings = Field(default_factory=InboxSettings)  # issue 14
     sla: SlaSettings = Field(default_factory=SlaSettings)  # issue 14
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)  # issue 17
     help_center: HelpCenterSettings = Field(default_factory=HelpCenterSettings)  # help center (issue 18)
 
 

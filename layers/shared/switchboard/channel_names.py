@@ -5,5 +5,5 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat"]
+Channel = Literal["whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat", "voice"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)

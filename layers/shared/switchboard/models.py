@@ -91,6 +91,17 @@ class EventJob(Model):
     delivery_sk: str | None = None
 
 
+# -- Instagram stories (issue 17) ------------------------------------------------------------------------------------
+class Story(Model):
+    """The story a message mentions us in or replies to: its media is one of the message's attachments (copied into
+    our bucket when the message arrives: Instagram's link expires within a day)."""
+
+    kind: Literal["mention", "reply"]
+    source_url: str | None = Field(None, description="Instagram's (expiring) link to the story's media: it names "
+                                   "the attachment that is our copy")
+    expires_at: str = Field(description="when Instagram's link (and the story) expires: a day after the message")
+
+
 class InboundMessage(Model):
     """One customer message, as every channel normalizes it."""
 
@@ -128,6 +139,7 @@ class InboundMessage(Model):
     authentication: dict[str, str] | None = Field(None, description="email: the receiving server's verdicts, "
                                                   "{'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or PROCESSING_FAILED")
     referral: Referral | None = Field(None, description="growth: how the customer arrived (link ref, ad, page)")
+    story: Story | None = Field(None, description="Instagram: the story mentioned or replied to (issue 17)")
 
 
 # An automatic reply (out of office, vacation): it joins only the conversation it answers, and changes nothing there.
@@ -366,6 +378,9 @@ class Message(Model):
     # Rich replies: a reply with files goes out as several provider messages (its channel's send_parts); each part
     # is recorded here as it is sent, so that a retry sends only what has not gone out.
     sent_parts: dict[str, str] | None = Field(None, description="part number -> the provider's id of that part")
+    # Voicemail (issue 17): a call's message (type "audio" with the recording, or "missed_call") and its words.
+    transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
+    story: Story | None = Field(None, description="Instagram: the story mentioned or replied to (issue 17)")
 
     @property
     def automated(self) -> bool:

@@ -41,7 +41,7 @@ def address_label(channel: str, address: str | None) -> str | None:
         return None
     if channel == "whatsapp" and address.isascii() and address.isdigit():
         return f"+{address}"  # a wa_id is the phone number without its +
-    if channel in ("sms", "email"):
+    if channel in ("sms", "email", "voice"):  # voice: a caller's number (issue 17)
         return address
     return f"{CHANNEL_LABELS.get(channel, channel)} {address}"
 
@@ -126,6 +126,13 @@ class AttachmentOut(ApiModel):
     url: str | None = Field(None, description="a short-lived presigned link, once stored")
 
 
+class StoryOut(ApiModel):  # issue 17
+    kind: Literal["mention", "reply"]
+    url: str | None = Field(None, description="a short-lived presigned link to our copy of the story's media, once "
+                                              "stored")
+    expires_at: str = Field(description="when the story (and Instagram's own link) expires")
+
+
 class MessageOut(ApiModel):
     id: str
     direction: Literal["inbound", "outbound"]
@@ -154,14 +161,24 @@ class MessageOut(ApiModel):
     warnings: list[str] = Field([], description="what agents should know before trusting it: 'spf_fail', "
                                 "'dkim_fail', 'dmarc_fail' (the sender may be forged), '<check>_unverified' (the check "
                                 "could not be made)")
+    # issue 17: voicemail
+    transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
+    story: StoryOut | None = Field(None, description="Instagram: the story this message mentions us in or replies "
+                                   "to (its media, our copy, is also among the attachments)")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
-        data = message.model_dump(exclude={"attachments"})
+        data = message.model_dump(exclude={"attachments", "story"})
         attachments = [AttachmentOut(kind=a.kind, filename=a.filename, mime_type=a.mime_type, size=a.size,
                                      status=a.status, url=link(a) if link and a.s3_key else None)
                        for a in message.attachments]
-        return cls(**data, attachments=attachments, edited=message.edited_at is not None,
+        story = None
+        if message.story is not None:  # issue 17: the story's attachment is the one Instagram's link named
+            copy = next((out for a, out in zip(message.attachments, attachments, strict=True)
+                         if a.url and a.url == message.story.source_url), attachments[0] if attachments else None)
+            story = StoryOut(kind=message.story.kind, expires_at=message.story.expires_at,
+                             url=copy.url if copy else None)
+        return cls(**data, attachments=attachments, story=story, edited=message.edited_at is not None,
                    deleted=message.deleted_at is not None, warnings=authentication_warnings(message.authentication))
 
 

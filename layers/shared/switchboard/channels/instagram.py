@@ -3,14 +3,16 @@ texts."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from switchboard import clock
 from switchboard.channels import files
 from switchboard.channels.base import MB, MediaLimits, MediaRule
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.messenger import Event, MessengerChannel, Part, _seconds, _short, _str
 from switchboard.errors import PermanentSendError
-from switchboard.models import Attachment
+from switchboard.models import Attachment, InboundMessage, Story
 from switchboard.settings import get_settings
 
 # Rich replies (Instagram's send API): images PNG or JPEG up to 8 MB; video, audio and PDF files up to 25 MB.
@@ -21,6 +23,10 @@ MEDIA_LIMITS = MediaLimits(rules=(
     MediaRule("audio", frozenset({"audio/aac", "audio/mp4", "audio/x-m4a", "audio/wav", "audio/x-wav"}), 25 * MB),
     MediaRule("document", frozenset({"application/pdf"}), 25 * MB),
 ))
+
+
+STORY_TYPES = frozenset({"story_mention", "story_reply"})
+STORY_LINK_SECONDS = 24 * 3600  # Instagram's links to a story's media last a day at most
 
 
 class InstagramChannel(MessengerChannel):
@@ -58,6 +64,20 @@ class InstagramChannel(MessengerChannel):
         if url:
             fields["attachments"].append(Attachment(kind="file", url=url))
         labels.append("Replied to your story")
+
+    # -- stories (issue 17): which attachment is the story, and when Instagram's link to it expires -------------
+    def _parse_message(self, raw: dict[str, Any], body: dict[str, Any], inbox_id: str,
+                       sender: str) -> InboundMessage | None:
+        message = super()._parse_message(raw, body, inbox_id, sender)
+        if message is None or message.type not in STORY_TYPES:
+            return message
+        kind = "reply" if message.type == "story_reply" else "mention"
+        if kind == "reply":
+            url = self._media_url(_str(_dict(_dict(body.get("reply_to")).get("story")).get("url")))
+        else:
+            url = next((a.url for a in message.attachments if a.url), None)
+        expires = clock.iso(clock.from_epoch(message.timestamp) + timedelta(seconds=STORY_LINK_SECONDS))
+        return message.model_copy(update={"story": Story(kind=kind, source_url=url, expires_at=expires)})
 
     def _receipts(self, status: str, raw: dict[str, Any], body: dict[str, Any], inbox_id: str,
                   sender: str) -> list[Event]:

@@ -18,6 +18,7 @@ CHANNELS: dict[channel_names.Channel, str] = {
     "sms": "switchboard.channels.sms:SmsChannel",
     "email": "switchboard.channels.email:EmailChannel",
     "webchat": "switchboard.channels.webchat:WebchatChannel",
+    "voice": "switchboard.channels.voice:VoiceChannel",  # issue 17: voicemail (Twilio Voice)
 }
 if tuple(CHANNELS) != channel_names.CHANNELS:  # one implementation per name of the Literal, in its order
     raise ImportError(f"the registry's channels {tuple(CHANNELS)} differ from channel_names.CHANNELS")

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, Message
 
 
+# Channels no automated text is sent on (issue 17: voice conversations are answered by SMS or WhatsApp).
+SILENT_CHANNELS = frozenset({"voice"})
+
+
 def send_automated(table: Table, conv: Conversation, text: str, kind: str,
                    contact: Contact | None = None) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response. With `contact`, never to
@@ -26,6 +30,8 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str,
     from switchboard.models import AUTOMATED_SENDER, Message
 
     if not window_open(conv, human=False) or conv.blocked:  # the human-agent window is for people only
+        return None
+    if conv.channel in SILENT_CHANNELS:  # issue 17: a call was greeted by its TwiML; nothing is sent on voice
         return None
     if optouts.refusal(contact, conv.channel, automated=True):
         return None

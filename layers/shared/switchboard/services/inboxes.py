@@ -28,7 +28,7 @@ from switchboard.store.table import Table
 if TYPE_CHECKING:
     from switchboard.models import Conversation, IgnoredInbox, Inbox, Team
 
-FIRST_USE_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "sms"})
+FIRST_USE_CHANNELS = frozenset({"whatsapp", "messenger", "instagram", "sms", "voice"})  # voice: issue 17
 DEFAULT_WIDGET = "default"  # services/webchat.py's: a widget without an id
 TELEGRAM_BUSINESS = "business:"  # channels/telegram.py's business connection inboxes
 IGNORED_KEPT_SECONDS = 30 * 86400  # an ignored address is listed for admins this long after its last event
@@ -58,7 +58,9 @@ def configured_address(channel: str) -> str | None:
     from switchboard.settings import get_settings
 
     settings = get_settings()
-    return {"whatsapp": settings.whatsapp_phone_number_id, "sms": settings.sms_from_number}.get(channel) or None
+    # voice (issue 17): the SMS number takes the calls
+    return {"whatsapp": settings.whatsapp_phone_number_id, "sms": settings.sms_from_number,
+            "voice": settings.sms_from_number}.get(channel) or None
 
 
 def admit(table: Table, channel: str, address: str) -> Admission:

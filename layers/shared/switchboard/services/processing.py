@@ -61,6 +61,10 @@ def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int 
         return _edit(table, event, envelope, attempt)
     if event.echo:
         return _echo(table, event, attempt)
+    if event.channel == "voice":  # issue 17: a call's events share one message (services/voice.py)
+        from switchboard.services import voice
+
+        return voice.process(table, event, envelope, attempt)
     return _message(table, event, attempt)
 
 
@@ -110,7 +114,8 @@ def message_for(event: InboundMessage, conversation_id: str, sender: str | None)
         status="sent" if event.echo else "received",
         sender=f"{EXTERNAL_SENDER}{event.echo_via or 'provider'}" if event.echo else sender,
         provider_message_id=event.provider_message_id, raw_ref=event.raw_ref, message_ref=event.message_ref,
-        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication)
+        summary=event.summary, auto_submitted=event.auto_submitted, authentication=event.authentication,
+        story=event.story)  # issue 17: an Instagram story's mention or reply
 
 
 def _threaded(table: Table, event: InboundMessage, contact: Contact) -> Conversation | None:

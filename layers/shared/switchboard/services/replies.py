@@ -25,6 +25,10 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, te
 
     table = table or Table()
     conv = conversations.require(table, conv_id)
+    if conv.channel == "voice":  # issue 17: a call is answered by SMS or WhatsApp (services/voice.py)
+        from switchboard.services.voice import reply_refusal
+
+        raise Conflict(reply_refusal(conv.channel) or "", code="channel_cannot_reply")
     if template is not None:
         if attachments:
             raise BadRequest("a template carries its own header: send the files in a reply of their own",
