@@ -41,6 +41,7 @@ Items (pk / sk):
   WEBHOOK#<endpoint>   DELIVERY#<at>#<event id>  one event's delivery to it: the delivery log, and its retries
                                                  (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
   AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
+  (rich replies) message items also carry msg_id: MessageIndex, a message by its id (quoted replies, retries)
 """
 
 from __future__ import annotations
@@ -414,3 +415,12 @@ def webhook_parked(endpoint_id: str, parked_at: str, event_id: str) -> dict[str,
 
 def audit_pk(month: str) -> str:
     return f"AUDIT#{month}"
+
+
+# -- rich replies (issue 13): a message by its id (MessageIndex: msg_id, keys only, on every message item) ----------
+MESSAGE_INDEX = "MessageIndex"
+
+
+def message_index(msg_id: str) -> dict[str, str]:
+    """The attribute that puts a message item in MessageIndex."""
+    return {"msg_id": msg_id}
