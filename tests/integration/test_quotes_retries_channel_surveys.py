@@ -210,7 +210,7 @@ def test_a_whatsapp_customer_rates_with_the_list_once_and_adds_a_comment(stack):
     # Then WhatsApp gets an interactive list of five ratings
     (question,) = [i["body"] for i in sent(stack, "whatsapp") if i["body"].get("type") == "interactive"]
     rows = question["interactive"]["action"]["sections"][0]["rows"]
-    assert question["interactive"]["type"] == "list" and [r["title"] for r in rows][0] == "1 Poor" and len(rows) == 5
+    assert question["interactive"]["type"] == "list" and rows[0]["title"] == "1 Poor" and len(rows) == 5
     shown = next(m for m in messages(stack, conv["id"]) if m["type"] == "survey")
     assert shown["sender"] == "automation:survey" and len(shown["choices"]) == 5
     # When the customer picks 5 (the webhook comes twice)
