@@ -354,3 +354,32 @@ def test_a_web_chat_visitor_rates_with_the_buttons(stack):
     assert detail(stack, conv["id"])["rating"] == 4 and detail(stack, conv["id"])["status"] == "resolved"
     with pytest.raises(BadRequest):
         webchat.post_message(me, {"client_message_id": "c-00000003", "text": "x", "payload": "\u00e9" * 3})
+
+
+@pytest.mark.parametrize("channel", ["messenger", "instagram"])
+def test_a_messenger_or_instagram_customer_rates_with_a_quick_reply_and_quotes_go_as_reply_to(stack, channel):
+    from tests.integration.test_meta_messaging import conversation_of, post
+
+    page, psid = "1122334455", f"PSID{channel}"
+
+    def customer(mid: str, **message: Any) -> None:
+        post(stack, channel, {"id": page, "time": clock.epoch() * 1000, "messaging": [
+            {"sender": {"id": psid}, "recipient": {"id": page}, "timestamp": clock.epoch() * 1000,
+             "message": {"mid": mid, **message}}]})
+
+    in_channel(stack)
+    customer("m_in_1", text="Do you have it in blue?")
+    conv = conversation_of(stack, psid)
+    asked = by_text(stack, conv["id"], "Do you have it in blue?")
+    assert reply(stack, conv["id"], "Yes, in blue too", reply_to=asked["id"]).status == 202
+    stack.drain("SenderFunction")
+    (quoted,) = [i["body"] for i in sent(stack, channel) if i["body"].get("message", {}).get("text") == "Yes, in blue too"]
+    assert quoted["reply_to"] == {"mid": "m_in_1"}
+    assert api(stack, "POST", f"/api/conversations/{conv['id']}/resolve").status == 200
+    assert run(stack, "SurveyFunction")["done"] == 1
+    (question,) = [i["body"] for i in sent(stack, channel) if i["body"].get("message", {}).get("quick_replies")]
+    quick = question["message"]["quick_replies"]
+    assert [q["title"] for q in quick] == ["1 Poor", "2 Fair", "3 Good", "4 Very good", "5 Excellent"]
+    customer("m_in_2", text=quick[1]["title"], quick_reply={"payload": quick[1]["payload"]})
+    after = detail(stack, conv["id"])
+    assert after["rating"] == 2 and after["status"] == "resolved"
