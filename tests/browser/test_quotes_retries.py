@@ -102,3 +102,41 @@ def test_a_failed_reply_is_retried_with_its_button_once(page, customer, local_st
                if c["contact"]["name"] == customer["contact"]["name"]]
     (message,) = [m for m in local_stack.messages(conv["id"]) if m["text"] == "Your refund of 20 EUR is on its way."]
     assert message["attempt"] == 1 and message["status"] in ("sent", "delivered", "read")
+
+
+def test_a_web_chat_visitor_rates_with_the_survey_buttons_in_the_widget(page, local_stack):
+    import json
+
+    s, tag = local_stack, uuid.uuid4().hex[:8]
+    before = s.api("GET", "/api/settings", role="admin").json()["survey"]
+    assert s.api("PUT", "/api/settings", {"survey": {"enabled": True, "in_channel": True, "delay_minutes": 0}},
+                 role="admin").status == 200
+    try:
+        # Given a visitor's chat, answered and resolved, and the survey job run
+        session = s.request("POST", "/webchat/sessions", {"name": f"Vera {tag}"}, {"Origin": s.base}).json()
+        auth = {"Authorization": f"Bearer {session['token']}"}
+        assert s.request("POST", "/webchat/messages", {"client_message_id": f"rate-{tag}", "text": f"hi {tag}"},
+                         auth).status == 201
+        conv = s.wait_for(lambda: next((c for c in s.conversations(channel="webchat", limit="100")
+                                        if c["contact"]["name"] == f"Vera {tag}"), None), 30)
+        assert conv, "the chat did not land"
+        assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": f"Done {tag}"}).status == 202
+        assert s.api("POST", f"/api/conversations/{conv['id']}/resolve").status == 200
+        assert s.request("POST", "/_local/run/SurveyFunction", b"").status == 200
+        # When the visitor opens the widget, sees the question with its buttons and picks 5
+        saved = json.dumps(json.dumps({"visitor_id": session["visitor_id"]}))
+        page.add_init_script(f"localStorage.setItem('switchboard:default', {saved})")
+        page.goto("/widget-demo.html")
+        page.locator(".launcher").click()
+        buttons = page.locator(".msg.agent .choices button")
+        expect(buttons).to_have_count(5, timeout=20_000)
+        shot(page, "rich-replies-widget-survey")
+        buttons.filter(has_text="5 Excellent").click()
+        expect(buttons.first).to_be_disabled()
+        # Then the rating is recorded, and the conversation stays resolved
+        rated = s.wait_for(lambda: (d := s.api("GET", f"/api/conversations/{conv['id']}").json())["rating"] and d, 20)
+        assert rated and rated["rating"] == 5 and rated["status"] == "resolved"
+        expect(page.locator(".msg.agent", has_text="Thank you for your rating")).to_be_visible(timeout=20_000)
+        shot(page, "rich-replies-widget-rated")
+    finally:
+        s.api("PUT", "/api/settings", {"survey": before}, role="admin")
