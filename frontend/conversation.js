@@ -13,6 +13,7 @@ import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from '
 import { attachmentItem, conversationAttachments } from './uploads.js';
 import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
 import { storyView } from './social.js'; // issue 17: Instagram stories
+import { choicesView, createQuoteBar, messageActions, quoteView, sendReply } from './rich_replies.js'; // issue 13
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -103,6 +104,7 @@ export function createConversation({ id, me, onChange }) {
   const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'reply-send' }, 'Send');
   const composerError = h('p', { class: 'form-error', role: 'alert' });
   const files = conversationAttachments(id, () => { composerError.textContent = ''; updateComposer(); }); // rich replies
+  const quoteBar = createQuoteBar(() => (conv ? contactLabel(conv.contact) : 'the customer')); // a quoted reply
   const modeRadios = ['reply', 'note'].map((m) => {
     const radio = h('input', { type: 'radio', name: 'compose-mode', id: `mode-${m}`, value: m, checked: m === 'reply',
                                'data-testid': `mode-${m}` });
@@ -157,6 +159,7 @@ export function createConversation({ id, me, onChange }) {
       h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
       files.button, files.input),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
+    quoteBar.root,
     h('div', { class: 'composer-input' }, input, suggestions),
     files.tray,
     h('div', { class: 'composer-bar' },
@@ -360,7 +363,9 @@ export function createConversation({ id, me, onChange }) {
       m.auto_submitted ? h('p', { class: 'msg-automated', 'data-testid': 'message-automated' },
         AUTOMATED_TEXT[m.auto_submitted] || 'Sent automatically') : null,
       m.deleted ? h('p', { class: 'msg-deleted', 'data-testid': 'message-deleted' }, 'The customer deleted this message.') : null,
+      quoteView(m, conv ? contactLabel(conv.contact) : 'Customer'), // rich replies: what it quotes
       m.text ? h('p', { class: 'msg-text' }, m.text) : null,
+      choicesView(m),
       m.summary ? h('p', { class: 'msg-summary', 'data-testid': 'message-summary' }, m.summary) : null,
       m.reaction ? h('p', { class: 'msg-text' }, `Reacted ${m.reaction}`) : null,
       m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
@@ -368,7 +373,20 @@ export function createConversation({ id, me, onChange }) {
       (m.attachments || []).length ? h('ul', { class: 'attachments' }, m.attachments.map(attachmentView)) : null,
       transcriptView(m), // issue 17: a voicemail's words
       storyView(m), // issue 17: the story a message mentions or answers
-      status);
+      status,
+      messageActions(id, m, { onQuote: quote, onRetried: retried })); // rich replies: Reply, and Retry when failed
+  }
+
+  // Rich replies: quote a message in the reply being written; a retried reply shows queued at once.
+  function quote(m) {
+    if (mode !== 'reply') document.getElementById('mode-reply').click();
+    quoteBar.set(m);
+    input.focus();
+  }
+
+  function retried(m) {
+    if (m && m.id) upsert(m);
+    [800, 2000].forEach((ms) => setTimeout(() => { if (timer) poll(); }, ms));
   }
 
   // Attachment links are presigned afresh with every read: a message whose only change is its links keeps its
@@ -396,7 +414,9 @@ export function createConversation({ id, me, onChange }) {
     el.className = `msg ${isNote ? 'note' : m.direction}${m.status === 'failed' ? ' failed' : ''}`;
     const { status: _s, failure_reason: _f, ...content } = withoutLinks(m);
     const contentKey = JSON.stringify(content);
-    const delivery = known && known.contentKey === contentKey && el.querySelector('.delivery');
+    // A reply that fails or is retried gains or loses its Retry button (rich replies): drawn again whole.
+    const delivery = known && known.contentKey === contentKey
+      && (known.data.status === 'failed') === (m.status === 'failed') && el.querySelector('.delivery');
     if (delivery) {
       // Only the delivery status moved: change just that, so the live region reads out just that.
       const fresh = messageContent(m).querySelector('.delivery');
@@ -660,7 +680,9 @@ export function createConversation({ id, me, onChange }) {
     send.disabled = true;
     composerError.textContent = '';
     try {
-      const m = mode === 'note' ? await api.note(id, text) : await api.reply(id, text, withFiles ? files.ids() : []);
+      const m = mode === 'note' ? await api.note(id, text)
+        : await sendReply(id, text, withFiles ? files.ids() : [], quoteBar.id()); // rich replies: a quoted reply
+      if (mode === 'reply') quoteBar.set(null);
       if (withFiles) files.clear();
       input.value = '';
       updateSuggestions();

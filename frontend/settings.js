@@ -74,6 +74,8 @@ export function createSettingsPage({ me }) {
     inputs.survey = { enabled: box(s.enabled, { 'data-testid': 'settings-survey-enabled' }),
                       delay: number(s.delay_minutes, { min: 0, max: 10080 }),
                       subject: line(s.subject, { maxlength: '200' }), text: text(s.text) };
+    inputs.surveyInChannel = box(!!s.in_channel, { 'data-testid': 'settings-survey-in-channel' }); // rich replies
+    inputs.surveyInChannelText = text(s.in_channel_text || '');
     inputs.retention = { days: number(r.default_days, { min: 1, max: 3650, 'data-testid': 'settings-retention-days' }),
                          channels: Object.fromEntries(CHANNELS.map((c) => [c, number(r.channels[c],
                            { min: 1, max: 3650, placeholder: 'default', 'data-testid': `settings-retention-${c}` })])) };
@@ -109,6 +111,9 @@ export function createSettingsPage({ me }) {
       h('fieldset', {}, h('legend', {}, 'Satisfaction survey (email, after a resolution)'),
         check('Send surveys', inputs.survey.enabled), field('Delay after resolving (minutes)', inputs.survey.delay),
         field('Subject', inputs.survey.subject), field('Text', inputs.survey.text),
+        // rich replies (issue 13): the rating question in the customer's own channel, for contacts without an email
+        check("Ask contacts without an email in their own channel (WhatsApp, SMS, Messenger, Instagram, Telegram, web chat)",
+          inputs.surveyInChannel), field('Question in the channel', inputs.surveyInChannelText),
         h('p', { class: 'hint' }, 'Every other word of the email and its pages can be set through PUT /api/settings (survey.page).')),
       h('fieldset', {}, h('legend', {}, 'Retention (days after a conversation\'s last activity)'),
         field('Default', inputs.retention.days),
@@ -233,7 +238,8 @@ export function createSettingsPage({ me }) {
       auto_reply: { enabled: inputs.autoReply.enabled.checked, after_minutes: int(inputs.autoReply.after, 'The auto-reply delay'),
                     text: inputs.autoReply.text.value },
       survey: { enabled: inputs.survey.enabled.checked, delay_minutes: int(inputs.survey.delay, 'The survey delay'),
-                subject: inputs.survey.subject.value, text: inputs.survey.text.value },
+                subject: inputs.survey.subject.value, text: inputs.survey.text.value,
+                in_channel: inputs.surveyInChannel.checked, in_channel_text: inputs.surveyInChannelText.value },
       retention: { default_days: int(inputs.retention.days, 'The default retention'), channels },
       sla: { enabled: inputs.sla.enabled.checked, business_hours_only: inputs.sla.hoursOnly.checked,
              first_response_minutes: optional(inputs.sla.first, 'The first response target'),

@@ -56,6 +56,11 @@
       .file { display: block; margin-top: 4px; text-decoration: underline; }
       .attach { display: inline-flex; align-items: center; }
       .msg progress { display: block; width: 100%; margin-top: 4px; }
+      .choices { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+      .choices button { border: 1px solid #1f4e8c; background: #fff; color: #1f4e8c; border-radius: 14px; padding: 4px 10px; font: 13px system-ui; cursor: pointer; }
+      .choices button.chosen { background: #1f4e8c; color: #fff; }
+      .choices button:disabled { cursor: default; }
+      .quote { margin: 0 0 6px; padding: 2px 8px; border-left: 3px solid #9aa7b5; color: #4a5663; font-size: 13px; }
       .suggest { border-top: 1px solid #e3e8ee; padding: 8px 12px 0; }
       .suggest p { margin: 0 0 4px; color: #5b6875; font-size: 13px; }
       .suggest ul { list-style: none; margin: 0; padding: 0; }
@@ -125,7 +130,7 @@
 
   function show(text) { note.textContent = text; note.hidden = !text; }
 
-  function bubble(id, who, text, pending = false, files = []) {
+  function bubble(id, who, text, pending = false, files = [], extra = {}) {
     let el = id && log.querySelector(`[data-id="${CSS.escape(id)}"]`);
     if (!el) {
       el = document.createElement("div");
@@ -133,10 +138,36 @@
       log.append(el);
     }
     el.className = `msg ${who}${pending ? " pending" : ""}`;
-    el.textContent = text;
+    el.textContent = "";
+    if (extra.quoted) { // rich replies: what an agent's reply quotes
+      const q = document.createElement("blockquote");
+      q.className = "quote";
+      q.textContent = extra.quoted.text || "";
+      el.append(q);
+    }
+    el.append(text);
     for (const f of files) el.append(fileView(f));
+    if (extra.choices && extra.choices.length) el.append(choiceButtons(extra.choices)); // an in-channel survey
     log.scrollTop = log.scrollHeight;
     return el;
+  }
+
+  // Buttons an agent's message offers (rich replies: the rating question): a choice is sent as the visitor's answer.
+  function choiceButtons(choices) {
+    const row = document.createElement("div");
+    row.className = "choices";
+    row.setAttribute("role", "group");
+    for (const c of choices) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = c.title; b.dataset.payload = c.id;
+      b.addEventListener("click", () => {
+        row.querySelectorAll("button").forEach((x) => { x.disabled = true; });
+        b.classList.add("chosen");
+        send(c.title, [], null, c.id);
+      });
+      row.append(b);
+    }
+    return row;
   }
 
   // Files in the chat (rich replies): images inline, others as a link with their size, by short-lived links.
@@ -199,7 +230,7 @@
           const key = m.id + files.map((f) => f.status).join(); // a file's message again once its file is stored
           if (seen.has(key)) continue;
           seen.add(key);
-          bubble(m.id, m.from === "you" ? "you" : "agent", m.text, false, files);
+          bubble(m.id, m.from === "you" ? "you" : "agent", m.text, false, files, { choices: m.choices, quoted: m.quoted });
         }
         if (!page.next_cursor) break;
         resume = cursor = page.next_cursor;
@@ -211,7 +242,7 @@
     }
   }
 
-  async function send(text, attachmentIds = [], el = null) {
+  async function send(text, attachmentIds = [], el = null, payload = null) {
     const clientId = uuid();
     el = el || bubble(null, "you", text, true);
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -219,6 +250,7 @@
         await start();
         const body = attachmentIds.length ? { client_message_id: clientId, text, attachment_ids: attachmentIds }
           : { client_message_id: clientId, text };
+        if (payload) body.payload = payload; // a button's id (rich replies)
         const res = await call("POST", "/webchat/messages", body);
         if (!attachmentIds.length) seen.add(res.id); // a file's message is drawn again by the poll, with its file
         el.dataset.id = res.id;

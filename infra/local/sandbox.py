@@ -165,6 +165,27 @@ def multipart_summary(content_type: str, body: bytes) -> dict[str, Any]:
     return {"form": form, "files": files}
 
 
+def interactive_problem(body: Any) -> str | None:
+    """What Graph would refuse in a WhatsApp interactive message (rich replies: buttons and lists), or None."""
+    interactive = body.get("interactive") if isinstance(body, dict) and body.get("type") == "interactive" else None
+    if not isinstance(interactive, dict):
+        return None
+    if len(str((interactive.get("body") or {}).get("text", ""))) not in range(1, 1025):
+        return "interactive.body.text must be 1 to 1024 characters"
+    action = interactive.get("action") or {}
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or any(len(str((b.get("reply") or {}).get("title", ""))) not in range(1, 21)
+                                             for b in buttons):
+            return "1 to 3 reply buttons, titles 1 to 20 characters"
+    elif interactive.get("type") == "list":
+        rows = [r for section in action.get("sections") or [] for r in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10 or any(len(str(r.get("title", ""))) not in range(1, 25) for r in rows) \
+                or len(str(action.get("button", ""))) not in range(1, 21):
+            return "1 to 10 list rows, titles 1 to 24 characters, a button label 1 to 20"
+    return None
+
+
 def upload_id(kind: str, body: Any) -> str:
     """A provider's id for an uploaded file: the same file, the same id (a retried upload gets the one it had)."""
     files = body.get("files") if isinstance(body, dict) else None
@@ -280,6 +301,10 @@ class Sandbox:
         if link is not None and not fetchable(link):  # sent by link: Meta fetches it, and fails the send if it cannot
             raise Refusal(400, {"error": {"message": "(#131053) Media upload error: the link could not be fetched",
                                           "code": 131053, "type": "OAuthException"}})
+        problem = interactive_problem(body)  # rich replies: Graph's limits on buttons and lists (error 131009)
+        if problem:
+            raise Refusal(400, {"error": {"message": f"(#131009) Parameter value is not valid: {problem}",
+                                          "code": 131009, "type": "OAuthException"}})
         to = body.get("to") if isinstance(body, dict) else None
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
@@ -293,6 +318,10 @@ class Sandbox:
         if isinstance(payload, dict) and payload.get("url") and not fetchable(str(payload["url"])):
             raise Refusal(400, {"error": {"message": "(#100) Upload attachment failure: the URL could not be fetched",
                                           "code": 100, "error_subcode": 2018008, "type": "OAuthException"}})
+        quick = ((body.get("message") or {}).get("quick_replies") or []) if isinstance(body, dict) else []
+        if len(quick) > 13 or any(len(str(q.get("title", ""))) > 20 or not q.get("payload") for q in quick):
+            raise Refusal(400, {"error": {"message": "(#100) quick_replies: at most 13, titles up to 20 characters, "
+                                          "each with a payload", "code": 100, "type": "OAuthException"}})
         recipient = (body.get("recipient") or {}).get("id") if isinstance(body, dict) else None
         return {"recipient_id": recipient, "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
 
@@ -305,6 +334,12 @@ class Sandbox:
         if subpath.endswith("/getFile"):
             file_id = (query.get("file_id") or [""])[0] or (body.get("file_id") if isinstance(body, dict) else "")
             return {"ok": True, "result": {"file_id": file_id, "file_path": f"media/{file_id}/file"}}
+        if subpath.endswith("/answerCallbackQuery"):  # a pressed button's spinner stopped
+            return {"ok": True, "result": True}
+        keyboard = ((body.get("reply_markup") or {}).get("inline_keyboard") or []) if isinstance(body, dict) else []
+        if any(not 1 <= len(str(b.get("callback_data", "")).encode()) <= 64 for row in keyboard for b in row):
+            raise Refusal(400, {"ok": False, "error_code": 400,
+                                "description": "Bad Request: BUTTON_DATA_INVALID"})
         chat = body.get("chat_id") if isinstance(body, dict) else None
         if isinstance(body, dict) and "form" in body:  # rich replies: sendPhoto, sendDocument... as multipart
             form = body["form"]

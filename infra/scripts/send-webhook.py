@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--missed", action="store_true", help="voice: the caller hangs up before the tone")
     parser.add_argument("--recordings", help="voice: where the recording is served (default: the local sandbox, "
                         "<url>/_sandbox/twilio)")
+    parser.add_argument("--choice", help="rich replies: the id of a button the customer picks (an in-channel survey's "
+                        "csat:<n>:<resolution>, from GET /_local/outbox); --text is its title. WhatsApp (a list reply), "
+                        "Messenger and Instagram (a quick reply), Telegram (a button press), web chat")
     args = parser.parse_args(argv)
     if not args.url.startswith(("http://", "https://")):
         parser.error("--url must be http:// or https://")
@@ -86,12 +89,18 @@ def request_for(args: argparse.Namespace) -> tuple[str, bytes, dict[str, str]]:
                 "contacts": [{"profile": {"name": args.name}, "wa_id": sender}],
                 "messages": [{"from": sender, "id": f"wamid.{mid}", "timestamp": str(now), "type": "text",
                               "text": {"body": args.text}}]}}]}]}
+        if args.choice:  # the customer picks a row of an interactive list
+            payload["entry"][0]["changes"][0]["value"]["messages"][0] |= {"type": "interactive", "interactive": {
+                "type": "list_reply", "list_reply": {"id": args.choice, "title": args.text}}}
+            del payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]
         return _meta("whatsapp", payload)
     if channel in ("messenger", "instagram"):
         payload = {"object": "page" if channel == "messenger" else "instagram", "entry": [{
             "id": BUSINESS[channel], "time": now * 1000, "messaging": [{
                 "sender": {"id": args.sender or "2400000000000001"}, "recipient": {"id": BUSINESS[channel]},
                 "timestamp": now * 1000, "message": {"mid": f"m_{mid}", "text": args.text}}]}]}
+        if args.choice:  # a quick reply
+            payload["entry"][0]["messaging"][0]["message"]["quick_reply"] = {"payload": args.choice}
         return _meta(channel, payload)
     if channel == "telegram":
         chat = int(args.sender or 700000001)
@@ -100,6 +109,10 @@ def request_for(args: argparse.Namespace) -> tuple[str, bytes, dict[str, str]]:
             "message_id": now % 2**31, "date": now, "text": args.text,
             "chat": {"id": chat, "type": "private", "first_name": first},
             "from": {"id": chat, "is_bot": False, "first_name": first, "last_name": last or None}}}
+        if args.choice:  # a press of an inline keyboard's button
+            payload = {"update_id": payload["update_id"], "callback_query": {
+                "id": mid[:16], "from": payload["message"]["from"], "data": args.choice,
+                "message": {"message_id": now % 2**31, "date": now, "chat": payload["message"]["chat"]}}}
         body = json.dumps(payload).encode()
         return "/webhooks/telegram", body, {"Content-Type": "application/json",
                                             "X-Telegram-Bot-Api-Secret-Token": secret("TELEGRAM_SECRET_TOKEN")}
@@ -197,6 +210,8 @@ def webchat(args: argparse.Namespace) -> tuple[int, str]:
         return status, answer
     token = json.loads(answer)["token"]
     body = {"client_message_id": args.message_id or uuid.uuid4().hex, "text": args.text}
+    if args.choice:  # a button of an agent's message
+        body["payload"] = args.choice
     return call(args.url + "/webchat/messages", json.dumps(body).encode(),
                 {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
 

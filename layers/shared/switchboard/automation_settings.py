@@ -223,6 +223,24 @@ class SurveySettings(_Section):
     rating_prompt: Text = "Choose a rating (1 = poor, 5 = excellent):"
     closing: Text = "Thank you!"
     page: SurveyPageSettings = Field(default_factory=SurveyPageSettings)
+    # Rich replies (issue 13): the rating question in the customer's own channel, for contacts without an email.
+    in_channel: bool = Field(False, description="a resolved conversation whose contact has no email gets the rating "
+                             "question in its own channel (buttons, a list, quick replies, an inline keyboard; SMS: "
+                             "reply 1 to 5) while the channel's window allows it")
+    in_channel_text: Text = "Thanks for contacting us. How would you rate the help you received?"
+    in_channel_sms_text: Text = Field("Thanks for contacting us. How would you rate the help you received? Reply with "
+                                      "a number from 1 (poor) to 5 (excellent).",
+                                      description="SMS has no buttons: the question says how to answer")
+    rating_labels: Annotated[list[Annotated[str, Field(min_length=1, max_length=16)]],
+                             Field(min_length=5, max_length=5)] = Field(
+        ["Poor", "Fair", "Good", "Very good", "Excellent"], description="the words beside ratings 1 to 5 on buttons")
+    in_channel_button: Annotated[str, Field(min_length=1, max_length=20)] = Field(
+        "Rate us", description="what opens the list of ratings (WhatsApp)")
+    in_channel_thanks: Text = Field("Thank you for your rating! Anything to add? Just write it here.",
+                                    description="sent after an answer in the channel; what the customer writes next, "
+                                    "within comment_minutes, is kept as the rating's comment")
+    comment_minutes: int = Field(30, ge=0, le=1440, description="how long after an in-channel rating a message is "
+                                                                "taken as its comment (0: no comment)")
 
 
 class RetentionSettings(_Section):

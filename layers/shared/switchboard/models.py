@@ -206,6 +206,8 @@ class OutboundJob(Model):
     message_id: str
     created_at: str
     correlation_id: str | None = Field(None, description="the request (or inbound message) that caused the reply")
+    retry: int = Field(0, description="rich replies: an agent's retry of a failed reply (its attempt number)")
+    retry_requested_at: str | None = Field(None, description="with retry: when the agent asked for it")
 
 
 class InboundEnvelope(Model):
@@ -240,6 +242,10 @@ class SendRequest(Model):
                                                     "message, parameters filled")
     files: list[OutboundFile] = Field([], description="the reply's files (rich replies); a channel's send_parts "
                                                       "splits them into the provider messages it sends")
+    choices: list[dict] = Field([], description="rich replies: buttons to answer with ([{'id', 'title'}]), sent in "
+                                                "the channel's own form (buttons, a list, an inline keyboard, quick "
+                                                "replies; as text where there is none)")
+    choices_label: str | None = Field(None, description="with choices: what opens a list of them (WhatsApp)")
 
 
 class OutboundFile(Model):
@@ -327,6 +333,9 @@ class Conversation(Model):
 
         return inbox_id(self.channel, self.inbox_id)
     source: Source | None = Field(None, description="growth: where it came from (its first inbound message)")
+    # Rich replies (issue 13): the in-channel survey of its latest resolution, while its answer is awaited.
+    channel_survey: dict | None = Field(None, description="{'resolution', 'expires_at', 'rated_at'?, "
+                                        "'commented'?}: the rating question asked in the channel")
 
 
 class Agent(Model):
@@ -381,6 +390,13 @@ class Message(Model):
     # Voicemail (issue 17): a call's message (type "audio" with the recording, or "missed_call") and its words.
     transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
     story: Story | None = Field(None, description="Instagram: the story mentioned or replied to (issue 17)")
+    # Rich replies (issue 13): quoted replies, a failed reply's retries, and choices (an in-channel survey's buttons).
+    quoted: dict | None = Field(None, description="the message it quotes, as it was: {'id', 'direction', 'text', "
+                                                  "'sender', 'created_at'} (text capped)")
+    attempt: int = Field(0, description="how many times an agent retried it after it failed")
+    choices: list[dict] | None = Field(None, description="buttons the customer can answer with: [{'id', 'title'}]")
+    choices_label: str | None = Field(None, description="with choices: the label of the button that opens them "
+                                                        "where the channel needs one (a WhatsApp list)")
 
     @property
     def automated(self) -> bool:

@@ -46,7 +46,9 @@ def send_inbound(envelopes: Sequence[InboundEnvelope]) -> None:
 
 def send_outbound(job: OutboundJob) -> None:
     _call("send_message", QueueUrl=get_settings().outbound_queue_url, MessageBody=job.model_dump_json(),
-          MessageGroupId=job.conversation_id, MessageDeduplicationId=job.message_id)
+          MessageGroupId=job.conversation_id,
+          # rich replies: an agent's retry of a failed reply is a job of its own (one per attempt)
+          MessageDeduplicationId=f"{job.message_id}#retry{job.retry}" if job.retry else job.message_id)
 
 
 def retry_outbound_after(receipt_handle: str, seconds: float) -> bool:

@@ -32,6 +32,7 @@ from switchboard.api import (
 )
 from switchboard.api import articles as article_routes  # help center
 from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import rich_replies as rich_reply_routes  # rich replies: retry a failed reply
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
@@ -72,6 +73,7 @@ app.include_router(outreach_routes.router)  # templates capability
 app.include_router(organize.router)  # issue 14: snooze, priority, bulk, attributes
 app.include_router(search_routes.router)
 app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
+app.include_router(rich_reply_routes.router)  # rich replies: retry a failed reply
 # growth: entry links, endpoints for events, the audit log
 app.include_router(links.router)
 app.include_router(webhooks.router)

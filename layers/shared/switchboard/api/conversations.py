@@ -90,7 +90,8 @@ def list_messages(
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = auth.current(router)
     message = replies.reply(conversation_id, body.text, who.email, attachments=body.attachments,
-                            template=body.template.model_dump(mode="json") if body.template else None)
+                            template=body.template.model_dump(mode="json") if body.template else None,
+                            reply_to=body.reply_to)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message, media.presigned_url))
 
 

@@ -131,6 +131,18 @@ class StoryOut(ApiModel):  # issue 17
     url: str | None = Field(None, description="a short-lived presigned link to our copy of the story's media, once "
                                               "stored")
     expires_at: str = Field(description="when the story (and Instagram's own link) expires")
+# -- rich replies (issue 13): quoted replies and choices -------------------------------------------------------------
+class QuotedMessage(ApiModel):
+    id: str
+    direction: Literal["inbound", "outbound"]
+    text: str = Field(description="the start of what it said (or what it was: [image], [deleted])")
+    sender: str | None = None
+    created_at: str
+
+
+class Choice(ApiModel):
+    id: str
+    title: str
 
 
 class MessageOut(ApiModel):
@@ -165,6 +177,10 @@ class MessageOut(ApiModel):
     transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
     story: StoryOut | None = Field(None, description="Instagram: the story this message mentions us in or replies "
                                    "to (its media, our copy, is also among the attachments)")
+    # rich replies (issue 13): what it quotes, how often it was retried, the buttons it offered
+    quoted: QuotedMessage | None = Field(None, description="the message it quotes (a quoted reply), as it was")
+    attempt: int = Field(0, description="how many times an agent retried it after it failed")
+    choices: list[Choice] | None = Field(None, description="buttons it offered the customer (an in-channel survey)")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
@@ -211,6 +227,8 @@ class ReplyIn(ApiModel):
                                             "sent whatever the reply window")
     attachments: list[str] = Field([], max_length=20, description="upload ids (POST /api/uploads) of files posted "
                                                                   "to the media bucket: sent with the text")
+    reply_to: str | None = Field(None, max_length=64, description="rich replies: the id of a message of this "
+                                 "conversation it quotes, sent as the channel's own reply to it (400 otherwise)")
 
     @model_validator(mode="after")
     def _something(self) -> ReplyIn:

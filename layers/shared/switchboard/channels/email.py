@@ -863,8 +863,11 @@ def _build_reply(request: SendRequest, from_header: str, recipient: str, message
     # Replies come back to the conversation even when the customer's mail client drops the threading headers.
     msg["Reply-To"] = reply_address(email.utils.parseaddr(request.inbox_id)[1] or from_header, request.conversation_id)
     refs = [ref for ref in dict.fromkeys(request.thread_refs) if MSGID.fullmatch(ref)]
+    quoted = request.reply_to if request.reply_to and MSGID.fullmatch(request.reply_to) else None
+    if quoted and quoted not in refs:  # rich replies: a quoted reply answers that mail, within the thread
+        refs.append(quoted)
     if refs:
-        msg["In-Reply-To"] = refs[-1]
+        msg["In-Reply-To"] = quoted or refs[-1]
         msg["References"] = " ".join(refs)
     if request.automated:
         # RFC 3834 section 5: a greeting, away message or holding reply is an automatic response, so other

@@ -109,6 +109,11 @@ MEDIA_LIMITS = MediaLimits(rules=(
 GRAPH_ATTACHMENT_TYPES = {"image": "image", "video": "video", "audio": "audio", "document": "file"}
 
 
+# Rich replies (issue 13): quick replies, as the Send API takes them.
+MAX_QUICK_REPLIES = 13
+QUICK_REPLY_TITLE_CHARS = 20
+
+
 class MessengerChannel(MetaChannel):
     name = "messenger"
     reply_window_seconds = 24 * 3600
@@ -441,6 +446,13 @@ class MessengerChannel(MetaChannel):
                                 "message": {"text": request.text}}
         if request.past_window:  # past the 24-hour window: a human agent's answer, within 7 days
             body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        # rich replies: a quoted reply answers that message; choices are quick replies (each answers with its id)
+        if request.reply_to:
+            body["reply_to"] = {"mid": request.reply_to}
+        if request.choices:
+            body["message"]["quick_replies"] = [
+                {"content_type": "text", "title": str(c["title"])[:QUICK_REPLY_TITLE_CHARS], "payload": str(c["id"])}
+                for c in request.choices[:MAX_QUICK_REPLIES]]
         try:
             page = graph_segment(request.inbox_id)
         except ValueError:
@@ -473,6 +485,8 @@ class MessengerChannel(MetaChannel):
         body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE", "message": message}
         if request.past_window:
             body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        if request.reply_to:  # rich replies: the quote rides with the reply's first part
+            body["reply_to"] = {"mid": request.reply_to}
         response = http.request("POST", f"{self._api_base_url()}/{page}/messages", json=body, headers=self._auth())
         if response.status_code >= 400:
             self.graph_error(response)

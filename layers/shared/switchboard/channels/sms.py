@@ -263,6 +263,8 @@ class SmsChannel(Channel):
         sid, token = self._credentials()
         settings = get_settings()
         data: dict[str, Any] = {"To": request.recipient, "Body": request.text}
+        if request.choices:  # rich replies: SMS has no buttons; the choices are listed, answered by their number
+            data["Body"] = "\n".join([request.text, *(str(c["title"]) for c in request.choices)])
         if request.files:  # MMS: one message, every file a MediaUrl link Twilio fetches
             problem = self.files_problem([(f.mime_type, f.size) for f in request.files], request.recipient,
                                          inbox_id=request.inbox_id)

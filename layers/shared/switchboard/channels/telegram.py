@@ -727,6 +727,8 @@ class TelegramChannel(Channel):
         if CHAT_ID.fullmatch(reply_id) and not reply_id.startswith("-"):
             # The quoted message may have been deleted since: send anyway, unquoted.
             body["reply_parameters"] = {"message_id": int(reply_id), "allow_sending_without_reply": True}
+        if request.choices:  # rich replies: an inline keyboard; a press comes back as a callback_query (its data)
+            body["reply_markup"] = inline_keyboard(request.choices)
         response = self._call("POST", f"{get_settings().telegram_api_base_url}/bot{token}/sendMessage", json=body)
         answer = _answer(response)
         if response.status_code < 400 and answer.get("ok") is True:
@@ -859,3 +861,17 @@ def _send_error(response: Any, answer: dict[str, Any]) -> RetryableSendError | P
     if code in (401, 404):
         return PermanentSendError(f"Telegram rejected the bot token (Telegram {code}: {description})")
     return PermanentSendError(f"Telegram {code}: {description}")
+
+
+# -- rich replies (issue 13): choices as an inline keyboard ------------------------------------------------------------
+CALLBACK_DATA_BYTES = 64
+
+
+def inline_keyboard(choices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Short choices (a rating's digits) side by side on one row, longer ones one per row."""
+    buttons = [{"text": str(c["title"])[:64], "callback_data": str(c["id"]).encode()[:CALLBACK_DATA_BYTES].decode(
+        errors="ignore")} for c in choices[:20]]
+    if all(len(b["text"]) <= 4 for b in buttons) and len(buttons) <= 8:
+        return {"inline_keyboard": [buttons]}
+    return {"inline_keyboard": [[b] for b in buttons]}
+

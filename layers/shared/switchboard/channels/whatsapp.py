@@ -597,6 +597,9 @@ class WhatsAppChannel(MetaChannel):
         elif request.past_window:  # free-form text would fail with 131047: the reply goes in the template
             body = {**body, "type": "template", "template": reply_template(request.text)}
             del body["text"]
+        elif request.choices:  # rich replies: buttons (up to 3) or a list (up to 10) the customer answers with
+            body = {**body, "type": "interactive", "interactive": interactive_choices(request)}
+            del body["text"]
         if _digits(request.recipient):
             body["to"] = request.recipient
         else:
@@ -714,3 +717,25 @@ class WhatsAppChannel(MetaChannel):
 def _hash_matches(data: bytes, expected: str) -> bool:
     digest = hashlib.sha256(data).digest()
     return expected.lower() == digest.hex() or expected == base64.b64encode(digest).decode()
+
+
+# -- rich replies (issue 13): choices as an interactive message ------------------------------------------------------
+BUTTON_TITLE_CHARS = 20  # reply buttons' titles; list rows take 24, the list's button 20
+ROW_TITLE_CHARS = 24
+INTERACTIVE_BODY_CHARS = 1024
+
+
+def interactive_choices(request: SendRequest) -> dict[str, Any]:
+    """Up to three choices as reply buttons, more (up to ten) as a list; each answers with its id (`button_reply` or
+    `list_reply` in the webhook: the message's payload)."""
+    choices = request.choices[:10]
+    text = request.text[:INTERACTIVE_BODY_CHARS] or "?"
+    if len(choices) <= 3:
+        return {"type": "button", "body": {"text": text}, "action": {"buttons": [
+            {"type": "reply", "reply": {"id": str(c["id"]), "title": str(c["title"])[:BUTTON_TITLE_CHARS]}}
+            for c in choices]}}
+    label = (request.choices_label or "Choose")[:BUTTON_TITLE_CHARS]
+    return {"type": "list", "body": {"text": text}, "action": {"button": label, "sections": [
+        {"title": label[:ROW_TITLE_CHARS], "rows": [{"id": str(c["id"]), "title": str(c["title"])[:ROW_TITLE_CHARS]}
+                                                     for c in choices]}]}}
+

@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, events, inboxes, links, media, optouts, search, sla
+from switchboard.services import (
+    assignment,
+    automation,
+    channel_survey,
+    events,
+    inboxes,
+    links,
+    media,
+    optouts,
+    quotes,
+    search,
+    sla,
+)
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -187,6 +199,10 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     contact = optouts.on_inbound(table, event, contact)  # templates capability: SMS STOP / START keywords
     conv = _conversation(table, event, contact)
     conv = optouts.after_keyword(table, event, conv)
+    answered = channel_survey.on_inbound(table, event, contact, conv)  # rich replies: a survey answer, not a message
+    if answered:
+        markers.mark_processed(table, event.channel, dedupe_id(event), conv.id)
+        return Outcome(answered, conv.id)
     new_conversation = conv.last_inbound_at is None
     if new_conversation:  # growth: the first inbound message names the source (set once; before the message is
         # stored, so that a redelivery after a failure here still finds the conversation new), then it is announced
@@ -197,6 +213,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp()),
                                          "search_terms": search.message_terms(event)})
+    if message.reply_to:  # rich replies: a customer's quoted reply keeps a copy of what it quotes
+        message = message.model_copy(update={"quoted": quotes.inbound_quote(table, message)})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
     waiting = _unanswered(conv)
     received_at = clock.iso(clock.now())

@@ -8,7 +8,7 @@ from switchboard import clock, ids, observability
 from switchboard.channels import registry
 from switchboard.errors import BadRequest, Conflict
 from switchboard.models import Message
-from switchboard.services import uploads
+from switchboard.services import quotes, uploads
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.services.sending import hand_over, past_window, window_open
 from switchboard.store import contacts, conversations
@@ -16,11 +16,12 @@ from switchboard.store.table import Table
 
 
 def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, template: dict[str, Any] | None = None,
-          attachments: list[str] | None = None, first_contact: bool = False) -> Message:
+          attachments: list[str] | None = None, first_contact: bool = False, reply_to: str | None = None) -> Message:
     """`template` (templates capability): {'name', 'language', 'parameters'} of an approved WhatsApp template,
     checked against the stored one (400 before anything is queued) and sent whatever the reply window.
     `attachments`: upload ids (rich replies): checked and copied under the message before anything is queued.
-    `first_contact`: the agent is reaching the customer first (POST /api/conversations)."""
+    `first_contact`: the agent is reaching the customer first (POST /api/conversations).
+    `reply_to`: the id of a message of this conversation it quotes (rich replies: services/quotes.py; 400 otherwise)."""
     from switchboard.services import optouts, templates
 
     table = table or Table()
@@ -45,10 +46,13 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, te
         if too_long:  # told now, not as a failed message a moment later
             raise BadRequest(too_long, code="text_too_long")
     optouts.check_send(contacts.get(table, conv.contact_id), conv.channel, first_contact=first_contact)
+    quoted = quotes.for_reply(table, conv.id, reply_to) if reply_to else None  # rich replies: a quoted reply
     message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
                       type="template" if prepared else "text", text=text, created_at=clock.iso(clock.now()),
                       status="queued", sender=agent, template=prepared,
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
+    if quoted is not None:  # sent as the channel's own reply to it, shown quoted in the app
+        message = message.model_copy(update={"reply_to": quotes.native_ref(quoted), "quoted": quotes.snapshot(quoted)})
     if attachments:  # rich replies: the files go with the message, or nothing is queued
         message = uploads.with_files(conv, message, attachments, past_window(conv))
     try:

@@ -96,6 +96,8 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         if _store_pending(job):  # its store is taking longer than a moment: the job comes back in a second
             raise RetryableSendError("the message is not stored yet", retry_after=1)
         return "missing"  # never stored (its request failed after queuing it), or erased before it went out
+    if job.retry != message.attempt:  # rich replies: an agent's retry (services/retries.py)
+        return _retry_not_recorded(job, message)
     if message.status == "sending":
         if clock.epoch() < (message.lease_until or 0):
             raise RetryableSendError("another attempt is in flight")
@@ -130,7 +132,8 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
                               text=message.text, reply_to=message.reply_to, conversation_id=conv.id,
                               message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
                               past_window=human and past_window(conv), automated=not human,
-                              template=message.template)
+                              template=message.template,
+                              choices=message.choices or [], choices_label=message.choices_label)  # rich replies
         if message.attachments:  # rich replies: each part of the reply sent once, recorded as it goes
             result = file_sending.send_parts(table, message, channel, request)
         else:
@@ -160,6 +163,16 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         delivery.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")
     return "sent"
+
+
+def _retry_not_recorded(job: OutboundJob, message: Message) -> str:
+    """A job of another attempt than the message's. A retry's job is queued before the message is put back in the
+    queue (services/retries.py), so it may come first: it waits for that write for a while, then is dropped (the
+    write failed, and the agent was told). A job of an earlier attempt has nothing left to do."""
+    if job.retry > message.attempt and message.status == "failed" and job.retry_requested_at and \
+            clock.now().timestamp() < clock.parse_iso(job.retry_requested_at).timestamp() + STORE_GRACE_SECONDS:
+        raise RetryableSendError("the retry is not recorded yet", retry_after=1)
+    return "done" if job.retry < message.attempt else "missing"
 
 
 def _suppressed(table: Table, conv: Conversation, message: Message) -> str | None:

@@ -59,6 +59,10 @@ def send(table: Table, entry: dict[str, Any]) -> bool:
     """Email the survey for one resolution, at most once, from what its due entry carries (workflow.resolve put
     it there after checking the contact; reopening, opting out or a bounce delete it). Raises ServiceUnavailable
     when SES fails, so the job tries again on its next run."""
+    if entry.get("in_channel"):  # rich replies: the rating question in the customer's own channel
+        from switchboard.services import channel_survey
+
+        return channel_survey.send(table, entry)
     config = load_settings(table).survey
     if not config.enabled or not entry.get("email"):
         return False

@@ -33,7 +33,9 @@ HOLD_SECONDS = 300  # after the email is sent: deliveries are scanned within thi
 BURST_SECONDS = 60  # different ratings of one survey this close together: a scanner, not a customer
 ATTEMPTS = 5
 RATINGS = ("1", "2", "3", "4", "5")
-Source = Literal["link", "page"]  # a rating link (GET), or the thank-you page's form (POST)
+# a rating link (GET), the thank-you page's form (POST), or (rich replies) an answer in the customer's own channel
+# (services/channel_survey.py), which no scanner sends: counted as the page's
+Source = Literal["link", "page", "channel"]
 
 
 def parse_rating(raw: str | None) -> int:

@@ -75,6 +75,10 @@ def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None =
     if not isinstance(text, str) or (not text.strip() and not upload_ids) or len(text) > MAX_TEXT:
         raise BadRequest(f"text (1 to {MAX_TEXT} characters) is required", code="invalid_message")
     text = storable(text.strip() if upload_ids and not text.strip() else text)  # no lone surrogates: SQS refuses them
+    payload = body.get("payload")  # rich replies: the id of a button the visitor chose (an in-channel survey's)
+    if payload is not None and (not isinstance(payload, str) or not 1 <= len(payload) <= 64
+                                or not _token_like(payload)):
+        raise BadRequest("payload must be a button's id (1 to 64 printable ASCII characters)", code="invalid_message")
     provider_id = f"{visitor.visitor_id}:{client_id}"
     try:
         files = uploads.visitor_attachments(visitor, upload_ids) if upload_ids else []
@@ -87,7 +91,7 @@ def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None =
     event = InboundMessage(channel="webchat", provider_message_id=provider_id, inbox_id=visitor.widget_id,
                            sender_id=visitor.visitor_id, identity=visitor.identity, sender_name=visitor.name,
                            text=text, timestamp=clock.now().timestamp(), attachments=files,
-                           type=files[0].kind if files and not text else "text",
+                           type=files[0].kind if files and not text else "text", payload=payload,
                            referral=referrals.referral(visitor.source, None, visitor.page_url))
     counts = ingest.ingest([event])
     return {"id": ids.stable_id("m_", "webchat", provider_id), "client_message_id": client_id,
@@ -107,7 +111,11 @@ def list_messages(visitor: Visitor, cursor: str | None = None) -> dict[str, Any]
     visible = [m for m in items if m.type != "note"]
     return {"items": [{"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at,
                        "status": "sent" if m.direction == "outbound" and m.status in ("queued", "sending") else m.status,
-                       "from": "you" if m.direction == "inbound" else "agent", "attachments": _files(m)}
+                       "from": "you" if m.direction == "inbound" else "agent", "attachments": _files(m),
+                       # rich replies: buttons to answer with (an in-channel survey), and what a reply quotes
+                       **({"choices": m.choices} if m.choices else {}),
+                       **({"quoted": {"text": m.quoted.get("text"), "from": "you" if m.quoted.get("direction") ==
+                                      "inbound" else "agent"}} if m.quoted else {})}
                       for m in visible if m.direction == "inbound" or m.status not in ("failed",)],
             "next_cursor": next_cursor}
 

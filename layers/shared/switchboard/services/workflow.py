@@ -46,6 +46,14 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
         due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
         also.append(due.survey_put(conv_id, due_at, contact_id=conv.contact_id, resolution=at, resolved_by=by,
                                       email=recipient[0], name=recipient[1]))
+    elif wanted and survey.in_channel:  # rich replies: no email address, so the question goes in the channel
+        from switchboard.services import channel_survey
+        from switchboard.store import rich_replies
+
+        if channel_survey.eligible(contacts.get(table, conv.contact_id), conv):
+            due_at = clock.iso(now + timedelta(minutes=survey.delay_minutes))
+            also.append(rich_replies.channel_survey_due(conv_id, due_at, contact_id=conv.contact_id, resolution=at,
+                                                        resolved_by=by))
     if not conversations.mark_resolved(table, conv, at, by, also):
         return False  # changed meanwhile (resolved by someone else, reopened, parked, or gone)
     due.cancel(table, conv_id, due.AUTO_REPLY)  # resolved: no holding reply any more

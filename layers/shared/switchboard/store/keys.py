@@ -41,6 +41,7 @@ Items (pk / sk):
   WEBHOOK#<endpoint>   DELIVERY#<at>#<event id>  one event's delivery to it: the delivery log, and its retries
                                                  (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
   AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
+  (rich replies) message items also carry msg_id: MessageIndex, a message by its id (quoted replies, retries)
   ARTICLES             ARTICLE#<id>              help center article: the working copy, its status (one partition)
   ARTICLESLUG#<slug>   ARTICLESLUG               slug uniqueness (slugs are unique across locales)
   HELPPUB              ARTICLE#<id>              the published snapshot of an article (what the static pages show)
@@ -463,3 +464,12 @@ def failed_searches_pk(month: str) -> str:
 
 def failed_search(day: str, query: str) -> Key:
     return {"pk": failed_searches_pk(day[:7]), "sk": f"{day}#{query}"}
+
+
+# -- rich replies (issue 13): a message by its id (MessageIndex: msg_id, keys only, on every message item) ----------
+MESSAGE_INDEX = "MessageIndex"
+
+
+def message_index(msg_id: str) -> dict[str, str]:
+    """The attribute that puts a message item in MessageIndex."""
+    return {"msg_id": msg_id}

@@ -61,6 +61,7 @@ def _preview(message: Message) -> dict[str, Any]:
 
 def message_item(message: Message) -> dict[str, Any]:
     return {**keys.message(message.conversation_id, message.created_at, message.id), "type": "message",
+            **keys.message_index(message.id),  # rich replies: MessageIndex, a message by its id
             **message.model_dump(mode="json", exclude_none=True)}
 
 
