@@ -315,6 +315,8 @@ class Conversation(Model):
 
         return inbox_id(self.channel, self.inbox_id)
     source: Source | None = Field(None, description="growth: where it came from (its first inbound message)")
+    # issue 19: a team an automation rule or a macro gave it (assign_team); else its inbox's team is its team
+    team: str | None = Field(None, description="the team a rule or macro assigned it to (else its inbox's)")
 
 
 class Agent(Model):

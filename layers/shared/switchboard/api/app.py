@@ -30,6 +30,7 @@ from switchboard.api import (
     webhooks,
 )
 from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import rules as rule_routes  # issue 19: automation rules and macros
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
@@ -74,6 +75,7 @@ app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
 app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
+app.include_router(rule_routes.router)  # issue 19: automation rules and macros
 
 
 def error(status: int, code: str, message: str) -> Response:
