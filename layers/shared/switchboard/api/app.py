@@ -77,12 +77,9 @@ app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
 app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
-<<<<<<< HEAD
 app.include_router(rule_routes.router)  # issue 19: automation rules and macros
-=======
 app.include_router(article_routes.router)  # help center
 app.include_router(help_public.router)  # help center
->>>>>>> main
 
 
 def error(status: int, code: str, message: str) -> Response:
