@@ -5,8 +5,9 @@ facts of one event. No I/O here: the store and services build on it, and the uni
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +66,11 @@ class RuleSpec(BaseModel):
     created_at: str | None = None
     updated_at: str | None = None
     updated_by: str | None = None
+
+    @cached_property
+    def condition_dicts(self) -> list[dict[str, Any]]:
+        """The conditions as the evaluator reads them (made once per cached rule, not per message)."""
+        return [c.model_dump() for c in self.conditions]
 
 
 class MacroSpec(BaseModel):
@@ -276,6 +282,6 @@ def holds(cond: Mapping[str, Any], facts: Facts) -> bool:
     return False
 
 
-def matches(conditions: list[Mapping[str, Any]], facts: Facts) -> bool:
+def matches(conditions: Sequence[Mapping[str, Any]], facts: Facts) -> bool:
     """Every condition holds (none: always)."""
     return all(holds(c, facts) for c in conditions)

@@ -164,12 +164,14 @@ def trigger(table: Table, event: str, event_id: str, conv: Conversation, contact
         logger.info("rules not run: depth limit", extra={"conversation_id": conv.id, "event": event})
         return []
     ran: list[tuple[str, str]] = []
+    facts = _facts(table, conv, contact, message)  # made again only after a rule ran (its actions count)
     for rule in rules:
-        if not matches([c.model_dump() for c in rule.conditions], _facts(table, conv, contact, message)):
+        if not matches(rule.condition_dicts, facts):
             continue
         outcome = _run(table, rule, conv, event, event_id, contact, message)
         ran.append((rule.id, outcome))
         conv = conversations.get(table, conv.id, consistent=True) or conv
+        facts = _facts(table, conv, contact, message)
     return ran
 
 
@@ -249,7 +251,7 @@ def _idle(table: Table, entry: dict[str, Any]) -> bool:
         current = conversations.get(table, conv.id, consistent=True)
         if current is None or current.status != entry.get("status"):
             break  # an earlier rule moved it on
-        if matches([c.model_dump() for c in rule.conditions], _facts(table, current, None, None)):
+        if matches(rule.condition_dicts, _facts(table, current, None, None)):
             _run(table, rule, current, "conversation.idle", f"idle#{rule.id}#{since}", None, None)
             ran = True
     if later and store.reschedule_idle(table, entry, min(later)):
