@@ -20,8 +20,9 @@ Semantics that hold under retries:
 - automated messages follow the greetings' rules: the reply window for automated messages, opt-outs and do not
   contact, suppressed addresses, never to automated mail (auto-submitted) nor to mail whose DMARC failed.
 
-Rules are read once per invocation and cached for CACHE_SECONDS (a change through the API is seen at once in the
-same process), so evaluating adds no read per message: the processor's cost line does not grow with the rules."""
+Rules are cached per container and checked against their version (one small GetItem) at most every CACHE_SECONDS,
+in effect once per invocation; they are read again only after a change. Evaluating adds no read per message, and
+the processor's cost line does not grow with the number of rules."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 1  # how many times a rule's own actions may trigger rules again
 LEASE_SECONDS = 300
-CACHE_SECONDS = 30
+CACHE_SECONDS = 2  # an SQS batch's invocation is over well within it: in effect, once per invocation
 AUTOMATION_BY = "automation:rule:"  # who a rule's resolve is by (no survey for it: workflow.AUTOMATION)
 CHANNEL_NAMES = {"whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram", "telegram": "Telegram",
                  "sms": "SMS", "email": "Email", "webchat": "Web chat"}
@@ -60,11 +61,18 @@ _cache: dict[str, Any] = {}
 
 # -- the rules, cached ------------------------------------------------------------------------------------------
 def all_rules(table: Table) -> list[RuleSpec]:
+    """The rules, from this container's cache: checked against the rules' version at most every CACHE_SECONDS (one
+    small GetItem, whatever the number of rules) and read again (one Query) only when they changed."""
     cached = _cache.get("rules")
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return list(cached[1])
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return list(cached[2])
+    version = store.version(table)
+    if cached is not None and cached[1] == version:
+        _cache["rules"] = (now, version, cached[2])
+        return list(cached[2])
     found = [RuleSpec.model_validate(r) for r in store.list_rules(table)]
-    _cache["rules"] = (time.monotonic(), found)
+    _cache["rules"] = (now, version, found)
     return list(found)
 
 
@@ -77,6 +85,12 @@ def all_rules_fresh(table: Table) -> list[RuleSpec]:
 def forget() -> None:
     """The next read is fresh (after a change; tests)."""
     _cache.pop("rules", None)
+
+
+def changed(table: Table) -> None:
+    """After a rule change: every container's cache reads the rules again at its next check."""
+    store.bump_version(table, ids.new_id("rv_"))
+    forget()
 
 
 def enabled(table: Table, event: str) -> list[RuleSpec]:
@@ -101,7 +115,7 @@ def create_rule(table: Table, body: dict[str, Any], by: str) -> RuleSpec:
         position = max((int(r.get("position", 0)) for r in existing), default=0) + 1
     rule = RuleSpec(id=ids.new_id("ru_"), position=position, created_at=now, updated_at=now, updated_by=by, **checked)
     store.put_rule(table, rule.model_dump(mode="json"))
-    forget()
+    changed(table)
     observability.count("RulesSaved")
     return rule
 
@@ -118,14 +132,14 @@ def replace_rule(table: Table, rule_id: str, body: dict[str, Any], by: str) -> R
         store.put_rule(table, rule.model_dump(mode="json"), must_exist=True)
     except ConditionFailed:
         raise NotFound(f"rule {rule_id} not found", code="rule_not_found") from None
-    forget()
+    changed(table)
     observability.count("RulesSaved")
     return rule
 
 
 def delete_rule(table: Table, rule_id: str) -> None:
     store.delete_rule(table, rule_id)
-    forget()
+    changed(table)
 
 
 def runs(table: Table, rule_id: str, limit: int = 50) -> list[dict[str, Any]]:

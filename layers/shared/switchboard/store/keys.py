@@ -424,6 +424,7 @@ def audit_pk(month: str) -> str:
     return f"AUDIT#{month}"
 # -- automation rules and macros (issue 19) -------------------------------------------------------------------------
 # RULES                RULE#<rule id>            a rule (one partition: a business has dozens, read in one Query)
+# RULES                VERSION                   changed with every rule change (caches compare it)
 # MACROS               MACRO#<macro id>          a macro, shared or an agent's own (one partition, read in one Query)
 # CONV#<id>            RULERUN#<rule>#<event>    one rule's run for one event of the conversation: the once-only claim
 #                                                and its outcome; GSI1 RULERUNS#<rule> / <at>#<conv>: the rule's runs
@@ -435,6 +436,11 @@ IDLE, RULE_MAIL = "idle", "rule_mail"  # DueIndex jobs
 
 def rule(rule_id: str) -> Key:
     return {"pk": RULES_PK, "sk": f"RULE#{rule_id}"}
+
+
+def rules_version() -> Key:
+    """Changed with every rule change: a cached list of rules is read again only when it moved."""
+    return {"pk": RULES_PK, "sk": "VERSION"}
 
 
 def macro(macro_id: str) -> Key:

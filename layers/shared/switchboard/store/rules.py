@@ -47,6 +47,16 @@ def delete_rule(table: Table, rule_id: str) -> None:
         raise NotFound(f"rule {rule_id} not found", code="rule_not_found") from None
 
 
+def version(table: Table) -> str:
+    """The rules' version ("" before any change): one small GetItem."""
+    item = table.get(keys.rules_version(), consistent=True)
+    return str(item.get("version", "")) if item else ""
+
+
+def bump_version(table: Table, version: str) -> None:
+    table.put({**keys.rules_version(), "type": "rules_version", "version": version})
+
+
 # -- macros -----------------------------------------------------------------------------------------------------
 def list_macros(table: Table) -> list[dict[str, Any]]:
     items = table.query_all("pk = :pk AND begins_with(sk, :p)", {":pk": keys.MACROS_PK, ":p": "MACRO#"},
