@@ -322,3 +322,24 @@ def test_erasing_the_contact_takes_the_runs_and_timers_with_the_conversation(sta
     assert stack.items(f"CONV#{conv['id']}") == []
     assert runs(stack, rule["id"]) == []
     assert run(stack, "TimersFunction")["errors"] == 0
+
+
+def test_a_canned_response_with_variables_and_a_snooze_from_a_rule(stack):
+    r = api(stack, "POST", "/api/canned-responses", {"shortcut": "ack", "text": "Hi {{contact.first_name}}, we are on it"})
+    assert r.status == 201, r.body
+    rule = make_rule(stack, name="ack and park", event="message.received",
+                     conditions=[{"field": "text", "op": "starts_with", "value": "park"}],
+                     actions=[{"type": "send_message", "value": {"canned_id": r.json()["id"]}},
+                              {"type": "snooze_minutes", "value": 90}])
+    conv = customer_writes(stack, "cs.1", "park this please", sender="15553330013")
+    from tests.integration.test_whatsapp_flow import messages as listed
+
+    sent = [m for m in listed(stack, conv["id"]) if m["sender"] == "automation:rule"]
+    assert [m["text"] for m in sent] == ["Hi Ann, we are on it"]  # the contact is "Ann" (wa_payload's name)
+    seen = detail(stack, conv["id"])
+    assert seen["status"] == "snoozed"
+    assert 89 * 60 < (clock.parse_iso(seen["snoozed_until"]) - clock.now()).total_seconds() <= 90 * 60
+    assert runs(stack, rule["id"])[0]["outcome"] == "ok"
+    clock.advance(91 * 60)
+    assert run(stack, "TimersFunction")["woken"] == 1
+    assert detail(stack, conv["id"])["status"] == "open"
