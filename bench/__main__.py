@@ -1,4 +1,4 @@
-"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost,search]
+"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost,search,rules]
 
 Writes bench/results.json (the contract's flat keys plus detail under other keys) and prints a table with each
 target and whether it was met. Missed targets are reported, not fatal (timing noise must not fail CI); the exit
@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import ROOT, report
 
-SECTIONS = ("imports", "webhook", "items", "cost", "search")
+SECTIONS = ("imports", "webhook", "items", "cost", "search", "rules")  # rules: issue 19
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     section("items", lambda: items_read.measure(conversations, log))
     section("cost", cost.measure)
     section("search", lambda: search_bench.measure(conversations, log))
+    from bench import rules as rules_bench  # issue 19: automation rules
+
+    section("rules", rules_bench.measure)
 
     functions = [spec.name for spec in cold_imports.function_specs()]
     keys = report.contract_keys(functions)

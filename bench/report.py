@@ -32,6 +32,9 @@ FIXED_TARGETS: dict[str, tuple[str, Any]] = {
     "search_items_read_per_result": ("<= 1.5", lambda v: v <= 1.5),
     "search_cost_usd_per_million_messages": ("reported", None),
     "search_cost_share_of_message_cost": ("<= 0.10", lambda v: v <= 0.10),
+    # automation rules (issue 19): 50 enabled rules cost a message at most 1 ms of CPU, and no more AWS requests
+    "rules_cpu_ms_per_message_50_rules": ("<= 1.0", lambda v: v <= 1.0),
+    "rules_aws_requests_per_message_50_rules": ("0 (as 0 rules)", lambda v: v <= 0),
 }
 
 

@@ -14,6 +14,7 @@ import { createSettingsPage } from './settings.js';
 import { createTeamsPage } from './teams.js';
 import { createAuditPage } from './audit.js'; // growth
 import { createLinksPage } from './links.js'; // growth
+import { createRulesPage } from './rules.js'; // issue 19: automation rules and macros
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -65,7 +66,10 @@ async function start() {
   // growth: entry links (everyone sees them; admins create them) and the audit log (admins)
   navLinks.links = h('a', { href: '#/links', 'data-testid': 'nav-links' }, 'Links');
   if (me.role === 'admin') navLinks.audit = h('a', { href: '#/audit', 'data-testid': 'nav-audit' }, 'Audit');
+  // issue 19: automation (macros for everyone, the rule builder for admins)
+  navLinks.automation = h('a', { href: '#/automation', 'data-testid': 'nav-automation' }, 'Automation');
   const growthPages = { links: () => createLinksPage({ me }), audit: () => createAuditPage() };
+  growthPages.automation = () => createRulesPage({ me }); // issue 19
   // Round-robin hands new conversations only to agents who say they are available.
   const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
   const availability = h('span', { class: 'availability' }, available,
@@ -107,7 +111,7 @@ async function start() {
   const inboxPane = h('div', { class: 'inbox-pane' });
   const conversationPane = h('div', { class: 'conversation-pane' });
   const placeholder = h('div', { class: 'placeholder' }, h('p', {}, 'Pick a conversation.'),
-    h('p', { class: 'muted' }, 'Keys: j / k move through the inbox, r jumps to the reply box.'));
+    h('p', { class: 'muted' }, 'Keys: j / k move through the inbox, r jumps to the reply box, m to the macros.'));
   const workspace = h('div', { class: 'workspace' }, inboxPane, conversationPane);
   let page = null; // metrics or canned page when shown
   let conversation = null;
@@ -116,7 +120,7 @@ async function start() {
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
                     teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log',
-                    articles: 'Help center' };
+                    articles: 'Help center', automation: 'Automation' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
@@ -172,6 +176,9 @@ async function start() {
     if (e.key === 'j') inbox.next();
     else if (e.key === 'k') inbox.previous();
     else if (e.key === 'r' && conversation) conversation.focusReply();
+    else if (e.key === 'm' && conversation && conversation.root.querySelector('[data-testid="macro-select"]')) {
+      conversation.root.querySelector('[data-testid="macro-select"]').focus(); // issue 19: apply a macro
+    }
     else return;
     e.preventDefault();
   }

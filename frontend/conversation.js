@@ -9,6 +9,7 @@ import { inboxTag } from './inboxes.js';
 import { createTemplatePicker } from './templates.js'; // templates capability
 import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge, snoozeControl } from './organize.js';
 import { sourceChip } from './source.js';
+import { macroPicker } from './rules.js'; // issue 19: macros
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
 import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
@@ -63,6 +64,7 @@ export function createConversation({ id, me, onChange }) {
   let canned = [];
   let agents = []; // for "Assign to…", loaded once per conversation view
   let panel = null;
+  let macros = null; // issue 19: the macro picker, made once per conversation view
   const messages = new Map(); // id -> {data, el}
 
   // ---- layout ----------------------------------------------------------------------------
@@ -249,6 +251,7 @@ export function createConversation({ id, me, onChange }) {
       conv.status === 'resolved'
         ? button('Reopen', 'reopen', () => act('Reopening', () => api.reopen(id)))
         : button('Resolve', 'resolve', () => act('Resolving', () => api.resolve(id)), 'small primary'),
+      macros || (macros = macroPicker(id, (updated) => { applyConversation(updated); onChange(conv); })), // issue 19
       panelToggle);
     if (focusedTestid) {
       const again = actions.querySelector(`[data-testid="${focusedTestid}"]`) || actions.querySelector('button');

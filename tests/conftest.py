@@ -52,6 +52,9 @@ def reset_caches() -> None:
     from switchboard.services import inboxes  # the directory's brief cache (issue 14)
 
     inboxes.forget()
+    from switchboard.services import rules  # issue 19: the rules' brief cache
+
+    rules.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -336,6 +336,8 @@ class Conversation(Model):
     # Rich replies (issue 13): the in-channel survey of its latest resolution, while its answer is awaited.
     channel_survey: dict | None = Field(None, description="{'resolution', 'expires_at', 'rated_at'?, "
                                         "'commented'?}: the rating question asked in the channel")
+    # issue 19: a team an automation rule or a macro gave it (assign_team); else its inbox's team is its team
+    team: str | None = Field(None, description="the team a rule or macro assigned it to (else its inbox's)")
 
 
 class Agent(Model):

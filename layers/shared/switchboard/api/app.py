@@ -33,6 +33,7 @@ from switchboard.api import (
 from switchboard.api import articles as article_routes  # help center
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import rich_replies as rich_reply_routes  # rich replies: retry a failed reply
+from switchboard.api import rules as rule_routes  # issue 19: automation rules and macros
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
@@ -78,6 +79,7 @@ app.include_router(rich_reply_routes.router)  # rich replies: retry a failed rep
 app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
+app.include_router(rule_routes.router)  # issue 19: automation rules and macros
 app.include_router(article_routes.router)  # help center
 app.include_router(help_public.router)  # help center
 

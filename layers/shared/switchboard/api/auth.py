@@ -49,6 +49,16 @@ ADMIN_ROUTES = ADMIN_ROUTES | frozenset({
 })
 
 
+# issue 19: automation rules are the admins' (macros check their owner in the service)
+ADMIN_ROUTES = ADMIN_ROUTES | frozenset({
+    ("GET", "/api/rules"),
+    ("POST", "/api/rules"),
+    ("PUT", "/api/rules/{rule_id}"),
+    ("DELETE", "/api/rules/{rule_id}"),
+    ("GET", "/api/rules/{rule_id}/runs"),
+})
+
+
 @dataclass(frozen=True)
 class Caller:
     email: str

@@ -165,4 +165,5 @@ def with_teams(summaries: list[ConversationSummary]) -> list[ConversationSummary
     if not summaries:
         return summaries
     teams = {i.id: i.team for i in inboxes.directory()[0]}
-    return [s.model_copy(update={"team": teams.get(s.inbox or "")}) for s in summaries]
+    # issue 19: a team a rule or macro gave the conversation comes first
+    return [s.model_copy(update={"team": s.team or teams.get(s.inbox or "")}) for s in summaries]

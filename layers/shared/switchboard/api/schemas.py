@@ -93,7 +93,8 @@ class ConversationSummary(ApiModel):
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
                    inbox=conv.inbox,
                    priority=conv.priority, snoozed_until=conv.snoozed_until, waiting_since=conv.waiting_since,
-                   sla=view(conv.sla), attributes=conv.attributes, source=conv.source)
+                   sla=view(conv.sla), attributes=conv.attributes, source=conv.source,
+                   team=conv.team)  # issue 19: a rule's or macro's team (else the inbox's: api/inboxes.with_teams)
 
 
 class ConversationPage(ApiModel):

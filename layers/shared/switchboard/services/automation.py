@@ -23,7 +23,7 @@ SILENT_CHANNELS = frozenset({"voice"})
 
 
 def send_automated(table: Table, conv: Conversation, text: str, kind: str,
-                   contact: Contact | None = None) -> Message | None:
+                   contact: Contact | None = None, message_id: str | None = None) -> Message | None:
     """An automated reply: respects the reply window, never counts as an agent's response. With `contact`, never to
     one who opted out of the channel or is marked do not contact (the scheduled jobs, which read only their due
     entries, rely on those entries being dropped when the contact's consent changes: services/optouts.py)."""
@@ -37,8 +37,9 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str,
         return None
     if conv.channel == "email" and mail_feedback.suppression(table, conv.recipient):
         return None  # the address bounced for good or complained: no automated mail to it
-    message = Message(id=ids.new_id("m_"), conversation_id=conv.id, direction="outbound", channel=conv.channel,
-                      text=text, created_at=clock.iso(clock.now()), status="queued", sender=f"{AUTOMATED_SENDER}{kind}",
+    message = Message(id=message_id or ids.new_id("m_"), conversation_id=conv.id, direction="outbound",
+                      channel=conv.channel, text=text, created_at=clock.iso(clock.now()), status="queued",
+                      sender=f"{AUTOMATED_SENDER}{kind}",
                       expires_at=backstop_expiry(table, conv.channel, clock.now().timestamp()))
     hand_over(table, conv, message, counts_as_response=False)
     return message

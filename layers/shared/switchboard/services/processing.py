@@ -216,6 +216,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     if message.reply_to:  # rich replies: a customer's quoted reply keeps a copy of what it quotes
         message = message.model_copy(update={"quoted": quotes.inbound_quote(table, message)})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None
+    status_before = conv.status  # issue 19: a customer's message that reopens is a status change for the rules
     waiting = _unanswered(conv)
     received_at = clock.iso(clock.now())
     also = sla.customer_message(table, conv, received_at)  # issue 14: SLA due times (their timers are put first)
@@ -240,6 +241,8 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
                           previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
                           new_conversation=stored and new_conversation)
+    _rules(table, conv, contact, message, new_conversation=stored and new_conversation,
+           reopened_from=status_before if stored and status_before != "open" else None)  # issue 19
     media.store_pending(table, message, attempt)
     search.on_inbound(table, conv, contact, message, event)  # its new words, the contact's terms and activity
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
@@ -374,3 +377,19 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attem
     if result == "unknown":
         _overtaken(envelope, "the receipt's message", attempt)
     return Outcome(result)
+
+
+# -- automation rules (issue 19) ------------------------------------------------------------------------------------
+def _rules(table: Table, conv: Conversation, contact: Contact, message: Message, *, new_conversation: bool,
+           reopened_from: str | None) -> None:
+    """conversation.created, message.received and a reopening's status_changed, in that order. Each rule's run is
+    claimed once per event (stable event ids: the conversation's, the message's), so a redelivery runs nothing
+    twice; a failure to claim or record raises, and the queue's retry finishes what is left."""
+    from switchboard.services import rules
+
+    if new_conversation:
+        rules.conversation_created(table, conv, contact, message)
+    rules.message_received(table, conv, contact, message)
+    if reopened_from:
+        rules.status_changed(table, conv, reopened_from, event_id=f"reopened#{message.id}", contact=contact,
+                             message=message)

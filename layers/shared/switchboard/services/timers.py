@@ -26,5 +26,11 @@ def run(table: Table | None = None) -> dict[str, int]:
     table = table or Table()
     woke = jobs.run(due.SNOOZE, _wake, table)
     checked = sla.run(table)
+    # issue 19: idle rules (conversation.idle) and the mails of notify_email actions (services/rules.py)
+    from switchboard.services import rules
+
+    idle = rules.run_idle(table)
+    mailed = rules.run_mail(table)
     return {"snoozes_due": woke["due"], "woken": woke["done"], "sla_due": checked["due"], "sla_done": checked["done"],
-            "errors": woke["errors"] + checked["errors"]}
+            "idle_due": idle["due"], "idle_ran": idle["done"], "rule_mails": mailed["done"],
+            "errors": woke["errors"] + checked["errors"] + idle["errors"] + mailed["errors"]}

@@ -25,6 +25,7 @@ def resolve(table: Table, conv_id: str, by: str) -> Conversation:
             break
         if _resolve_from(table, conv, by):
             events.status_changed(table, conv.model_copy(update={"status": "resolved"}), conv.status, by=by)
+            _rules(table, conv.model_copy(update={"status": "resolved"}), conv.status)  # issue 19
             break
     return conversations.require(table, conv_id, consistent=True)
 
@@ -110,5 +111,19 @@ def _set_status(table: Table, conv_id: str, status: str,
         if conv.status == "snoozed":
             due.cancel(table, conv_id, queue.SNOOZE)
         events.status_changed(table, updated, conv.status)  # growth: conversation.status_changed, for other systems
+        _rules(table, updated, conv.status)  # issue 19: automation rules on conversation.status_changed
         return conv, updated
     raise Conflict("the conversation kept changing; try again", code="conversation_busy")
+
+
+# -- automation rules (issue 19) ------------------------------------------------------------------------------------
+def _rules(table: Table, conv: Conversation, old: str) -> None:
+    """The status_changed rules (services/rules.py). The change is made and answered for: a failure of the rules is
+    counted and logged (each run records its own outcome), never the agent's request failing after the fact."""
+    from switchboard.errors import SwitchboardError
+    from switchboard.services import rules
+
+    try:
+        rules.status_changed(table, conv, old)
+    except SwitchboardError:
+        observability.count("RulesFailed")

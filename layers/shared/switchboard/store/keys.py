@@ -423,6 +423,48 @@ def webhook_parked(endpoint_id: str, parked_at: str, event_id: str) -> dict[str,
 
 def audit_pk(month: str) -> str:
     return f"AUDIT#{month}"
+# -- automation rules and macros (issue 19) -------------------------------------------------------------------------
+# RULES                RULE#<rule id>            a rule (one partition: a business has dozens, read in one Query)
+# RULES                VERSION                   changed with every rule change (caches compare it)
+# MACROS               MACRO#<macro id>          a macro, shared or an agent's own (one partition, read in one Query)
+# CONV#<id>            RULERUN#<rule>#<event>    one rule's run for one event of the conversation: the once-only claim
+#                                                and its outcome; GSI1 RULERUNS#<rule> / <at>#<conv>: the rule's runs
+# CONV#<id>            DUE#idle                  the conversation's idle timer        DueIndex DUE#idle
+# CONV#<id>            DUE#rule_mail#<run>       a notify_email action's mail          DueIndex DUE#rule_mail
+RULES_PK, MACROS_PK = "RULES", "MACROS"
+IDLE, RULE_MAIL = "idle", "rule_mail"  # DueIndex jobs
+
+
+def rule(rule_id: str) -> Key:
+    return {"pk": RULES_PK, "sk": f"RULE#{rule_id}"}
+
+
+def rules_version() -> Key:
+    """Changed with every rule change: a cached list of rules is read again only when it moved."""
+    return {"pk": RULES_PK, "sk": "VERSION"}
+
+
+def macro(macro_id: str) -> Key:
+    return {"pk": MACROS_PK, "sk": f"MACRO#{macro_id}"}
+
+
+def rule_run(conv_id: str, rule_id: str, event_id: str) -> Key:
+    """Under the conversation: erasure and retention, which delete its partition, take its runs with it."""
+    return {"pk": conversation_pk(conv_id), "sk": f"RULERUN#{rule_id}#{event_id}"}
+
+
+def rule_runs_pk(rule_id: str) -> str:
+    return f"RULERUNS#{rule_id}"
+
+
+def rule_run_index(rule_id: str, at: str, conv_id: str) -> dict[str, str]:
+    """GSI1 (overloaded, like GSI2's CONTACTS partition): a rule's runs, newest first."""
+    return {"gsi1pk": rule_runs_pk(rule_id), "gsi1sk": f"{at}#{conv_id}"}
+
+
+def rule_mail(conv_id: str, run_key: str) -> Key:
+    return due(conv_id, f"{RULE_MAIL}#{run_key}")
+
 
 
 # -- help center (issue 18) ------------------------------------------------------------------------
