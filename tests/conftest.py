@@ -52,6 +52,9 @@ def reset_caches() -> None:
     from switchboard.services import inboxes  # the directory's brief cache (issue 14)
 
     inboxes.forget()
+    from switchboard.store import reports  # reports: the business time zone's brief cache (issue 16)
+
+    reports.forget_zone()
 
 
 @pytest.fixture(autouse=True)

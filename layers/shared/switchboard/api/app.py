@@ -30,6 +30,7 @@ from switchboard.api import (
     webhooks,
 )
 from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import reports as report_routes  # reports and the conversation export (issue 16)
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
@@ -74,6 +75,7 @@ app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
 app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
+app.include_router(report_routes.router)  # reports and the conversation export (issue 16)
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -41,6 +41,11 @@ Items (pk / sk):
   WEBHOOK#<endpoint>   DELIVERY#<at>#<event id>  one event's delivery to it: the delivery log, and its retries
                                                  (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
   AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
+  (reports)
+  REPORT#<local day>   <dimension>               one day's report counters of one dimension (agents, labels, channels,
+                                                 sources, inboxes), per key; the day in the business time zone
+  conversations also carry created_pk = CREATED#<utc day>, created_sk = <created>#<id>: CreatedIndex, conversations
+  by the day they were created (the conversation export)
 """
 
 from __future__ import annotations
@@ -414,3 +419,21 @@ def webhook_parked(endpoint_id: str, parked_at: str, event_id: str) -> dict[str,
 
 def audit_pk(month: str) -> str:
     return f"AUDIT#{month}"
+
+
+# -- reports (issue 16): daily report counters per dimension, and conversations by creation day ----------------------
+def report_day(day: str, dimension: str) -> Key:
+    """One day's (business time zone) counters of one report dimension: a report reads one item per day."""
+    return {"pk": f"REPORT#{day}", "sk": dimension}
+
+
+CREATED_INDEX = "CreatedIndex"  # created_pk / created_sk: conversations by the UTC day they were created
+
+
+def created_pk(utc_day: str) -> str:
+    return f"CREATED#{utc_day}"
+
+
+def created_keys(created_at: str, conv_id: str) -> dict[str, str]:
+    """CreatedIndex's attributes on a conversation item."""
+    return {"created_pk": created_pk(created_at[:10]), "created_sk": f"{created_at}#{conv_id}"}
