@@ -13,6 +13,8 @@ import { createSettingsPage } from './settings.js';
 import { createTeamsPage } from './teams.js';
 import { createAuditPage } from './audit.js'; // growth
 import { createLinksPage } from './links.js'; // growth
+import { createReportsPage } from './reports.js'; // reports (issue 16)
+import { createWebhooksPage } from './webhooks.js'; // reports (issue 16): endpoints for events
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -64,6 +66,13 @@ async function start() {
   navLinks.links = h('a', { href: '#/links', 'data-testid': 'nav-links' }, 'Links');
   if (me.role === 'admin') navLinks.audit = h('a', { href: '#/audit', 'data-testid': 'nav-audit' }, 'Audit');
   const growthPages = { links: () => createLinksPage({ me }), audit: () => createAuditPage() };
+  // reports (issue 16): the reports (everyone) and the endpoints for events (admins)
+  navLinks.reports = h('a', { href: '#/reports', 'data-testid': 'nav-reports' }, 'Reports');
+  growthPages.reports = () => createReportsPage({ me });
+  if (me.role === 'admin') {
+    navLinks.webhooks = h('a', { href: '#/webhooks', 'data-testid': 'nav-webhooks' }, 'Events');
+    growthPages.webhooks = () => createWebhooksPage();
+  }
   // Round-robin hands new conversations only to agents who say they are available.
   const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
   const availability = h('span', { class: 'availability' }, available,
@@ -113,7 +122,8 @@ async function start() {
 
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
-                    teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log' };
+                    teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log',
+                    reports: 'Reports', webhooks: 'Events for other systems' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
