@@ -105,7 +105,7 @@ export function createReportsPage({ me }) {
           { format: fmtDuration })),
       h('figure', { class: 'chart-card' }, h('figcaption', {}, 'CSAT (average of 5)'),
         barChart('Average CSAT', top.map((r) => ({ label: label(dim, r).slice(0, 16), value: r.csat.average, cls: 'csat' })),
-          { max: 5, format: (v) => Number(v).toFixed(2) }))));
+          { max: 5, format: (v) => Number(v).toFixed(2) })));
     replace(out, h('p', { class: 'hint' }, `${current.from} to ${current.to}, days in the business time zone.`),
       h('div', { class: 'table-scroll' }, table), charts);
   }
@@ -151,8 +151,8 @@ export function createReportsPage({ me }) {
   const root = h('section', { class: 'page reports-page', 'data-testid': 'reports', 'aria-labelledby': 'reports-title' },
     h('h2', { id: 'reports-title' }, 'Reports'),
     h('p', { class: 'hint' }, 'Conversations, first response and resolution times (median and 90th percentile) and '
-      + 'satisfaction, by agent, label, channel, source or inbox. Agents: conversations assigned to them; labels: '
-      + 'conversations labelled; the others: conversations opened.'),
+      + 'satisfaction, by agent, label, channel, source or inbox. Agents: the conversations they handled (assigned, '
+      + 'answered first or resolved); labels: conversations labelled; the others: conversations opened.'),
     form, h('div', { class: 'report-actions' }, csvButton, exportButton), exportNote, out);
   return { root, mount(container) { container.replaceChildren(root); load(); }, unmount() { root.remove(); } };
 }

@@ -15,12 +15,12 @@ from playwright.sync_api import expect
 
 # The tier's fixtures and helpers (importing the module also skips this one without chromium).
 from tests.browser.conftest import new_whatsapp_conversation
-from tests.browser.test_frontend import LAPTOP, browser, open_page, page, shot, sign_in  # noqa: F401
-from tests.e2e.test_growth_e2e import Receiver, receiver  # noqa: F401
+from tests.browser.test_frontend import LAPTOP, open_page, shot, sign_in
+from tests.e2e.test_growth_e2e import receiver  # noqa: F401  (the fixture)
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 
-def test_the_agents_report_shows_an_agents_figures_and_downloads_as_csv(page, local_stack):  # noqa: F811
+def test_the_agents_report_shows_an_agents_figures_and_downloads_as_csv(page, local_stack):
     admin = f"rep.{uuid.uuid4().hex[:5]}@example.com"
     customer = new_whatsapp_conversation(local_stack, f"Rita {uuid.uuid4().hex[:6]}", ["Where is my parcel?"])
     sign_in(page, admin, role="admin")
@@ -38,6 +38,7 @@ def test_the_agents_report_shows_an_agents_figures_and_downloads_as_csv(page, lo
     mine = page.locator(f'[data-testid="report-row"][data-key="{admin}"]')
     expect(mine).to_be_visible()
     cells = mine.locator("td")
+    expect(cells.nth(0)).to_have_text("1")  # handled: answered and resolved by them
     expect(cells.nth(1)).to_have_text("1")  # resolved
     expect(cells.nth(2)).to_have_text(re.compile(r"\d"))  # a first response time
     expect(page.locator(".reports-page svg.chart").first).to_be_visible()
@@ -60,7 +61,7 @@ def test_the_agents_report_shows_an_agents_figures_and_downloads_as_csv(page, lo
     assert mine_exported["resolved_by"] == admin and mine_exported["status"] == "resolved"
 
 
-def test_agents_see_reports_but_no_export_nor_endpoints(browser, local_stack):  # noqa: F811
+def test_agents_see_reports_but_no_export_nor_endpoints(browser, local_stack):
     agent_page, errors = open_page(browser, local_stack.base, LAPTOP)
     sign_in(agent_page, "agent@example.com", role="agent")
     expect(agent_page.get_by_test_id("nav-webhooks")).to_have_count(0)
@@ -98,7 +99,7 @@ def test_an_admin_registers_an_endpoint_sees_its_secret_once_and_tests_it(page, 
     expect(page.get_by_test_id("webhook").filter(has_text=receiver.url)).to_have_count(0)
 
 
-def test_the_inbox_filters_by_source(page, local_stack):  # noqa: F811
+def test_the_inbox_filters_by_source(page, local_stack):
     name = f"Poster {uuid.uuid4().hex[:4]}"
     link = local_stack.api("POST", "/api/links", {"name": name, "channel": "whatsapp", "text": "Hi"}, role="admin").json()
     text = parse_qs(urlsplit(link["url"]).query)["text"][0]

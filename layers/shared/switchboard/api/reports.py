@@ -39,8 +39,8 @@ class ReportRow(ApiModel):
     key: str = Field(description="agent email, label, channel, inbox id, or source (link:<id>, ad:<id>, page, "
                                  "other, none)")
     name: str | None = Field(None, description="a display name where the key is an id (sources)")
-    conversations: int = Field(description="opened (channels, inboxes, sources), assigned (agents), labelled "
-                                           "(labels) in the range")
+    conversations: int = Field(description="opened (channels, inboxes, sources), handled (agents: assigned, "
+                                           "answered first or resolved; once each), labelled (labels) in the range")
     resolved: int
     first_response_seconds: Percentiles
     resolution_seconds: Percentiles

@@ -48,7 +48,7 @@ def auto_assign(table: Table, conv: Conversation, members: Collection[str] | Non
     for candidate in candidates:
         if store_agents.claim_slot(table, candidate.email, clock.iso(clock.now())):  # a place under the cap
             assigned = conversations.assign(table, conv.id, candidate.email)
-            reports.assigned(table, candidate.email, clock.iso(clock.now()))  # reports: conversations per agent
+            reports.assigned(table, assigned, candidate.email, clock.iso(clock.now()))  # reports: per agent
             return assigned
     return conv
 
@@ -57,7 +57,7 @@ def reassign(table: Table, conv: Conversation, agent: str | None) -> Conversatio
     """A hand assignment moves the conversation's weight from one agent's load to the other's."""
     updated = conversations.assign(table, conv.id, agent)
     if (conv.assignee or None) != (updated.assignee or None):
-        reports.assigned(table, updated.assignee, clock.iso(clock.now()))  # reports: conversations per agent
+        reports.assigned(table, updated, updated.assignee, clock.iso(clock.now()))  # reports: conversations per agent
     if conv.status != "resolved" and (conv.assignee or None) != (updated.assignee or None):
         _load(table, conv.assignee, -1)
         _load(table, updated.assignee, +1)

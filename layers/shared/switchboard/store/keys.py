@@ -44,6 +44,7 @@ Items (pk / sk):
   (reports)
   REPORT#<local day>   <dimension>               one day's report counters of one dimension (agents, labels, channels,
                                                  sources, inboxes), per key; the day in the business time zone
+  CONV#<id>            HANDLED#<agent>           the agent handled it (counted once in the agents report)
   conversations also carry created_pk = CREATED#<utc day>, created_sk = <created>#<id>: CreatedIndex, conversations
   by the day they were created (the conversation export)
 """
@@ -425,6 +426,11 @@ def audit_pk(month: str) -> str:
 def report_day(day: str, dimension: str) -> Key:
     """One day's (business time zone) counters of one report dimension: a report reads one item per day."""
     return {"pk": f"REPORT#{day}", "sk": dimension}
+
+
+def report_handled(conv_id: str, agent: str) -> Key:
+    """An agent handled the conversation (assigned, answered first, resolved): counted once in their report."""
+    return {"pk": f"CONV#{conv_id}", "sk": f"HANDLED#{agent.lower()}"}
 
 
 CREATED_INDEX = "CreatedIndex"  # created_pk / created_sk: conversations by the UTC day they were created

@@ -3,7 +3,8 @@ so that a report over a range reads one item per day of the range, never a conve
 
 Item REPORT#<local day> / <dimension> (dimensions: agents, labels, channels, sources, inboxes) holds flat counters
 named `<counter>|<key>`:
-  n     conversations: opened (channels, inboxes, sources), assigned to the agent (agents), labelled (labels)
+  n     conversations: opened (channels, inboxes, sources), handled by the agent (agents: assigned to them, answered
+        first or resolved by them; once per conversation, by a CONV#<id> / HANDLED#<agent> claim), labelled (labels)
   r     resolutions
   f<i>  first responses in time bucket i (store/metrics.BUCKETS)
   s<i>  resolutions in time bucket i
@@ -28,7 +29,7 @@ from switchboard.errors import BadRequest, ServiceUnavailable
 from switchboard.settings import get_settings
 from switchboard.store import keys, settings_doc
 from switchboard.store.metrics import BUCKETS, MAX_DAYS, bucket
-from switchboard.store.table import Table
+from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
     from switchboard.models import Conversation, Source
@@ -150,10 +151,28 @@ def attributed(table: Table, conv: Conversation, source: Source) -> None:
         record(table, local_day(table, conv.created_at), "sources", {NO_SOURCE: {"n": -1}, key: {"n": 1}})
 
 
-def assigned(table: Table, agent: str | None, at: str) -> None:
-    """A conversation went to an agent (counted when the assignee changed)."""
-    if agent:
-        record(table, local_day(table, at), "agents", {agent.lower(): {"n": 1}})
+def handled(table: Table, conv_id: str, agent: str | None, at: str, expires_at: int | None = None) -> None:
+    """An agent handled a conversation (it was assigned to them, they answered it first, or resolved it): counted
+    in their `conversations` once per conversation, on the day they first did, by a claim in its partition (which
+    goes with the conversation: retention, erasure). Automation is not an agent."""
+    if not agent or agent.startswith("automation"):
+        return
+    item: dict[str, Any] = {**keys.report_handled(conv_id, agent), "type": "report_handled", "at": at}
+    if expires_at:
+        item["expires_at"] = expires_at
+    try:
+        table.put(item, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return  # counted before
+    except (ServiceUnavailable, BadRequest):
+        observability.count("ReportCountsLost")
+        return
+    record(table, local_day(table, at), "agents", {agent.lower(): {"n": 1}})
+
+
+def assigned(table: Table, conv: Conversation, agent: str | None, at: str) -> None:
+    """A conversation went to an agent."""
+    handled(table, conv.id, agent, at, conv.expires_at)
 
 
 def labelled(table: Table, added: Iterable[str], at: str) -> None:
@@ -164,11 +183,13 @@ def labelled(table: Table, added: Iterable[str], at: str) -> None:
 def first_response(table: Table, conv: Conversation, agent: str | None, at: str, seconds: float) -> None:
     """The conversation's first answer (once: its conditional write), credited to whoever answered."""
     record_all(table, local_day(table, at), dims_of(conv, agent or conv.assignee), {f"f{bucket(seconds)}": 1})
+    handled(table, conv.id, agent or conv.assignee, at, conv.expires_at)
 
 
 def resolved(table: Table, conv: Conversation, by: str, at: str, seconds: float) -> None:
     """A resolution (once: its conditional write), credited to whoever resolved it."""
     record_all(table, local_day(table, at), dims_of(conv, by), {"r": 1, f"s{bucket(seconds)}": 1})
+    handled(table, conv.id, by, at, conv.expires_at)
 
 
 def csat(table: Table, day: str, dims: dict[str, list[str]], counters: dict[str, int]) -> None:
