@@ -37,6 +37,12 @@ function label(dimension, row) {
   return row.key;
 }
 
+/** A chart's label: short enough for its column (an agent by the part of the address before @). */
+function chartLabel(dimension, row) {
+  const text = dimension === 'agents' && !row.name ? row.key.split('@')[0] : label(dimension, row);
+  return text.length > 14 ? `${text.slice(0, 13)}…` : text;
+}
+
 const csatText = (c) => (c && typeof c.average === 'number' ? `${c.average.toFixed(2)} (${c.responses})` : '–');
 
 export function createReportsPage({ me }) {
@@ -99,12 +105,12 @@ export function createReportsPage({ me }) {
     const top = rows.slice(0, 8);
     const charts = h('div', { class: 'charts' },
       h('figure', { class: 'chart-card' }, h('figcaption', {}, 'Conversations'),
-        barChart('Conversations', top.map((r) => ({ label: label(dim, r).slice(0, 16), value: r.conversations })))),
+        barChart('Conversations', top.map((r) => ({ label: chartLabel(dim, r), value: r.conversations })))),
       h('figure', { class: 'chart-card' }, h('figcaption', {}, 'First response (median)'),
-        barChart('Median first response', top.map((r) => ({ label: label(dim, r).slice(0, 16), value: r.first_response_seconds.p50, cls: 'p50' })),
+        barChart('Median first response', top.map((r) => ({ label: chartLabel(dim, r), value: r.first_response_seconds.p50, cls: 'p50' })),
           { format: fmtDuration })),
       h('figure', { class: 'chart-card' }, h('figcaption', {}, 'CSAT (average of 5)'),
-        barChart('Average CSAT', top.map((r) => ({ label: label(dim, r).slice(0, 16), value: r.csat.average, cls: 'csat' })),
+        barChart('Average CSAT', top.map((r) => ({ label: chartLabel(dim, r), value: r.csat.average, cls: 'csat' })),
           { max: 5, format: (v) => Number(v).toFixed(2) })));
     replace(out, h('p', { class: 'hint' }, `${current.from} to ${current.to}, days in the business time zone.`),
       h('div', { class: 'table-scroll' }, table), charts);

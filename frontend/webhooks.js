@@ -127,7 +127,7 @@ export function createWebhooksPage() {
     });
     const show = h('button', { type: 'button', 'data-testid': 'webhook-show-log' }, 'Delivery log');
     show.addEventListener('click', showLog);
-    return h('article', { class: 'link-card webhook-card', 'data-testid': 'webhook' },
+    return h('article', { class: 'webhook-card', 'data-testid': 'webhook' },
       h('h3', {}, h('code', { class: 'webhook-url' }, endpoint.url)),
       h('p', { class: 'muted' }, `Events: ${endpoint.events.join(', ')} · added ${fmtDateTime(endpoint.created_at)}`
         + (endpoint.created_by ? ` by ${endpoint.created_by}` : '')),

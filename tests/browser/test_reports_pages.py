@@ -89,6 +89,7 @@ def test_an_admin_registers_an_endpoint_sees_its_secret_once_and_tests_it(page, 
     expect(card).to_contain_text("Delivered: HTTP 200", timeout=20_000)
     expect(card.get_by_test_id("webhook-delivery").first).to_contain_text("webhook.test")
     assert any(h.get("x-switchboard-signature", "").startswith("sha256=") for h, _, _ in receiver.got)
+    card.get_by_test_id("webhook-deliveries").scroll_into_view_if_needed()
     shot(page, "reports-webhooks-page")
     # after a reload the secret is gone for good: only the list remains
     page.reload()
