@@ -77,6 +77,9 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[key] = overrides.get(key) or env.get(key) or value
     # growth: event endpoints on this machine (a test receiver on 127.0.0.1) are allowed locally, never deployed
     env["LOCAL_WEBHOOK_ALLOW_LOOPBACK"] = overrides.get("LOCAL_WEBHOOK_ALLOW_LOOPBACK") or "1"
+    # help center: the pages are served by this stack at /help/; there is no CloudFront to invalidate (a no-op)
+    env["HELP_SITE_URL"] = overrides.get("HELP_SITE_URL") or f"{base_url}/help"
+    env["FRONTEND_DISTRIBUTION_ID"] = overrides.get("FRONTEND_DISTRIBUTION_ID") or ""
     return env
 
 

@@ -41,6 +41,12 @@ Items (pk / sk):
   WEBHOOK#<endpoint>   DELIVERY#<at>#<event id>  one event's delivery to it: the delivery log, and its retries
                                                  (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
   AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
+  ARTICLES             ARTICLE#<id>              help center article: the working copy, its status (one partition)
+  ARTICLESLUG#<slug>   ARTICLESLUG               slug uniqueness (slugs are unique across locales)
+  HELPPUB              ARTICLE#<id>              the published snapshot of an article (what the static pages show)
+  ARTICLESTATS#<id>    TOTAL                     an article's lifetime counts, and whether it may be counted (published)
+  HELPSTATS#<yyyy-mm>  <yyyy-mm-dd>#<article id> an article's counts of one day (views, helpful, widget opens...)
+  HELPSEARCH#<yyyy-mm> <yyyy-mm-dd>#<query>      searches that found nothing, counted per day (normalized query)
   (reports)
   REPORT#<local day>   <dimension>               one day's report counters of one dimension (agents, labels, channels,
                                                  sources, inboxes), per key; the day in the business time zone
@@ -273,6 +279,8 @@ def template(channel: str, name: str, language: str) -> Key:
 
 def templates_sync(channel: str) -> Key:
     return {"pk": templates_pk(channel), "sk": "SYNC"}
+
+
 # -- rate limits (issue 11) ------------------------------------------------------------------------
 def rate_counters(scope: str, subject: str, hour_start: int) -> Key:
     """The request counters of one client (`subject`: a keyed hash of a visitor id or an address, never the value
@@ -443,3 +451,44 @@ def created_pk(utc_day: str) -> str:
 def created_keys(created_at: str, conv_id: str) -> dict[str, str]:
     """CreatedIndex's attributes on a conversation item."""
     return {"created_pk": created_pk(created_at[:10]), "created_sk": f"{created_at}#{conv_id}"}
+
+
+# -- help center (issue 18) ------------------------------------------------------------------------
+ARTICLES_PK = "ARTICLES"
+ARTICLE_PREFIX = "ARTICLE#"
+HELP_PUBLISHED_PK = "HELPPUB"
+
+
+def article(article_id: str) -> Key:
+    """An article's working copy (one partition: a help center has tens to hundreds, listed in one Query)."""
+    return {"pk": ARTICLES_PK, "sk": f"{ARTICLE_PREFIX}{article_id}"}
+
+
+def article_slug(slug: str) -> Key:
+    return {"pk": f"ARTICLESLUG#{slug}", "sk": "ARTICLESLUG"}
+
+
+def published_article(article_id: str) -> Key:
+    """What is public of an article: every published snapshot in one partition, which the publisher reads whole."""
+    return {"pk": HELP_PUBLISHED_PK, "sk": f"{ARTICLE_PREFIX}{article_id}"}
+
+
+def article_stats(article_id: str) -> Key:
+    return {"pk": f"ARTICLESTATS#{article_id}", "sk": "TOTAL"}
+
+
+def help_stats_pk(month: str) -> str:
+    return f"HELPSTATS#{month}"
+
+
+def help_stats(day: str, article_id: str) -> Key:
+    """An article's counters of one day, in its month's partition: a report reads a month in one Query."""
+    return {"pk": help_stats_pk(day[:7]), "sk": f"{day}#{article_id}"}
+
+
+def failed_searches_pk(month: str) -> str:
+    return f"HELPSEARCH#{month}"
+
+
+def failed_search(day: str, query: str) -> Key:
+    return {"pk": failed_searches_pk(day[:7]), "sk": f"{day}#{query}"}
