@@ -157,7 +157,7 @@ def handled(table: Table, conv_id: str, agent: str | None, at: str, expires_at: 
     goes with the conversation: retention, erasure). Automation is not an agent."""
     if not agent or agent.startswith("automation"):
         return
-    item: dict[str, Any] = {**keys.report_handled(conv_id, agent), "type": "report_handled", "at": at}
+    item: dict[str, Any] = {**keys.report_handled(conv_id, agent), "type": "report_handled", "created_at": at}
     if expires_at:
         item["expires_at"] = expires_at
     try:
