@@ -51,13 +51,14 @@ def reply(stack, conv_id: str, role: str = "agent") -> None:
     assert stack.http("POST", f"/api/conversations/{conv_id}/messages", {"text": "hello"}, role=role).status == 202
 
 
-def rate(stack, conv_id: str, resolved_by: str, rating: int) -> None:
+def rate(stack, conv_id: str, resolved_by: str, rating: int) -> str:
     expires = clock.epoch() + 86400
     surveys.claim(Table(), conv_id, "r1", resolved_by=resolved_by, sent_at=clock.iso(clock.now()),
                   expires_token=expires)
     later(3600)  # past the scanners' hold: a customer's click counts
     token = survey.make_token(conv_id, "r1", expires)
     assert stack.http("GET", f"/survey/{token}", query=f"rating={rating}").status == 200
+    return token
 
 
 def report(stack, dimension: str, day_from: str, day_to: str | None = None, role: str = "agent") -> dict:
@@ -95,7 +96,7 @@ def scenario(stack, monkeypatch):
     assert stack.http("POST", f"/api/conversations/{c}/resolve", role="agent").status == 200  # 3600 s
     at("2027-01-15T17:00:00Z")
     rate(stack, b, "agent@example.com", 5)
-    rate(stack, c, "agent@example.com", 3)
+    c_survey = rate(stack, c, "agent@example.com", 3)
     assert stack.http("PUT", "/api/me/availability", {"available": False}, role="agent").status == 200
     at("2027-01-16T03:00:00Z")  # 22:00 on the 15th in New York: the 16th in UTC
     e = arrive(stack, "wamid.rp.e", "15550007005", text=f"Hi (ref {link['ref']})")
@@ -104,7 +105,7 @@ def scenario(stack, monkeypatch):
     reply(stack, e, role="admin")  # 10 s: (0, 15]
     at("2027-01-16T03:10:00Z")
     assert stack.http("POST", f"/api/conversations/{e}/resolve", role="admin").status == 200  # 600 s
-    return {"a": a, "b": b, "c": c, "d": d, "e": e, "link": link}
+    return {"a": a, "b": b, "c": c, "d": d, "e": e, "link": link, "c_survey": c_survey}
 
 
 def test_each_report_counts_the_business_day_with_percentiles_and_csat(stack, scenario):
@@ -254,3 +255,13 @@ def test_erasure_takes_the_contact_out_of_exports_and_reports_hold_no_personal_d
     text = repr(items)
     for personal in ("15550007002", "Ann 02", conv["contact"]["id"], scenario["b"]):
         assert personal not in text
+
+
+def test_a_changed_rating_moves_the_same_counters_on_the_day_it_was_first_counted(stack, scenario):
+    at("2027-01-16T12:00:00Z")  # the next day (the link is valid a day): the change belongs to the 15th
+    changed = stack.http("POST", f"/survey/{scenario['c_survey']}", b"rating=1",
+                         {"Content-Type": "application/x-www-form-urlencoded"})
+    assert changed.status == 200
+    ann = report(stack, "agents", "2027-01-15")["agent@example.com"]
+    assert ann["csat"] == {"average": 3.0, "responses": 2, "satisfied_share": 0.5}  # (5 + 1) / 2, still two answers
+    assert report(stack, "agents", "2027-01-16")["agent@example.com"]["csat"]["responses"] == 0
