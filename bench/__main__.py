@@ -1,4 +1,4 @@
-"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost,search,rules]
+"""make bench: python -m bench [--quick] [--output PATH] [--only imports,webhook,items,cost,search,rules,reports]
 
 Writes bench/results.json (the contract's flat keys plus detail under other keys) and prints a table with each
 target and whether it was met. Missed targets are reported, not fatal (timing noise must not fail CI); the exit
@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import ROOT, report
 
-SECTIONS = ("imports", "webhook", "items", "cost", "search", "rules")  # rules: issue 19
+SECTIONS = ("imports", "webhook", "items", "cost", "search", "rules", "reports")  # rules: issue 19; reports: issue 16
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from bench import cold_imports, cost, items_read, webhook, webhook_batch  # after sys.path is set up
+    from bench import reports as reports_bench  # reports and the conversation export (issue 16)
     from bench import search as search_bench  # contacts and search (issue 14)
 
     def log(message: str) -> None:
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import rules as rules_bench  # issue 19: automation rules
 
     section("rules", rules_bench.measure)
+    section("reports", lambda: reports_bench.measure(min(conversations, 20_000), log))
 
     functions = [spec.name for spec in cold_imports.function_specs()]
     keys = report.contract_keys(functions)

@@ -35,6 +35,9 @@ FIXED_TARGETS: dict[str, tuple[str, Any]] = {
     # automation rules (issue 19): 50 enabled rules cost a message at most 1 ms of CPU, and no more AWS requests
     "rules_cpu_ms_per_message_50_rules": ("<= 1.0", lambda v: v <= 1.0),
     "rules_aws_requests_per_message_50_rules": ("0 (as 0 rules)", lambda v: v <= 0),
+    # reports (issue 16): a report reads its range's days, never conversations; the export's rate (moto-bound)
+    "report_items_read_per_day": ("<= 1.5", lambda v: v <= 1.5),
+    "export_rows_per_second": ("reported", None),
 }
 
 

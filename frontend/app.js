@@ -15,6 +15,8 @@ import { createTeamsPage } from './teams.js';
 import { createAuditPage } from './audit.js'; // growth
 import { createLinksPage } from './links.js'; // growth
 import { createRulesPage } from './rules.js'; // issue 19: automation rules and macros
+import { createReportsPage } from './reports.js'; // reports (issue 16)
+import { createWebhooksPage } from './webhooks.js'; // reports (issue 16): endpoints for events
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -70,6 +72,13 @@ async function start() {
   navLinks.automation = h('a', { href: '#/automation', 'data-testid': 'nav-automation' }, 'Automation');
   const growthPages = { links: () => createLinksPage({ me }), audit: () => createAuditPage() };
   growthPages.automation = () => createRulesPage({ me }); // issue 19
+  // reports (issue 16): the reports (everyone) and the endpoints for events (admins)
+  navLinks.reports = h('a', { href: '#/reports', 'data-testid': 'nav-reports' }, 'Reports');
+  growthPages.reports = () => createReportsPage({ me });
+  if (me.role === 'admin') {
+    navLinks.webhooks = h('a', { href: '#/webhooks', 'data-testid': 'nav-webhooks' }, 'Events');
+    growthPages.webhooks = () => createWebhooksPage();
+  }
   // Round-robin hands new conversations only to agents who say they are available.
   const available = h('input', { type: 'checkbox', id: 'availability', 'data-testid': 'availability' });
   const availability = h('span', { class: 'availability' }, available,
@@ -120,7 +129,8 @@ async function start() {
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
                     teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log',
-                    articles: 'Help center', automation: 'Automation' };
+                    articles: 'Help center', automation: 'Automation', reports: 'Reports',
+                    webhooks: 'Events for other systems' };
     document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { filterFields } from './inboxes.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
 import { PRIORITIES, SORTS, createBulkBar, priorityBadge, slaBadge, snoozeBadge } from './organize.js';
-import { sourceChip } from './source.js';
+import { sourceChip, sourceFilterField } from './source.js';
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
 } from './ui.js';
@@ -69,6 +69,7 @@ export function createInbox({ me, onUnread }) {
         h('div', { class: 'field' }, select('assignee', 'Assignee', [['', 'Anyone'], [me.email, 'Me']])),
         h('div', { class: 'field' }, h('label', { for: 'filter-label' }, 'Label'), labelInput),
         filterFields(filters, (name, value) => setFilter(name, value)), // by inbox and team (issue 14)
+        sourceFilterField(filters, (name, value) => setFilter(name, value)), // by entry link (issue 16)
         h('div', { class: 'field' }, select('priority', 'Priority', [['', 'Any'], ...PRIORITIES])),
         h('div', { class: 'field' }, select('sort', 'Sort', SORTS)))),
     bulk.root,
@@ -98,7 +99,7 @@ export function createInbox({ me, onUnread }) {
 
   function query(cursor) {
     return { status: filters.status, channel: filters.channel, assignee: filters.assignee, label: filters.label,
-             inbox: filters.inbox, team: filters.team,
+             inbox: filters.inbox, team: filters.team, source: filters.source || '', // source: issue 16
              priority: filters.priority, sort: filters.sort === 'activity' ? '' : filters.sort, limit: PAGE, cursor };
   }
 

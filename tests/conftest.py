@@ -55,6 +55,9 @@ def reset_caches() -> None:
     from switchboard.services import rules  # issue 19: the rules' brief cache
 
     rules.forget()
+    from switchboard.store import reports  # reports: the business time zone's brief cache (issue 16)
+
+    reports.forget_zone()
 
 
 @pytest.fixture(autouse=True)

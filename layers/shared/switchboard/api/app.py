@@ -34,6 +34,7 @@ from switchboard.api import articles as article_routes  # help center
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import rich_replies as rich_reply_routes  # rich replies: retry a failed reply
 from switchboard.api import rules as rule_routes  # issue 19: automation rules and macros
+from switchboard.api import reports as report_routes  # reports and the conversation export (issue 16)
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
@@ -82,6 +83,7 @@ app.include_router(audit.router)
 app.include_router(rule_routes.router)  # issue 19: automation rules and macros
 app.include_router(article_routes.router)  # help center
 app.include_router(help_public.router)  # help center
+app.include_router(report_routes.router)  # reports and the conversation export (issue 16)
 
 
 def error(status: int, code: str, message: str) -> Response:

@@ -47,6 +47,8 @@ ADMIN_ROUTES = ADMIN_ROUTES | frozenset({
     ("POST", "/api/webhooks/{webhook_id}/replay"),
     ("GET", "/api/audit"),
 })
+# reports (issue 16): the conversation export holds contacts' names: admins only (and audited, api/audit.py)
+ADMIN_ROUTES = ADMIN_ROUTES | frozenset({("GET", "/api/exports/conversations")})
 
 
 # issue 19: automation rules are the admins' (macros check their owner in the service)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
 from switchboard.store import agents as store_agents
-from switchboard.store import conversations
+from switchboard.store import conversations, reports
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -47,13 +47,17 @@ def auto_assign(table: Table, conv: Conversation, members: Collection[str] | Non
                         key=lambda a: (a.last_assigned_at or "", a.email))
     for candidate in candidates:
         if store_agents.claim_slot(table, candidate.email, clock.iso(clock.now())):  # a place under the cap
-            return conversations.assign(table, conv.id, candidate.email)
+            assigned = conversations.assign(table, conv.id, candidate.email)
+            reports.assigned(table, assigned, candidate.email, clock.iso(clock.now()))  # reports: per agent
+            return assigned
     return conv
 
 
 def reassign(table: Table, conv: Conversation, agent: str | None) -> Conversation:
     """A hand assignment moves the conversation's weight from one agent's load to the other's."""
     updated = conversations.assign(table, conv.id, agent)
+    if (conv.assignee or None) != (updated.assignee or None):
+        reports.assigned(table, updated, updated.assignee, clock.iso(clock.now()))  # reports: conversations per agent
     if conv.status != "resolved" and (conv.assignee or None) != (updated.assignee or None):
         _load(table, conv.assignee, -1)
         _load(table, updated.assignee, +1)

@@ -69,6 +69,9 @@ def save(table: Table, patch: dict[str, Any]) -> AutomationSettings:
     if not settings_doc.write(table, edits, version):
         raise Conflict("the settings changed meanwhile; reload and try again", code="settings_conflict")
     _cache = None
+    from switchboard.store import reports  # reports: the business day follows a new time zone at once
+
+    reports.forget_zone()
     return updated
 
 

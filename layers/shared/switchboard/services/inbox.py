@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids
 from switchboard.services import assignment, events
-from switchboard.store import conversations, inbox, messages
+from switchboard.store import conversations, inbox, messages, reports
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -58,6 +58,9 @@ def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
     before = conversations.require(table, conv_id)
     after = conversations.set_labels(table, conv_id, list(dict.fromkeys(label.lower() for label in labels)))
     search.labels_changed(table, after, before.labels, after.labels)  # a conversation is found by its labels
+    added = [label for label in after.labels if label not in before.labels]
+    if added:  # reports: conversations per label, counted when the label is put on
+        reports.labelled(table, added, clock.iso(clock.now()))
     return after
 
 

@@ -13,7 +13,7 @@ from switchboard import clock
 from switchboard.channels import referrals
 from switchboard.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import conversations, links, metrics
+from switchboard.store import conversations, links, metrics, reports
 from switchboard.store.table import Table
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ def attribute(table: Table, conv: Conversation, referral: Referral | None) -> So
     if source.link_id:
         links.add_conversation(table, source.link_id, conv.created_at, conv.id)
     metrics.record(table, conv.created_at[:10], {metric_name(source): 1})
+    reports.attributed(table, conv, source)  # reports: by source
     return source
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from switchboard import clock, observability
 from switchboard.errors import BadRequest, NotFound, ServiceUnavailable
-from switchboard.store import metrics, surveys
+from switchboard.store import conversations, metrics, reports, surveys
 from switchboard.store.table import Table
 
 HOLD_SECONDS = 300  # after the email is sent: deliveries are scanned within this
@@ -128,14 +128,35 @@ def answer(table: Table, conv_id: str, resolution: str, rating: int, source: Sou
         record = surveys.get(table, conv_id, resolution)
         if record is None:
             raise NotFound("this survey is no longer available", code="survey_gone")
-        decision = decide(record, rating, source, clock.now())
+        now = clock.now()
+        decision = decide(record, rating, source, now)
         if decision.outcome == "unchanged" and not decision.set_fields:
             return decision
+        report = _report_keys(table, conv_id, record, decision, now)
         if surveys.answer(table, conv_id, resolution, int(record.get("version") or 0), decision.set_fields,
                           decision.remove_fields, decision.counted, record.get("resolved_by") or "-"):
             _count(table, decision)
+            if report:
+                for counters in decision.deltas.values():  # one day's deltas: the day it was first counted
+                    reports.csat(table, report[0], report[1], counters)
             return decision
     raise ServiceUnavailable("the survey is being answered by several clicks at once: try again")
+
+
+def _report_keys(table: Table, conv_id: str, record: dict[str, Any], decision: Decision, now: datetime
+                 ) -> tuple[str, dict[str, list[str]]] | None:
+    """Reports: the business day and the keys (agent who resolved, labels, channel, inbox, source) a survey's CSAT
+    counts under, fixed when it is first counted (kept on the survey record, so that a changed answer moves the
+    same counters); None for a survey first counted before reports existed (the reports never counted it)."""
+    if decision.new_response:
+        conv = conversations.get(table, conv_id)
+        if conv is None:
+            return None
+        day, dims = reports.local_day(table, now), reports.dims_of(conv, record.get("resolved_by"))
+        decision.set_fields |= {"report_day": day, "report_dims": dims}
+        return day, dims
+    kept_day, kept_dims = record.get("report_day"), record.get("report_dims")
+    return (kept_day, kept_dims) if isinstance(kept_day, str) and isinstance(kept_dims, dict) else None
 
 
 def _count(table: Table, decision: Decision) -> None:

@@ -11,7 +11,7 @@ from switchboard.errors import Conflict
 from switchboard.models import Conversation
 from switchboard.services import assignment, events, sla
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import contacts, conversations, due, metrics, queue, suppression
+from switchboard.store import contacts, conversations, due, metrics, queue, reports, suppression
 from switchboard.store.table import ConditionFailed, Table
 
 AUTOMATION = "automation"
@@ -61,6 +61,7 @@ def _resolve_from(table: Table, conv: Conversation, by: str) -> bool:
     queue.resolution_met(table, conv, at)  # issue 14: the resolution target counted, SLA and snooze timers gone
     assignment.closed(table, conv)
     metrics.record(table, at[:10], {"resolved": 1, f"res_{metrics.bucket(seconds)}": 1})
+    reports.resolved(table, conv, by, at, seconds)  # reports: by agent, label, channel, inbox, source
     metrics.status_moved(table, conv, conv.status, "resolved")
     observability.count("ConversationsResolved")
     observability.seconds("ResolutionTime", seconds)

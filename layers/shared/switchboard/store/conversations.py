@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
-from switchboard.store import due, keys, metrics, queue
+from switchboard.store import due, keys, metrics, queue, reports
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -128,6 +128,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         "labels": [], "created_at": now, "updated_at": now, "expires_at": expires_at,
         "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(channel, inbox_id), now, conv_id),  # InboxIndex (issue 14)
         "priority": "normal", "queue_sk": keys.queue_sort("normal", None, conv_id),  # issue 14: QueueIndex
+        **keys.created_keys(now, conv_id),  # reports: CreatedIndex, the conversation export by creation day
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
@@ -140,7 +141,9 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
             return existing
         raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
     metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1, "status_open": 1})
-    return _conversation(item)
+    created = _conversation(item)
+    reports.opened(table, created)  # reports: counted by channel, inbox and (not yet known) source
+    return created
 
 def _update_conversation(table: Table, conv_id: str, expression: str, vals: dict[str, Any],
                          names: dict[str, str] | None = None) -> Conversation:

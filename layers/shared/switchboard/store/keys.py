@@ -48,6 +48,12 @@ Items (pk / sk):
   ARTICLESTATS#<id>    TOTAL                     an article's lifetime counts, and whether it may be counted (published)
   HELPSTATS#<yyyy-mm>  <yyyy-mm-dd>#<article id> an article's counts of one day (views, helpful, widget opens...)
   HELPSEARCH#<yyyy-mm> <yyyy-mm-dd>#<query>      searches that found nothing, counted per day (normalized query)
+  (reports)
+  REPORT#<local day>   <dimension>               one day's report counters of one dimension (agents, labels, channels,
+                                                 sources, inboxes), per key; the day in the business time zone
+  CONV#<id>            HANDLED#<agent>           the agent handled it (counted once in the agents report)
+  conversations also carry created_pk = CREATED#<utc day>, created_sk = <created>#<id>: CreatedIndex, conversations
+  by the day they were created (the conversation export)
 """
 
 from __future__ import annotations
@@ -465,6 +471,29 @@ def rule_run_index(rule_id: str, at: str, conv_id: str) -> dict[str, str]:
 def rule_mail(conv_id: str, run_key: str) -> Key:
     return due(conv_id, f"{RULE_MAIL}#{run_key}")
 
+
+
+# -- reports (issue 16): daily report counters per dimension, and conversations by creation day ----------------------
+def report_day(day: str, dimension: str) -> Key:
+    """One day's (business time zone) counters of one report dimension: a report reads one item per day."""
+    return {"pk": f"REPORT#{day}", "sk": dimension}
+
+
+def report_handled(conv_id: str, agent: str) -> Key:
+    """An agent handled the conversation (assigned, answered first, resolved): counted once in their report."""
+    return {"pk": f"CONV#{conv_id}", "sk": f"HANDLED#{agent.lower()}"}
+
+
+CREATED_INDEX = "CreatedIndex"  # created_pk / created_sk: conversations by the UTC day they were created
+
+
+def created_pk(utc_day: str) -> str:
+    return f"CREATED#{utc_day}"
+
+
+def created_keys(created_at: str, conv_id: str) -> dict[str, str]:
+    """CreatedIndex's attributes on a conversation item."""
+    return {"created_pk": created_pk(created_at[:10]), "created_sk": f"{created_at}#{conv_id}"}
 
 
 # -- help center (issue 18) ------------------------------------------------------------------------

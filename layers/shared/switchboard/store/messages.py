@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from switchboard import clock
-from switchboard.store import due, keys, metrics, queue
+from switchboard.store import due, keys, metrics, queue, reports
 from switchboard.store.conversations import live
 from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor, start_key
 
@@ -176,6 +176,7 @@ def add_outbound(table: Table, conv: Conversation, message: Message, counts_as_r
         if conv.first_response_at is None:
             waited = (clock.parse_iso(message.created_at) - clock.parse_iso(conv.created_at)).total_seconds()
             metrics.record(table, message.created_at[:10], {f"frt_{metrics.bucket(waited)}": 1})
+            reports.first_response(table, conv, message.sender, message.created_at, waited)  # reports
 
 
 def add_note(table: Table, message: Message) -> None:
