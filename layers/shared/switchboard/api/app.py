@@ -32,9 +32,9 @@ from switchboard.api import (
 )
 from switchboard.api import articles as article_routes  # help center
 from switchboard.api import outreach as outreach_routes  # templates capability
+from switchboard.api import reports as report_routes  # reports and the conversation export (issue 16)
 from switchboard.api import rich_replies as rich_reply_routes  # rich replies: retry a failed reply
 from switchboard.api import rules as rule_routes  # issue 19: automation rules and macros
-from switchboard.api import reports as report_routes  # reports and the conversation export (issue 16)
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
