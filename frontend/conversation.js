@@ -651,7 +651,7 @@ export function createConversation({ id, me, onChange }) {
     send.disabled = true;
     composerError.textContent = '';
     try {
-      const m = mode === 'note' ? await api.note(id, text) : await api.reply(id, text, withFiles ? files.ids() : []);
+      const m = mode === 'note' ? await api.note(id, text) : await api.replyAfter(id, text, withFiles ? files.ids() : [], newestSeen());
       if (withFiles) files.clear();
       input.value = '';
       updateSuggestions();
@@ -666,11 +666,22 @@ export function createConversation({ id, me, onChange }) {
         api.contact(conv.contact.id).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
       }
       if (err.code === 'reply_window_closed' && conv && conv.channel === 'whatsapp') showTemplates(true);
+      if (err.code === 'conversation_changed') { // issue 15: someone wrote meanwhile; the draft stays, shown what is new
+        composerError.textContent = 'Not sent: a new message arrived while you were writing. Read it, then send again.';
+        loadMessages().then(() => { scroller.scrollTop = scroller.scrollHeight; }).catch(() => {});
+      }
     } finally {
       updateComposer();
       input.focus();
     }
   });
+
+  /** The live workspace (issue 15): the newest message on screen, sent with a reply as `after`. */
+  function newestSeen() {
+    let newest = null;
+    for (const { data } of messages.values()) if (!newest || data.created_at >= newest.created_at) newest = data;
+    return newest ? newest.id : null;
+  }
 
   function stop() {
     clearInterval(timer);

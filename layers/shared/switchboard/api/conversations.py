@@ -24,7 +24,7 @@ from switchboard.api.schemas import (
 from switchboard.errors import BadRequest
 from switchboard.models import Conversation
 from switchboard.services import attributes as custom_attributes
-from switchboard.services import inbox, inboxes, links, media, replies, workflow
+from switchboard.services import crossing, inbox, inboxes, links, media, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
 
@@ -86,9 +86,11 @@ def list_messages(
 
 
 @router.post("/api/conversations/<conversation_id>/messages", summary="Reply (queued, then sent)",
-             responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}}})
+             responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}},
+                        409: {"description": "conversation_changed: a message arrived after `after` (issue 15)"}})
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = auth.current(router)
+    crossing.check(Table(), conversation_id, body.after, who.email)  # issue 15: 409 conversation_changed
     message = replies.reply(conversation_id, body.text, who.email, attachments=body.attachments,
                             template=body.template.model_dump(mode="json") if body.template else None)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message, media.presigned_url))

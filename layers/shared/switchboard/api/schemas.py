@@ -194,6 +194,11 @@ class ReplyIn(ApiModel):
                                             "sent whatever the reply window")
     attachments: list[str] = Field([], max_length=20, description="upload ids (POST /api/uploads) of files posted "
                                                                   "to the media bucket: sent with the text")
+    # the live workspace (issue 15): no double replies
+    after: str | None = Field(None, min_length=1, max_length=128,
+                              description="the newest message the agent has seen: when the customer wrote since, or "
+                                          "a colleague replied, the answer is 409 conversation_changed and nothing "
+                                          "is sent")
 
     @model_validator(mode="after")
     def _something(self) -> ReplyIn:
