@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.integration.test_agent_api import api, conversation_from
 from tests.integration.test_whatsapp_flow import messages, post, wa_message, wa_payload
 
@@ -49,3 +51,76 @@ def test_after_must_name_a_message_of_the_conversation(stack):
     assert api(stack, "POST", "/api/conversations/cv_missing/messages", {"text": "x", "after": "m_nope"}).status \
         == 404
     assert api(stack, "POST", f"/api/conversations/{conv['id']}/messages", {"text": "x", "after": ""}).status == 422
+
+
+# -- notifications ---------------------------------------------------------------------------------------------------
+def as_user(stack, email: str, method: str, path: str, body=None, role: str = "agent"):
+    """A request as a named agent (stack.http names agents by their role)."""
+    from infra.local import auth
+    from infra.local.events import http_event
+    from infra.local.lambdas import match
+    from tests.integration.conftest import Response
+
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    route, params = match(stack.routes, method, path)
+    claims = auth.verify(f"Bearer {auth.issue(email, role)}")
+    event = http_event(method, path, "", headers, json.dumps(body).encode() if body is not None else b"",
+                       f"{route.method} {route.path}", params, claims, "127.0.0.1")
+    result = stack.functions[route.function].invoke(event)
+    return Response(result["statusCode"], result.get("body") or "", result.get("headers") or {})
+
+
+def notes_of(stack, email: str) -> dict:
+    r = as_user(stack, email, "GET", "/api/notifications")
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_a_mention_in_a_note_notifies_the_agent_once_and_it_can_be_read(stack):
+    conv = conversation_from(stack, "15550001504", "w.live.5", "hello")
+    for who in ("ann.lee@example.com", "bob@example.com"):  # agents known by their availability
+        assert as_user(stack, who, "PUT", "/api/me/availability", {"available": False}).status == 200
+    r = as_user(stack, "bob@example.com", "POST", f"/api/conversations/{conv['id']}/notes",
+                {"text": "@ann can you look? cc @nobody and @bob@example.com"})
+    assert r.status == 201
+    note_id = r.json()["id"]
+    mine = notes_of(stack, "ann.lee@example.com")
+    assert mine["unread"] == 1
+    (item,) = mine["items"]
+    assert item["type"] == "mention" and item["conversation_id"] == conv["id"] and item["by"] == "bob@example.com"
+    assert item["message_id"] == note_id and item["read"] is False
+    assert notes_of(stack, "bob@example.com")["items"] == []  # never by mentioning oneself
+    assert "ann.lee@example.com" in [i["email"] for i in as_user(stack, "x@example.com", "GET",
+                                                                  "/api/mentionable").json()["items"]]
+    # someone else's read names nothing of hers; her own does
+    assert as_user(stack, "bob@example.com", "POST", "/api/notifications/read", {"ids": [item["id"]]}).json() \
+        == {"read": 0}
+    assert as_user(stack, "ann.lee@example.com", "POST", "/api/notifications/read", {"ids": [item["id"]]}).json() \
+        == {"read": 1}
+    assert notes_of(stack, "ann.lee@example.com")["unread"] == 0
+    for bad in ({"ids": []}, {"ids": ["../x"]}, {}):
+        assert as_user(stack, "ann.lee@example.com", "POST", "/api/notifications/read", bad).status == 422
+
+
+def test_assigned_and_customer_replied_notify_the_assignee_once_under_redelivery(stack):
+    conv = conversation_from(stack, "15550001505", "w.live.6", "hello")
+    as_user(stack, "ann@example.com", "POST", f"/api/conversations/{conv['id']}/assign", {"agent": "ann@example.com"})
+    assert notes_of(stack, "ann@example.com")["items"] == []  # assigned to herself: nothing to tell
+    as_user(stack, "bob@example.com", "POST", f"/api/conversations/{conv['id']}/assign", {"agent": "cy@example.com"})
+    (assigned,) = notes_of(stack, "cy@example.com")["items"]
+    assert assigned["type"] == "assigned" and assigned["by"] == "bob@example.com"
+    payload = wa_payload(wa_message("w.live.7", sender="15550001505", text="any news?"), sender="15550001505")
+    post(stack, payload)
+    post(stack, payload)  # the provider's retry
+    stack.drain("ProcessorFunction")
+    kinds = [i["type"] for i in notes_of(stack, "cy@example.com")["items"]]
+    assert sorted(kinds) == ["assigned", "customer_replied"]  # each once (ordered by when each happened)
+
+
+def test_erasing_the_contact_deletes_the_notifications_that_name_its_conversation(stack):
+    conv = conversation_from(stack, "15550001506", "w.live.8", "hello")
+    as_user(stack, "bob@example.com", "POST", f"/api/conversations/{conv['id']}/assign", {"agent": "cy@example.com"})
+    assert len(notes_of(stack, "cy@example.com")["items"]) == 1
+    r = stack.http("DELETE", f"/api/contacts/{conv['contact']['id']}", role="admin")
+    assert r.status in (200, 204), r
+    assert notes_of(stack, "cy@example.com")["items"] == []

@@ -29,6 +29,7 @@ from switchboard.api import (
     team,
     webhooks,
 )
+from switchboard.api import live as live_routes  # issue 15: notifications
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
 from switchboard.api import templates as template_routes  # templates capability
@@ -74,6 +75,7 @@ app.include_router(upload_routes.router)  # rich replies: POST /api/uploads
 app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
+app.include_router(live_routes.router)  # issue 15: notifications
 
 
 def error(status: int, code: str, message: str) -> Response:

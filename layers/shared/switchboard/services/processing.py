@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import assignment, automation, events, inboxes, links, media, optouts, search, sla
+from switchboard.services import (  # issue 15: live, push
+    assignment,
+    automation,
+    events,
+    inboxes,
+    links,
+    live,
+    media,
+    optouts,
+    push,
+    search,
+    sla,
+)
 from switchboard.services.automation_config import backstop_expiry
 from switchboard.store import contacts, conversations, delivery, markers, messages
 from switchboard.store.table import Table
@@ -213,6 +225,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     events.message_created(table, message, required=True)  # growth: the same event id on a redelivery
+    live.customer_message(table, conv, message)  # issue 15: the assignee's notification (retried), the apps' push
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
                           previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
@@ -319,6 +332,7 @@ def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         result = "duplicate"
     delivery.link_provider_message(table, message)
     events.message_created(table, message, required=True)  # growth: the business's message, sent elsewhere
+    push.message_created(table, conv, message)  # issue 15
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome(result, conv.id)
@@ -350,4 +364,6 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attem
                                          event.timestamp, reason)
     if result == "unknown":
         _overtaken(envelope, "the receipt's message", attempt)
+    if result == "applied":  # issue 15: the apps show the new delivery status
+        live.receipt(table, event.channel, event.provider_message_id, event.status)
     return Outcome(result)
