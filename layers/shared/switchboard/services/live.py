@@ -3,6 +3,7 @@ notification and the apps' push, in one place so that processing.py calls one li
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from switchboard.services import notifications, push
@@ -11,6 +12,8 @@ from switchboard.store import delivery
 if TYPE_CHECKING:
     from switchboard.models import Conversation, Message
     from switchboard.store.table import Table
+
+logger = logging.getLogger(__name__)
 
 
 def customer_message(table: Table, conv: Conversation, message: Message) -> None:
@@ -26,6 +29,7 @@ def receipt(table: Table, channel: str, provider_message_id: str, status: str) -
     try:
         ref = delivery.provider_ref(table, channel, provider_message_id)
     except Exception:  # a push never fails the receipt
+        logger.warning("receipt not pushed", exc_info=True)
         return
     if ref:
         push.message_updated(table, ref["conversation_id"], ref["message_id"], status)
