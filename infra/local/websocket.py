@@ -85,7 +85,7 @@ class Hub:
 
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         """Upgrade the handler's request, then run the connection until it closes (on the handler's thread)."""
-        from websockets.frames import Opcode
+        from websockets.frames import Frame, Opcode
         from websockets.http11 import Request
         from websockets.server import ServerProtocol
 
@@ -97,7 +97,8 @@ class Hub:
         # frames), from the same request line and headers.
         head = [handler.requestline, *(f"{name}: {value}" for name, value in handler.headers.items())]
         protocol.receive_data(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        (request,) = [e for e in protocol.events_received() if isinstance(e, Request)] or [None]
+        requests = [e for e in protocol.events_received() if isinstance(e, Request)]
+        request = requests[0] if requests else None
         if request is None:
             handler.connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             return
@@ -138,9 +139,9 @@ class Hub:
                     conn.flush()  # pongs, and the answer to a close
                 log.debug("connection %s: %d bytes, %d frames", connection_id, len(data), len(frames))
                 for frame in frames:
-                    if frame.opcode == Opcode.TEXT:
-                        self._invoke(self._event("$default", connection_id, body=frame.data.decode("utf-8",
-                                                                                               "replace")))
+                    if isinstance(frame, Frame) and frame.opcode == Opcode.TEXT:
+                        self._invoke(self._event("$default", connection_id,
+                                                 body=bytes(frame.data).decode("utf-8", "replace")))
                 if not data or protocol.close_expected() or protocol.state.name == "CLOSED":
                     break
         except (OSError, ValueError):
