@@ -13,6 +13,8 @@ import { createSettingsPage } from './settings.js';
 import { createTeamsPage } from './teams.js';
 import { createAuditPage } from './audit.js'; // growth
 import { createLinksPage } from './links.js'; // growth
+import { startLive, stopLive } from './live.js'; // the live workspace (issue 15)
+import { createNotifications } from './notifications.js'; // issue 15
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -89,12 +91,17 @@ async function start() {
     }
   });
   const main = h('main', { id: 'main', tabindex: '-1' });
+  // the live workspace (issue 15): push events, and the notifications bell with its unread count
+  startLive({ email: me.email, token });
+  let noticed = 0;
+  const notifications = createNotifications({ onCount: (n) => { noticed = n; setTitle(); } });
   const searchBox = createSearchBox(); // keys: / or Ctrl-K (contacts and search, issue 14)
   const topbar = h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/inbox' }, 'Switchboard'),
     h('nav', { 'aria-label': 'Main' }, Object.values(navLinks)),
     searchBox.root,
     h('span', { class: 'who', 'data-testid': 'me' }, `${me.email} · ${me.role}`),
+    notifications.root, // issue 15
     availability,
     h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'));
   app.replaceChildren(h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } },
@@ -114,7 +121,8 @@ async function start() {
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
                     teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log' };
-    document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
+    const count = unread + noticed; // issue 15: unread messages and notifications
+    document.title = `${count ? `(${count}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
@@ -178,6 +186,8 @@ async function start() {
     window.removeEventListener('hashchange', route);
     document.removeEventListener('keydown', keys);
     searchBox.destroy();
+    notifications.destroy(); // issue 15
+    stopLive();
     inbox.unmount();
     if (conversation) conversation.unmount();
     if (page) page.unmount();

@@ -10,6 +10,7 @@ import { attributesSection, priorityBadge, prioritySelect, slaBadge, snoozeBadge
 import { sourceChip } from './source.js';
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
+import { presenceText, pushing, setViewing, subscribe, typed } from './live.js'; // the live workspace (issue 15)
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -55,6 +56,7 @@ export function createConversation({ id, me, onChange }) {
   let timer = null;
   let lastCursor = null; // the cursor that fetched the newest page: polling re-reads from there
   let polling = false;
+  let pollAgain = false; // issue 15
   let mode = 'reply';
   let canned = [];
   let agents = []; // for "Assign to…", loaded once per conversation view
@@ -81,6 +83,8 @@ export function createConversation({ id, me, onChange }) {
     h('label', { for: 'label-input', class: 'sr-only' }, 'New label'), labelInput, labelAdd);
   const actionError = h('p', { class: 'form-error', role: 'alert' });
   const pollError = h('p', { class: 'form-error' }); // not live: it would repeat every few seconds
+  // issue 15: "Ann is viewing" / "Ann is typing…" (a polite live region: read when it changes)
+  const livePresence = h('p', { class: 'conv-presence', 'data-testid': 'conv-presence', 'aria-live': 'polite' });
   const panelToggle = h('button', { type: 'button', class: 'small', 'data-testid': 'contact-toggle',
                                     'aria-controls': 'contact-panel', 'aria-expanded': 'false' }, 'Customer profile');
 
@@ -168,7 +172,7 @@ export function createConversation({ id, me, onChange }) {
       subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, detailsSlot, actionError, pollError),
-    scroller, windowNotice, consentNotice, templatePanel, composer);
+    scroller, livePresence, windowNotice, consentNotice, templatePanel, composer);
   const panelSlot = h('div', { class: 'panel-slot' });
   const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
 
@@ -456,8 +460,10 @@ export function createConversation({ id, me, onChange }) {
   }
 
   async function poll() {
+    if (polling) pollAgain = true; // issue 15: an event during a fetch is fetched after it
     if (polling || document.visibilityState !== 'visible') return;
     polling = true;
+    pollAgain = false;
     try {
       const [detail, inbound] = await Promise.all([api.conversation(id), loadMessages()]);
       applyConversation(detail);
@@ -468,6 +474,7 @@ export function createConversation({ id, me, onChange }) {
       pollError.textContent = errorText(err, 'Refreshing');
     } finally {
       polling = false;
+      if (pollAgain && timer) poll();
     }
   }
 
@@ -509,7 +516,7 @@ export function createConversation({ id, me, onChange }) {
       actionError.textContent = errorText(err, 'Loading the messages');
     }
     markRead();
-    timer = setInterval(poll, POLL_MS);
+    timer = setInterval(() => { if (!pushing()) poll(); }, POLL_MS); // issue 15: no polling while push works
     const { items, error } = await loadCanned();
     canned = items;
     if (error) {
@@ -587,6 +594,7 @@ export function createConversation({ id, me, onChange }) {
   }
 
   input.addEventListener('input', () => { composerError.textContent = ''; updateSuggestions(); });
+  input.addEventListener('input', () => { if (mode === 'reply' && input.value) typed(id); }); // issue 15
   input.addEventListener('click', updateSuggestions);
   input.addEventListener('blur', () => { suggestions.hidden = true; input.setAttribute('aria-expanded', 'false'); });
   input.addEventListener('keydown', (e) => {
@@ -686,7 +694,32 @@ export function createConversation({ id, me, onChange }) {
   function stop() {
     clearInterval(timer);
     timer = null;
+    offLive();
+    setViewing(null);
+    document.removeEventListener('visibilitychange', onVisible);
   }
+
+  // ---- the live workspace (issue 15) -----------------------------------------------------------
+  let liveTimer = null;
+  function showPresence() {
+    const text = presenceText(id);
+    if (livePresence.textContent !== text) livePresence.textContent = text;
+  }
+  const offLive = subscribe((event) => {
+    if (event.type === 'presence' || event.type === 'typing' || event.type === 'presence.tick') {
+      if (!event.conversation_id || event.conversation_id === id) showPresence();
+      return;
+    }
+    const mine = event.conversation_id === id;
+    if ((mine && ['message.created', 'message.updated', 'conversation.updated'].includes(event.type))
+        || event.type === 'resync') {
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(() => { if (timer) poll(); }, 100); // what changed, read through the API
+    }
+  });
+  setViewing(id);
+  const onVisible = () => { if (document.visibilityState === 'visible' && timer) poll(); }; // caught up when shown
+  document.addEventListener('visibilitychange', onVisible);
 
   start();
   return {

@@ -249,7 +249,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/config.json":
             from switchboard.channel_names import CHANNELS
 
-            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS)})
+            # issue 15: the WebSocket at /ws of this very origin (the app makes the ws:// URL from its location)
+            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS), "ws_url": ""})
             return
         target = (root / path.lstrip("/")).resolve()
         if target.is_dir():

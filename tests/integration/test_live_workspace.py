@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.integration.test_agent_api import api, conversation_from
 from tests.integration.test_whatsapp_flow import messages, post, wa_message, wa_payload
@@ -15,6 +16,7 @@ def _newest(stack, conv_id: str) -> str:
 def test_a_reply_after_the_newest_message_goes_and_a_crossed_one_is_refused(stack):
     conv = conversation_from(stack, "15550001501", "w.live.1", "hello")
     seen = _newest(stack, conv["id"])
+    time.sleep(1.1)  # WhatsApp's timestamps are in seconds: same-second messages are ordered by id (see crossing.py)
     # the customer writes again before the agent answers
     post(stack, wa_payload(wa_message("w.live.2", sender="15550001501", text="are you there?"), sender="15550001501"))
     stack.drain("ProcessorFunction")

@@ -6,7 +6,9 @@ What counts as new: a customer's message, or another agent's reply. Not the agen
 tab), not internal notes (nothing reached the customer), not automated messages (a greeting or holding reply is no
 answer to the customer). The check reads back from the newest message to `after` (it costs what arrived since); a
 reply racing another within the same few milliseconds is not caught (there is no lock on a
-conversation), which the app's presence and typing indicators make rare."""
+conversation), which the app's presence and typing indicators make rare. Messages are in the order of their
+timestamps, which some providers give in whole seconds (WhatsApp): two customer messages of the same second are
+ordered by id, and one of them sorting before the `after` the agent saw is not seen as new."""
 
 from __future__ import annotations
 

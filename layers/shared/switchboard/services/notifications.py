@@ -84,12 +84,15 @@ def mark_read(table: Table, agent: str, ids: list[str]) -> int:
 
 # -- the causes ------------------------------------------------------------------------------------------------------
 def known_agents(table: Table) -> set[str]:
-    """Everyone who can be mentioned: agents who set their availability, and teams' members."""
+    """Everyone who can be mentioned: agents who set their availability, teams' members, and agents with the app
+    open now (their WebSocket connections)."""
     from switchboard.services import inboxes
+    from switchboard.store import connections
 
     known = {a.email.lower() for a in agents.list_all(table)}
     for team in inboxes.directory(table)[1]:
         known |= {m.lower() for m in team.members}
+    known |= {str(c["agent"]) for c in connections.agents(table) if c.get("agent")}
     return known
 
 

@@ -1,0 +1,105 @@
+"""The live workspace (issue 15) in the browser: two agents see a new message at once with polling off, see each
+other viewing and typing, a mention pops the other's notification; a crossed reply is stopped with the draft kept;
+the app catches up after a dropped socket."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import new_whatsapp_conversation
+from tests.browser.test_frontend import LAPTOP, open_page, shot, sign_in
+from tests.integration.test_whatsapp_flow import wa_message, wa_payload
+
+NO_POLL = "sessionStorage.setItem('switchboard.noPoll', '1')"  # every view stops polling: push alone
+NO_SOCKET = "window.WebSocket = undefined"  # no push either: the page shows only what it read at first
+
+
+def agent(browser, local_stack, email: str, *scripts: str) -> tuple[Page, list[str]]:
+    page, errors = open_page(browser, local_stack.base, LAPTOP)
+    for script in scripts:
+        page.add_init_script(script)
+    sign_in(page, email)
+    return page, errors
+
+
+def row(page: Page, name: str):
+    return page.get_by_test_id("conversation").filter(has_text=name)
+
+
+def test_two_agents_work_live_without_polling(browser, local_stack):
+    ann, ann_errors = agent(browser, local_stack, "ann@example.com", NO_POLL)
+    bob, bob_errors = agent(browser, local_stack, "bob@example.com", NO_POLL)
+    for page in (ann, bob):
+        expect(page.locator("body[data-live=connected]")).to_have_count(1, timeout=15_000)
+    # A new WhatsApp message appears in both inboxes, pushed (nobody polls)
+    name = f"Liv {uuid.uuid4().hex[:6]}"
+    conv = new_whatsapp_conversation(local_stack, name, ["Is my parcel on its way?"])
+    for page in (ann, bob):
+        expect(row(page, name)).to_be_visible(timeout=10_000)
+    # Both open it: each sees the other viewing, in the conversation and in the inbox row
+    for page in (ann, bob):
+        row(page, name).click()
+        expect(page.get_by_test_id("message").filter(has_text="Is my parcel on its way?")).to_be_visible()
+    expect(bob.get_by_test_id("conv-presence")).to_contain_text("Ann is viewing", timeout=10_000)
+    expect(ann.get_by_test_id("conv-presence")).to_contain_text("Bob is viewing", timeout=10_000)
+    expect(row(bob, name).get_by_test_id("row-presence")).to_contain_text("Ann is viewing")
+    # Ann types: Bob sees it
+    ann.get_by_test_id("reply-input").press_sequentially("On its way")
+    expect(bob.get_by_test_id("conv-presence")).to_contain_text("Ann is typing…", timeout=10_000)
+    shot(bob, "live-01-colleague-typing")
+    # Ann answers: Bob's view shows her reply at once
+    ann.get_by_test_id("reply-input").fill("On its way, it arrives tomorrow.")
+    ann.get_by_test_id("reply-send").click()
+    expect(bob.get_by_test_id("message").filter(has_text="it arrives tomorrow")).to_be_visible(timeout=10_000)
+    # Ann mentions Bob in a note: his bell counts it, and the list names it
+    bob_unread_before = bob.get_by_test_id("notifications-count").inner_text() or "0"
+    local_stack.api("PUT", "/api/me/availability", {"available": False}, role="agent")  # agent@ known too
+    ann.get_by_test_id("mode-note").check()
+    ann.get_by_test_id("reply-input").fill("@bob can you check the courier?")
+    ann.get_by_test_id("reply-send").click()
+    expect(bob.get_by_test_id("notifications-count")).to_have_text(str(int(bob_unread_before) + 1), timeout=10_000)
+    expect(bob).to_have_title(re.compile(r"^\(\d+\) "))
+    bob.get_by_test_id("notifications-bell").click()
+    expect(bob.get_by_test_id("notification").first).to_contain_text("Ann mentioned you in a note")
+    shot(bob, "live-02-mention-notification")
+    bob.get_by_test_id("notification").first.locator("a").click()
+    expect(bob.get_by_test_id("notifications-count")).to_be_hidden()
+    # The socket drops: the app reconnects and catches up with what it missed
+    bob.evaluate("window.switchboardLive.drop()")
+    assert local_stack.post_meta("whatsapp", wa_payload(wa_message(f"wamid.{uuid.uuid4().hex}", sender=conv["sender"],
+                                                                   text="Thanks, and the invoice?"),
+                                                        sender=conv["sender"], name=name)).status == 200
+    expect(bob.get_by_test_id("message").filter(has_text="and the invoice?")).to_be_visible(timeout=15_000)
+    for page in (ann, bob):
+        page.context.close()
+    assert not ann_errors and not bob_errors, (ann_errors, bob_errors)
+
+
+def test_a_reply_that_would_cross_a_new_message_is_stopped_and_the_draft_kept(browser, local_stack):
+    # A page that hears nothing new (no push, no polling): the customer writes meanwhile
+    page, errors = agent(browser, local_stack, "cy@example.com", NO_POLL, NO_SOCKET)
+    name = f"Cro {uuid.uuid4().hex[:6]}"
+    conv = new_whatsapp_conversation(local_stack, name, ["Can I change the address?"])
+    page.goto(f"/#/c/{conv['id']}")
+    expect(page.get_by_test_id("message").filter(has_text="change the address")).to_be_visible()
+    # (WhatsApp's timestamps are in seconds: messages of the same second are ordered by id, which `after` cannot
+    # tell apart, so the customer's second message comes a second later, as a person's would)
+    time.sleep(1.1)
+    assert local_stack.post_meta("whatsapp", wa_payload(wa_message(f"wamid.{uuid.uuid4().hex}", sender=conv["sender"],
+                                                                   text="Never mind, it is fine."),
+                                                        sender=conv["sender"], name=name)).status == 200
+    local_stack.wait_for(lambda: any(m["text"] == "Never mind, it is fine." for m in local_stack.messages(conv["id"])))
+    page.get_by_test_id("reply-input").fill("Sure, what is the new address?")
+    page.get_by_test_id("reply-send").click()
+    expect(page.get_by_text("Not sent: a new message arrived")).to_be_visible()
+    expect(page.get_by_test_id("message").filter(has_text="Never mind, it is fine.")).to_be_visible()
+    expect(page.get_by_test_id("reply-input")).to_have_value("Sure, what is the new address?")
+    assert not [m for m in local_stack.messages(conv["id"]) if m["direction"] == "outbound" and m["type"] != "note"
+                and "new address" in m["text"]]
+    shot(page, "live-03-crossed-reply-stopped")
+    page.context.close()
+    assert not errors, errors
