@@ -103,3 +103,48 @@ def test_a_reply_that_would_cross_a_new_message_is_stopped_and_the_draft_kept(br
     shot(page, "live-03-crossed-reply-stopped")
     page.context.close()
     assert not errors, errors
+
+
+def test_the_widget_shows_an_agents_reply_and_typing_pushed_without_polling(browser, local_stack):
+    s, tag = local_stack, uuid.uuid4().hex[:8]
+    page, errors = open_page(browser, s.base, LAPTOP)
+    reads: list[float] = []
+    page.on("request", lambda r: reads.append(time.monotonic()) if "/webchat/messages" in r.url
+            and r.method == "GET" else None)
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    page.goto("/widget-demo.html")
+    page.locator(".launcher").click()
+    page.locator("textarea").fill(f"Hello from the widget {tag}")
+    page.locator("textarea").press("Enter")
+
+    def conversation():
+        for conv in s.conversations(channel="webchat", limit="100"):
+            if any(m["text"] == f"Hello from the widget {tag}" for m in s.messages(conv["id"])):
+                return conv
+        return None
+
+    conv = s.wait_for(conversation, 30)
+    assert conv, "the widget's chat did not land"
+    for _ in range(100):  # Playwright delivers its events while it is called: wait through it
+        if [ws for ws in sockets if not ws.is_closed()]:
+            break
+        page.wait_for_timeout(200)
+    assert [ws for ws in sockets if not ws.is_closed()], "the widget opened no socket"
+    # Connected: it stops polling every few seconds
+    page.wait_for_timeout(1500)
+    quiet_from = time.monotonic()
+    page.wait_for_timeout(5000)
+    assert not [t for t in reads if t > quiet_from], "the widget polled while its socket was up"
+    # An agent types, then answers: both reach the visitor at once
+    agent_tab, agent_errors = agent(browser, s, "dee@example.com", NO_POLL)
+    agent_tab.goto(f"/#/c/{conv['id']}")
+    agent_tab.get_by_test_id("reply-input").press_sequentially("Hi")
+    expect(page.get_by_text("An agent is typing…")).to_be_visible(timeout=10_000)
+    agent_tab.get_by_test_id("reply-input").fill(f"Hi, how can I help? {tag}")
+    agent_tab.get_by_test_id("reply-send").click()
+    expect(page.locator(".msg.agent", has_text=f"how can I help? {tag}")).to_be_visible(timeout=10_000)
+    shot(page, "live-04-widget-reply-pushed")
+    for p in (page, agent_tab):
+        p.context.close()
+    assert not errors and not agent_errors, (errors, agent_errors)
