@@ -49,9 +49,13 @@ def _never_fails[**P](fn: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
-def _post(connection: dict[str, Any], data: bytes) -> str:
+def _client() -> Any:
     settings = get_settings()
-    client = aws.websocket_management(settings.websocket_management_url, settings.push_timeout_seconds)
+    return aws.websocket_management(settings.websocket_management_url, settings.push_timeout_seconds)
+
+
+def _post(connection: dict[str, Any], data: bytes) -> str:
+    client = _client()
     try:
         client.post_to_connection(ConnectionId=connection["connection_id"], Data=data)
     except client.exceptions.GoneException:
