@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import ROOT, report
 
-SECTIONS = ("imports", "webhook", "items", "cost", "search")
+SECTIONS = ("imports", "webhook", "items", "cost", "search", "push")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from bench import cold_imports, cost, items_read, webhook, webhook_batch  # after sys.path is set up
+    from bench import push as push_bench  # the live workspace (issue 15)
     from bench import search as search_bench  # contacts and search (issue 14)
 
     def log(message: str) -> None:
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     section("items", lambda: items_read.measure(conversations, log))
     section("cost", cost.measure)
     section("search", lambda: search_bench.measure(conversations, log))
+    section("push", lambda: push_bench.measure(args.quick, log))
 
     functions = [spec.name for spec in cold_imports.function_specs()]
     keys = report.contract_keys(functions)

@@ -209,6 +209,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     received_at = clock.iso(clock.now())
     also = sla.customer_message(table, conv, received_at)  # issue 14: SLA due times (their timers are put first)
     stored = messages.store_inbound(table, conv, message, received_at, event.sender_id, also=also)
+    live.customer_message(table, conv, message)  # issue 15: the assignee's notification (retried), the apps' push
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -225,7 +226,6 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
         conv = conversations.get(table, conv.id, consistent=True) or conv
     events.message_created(table, message, required=True)  # growth: the same event id on a redelivery
-    live.customer_message(table, conv, message)  # issue 15: the assignee's notification (retried), the apps' push
     # Each automated reply is claimed once, so running this again on a redelivery sends nothing twice.
     automation.on_inbound(table, conv, contact, message, first_contact=contact.first_message_id == message.id,
                           previous_inbound=previous_inbound if stored else None, already_waiting=stored and waiting,
