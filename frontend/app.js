@@ -3,6 +3,7 @@
 
 import { api, configureAuth, getConfig, loadConfig } from './api.js';
 import { completeHostedSignIn, renderSignIn, signOut, token, tokenIdentity } from './auth.js';
+import { createArticlesPage } from './articles.js'; // help center
 import { createCannedPage } from './canned.js';
 import { createContactsPage } from './contacts.js';
 import { createConversation } from './conversation.js';
@@ -60,6 +61,7 @@ async function start() {
     contacts: h('a', { href: '#/contacts', 'data-testid': 'nav-contacts' }, 'Contacts'), // contacts and search (issue 14)
     metrics: h('a', { href: '#/metrics', 'data-testid': 'nav-metrics' }, 'Metrics'),
     canned: h('a', { href: '#/canned', 'data-testid': 'nav-canned' }, 'Canned', h('span', { class: 'wide-only' }, ' responses')),
+    articles: h('a', { href: '#/articles', 'data-testid': 'nav-articles' }, 'Help center'), // help center
   };
   if (me.role === 'admin') navLinks.settings = h('a', { href: '#/settings', 'data-testid': 'nav-settings' }, 'Settings');
   // growth: entry links (everyone sees them; admins create them) and the audit log (admins)
@@ -120,7 +122,8 @@ async function start() {
 
   function setTitle() {
     const names = { inbox: 'Inbox', metrics: 'Metrics', canned: 'Canned responses', settings: 'Settings',
-                    teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log' };
+                    teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log',
+                    articles: 'Help center' };
     const count = unread + noticed; // issue 15: unread messages and notifications
     document.title = `${count ? `(${count}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
@@ -128,7 +131,7 @@ async function start() {
   function route() {
     const hash = location.hash || '#/inbox';
     const match = /^#\/c\/([^/?#]+)/.exec(hash);
-    const pages = ['metrics', 'canned', 'settings', 'teams', 'contacts', ...Object.keys(growthPages)];
+    const pages = ['metrics', 'canned', 'settings', 'teams', 'contacts', 'articles', ...Object.keys(growthPages)];
     const next = match ? 'inbox' : pages.find((name) => hash.startsWith(`#/${name}`)) || 'inbox';
     for (const [name, link] of Object.entries(navLinks)) {
       if (name === next) link.setAttribute('aria-current', 'page');
@@ -147,7 +150,8 @@ async function start() {
         page = growthPages[next] ? growthPages[next]()
           : next === 'metrics' ? createMetrics() : next === 'canned' ? createCannedPage({ me })
             : next === 'teams' ? createTeamsPage({ me }) // teams: issue 14
-              : next === 'contacts' ? createContactsPage({ me }) : createSettingsPage({ me });
+              : next === 'contacts' ? createContactsPage({ me })
+                : next === 'articles' ? createArticlesPage({ me }) : createSettingsPage({ me });
         page.mount(main);
         const heading = main.querySelector('h2');
         if (heading) {

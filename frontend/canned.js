@@ -45,7 +45,9 @@ export function fillCanned(text, ctx) {
     'conversation.id': (ctx.conversation && ctx.conversation.id) || '',
     'conversation.channel': (ctx.conversation && CHANNEL_TITLES[ctx.conversation.channel]) || '',
   };
-  return text.replace(/( ?)\{\{\s*([a-z_.]+)\s*\}\}/g, (_m, space, key) => (values[key] ? space + values[key] : ''));
+  // help center: {{article.<slug>}} is the article's public link (ctx.articles: slug -> URL)
+  const value = (key) => values[key] || (key.startsWith('article.') ? (ctx.articles || {})[key.slice(8)] : '');
+  return text.replace(/( ?)\{\{\s*([a-z0-9_.-]+)\s*\}\}/g, (_m, space, key) => (value(key) ? space + value(key) : ''));
 }
 
 /** Canned responses whose shortcut starts with the typed text (case-insensitive). */

@@ -2,6 +2,7 @@
 // the composer with canned responses ("/" + shortcut, or the select), and the contact panel beside it.
 
 import { api } from './api.js';
+import { articleLinks, createArticlePicker } from './articles.js'; // help center
 import { fillCanned, loadCanned, matchCanned } from './canned.js';
 import { createContactPanel } from './contact.js';
 import { inboxTag } from './inboxes.js';
@@ -151,6 +152,8 @@ export function createConversation({ id, me, onChange }) {
     if (open && picker) picker.focus();
   }
   templateToggle.addEventListener('click', () => showTemplates(templatePanel.hidden));
+  const articlePicker = createArticlePicker((text) => { insertAtCaret(text); input.focus(); }); // help center
+  articleLinks(true); // help center: the published articles' links, ready for canned {{article.<slug>}}
   const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('div', { class: 'composer-top' },
       h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
@@ -160,10 +163,10 @@ export function createConversation({ id, me, onChange }) {
     files.tray,
     h('div', { class: 'composer-bar' },
       h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,
-      h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'), templateToggle,
+      h('a', { href: '#/canned', class: 'manage-link' }, 'Manage'), templateToggle, articlePicker.toggle,
       h('span', { id: 'reply-help', class: 'help' }, 'Enter sends, Shift+Enter adds a line, / + shortcut inserts a canned response'),
       send),
-    composerError);
+    articlePicker.panel, composerError);
 
   const main = h('section', { class: 'conversation', 'aria-labelledby': 'conv-title' },
     h('header', { class: 'conv-header' },
@@ -635,7 +638,7 @@ export function createConversation({ id, me, onChange }) {
   /** What canned response variables are filled with: this conversation, its customer, and me. */
   function cannedContext() {
     return { contact: { ...(conv && conv.contact ? conv.contact : {}), ...(contactDetails || {}) },
-             agent: me, conversation: conv || { id } };
+             agent: me, conversation: conv || { id }, articles: articleLinks() };
   }
   files.bind(composer, input); // drop files on the composer, paste a screenshot into the reply
 

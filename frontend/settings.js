@@ -85,6 +85,13 @@ export function createSettingsPage({ me }) {
                    resolution: number(sl.resolution_minutes, { min: 1, placeholder: 'none', 'data-testid': 'settings-sla-resolution' }),
                    hoursOnly: box(sl.business_hours_only, { 'data-testid': 'settings-sla-hours-only' }),
                    warn: number(sl.warn_before_minutes, { min: 0, max: 1440, 'data-testid': 'settings-sla-warn' }) };
+    // help center: its name, logo and colours
+    const hc = doc.help_center || {};
+    const colour = (value, attrs = {}) => h('input', { type: 'color', ...attrs, value: value || '#000000' });
+    inputs.help = { name: line(hc.name, { maxlength: '80', 'data-testid': 'settings-help-name' }),
+                    logo: line(hc.logo_url, { maxlength: '500', placeholder: 'https://… or /help/images/…' }),
+                    color: colour(hc.color, { 'data-testid': 'settings-help-color' }), background: colour(hc.background),
+                    text: colour(hc.text_color), locale: line(hc.default_locale, { maxlength: '5' }) };
     const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'settings-save' }, 'Save settings');
     const form = h('form', { class: 'settings-form', novalidate: true },
       h('fieldset', {}, h('legend', {}, 'Greeting (a contact\'s first message)'),
@@ -112,6 +119,11 @@ export function createSettingsPage({ me }) {
           field('Resolution', inputs.sla.resolution), field('Warn the assignee this many minutes before', inputs.sla.warn)),
         check('Count only business hours', inputs.sla.hoursOnly),
         h('p', { class: 'hint' }, 'Per-priority targets can be set through PUT /api/settings (sla.by_priority).')),
+      h('fieldset', { 'data-testid': 'settings-help' }, h('legend', {}, 'Help center (the public pages at /help/)'),
+        field('Name', inputs.help.name), field('Logo', inputs.help.logo, 'An https:// address, or an image path of an article'),
+        h('div', { class: 'hours' }, field('Accent colour', inputs.help.color), field('Background', inputs.help.background),
+          field('Text colour', inputs.help.text), field('Default language', inputs.help.locale)),
+        h('p', { class: 'hint' }, 'Saving a change rebuilds the public pages.')),
       error, save);
 
     form.addEventListener('submit', async (e) => {
@@ -228,6 +240,9 @@ export function createSettingsPage({ me }) {
              next_response_minutes: optional(inputs.sla.next, 'The next response target'),
              resolution_minutes: optional(inputs.sla.resolution, 'The resolution target'),
              warn_before_minutes: int(inputs.sla.warn, 'The warning') },
+      help_center: { name: inputs.help.name.value, logo_url: inputs.help.logo.value.trim(), color: inputs.help.color.value,
+                     background: inputs.help.background.value, text_color: inputs.help.text.value,
+                     default_locale: inputs.help.locale.value.trim().toLowerCase() || 'en' },
     };
   }
 

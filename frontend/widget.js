@@ -14,6 +14,8 @@
   // the page's scheme, host and path only.
   const pageRef = (() => { try { return new URL(location.href).searchParams.get("sb_ref"); } catch { return null; } })();
   const source = (script && script.dataset.source) || pageRef || undefined;
+  // help center: articles suggested while the visitor types, before a chat starts
+  const suggestTitle = (script && script.dataset.suggestionsTitle) || "These articles may answer your question";
   const storeKey = `switchboard:${widgetId}`;
   const POLL_MS = 4000;
   let session = null;
@@ -54,12 +56,20 @@
       .file { display: block; margin-top: 4px; text-decoration: underline; }
       .attach { display: inline-flex; align-items: center; }
       .msg progress { display: block; width: 100%; margin-top: 4px; }
+      .suggest { border-top: 1px solid #e3e8ee; padding: 8px 12px 0; }
+      .suggest p { margin: 0 0 4px; color: #5b6875; font-size: 13px; }
+      .suggest ul { list-style: none; margin: 0; padding: 0; }
+      .suggest li { padding: 5px 0; border-bottom: 1px solid #eef2f6; }
+      .suggest a { color: #1f4e8c; font-weight: 600; text-decoration: none; }
+      .suggest a:focus-visible { outline: 3px solid #f5a623; }
+      .suggest span { display: block; color: #5b6875; font-size: 13px; }
     </style>
     <button class="launcher" type="button" aria-expanded="false">${title}</button>
     <section class="panel" role="dialog" aria-label="${title}">
       <header><span>${title}</span><button type="button" class="close" aria-label="Close chat">Close</button></header>
       <div class="log" role="log" aria-live="polite"></div>
       <div class="note" hidden></div>
+      <div class="suggest" hidden aria-live="polite"><p></p><ul></ul></div>
       <form><label hidden for="sb-text">Message</label>
         <button type="button" class="attach" aria-label="Attach an image or a PDF" title="Attach an image or a PDF"><svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"/></svg></button>
         <input type="file" hidden accept="image/jpeg,image/png,image/gif,image/webp,application/pdf" multiple>
@@ -68,6 +78,50 @@
     </section>`;
   const $ = (sel) => root.querySelector(sel);
   const launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), note = $(".note"), input = $("textarea");
+  const suggest = $(".suggest");
+  suggest.querySelector("p").textContent = suggestTitle;
+  const opened = new Set(); // articles the visitor opened from the suggestions
+  let suggestTimer = null;
+
+  // Before the first message only: what the visitor types is searched in the published help center.
+  function suggestions() {
+    clearTimeout(suggestTimer);
+    const q = input.value.trim();
+    if (seen.size || log.children.length || q.length < 3) { suggest.hidden = true; return; }
+    suggestTimer = setTimeout(async () => {
+      try {
+        const params = new URLSearchParams({ q, locale: navigator.language || "" });
+        const res = await fetch(`${api}/webchat/articles?${params}`);
+        const items = res.ok ? (await res.json()).items || [] : [];
+        const list = suggest.querySelector("ul");
+        list.replaceChildren(...items.map((item) => {
+          const li = document.createElement("li");
+          const a = document.createElement("a");
+          const url = new URL(item.url, location.href);
+          url.searchParams.set("from", "widget");
+          a.href = url.href;
+          a.target = "_blank";
+          a.rel = "noopener";
+          a.textContent = item.title;
+          a.addEventListener("click", () => opened.add(item.id));
+          const snippet = document.createElement("span");
+          snippet.textContent = item.snippet || "";
+          li.append(a, snippet);
+          return li;
+        }));
+        suggest.hidden = !items.length;
+      } catch { suggest.hidden = true; }
+    }, 400);
+  }
+
+  // A visitor who opened a suggestion and still writes to us was not helped by it: counted, once per article.
+  function chatAfterSuggestions() {
+    for (const article of opened) {
+      fetch(`${api}/help/chats`, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ article }) }).catch(() => {});
+    }
+    opened.clear();
+  }
 
   function show(text) { note.textContent = text; note.hidden = !text; }
 
@@ -295,8 +349,11 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
+    suggest.hidden = true;
+    if (opened.size) chatAfterSuggestions();
     send(text);
   });
+  input.addEventListener("input", suggestions);
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("form").requestSubmit(); }
   });

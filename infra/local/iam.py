@@ -280,6 +280,9 @@ def install() -> None:
         if not _auth_active():
             original_s3(self, bucket_name=bucket_name, key_name=key_name)
             return
+        if "Authorization" not in self.headers and self.method == "POST" and "policy" in (self.querystring or {}):
+            _presigned_post(self, scoped_s3, bucket_name)  # a browser's upload (help center images)
+            return
         if "Authorization" not in self.headers:
             _presigned(self, scoped_s3, bucket_name, key_name)
             return
@@ -299,6 +302,44 @@ def _deleted_keys(body: bytes | str) -> list[str]:
 
     objects = (xmltodict.parse(body or b"<Delete/>").get("Delete") or {}).get("Object") or []
     return [str(o.get("Key")) for o in (objects if isinstance(objects, list) else [objects])]
+
+
+def _presigned_post(response: Any, scoped_s3: type, bucket: str | None) -> None:
+    """A presigned POST (a browser's upload: the policy and its SigV4 signature in the form's fields) carries its
+    signer's permissions, as a presigned URL does: check the signature of the policy, its expiry and the signer's
+    s3:PutObject on the key. (The policy's conditions are S3's to check, and moto's.)"""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    from moto.s3.exceptions import S3AccessDeniedError
+
+    fields = {k.lower(): v[0] for k, v in (response.querystring or {}).items() if isinstance(v, list) and v}
+    credential, signature, policy = (fields.get(n, "") for n in ("x-amz-credential", "x-amz-signature", "policy"))
+    if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or not (credential and signature and policy):
+        log.warning("AccessDenied: an anonymous POST upload to %s", bucket)
+        raise S3AccessDeniedError()
+    headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature={signature}",
+               "X-Amz-Date": fields.get("x-amz-date", "")}
+    if fields.get("x-amz-security-token"):
+        headers["X-Amz-Security-Token"] = fields["x-amz-security-token"]
+    request = scoped_s3(account_id=response.current_account, method="PUT", path=f"/{bucket}/{fields.get('key', '')}",
+                        data=response.data, body=b"", headers=headers, action="PutObject")
+    try:
+        expires = datetime.fromisoformat(str(json.loads(base64.b64decode(policy))["expiration"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        raise S3AccessDeniedError() from None
+    if expires.timestamp() < time.time():
+        log.warning("AccessDenied: a presigned POST whose policy expired, to %s", bucket)
+        raise S3AccessDeniedError()
+    _, day, region, service, _ = [*credential.split("/"), "", "", "", "", ""][:5]
+    key = ("AWS4" + request._access_key.create_credentials().secret_key).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(hmac.new(key, policy.encode(), hashlib.sha256).hexdigest(), signature):
+        request._raise_signature_does_not_match()
+    request.check_action_permitted(f"arn:aws:s3:::{bucket}/{fields.get('key', '')}")
 
 
 def _presigned(response: Any, scoped_s3: type, bucket: str | None, key: str | None) -> None:

@@ -135,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(status, data, headers)
             elif url.path.startswith(("/api/", "/webhooks/", "/webchat/", "/survey/")):
                 self._api(url.path, url.query, body)
+            elif url.path.startswith("/help/") and match(self.stack.routes, self.command, url.path):
+                self._api(url.path, url.query, body)  # help center: feedback, views (API routes)
+            elif url.path == "/help" or url.path.startswith("/help/"):
+                self._help(url.path)
             elif self.command not in ("GET", "HEAD"):
                 self._send(405, json.dumps({"message": "Method Not Allowed"}), {"Allow": "GET, HEAD"})
             else:
@@ -242,6 +246,37 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, data, headers)
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})
+
+    # -- the help center: the frontend bucket's help/, as CloudFront serves it -------------------
+    HELP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+    def _help(self, path: str) -> None:
+        """GET /help/... from the local S3 stand-in's frontend bucket (the publisher's output): a path ending in /
+        is its index.html, as the distribution's viewer-request function does."""
+        from urllib.parse import unquote
+
+        import boto3
+        from botocore.exceptions import ClientError
+
+        from infra.local.resources import STACK
+
+        if self.command not in ("GET", "HEAD"):
+            self._json(405, {"message": "Method Not Allowed"})
+            return
+        if path == "/help":
+            self._send(301, b"", {"Location": "/help/"})
+            return
+        key = unquote(path.lstrip("/")) + ("index.html" if path.endswith("/") else "")
+        try:
+            obj = boto3.client("s3").get_object(Bucket=f"{STACK}-FrontendBucket".lower(), Key=key)
+        except ClientError:
+            self._send(404, b"<!doctype html><title>Not found</title><p>No such page.</p>",
+                       {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"})
+            return
+        self._send(200, obj["Body"].read(), {"Content-Type": obj.get("ContentType") or "application/octet-stream",
+                                              "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                              "X-Frame-Options": "DENY", "Content-Security-Policy": self.HELP_CSP})
 
     # -- the frontend --------------------------------------------------------------------------
     def _static(self, path: str) -> None:

@@ -82,6 +82,9 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
     # checked by its authorizer emulation, so no user pool is named
     env["WEBSOCKET_MANAGEMENT_URL"] = f"{base_url}/_local/ws"
     env["COGNITO_USER_POOL_ID"] = env["COGNITO_CLIENT_ID"] = ""
+    # help center: the pages are served by this stack at /help/; there is no CloudFront to invalidate (a no-op)
+    env["HELP_SITE_URL"] = overrides.get("HELP_SITE_URL") or f"{base_url}/help"
+    env["FRONTEND_DISTRIBUTION_ID"] = overrides.get("FRONTEND_DISTRIBUTION_ID") or ""
     return env
 
 

@@ -980,3 +980,138 @@ def test_priority_and_custom_attributes_in_the_header_and_the_contact_panel(page
         assert [c["id"] for c in listed] == [customer["id"]]
     finally:
         local_stack.api("DELETE", f"/api/attributes/{key}", role="admin")
+# -- help center (issue 18) ------------------------------------------------------------------------------------------
+def png(width: int = 240, height: int = 96, rgb: tuple[int, int, int] = (31, 78, 140)) -> bytes:
+    """A plain PNG picture (one colour, a lighter band), made here: what an agent would upload."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    band = tuple(min(255, c + 120) for c in rgb)
+    rows = b"".join(b"\x00" + bytes(band if height // 3 <= y < 2 * height // 3 else rgb) * width for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG_PIXEL = png()
+
+
+def published_article(stack, title: str, body: str, slug: str) -> dict:
+    r = stack.api("POST", "/api/articles", {"title": title, "body": body, "slug": slug, "category": "Orders"},
+                  role="admin")
+    assert r.status == 201, r.body
+    assert stack.api("PATCH", f"/api/articles/{r.json()['id']}", {"status": "published"}, role="admin").status == 200
+    assert stack.wait_for(lambda: stack.request("GET", f"/help/en/{slug}").status == 200, 30)
+    return r.json()
+
+
+def test_an_admin_writes_an_article_with_an_image_previews_and_publishes_it_and_its_script_never_runs(
+        page, browser, local_stack, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    sign_in(page, "admin@example.com", role="admin")
+    page.get_by_test_id("nav-articles").click()
+    expect(page.get_by_test_id("articles-page")).to_be_visible()
+    page.get_by_test_id("article-new").click()
+    page.get_by_test_id("article-title").fill(f"Tracking a parcel {tag}")
+    page.get_by_test_id("article-slug").fill(f"tracking-{tag}")
+    page.get_by_test_id("article-category").fill("Shipping")
+    page.get_by_test_id("article-body").fill(
+        "Your parcel ships in **two days**.\n\n1. Open the email\n2. Click *Track*\n\n"
+        "<script>alert('xss')</script>\n\n[bad](javascript:alert(1))")
+    page.get_by_test_id("article-save").click()
+    expect(page.get_by_test_id("article-row").filter(has_text=f"Tracking a parcel {tag}")).to_be_visible()
+    expect(page.get_by_test_id("article-save")).to_have_text("Save")  # the saved article's editor
+    image = tmp_path / "label.png"
+    image.write_bytes(PNG_PIXEL)
+    page.get_by_test_id("article-image").set_input_files(str(image))
+    expect(page.get_by_test_id("article-body")).to_have_value(re.compile(r"!\[label\]\(/help/images/"))
+    preview = page.frame_locator("[data-testid=article-preview]")
+    expect(preview.locator("h1")).to_have_text(f"Tracking a parcel {tag}")
+    expect(preview.locator("strong", has_text="two days")).to_be_visible()
+    expect(preview.locator(".body img")).to_be_visible()  # the draft's image, through a short-lived link
+    assert preview.locator("script").count() == 0
+    shot(page, "help-editor-with-preview")
+    page.get_by_test_id("article-publish").click()
+    expect(page.get_by_test_id("article-url")).to_be_visible()
+    slug = f"tracking-{tag}"
+    assert local_stack.wait_for(lambda: local_stack.request("GET", f"/help/en/{slug}").status == 200, 30)
+    # A reader on a phone: the page is whole, the <script> in the Markdown shows as text and never runs
+    reader, errors = open_page(browser, local_stack.base, PHONE)
+    dialogs: list[str] = []
+    console: list[str] = []
+    reader.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    reader.on("console", lambda m: console.append(m.text))
+    reader.goto(f"/help/en/{slug}")
+    expect(reader.locator("h1")).to_have_text(f"Tracking a parcel {tag}")
+    expect(reader.locator(".body")).to_contain_text("<script>alert('xss')</script>")
+    expect(reader.locator(".body img")).to_be_visible()
+    assert reader.locator(".body a").count() == 0  # a javascript: link is not a link
+    shot(reader, "help-article-phone")
+    reader.get_by_role("button", name="Yes").click()
+    expect(reader.locator("[data-thanks]")).to_be_visible()
+    reader.goto("/help/en/")
+    expect(reader.locator(".articles a", has_text=f"Tracking a parcel {tag}")).to_be_visible()
+    shot(reader, "help-index-phone")
+    assert reader.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scrolling
+    assert not dialogs and not any("xss" in c for c in console), (dialogs, console)
+    assert not errors, errors
+    reader.context.close()
+    got = local_stack.api("GET", "/api/articles?" + f"q={tag}").json()["items"][0]
+    article = local_stack.api("GET", f"/api/articles/{got['id']}").json()
+    assert article["views"] >= 1 and article["helpful"] == 1
+
+
+def test_the_widget_suggests_articles_as_a_visitor_types_and_counts_a_chat_after_one(page, local_stack):
+    s, tag = local_stack, uuid.uuid4().hex[:6]
+    word = f"wombat{tag}"
+    article = published_article(s, f"Feeding your {word}", f"A {word} eats grass twice a day.", f"feeding-{tag}")
+    page.goto("/widget-demo.html")
+    page.locator(".launcher").click()
+    page.locator("textarea").press_sequentially(f"what does a {word}", delay=20)
+    suggestion = page.locator(".suggest a", has_text=f"Feeding your {word}")
+    expect(suggestion).to_be_visible()
+    assert "from=widget" in suggestion.get_attribute("href")
+    shot(page, "help-widget-suggestions")
+    with page.context.expect_page() as opened:
+        suggestion.click()
+    article_tab = opened.value
+    expect(article_tab.locator("h1")).to_have_text(f"Feeding your {word}")
+    expect(article_tab).to_have_url(re.compile(rf"/help/en/feeding-{tag}$"))  # help.js ran: the view was sent
+    article_tab.wait_for_load_state("networkidle")
+    article_tab.close()
+    page.locator("textarea").fill("I still have a question")
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".msg.you", has_text="I still have a question")).to_be_visible()
+
+    def counted():
+        rows = s.api("GET", "/api/reports/articles").json()["items"]
+        row = next((r for r in rows if r["id"] == article["id"]), None)
+        return row if row and row["chats_after"] == 1 and row["widget_opens"] == 1 else None
+
+    assert s.wait_for(counted, 20), ("the opened suggestion and the chat after it were not counted",
+                                     s.api("GET", "/api/reports/articles").json()["items"])
+
+
+def test_an_agent_inserts_an_article_link_from_the_composer(page, customer, local_stack):
+    tag = uuid.uuid4().hex[:6]
+    article = published_article(local_stack, f"Warranty terms {tag}", "Two years on everything.", f"warranty-{tag}")
+    sign_in(page)
+    open_conversation(page, customer)
+    page.get_by_test_id("article-picker-toggle").click()
+    page.get_by_test_id("article-picker-search").fill(f"warranty {tag}")
+    page.get_by_test_id("article-picker-item").filter(has_text=f"Warranty terms {tag}").click()
+    expect(page.get_by_test_id("reply-input")).to_have_value(re.compile(rf"/help/en/warranty-{tag}"))
+    shot(page, "help-composer-article-link")
+    # and a canned response's {{article.<slug>}} is the article's link when inserted
+    shortcut = f"warranty{tag}"
+    assert local_stack.api("POST", "/api/canned-responses", {
+        "shortcut": shortcut, "text": f"Our terms: {{{{article.{article['slug']}}}}}"}).status == 201
+    page.reload()
+    open_conversation(page, customer)
+    page.get_by_test_id("mode-note").check()
+    expect(page.get_by_test_id("canned-responses")).to_contain_text(f"/{shortcut}")
+    page.get_by_test_id("reply-input").fill(f"/{shortcut}")
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("reply-input")).to_have_value(re.compile(rf"^Our terms: http\S+/help/en/warranty-{tag}$"))

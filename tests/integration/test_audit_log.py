@@ -125,7 +125,7 @@ def test_every_mutating_route_is_audited_or_exempt_by_name():
               if path.startswith("/api/")]
     unnamed = [r for r in routes if r[0] in api_audit.MUTATING
                and api_audit.action_for(*r) == f"{r[0]} {r[1]}"]
-    assert unnamed == []
+    assert unnamed == [], unnamed
     assert api_audit.action_for("POST", "/api/conversations/{conversation_id}/read") is None
     assert api_audit.action_for("GET", "/api/contacts/{contact_id}/export") == "contact.export"
     assert api_audit.action_for("GET", "/api/conversations") is None

@@ -46,6 +46,11 @@ EXPECTED = [
     ("nobody", "an unknown access key", False),
     ("nobody", "an unknown key to DynamoDB", False),
     ("nobody", "an anonymous request for media", False),
+    # help center: a browser's upload by a presigned POST carries its signer's permissions (article images)
+    ("AgentApiFunction", "presigned POST of an article image", True),
+    ("AgentApiFunction", "presigned POST outside help-images/", False),
+    ("AgentApiFunction", "presigned POST, tampered policy", False),
+    ("nobody", "an anonymous POST upload", False),
 ]
 
 
@@ -195,6 +200,38 @@ def _run() -> dict[str, Any]:
         fetch(url)
 
     case(api, "presigned link, expired", expired)
+
+    def post_upload(key_: str, tamper: bool = False) -> Any:
+        def call(c: iam.Credentials) -> None:
+            import base64
+            import json as json_
+
+            post = client("s3", c).generate_presigned_post(Bucket=bucket, Key=key_, ExpiresIn=300)
+            fields = dict(post["fields"])
+            if tamper:
+                policy = json_.loads(base64.b64decode(fields["policy"]))
+                policy["expiration"] = "2099-01-01T00:00:00Z"
+                fields["policy"] = base64.b64encode(json_.dumps(policy).encode()).decode()
+            import requests
+
+            reply = requests.post(post["url"], data=fields, files={"file": ("a.png", b"png")}, timeout=10)
+            if reply.status_code >= 300:
+                raise urllib.error.HTTPError(post["url"], reply.status_code, reply.text, {}, None)  # type: ignore[arg-type]
+        return call
+
+    case(api, "presigned POST of an article image", post_upload("help-images/a_1/im_1.png"))
+    case(api, "presigned POST outside help-images/", post_upload("inbound-email/posted"))
+    case(api, "presigned POST, tampered policy", post_upload("help-images/a_1/im_2.png", tamper=True))
+
+    def anonymous_post(_c: Any) -> None:
+        import requests
+
+        reply = requests.post(f"{endpoint}/{bucket}", data={"key": "help-images/x.png", "policy": "e30="},
+                              files={"file": ("a.png", b"png")}, timeout=10)
+        if reply.status_code >= 300:
+            raise urllib.error.HTTPError(endpoint, reply.status_code, reply.text, {}, None)  # type: ignore[arg-type]
+
+    case("nobody", "an anonymous POST upload", anonymous_post)
     case(api, "erase media (multi-object delete)", delete_objects)
     case(api, "send email", send(None))
     case("RetentionFunction", "erase media (multi-object delete)", delete_objects)

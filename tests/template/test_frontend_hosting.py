@@ -97,7 +97,8 @@ def test_only_this_distribution_may_read_the_bucket_and_only_over_tls():
 
 def test_responses_carry_security_headers_and_a_csp_naming_the_api_and_cognito():
     for b in behaviors():
-        assert target(b["ResponseHeadersPolicyId"]) == "FrontendSecurityHeadersPolicy"
+        expected = "HelpSecurityHeadersPolicy" if b.get("PathPattern") == "/help/*" else "FrontendSecurityHeadersPolicy"
+        assert target(b["ResponseHeadersPolicyId"]) == expected
     headers = props("FrontendSecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"]["Override"] is True
@@ -112,6 +113,22 @@ def test_responses_carry_security_headers_and_a_csp_naming_the_api_and_cognito()
     assert "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com" in connect
     assert directives["frame-ancestors"] == ["'none'"]
     assert len(csp) < 1783  # CloudFront's limit
+
+
+def test_the_help_center_is_cached_served_from_index_html_and_allows_no_inline_script():
+    # help center: /help/<locale>/ is its index.html (a viewer-request function); the publisher invalidates changes
+    (help_behavior,) = [b for b in behaviors() if b.get("PathPattern") == "/help/*"]
+    assert help_behavior["CachePolicyId"] == CACHING_OPTIMIZED
+    (association,) = help_behavior["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request" and target(association["FunctionARN"]) == "HelpIndexFunction"
+    assert "index.html" in props("HelpIndexFunction")["FunctionCode"]
+    headers = props("HelpSecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["FrameOptions"]["FrameOption"] == "DENY" and headers["ContentTypeOptions"]["Override"] is True
+    csp = text(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    directives = {d.split()[0]: d.split()[1:] for d in (p.strip() for p in csp.split(";")) if d}
+    assert directives["default-src"] == ["'none'"] and directives["script-src"] == ["'self'"]
+    assert directives["style-src"] == ["'self'"] and directives["object-src"] == ["'none'"]
+    assert directives["connect-src"] == ["'self'", "${Api}"] and directives["form-action"] == ["${Api}"]
 
 
 def test_outputs_name_what_deploy_frontend_reads_and_frontend_origin_stays():

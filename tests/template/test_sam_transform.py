@@ -47,11 +47,12 @@ def test_sam_attaches_no_managed_policy_to_any_role():
 
 def test_event_source_mappings_report_batch_item_failures_and_fifo_has_no_window():
     mappings = of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3  # inbound, outbound, events (growth)
+    assert len(mappings) == 4  # inbound, outbound, events (growth), help center publishing
     for mapping in mappings.values():
         props = mapping["Properties"]
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        if props["EventSourceArn"] == {"Fn::GetAtt": ["OutboundQueue", "Arn"]}:
+        fifo = ({"Fn::GetAtt": ["OutboundQueue", "Arn"]}, {"Fn::GetAtt": ["HelpPublishQueue", "Arn"]})
+        if props["EventSourceArn"] in fifo:
             assert props["BatchSize"] <= 10 and "MaximumBatchingWindowInSeconds" not in props
 
 

@@ -48,8 +48,10 @@ def test_each_function_reaches_only_the_upload_prefixes_its_part_needs():
     assert f"{MEDIA}/media/*" in allowed("SenderFunction", "s3:GetObject")
     assert not any(a != "s3:GetObject" for a, _ in s3_grants("SenderFunction"))
     for function in ("AgentApiFunction", "WebchatFunction"):
-        (listing,) = [st for st in statements(function) if "s3:ListBucket" in st.actions]
-        assert listing.resources == (MEDIA,) and "s3:prefix" in str(listing.raw["Condition"]["StringLike"])
+        listings = [st for st in statements(function) if "s3:ListBucket" in st.actions]  # uploads (and help images)
+        assert listings and all(listing.resources == (MEDIA,) and "s3:prefix" in str(listing.raw["Condition"]["StringLike"])
+                                for listing in listings)
+        assert any("uploads/" in str(listing.raw["Condition"]["StringLike"]) for listing in listings)
 
 
 def test_the_visitors_upload_route_is_public_throttled_and_the_limit_a_parameter():

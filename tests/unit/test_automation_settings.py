@@ -31,7 +31,8 @@ def test_defaults_are_valid_and_match_the_contract_shape():
     settings = defaults(180)
 
     document = settings.model_dump(mode="json")
-    assert set(document) >= {"greeting", "away", "business_hours", "auto_reply", "survey", "retention", "sla"}
+    assert set(document) >= {"greeting", "away", "business_hours", "auto_reply", "survey", "retention", "sla",
+                             "help_center"}  # help center: its look
     assert document["inboxes"] == {"accept_new": False}  # issue 14: unknown business addresses are ignored
     assert {"enabled", "text"} <= set(document["greeting"]) and {"enabled", "text"} <= set(document["away"])
     assert set(document["business_hours"]) == {"timezone", "days", "holidays"}

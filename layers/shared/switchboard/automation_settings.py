@@ -285,6 +285,39 @@ class SlaSettings(_Section):
         return own if own is not None else getattr(self, name)
 
 
+# -- help center (issue 18): its look and its words --------------------------------------------------------------
+_COLOR = r"^#[0-9a-fA-F]{6}$"
+_LOCALE = r"^[a-z]{2}(-[a-z]{2})?$"
+
+
+def _logo(value: Any) -> Any:
+    """A logo the help pages may show: an https URL, or a path of the help center's own images; empty: none."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or len(value) > 500 or any(c in value for c in "\"'<> \t\r\n"):
+        raise ValueError("the logo is an https:// URL or a /help/images/... path")
+    if not (value.startswith("https://") or re.fullmatch(r"/help/images/[A-Za-z0-9_./-]+", value)) or ".." in value:
+        raise ValueError("the logo is an https:// URL or a /help/images/... path")
+    return value
+
+
+class HelpCenterSettings(_Section):
+    """The public help center's look (name, logo, colours) and the words of its pages."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_check_text)] = "Help center"
+    logo_url: Annotated[str, BeforeValidator(_logo)] = Field("", description="https URL or /help/images/... path")
+    color: Annotated[str, Field(pattern=_COLOR)] = Field("#1f4e8c", description="accent colour (links, header)")
+    background: Annotated[str, Field(pattern=_COLOR)] = "#ffffff"
+    text_color: Annotated[str, Field(pattern=_COLOR)] = "#1d2733"
+    default_locale: Annotated[str, Field(pattern=_LOCALE)] = "en"
+    search_placeholder: Text = "Search the help center"
+    helpful_question: Text = "Was this helpful?"
+    yes: Text = "Yes"
+    no: Text = "No"
+    thanks: Text = "Thanks for your feedback!"
+    all_articles: Text = "All articles"
+
+
 class AutomationSettings(_Section):
     greeting: GreetingSettings = Field(default_factory=GreetingSettings)
     away: AwaySettings = Field(default_factory=AwaySettings)
@@ -294,6 +327,7 @@ class AutomationSettings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     inboxes: InboxSettings = Field(default_factory=InboxSettings)  # issue 14
     sla: SlaSettings = Field(default_factory=SlaSettings)  # issue 14
+    help_center: HelpCenterSettings = Field(default_factory=HelpCenterSettings)  # help center (issue 18)
 
 
 # --- functions ----------------------------------------------------------------------------------------------------

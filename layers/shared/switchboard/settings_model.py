@@ -164,6 +164,24 @@ class Settings(BaseModel):
     def events_queue_url(self) -> str:
         return _required(self.events_queue_url_env, "EVENTS_QUEUE_URL")
 
+    # help center (issue 18): where the static pages go and are served from, the queue that publishes them
+    frontend_bucket_env: str | None = Field(None, alias="FRONTEND_BUCKET")
+    frontend_distribution_id: str = Field("", alias="FRONTEND_DISTRIBUTION_ID",
+                                          description="CloudFront distribution to invalidate; empty: no invalidation")
+    help_site_url: str = Field("", alias="HELP_SITE_URL", description="the help center's public URL (…/help)")
+    help_publish_queue_url_env: str | None = Field(None, alias="HELP_PUBLISH_QUEUE_URL")
+    help_image_max_bytes: int = Field(5 * 1024 * 1024, alias="HELP_IMAGE_MAX_BYTES", ge=1)
+    help_address_searches_per_minute: int = Field(60, ge=0, alias="HELP_ADDRESS_SEARCHES_PER_MINUTE")
+    help_address_events_per_minute: int = Field(30, ge=0, alias="HELP_ADDRESS_EVENTS_PER_MINUTE")
+
+    @property
+    def frontend_bucket(self) -> str:
+        return _required(self.frontend_bucket_env, "FRONTEND_BUCKET")
+
+    @property
+    def help_publish_queue_url(self) -> str:
+        return _required(self.help_publish_queue_url_env, "HELP_PUBLISH_QUEUE_URL")
+
     @property
     def table_name(self) -> str:
         return _required(self.table_name_env, "TABLE_NAME")

@@ -35,6 +35,10 @@ def put_settings_doc() -> AutomationSettings:
     before = automation_config.load(table, fresh=True)
     after = automation_config.save(table, patch)
     lifecycle.schedule_backstop_review(table, after, before)  # a raised retention moves the TTL backstops out
+    if after.help_center != before.help_center:  # help center: its look changed, the public pages are rebuilt
+        from switchboard.services import articles
+
+        articles.request_publish("settings")
     return after
 
 

@@ -22,6 +22,7 @@ from switchboard.api import (
     contacts,
     conversations,
     gate,
+    help_public,  # help center: its public routes
     inboxes,
     links,
     organize,
@@ -29,6 +30,7 @@ from switchboard.api import (
     team,
     webhooks,
 )
+from switchboard.api import articles as article_routes  # help center
 from switchboard.api import live as live_routes  # issue 15: notifications
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import search as search_routes  # contacts and search (issue 14)
@@ -76,6 +78,8 @@ app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
 app.include_router(live_routes.router)  # issue 15: notifications
+app.include_router(article_routes.router)  # help center
+app.include_router(help_public.router)  # help center
 
 
 def error(status: int, code: str, message: str) -> Response:
@@ -174,6 +178,7 @@ def document() -> dict[str, Any]:
             if path == "/api/settings" and method == "put":
                 operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "description": "a partial automation settings document, merged"}}}}
+    help_public.document(doc)  # help center: the public routes' bodies
     return doc
 
 

@@ -88,9 +88,15 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/api/articles/{}"): "article.update",
     ("DELETE", "/api/articles/{}"): "article.delete",
     ("GET", "/api/exports/conversations"): "conversations.export",
+    ("POST", "/api/inboxes"): "inbox.create",
+    ("DELETE", "/api/inboxes/{}"): "inbox.block",
+    ("POST", "/api/articles/{}/images"): "article.image_upload",
+    ("POST", "/api/articles/republish"): "help.republish",
 }
-# Mutating routes left out: marking a conversation or a notification read changes only a counter of one's own.
-EXEMPT = frozenset({("POST", "/api/conversations/{}/read"), ("POST", "/api/notifications/read")})
+# Mutating routes left out: marking a conversation or a notification read changes only a counter of one's own;
+# an article's preview changes nothing.
+EXEMPT = frozenset({("POST", "/api/conversations/{}/read"), ("POST", "/api/notifications/read"),
+                    ("POST", "/api/articles/preview")})  # a preview renders Markdown and stores nothing
 
 _PARAM = re.compile(r"\{[^/}]*\}")
 

@@ -12,6 +12,9 @@ ROLES = ("agent", "admin")
 # Routes anyone may call (no sign-in): the gateway has no authorizer on them either (template.yaml).
 PUBLIC_ROUTES = frozenset({("GET", "/api/health"), ("GET", "/api/openapi.json")})
 PUBLIC_PREFIXES = ("/survey/",)  # the customers' survey pages
+# help center: the widget's suggestions and readers' feedback, views and chats (rate limited per address)
+PUBLIC_ROUTES = PUBLIC_ROUTES | {("GET", "/webchat/articles"), ("POST", "/help/feedback"), ("POST", "/help/views"),
+                                 ("POST", "/help/chats")}
 # Routes for admins only, as (method, path as declared, {param} for a path parameter).
 ADMIN_ROUTES = frozenset({
     ("GET", "/api/settings"),
@@ -28,6 +31,7 @@ ADMIN_ROUTES = frozenset({
     ("POST", "/api/templates/sync"),  # templates capability: calls the provider with the business's token
     ("POST", "/api/attributes"),  # issue 14: custom attribute definitions
     ("DELETE", "/api/attributes/{key}"),
+    ("POST", "/api/articles/republish"),  # help center: rebuild the public pages
 })
 
 

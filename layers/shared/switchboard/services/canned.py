@@ -24,15 +24,29 @@ VARIABLES: dict[str, str] = {
     "agent.email": "the agent's email address",
     "conversation.id": "the conversation's id (a reference the customer can quote)",
     "conversation.channel": "the channel's name (WhatsApp, SMS, Email...)",
+    # help center: one variable per article, named by its slug (checked to exist when saved)
+    "article.<slug>": "the public link of the help center article with that slug ({{article.returns}})",
 }
+ARTICLE_VARIABLE = re.compile(r"^article\.([a-z0-9]+(?:-[a-z0-9]+)*)$")
 VARIABLE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
 def check_variables(text: str) -> None:
-    unknown = sorted({m.group(1) for m in VARIABLE.finditer(text)} - VARIABLES.keys())
+    fixed = VARIABLES.keys() - {"article.<slug>"}
+    unknown = sorted(n for n in {m.group(1) for m in VARIABLE.finditer(text)} - fixed if not ARTICLE_VARIABLE.match(n))
     if unknown:
         raise BadRequest(f"unknown variable(s) {', '.join('{{' + u + '}}' for u in unknown)}; known: "
                          f"{', '.join('{{' + v + '}}' for v in VARIABLES)}", code="unknown_variable")
+
+
+def check_articles(table: Table, text: str) -> None:
+    """Every {{article.<slug>}} names an article (help center): a link that goes nowhere is refused when saved."""
+    from switchboard.store import articles
+
+    slugs = sorted({m.group(1) for v in VARIABLE.finditer(text) if (m := ARTICLE_VARIABLE.match(v.group(1)))})
+    missing = [slug for slug in slugs if articles.slug_owner(table, slug) is None]
+    if missing:
+        raise BadRequest(f"no help center article has the slug {', '.join(missing)}", code="unknown_article")
 
 
 def list_all(table: Table) -> list[dict[str, Any]]:
@@ -43,6 +57,7 @@ def list_all(table: Table) -> list[dict[str, Any]]:
 def create(table: Table, shortcut: str, text: str, by: str) -> dict[str, Any]:
     """Conflict when the shortcut is taken; BadRequest for an unknown variable."""
     check_variables(text)
+    check_articles(table, text)
     return canned.create(table, shortcut, text, by)
 
 
@@ -57,6 +72,7 @@ def update(table: Table, canned_id: str, shortcut: str | None, text: str | None,
         raise BadRequest("nothing to change", code="empty_patch")
     if text is not None:
         check_variables(text)
+        check_articles(table, text)
     item = canned.get(table, canned_id)
     _may_change(item, who, admin)
     return canned.update(table, item, shortcut, text, who)

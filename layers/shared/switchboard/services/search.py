@@ -17,7 +17,7 @@ from switchboard.errors import BadRequest, Conflict
 from switchboard.settings import get_settings
 from switchboard.store import keys
 from switchboard.store import search as index
-from switchboard.store.table import ConditionFailed, Table, decode_cursor, encode_cursor
+from switchboard.store.table import Table, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from switchboard.models import Contact, Conversation, InboundMessage, Message
@@ -78,7 +78,7 @@ def _index_contact(table: Table, contact: Contact, identity: str) -> None:
 def index_contact(table: Table, contact_id: str, activity_at: str | None = None) -> bool:
     """(Re)write a contact's index entries from its profile and identities (new contacts, new names, edits,
     merges); False when the contact is gone."""
-    items = table.query_all("pk = :pk", {":pk": keys.contact_pk(contact_id)}, consistent=True)
+    items = index.contact_partition(table, contact_id)
     profile = next((i for i in items if i["sk"] == "PROFILE"), None)
     if profile is None:
         return False
@@ -152,28 +152,10 @@ def create_contact(table: Table, name: str | None, email: str | None, phone: str
     contact_id, now = ids.new_id("ct_"), clock.iso(clock.now())
     owned = [(f"email:{email}", "email", email)] if email else []
     owned += [(f"phone:{number}", "sms", number)] if number else []
-    actions: list[dict[str, Any]] = []
-    for identity, channel, address in owned:
-        actions.append({"Put": {"Item": {**keys.identity(identity), "type": "identity", "contact_id": contact_id,
-                                         "channel": channel, "address": address, "created_at": now},
-                                "ConditionExpression": "attribute_not_exists(pk)"}})
-        actions.append({"Put": {"Item": {**keys.contact_identity(contact_id, identity), "type": "contact_identity",
-                                         "identity": identity, "channel": channel, "address": address,
-                                         "created_at": now}}})
-    actions.append({"Put": {"Item": {**keys.contact(contact_id), **keys.contact_activity(now, contact_id),
-                                     "type": "contact", "id": contact_id, "name": name, "email": email,
-                                     "phone": number, "created_at": now, "last_activity_at": now,
-                                     "created_by_agent": True},
-                            "ConditionExpression": "attribute_not_exists(pk)"}})
-    try:
-        table.transact(actions)
-    except ConditionFailed:
-        for identity, _, _ in owned:
-            found = table.get(keys.identity(identity), consistent=True)
-            if found:
-                raise Conflict(f"that {identity.split(':', 1)[0]} belongs to contact {found['contact_id']}",
-                               code="identity_taken") from None
-        raise
+    taken = index.create_contact(table, contact_id, name, email, number, owned, now)
+    if taken:
+        identity, owner = taken
+        raise Conflict(f"that {identity.split(':', 1)[0]} belongs to contact {owner}", code="identity_taken")
     index_contact(table, contact_id)
     return contact_id
 
@@ -219,7 +201,7 @@ def _contact_hits(table: Table, query: search_text.Query, limit: int, cursor: st
                   ) -> tuple[list[ContactHit], str | None]:
     """Contacts matching the query, a page of them; the cursor resumes the Query."""
     if query.contact_id:
-        profile = table.get(keys.contact(query.contact_id))
+        profile = index.profile(table, query.contact_id)
         return ([_hit_of_profile(profile)] if profile else []), None
     if not query.contact_term:
         return [], None

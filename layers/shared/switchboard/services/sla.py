@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchboard import clock, observability
 from switchboard.services.automation_config import load as load_settings
-from switchboard.store import due, keys, metrics, queue
+from switchboard.store import due, metrics, queue
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -99,10 +99,7 @@ def handle(table: Table, entry: dict[str, Any]) -> bool:
         event = "breach"  # too late to warn (the timers were held up): the breach it is
     mark = f"{'warned' if event == 'warn' else 'breached'}_{target}"
     try:
-        item = table.update(
-            keys.conversation(entry["conversation_id"]), "SET sla.#mark = :due",
-            names={"#mark": mark, "#due": queue.due_field(target)}, vals={":due": due_at},
-            condition="sla.#due = :due AND (attribute_not_exists(sla.#mark) OR sla.#mark <> :due)", return_new=True)
+        item = queue.claim_sla_mark(table, entry["conversation_id"], mark, queue.due_field(target), due_at)
     except ConditionFailed:
         return _settle_stale(table, config, entry)
     from switchboard.models import Conversation
@@ -127,11 +124,7 @@ def handle(table: Table, entry: dict[str, Any]) -> bool:
 
 
 def _unmark(table: Table, conv_id: str, mark: str, due_at: str) -> None:
-    try:
-        table.update(keys.conversation(conv_id), "REMOVE sla.#mark", names={"#mark": mark}, vals={":due": due_at},
-                     condition="sla.#mark = :due")
-    except ConditionFailed:
-        pass
+    queue.remove_sla_mark(table, conv_id, mark, due_at)
 
 
 def _move_on(table: Table, config: AutomationSettings, entry: dict[str, Any], sla: dict[str, Any]) -> None:

@@ -83,7 +83,7 @@ def reopen(table: Table, conv_id: str) -> Conversation:
 
 def pending(table: Table, conv_id: str) -> Conversation:
     """Waiting on the customer: no survey for an earlier resolution, no auto-reply while parked."""
-    conv = conversations.require(table, conv_id)
+    conversations.require(table, conv_id)  # 404 before anything is cancelled
     due.cancel_all(table, [conv_id], [due.SURVEY, due.AUTO_REPLY])
     return _set_status(table, conv_id, "pending")[1]
 

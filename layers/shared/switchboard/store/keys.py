@@ -47,6 +47,12 @@ Items (pk / sk):
   WSCONN#AGENTS        <connection id>           an agent's WebSocket connection (push fan-out; TTL)
   WSCONN#VISITOR#<v>   <connection id>           a web chat visitor's connection (their conversations' events; TTL)
   WSCONN#<conn id>     WSCONN                    a connection -> the partition it is listed in ($disconnect)
+  ARTICLES             ARTICLE#<id>              help center article: the working copy, its status (one partition)
+  ARTICLESLUG#<slug>   ARTICLESLUG               slug uniqueness (slugs are unique across locales)
+  HELPPUB              ARTICLE#<id>              the published snapshot of an article (what the static pages show)
+  ARTICLESTATS#<id>    TOTAL                     an article's lifetime counts, and whether it may be counted (published)
+  HELPSTATS#<yyyy-mm>  <yyyy-mm-dd>#<article id> an article's counts of one day (views, helpful, widget opens...)
+  HELPSEARCH#<yyyy-mm> <yyyy-mm-dd>#<query>      searches that found nothing, counted per day (normalized query)
 """
 
 from __future__ import annotations
@@ -273,6 +279,8 @@ def template(channel: str, name: str, language: str) -> Key:
 
 def templates_sync(channel: str) -> Key:
     return {"pk": templates_pk(channel), "sk": "SYNC"}
+
+
 # -- rate limits (issue 11) ------------------------------------------------------------------------
 def rate_counters(scope: str, subject: str, hour_start: int) -> Key:
     """The request counters of one client (`subject`: a keyed hash of a visitor id or an address, never the value
@@ -451,3 +459,42 @@ def ws_listing(partition: str, connection_id: str) -> Key:
 
 def ws_connection(connection_id: str) -> Key:
     return {"pk": f"WSCONN#{connection_id}", "sk": WS_CONNECTION_SK}
+# -- help center (issue 18) ------------------------------------------------------------------------
+ARTICLES_PK = "ARTICLES"
+ARTICLE_PREFIX = "ARTICLE#"
+HELP_PUBLISHED_PK = "HELPPUB"
+
+
+def article(article_id: str) -> Key:
+    """An article's working copy (one partition: a help center has tens to hundreds, listed in one Query)."""
+    return {"pk": ARTICLES_PK, "sk": f"{ARTICLE_PREFIX}{article_id}"}
+
+
+def article_slug(slug: str) -> Key:
+    return {"pk": f"ARTICLESLUG#{slug}", "sk": "ARTICLESLUG"}
+
+
+def published_article(article_id: str) -> Key:
+    """What is public of an article: every published snapshot in one partition, which the publisher reads whole."""
+    return {"pk": HELP_PUBLISHED_PK, "sk": f"{ARTICLE_PREFIX}{article_id}"}
+
+
+def article_stats(article_id: str) -> Key:
+    return {"pk": f"ARTICLESTATS#{article_id}", "sk": "TOTAL"}
+
+
+def help_stats_pk(month: str) -> str:
+    return f"HELPSTATS#{month}"
+
+
+def help_stats(day: str, article_id: str) -> Key:
+    """An article's counters of one day, in its month's partition: a report reads a month in one Query."""
+    return {"pk": help_stats_pk(day[:7]), "sk": f"{day}#{article_id}"}
+
+
+def failed_searches_pk(month: str) -> str:
+    return f"HELPSEARCH#{month}"
+
+
+def failed_search(day: str, query: str) -> Key:
+    return {"pk": failed_searches_pk(day[:7]), "sk": f"{day}#{query}"}

@@ -342,3 +342,22 @@ def validate_until(until: str) -> str:
         raise BadRequest("until must be within a year", code="invalid_until")
     return clock.iso(moment)
 
+
+
+# -- SLA warnings and breaches (services/sla.py): each recorded once, by a conditional mark on the conversation ----
+def claim_sla_mark(table: Table, conv_id: str, mark: str, due_field_name: str, due_at: str) -> dict[str, Any] | None:
+    """SET sla.<mark> = due_at while sla.<due field> is still that due time and the mark is not set for it: the
+    conversation as it is now. ConditionFailed when the target was met or moved, or the mark is there already."""
+    return table.update(
+        keys.conversation(conv_id), "SET sla.#mark = :due", names={"#mark": mark, "#due": due_field_name},
+        vals={":due": due_at}, condition="sla.#due = :due AND (attribute_not_exists(sla.#mark) OR sla.#mark <> :due)",
+        return_new=True)
+
+
+def remove_sla_mark(table: Table, conv_id: str, mark: str, due_at: str) -> None:
+    """Undo claim_sla_mark (the warning could not be sent): only the mark for that due time."""
+    try:
+        table.update(keys.conversation(conv_id), "REMOVE sla.#mark", names={"#mark": mark}, vals={":due": due_at},
+                     condition="sla.#mark = :due")
+    except ConditionFailed:
+        pass

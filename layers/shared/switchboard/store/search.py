@@ -177,3 +177,41 @@ def contact_index_keys(items: list[dict[str, Any]]) -> list[Key]:
     if not profile:
         return []
     return [keys.contact_term(t, profile["id"]) for t in profile.get("search_terms") or []]
+
+
+# -- contacts agents create (services/search.create_contact) --------------------------------------------------------
+def contact_partition(table: Table, contact_id: str) -> list[dict[str, Any]]:
+    """Everything under CONTACT#<id> (the profile, identities, conversation links), read consistently."""
+    return table.query_all("pk = :pk", {":pk": keys.contact_pk(contact_id)}, consistent=True)
+
+
+def profile(table: Table, contact_id: str) -> dict[str, Any] | None:
+    return table.get(keys.contact(contact_id))
+
+
+def create_contact(table: Table, contact_id: str, name: str | None, email: str | None, phone: str | None,
+                   owned: list[tuple[str, str, str]], now: str) -> tuple[str, str] | None:
+    """One transaction: each identity (conditional on being free), its link, and the profile with its directory
+    keys. None when created; (identity, its contact id) when an identity belongs to someone already."""
+    actions: list[dict[str, Any]] = []
+    for identity, channel, address in owned:
+        actions.append({"Put": {"Item": {**keys.identity(identity), "type": "identity", "contact_id": contact_id,
+                                         "channel": channel, "address": address, "created_at": now},
+                                "ConditionExpression": "attribute_not_exists(pk)"}})
+        actions.append({"Put": {"Item": {**keys.contact_identity(contact_id, identity), "type": "contact_identity",
+                                         "identity": identity, "channel": channel, "address": address,
+                                         "created_at": now}}})
+    actions.append({"Put": {"Item": {**keys.contact(contact_id), **keys.contact_activity(now, contact_id),
+                                     "type": "contact", "id": contact_id, "name": name, "email": email,
+                                     "phone": phone, "created_at": now, "last_activity_at": now,
+                                     "created_by_agent": True},
+                            "ConditionExpression": "attribute_not_exists(pk)"}})
+    try:
+        table.transact(actions)
+    except ConditionFailed:
+        for identity, _, _ in owned:
+            found = table.get(keys.identity(identity), consistent=True)
+            if found:
+                return identity, str(found["contact_id"])
+        raise
+    return None
