@@ -135,5 +135,6 @@ export const api = {
   replyAfter: (id, text, attachments, after) => request('POST', `${conv(id)}/messages`,
     { text, ...(attachments && attachments.length ? { attachments } : {}), ...(after ? { after } : {}) }),
   notifications: () => request('GET', '/api/notifications'),
+  mentionable: () => request('GET', '/api/mentionable'),
   readNotifications: (ids) => request('POST', '/api/notifications/read', { ids }),
 };

@@ -12,6 +12,7 @@ import { sourceChip } from './source.js';
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
 import { presenceText, pushing, setViewing, subscribe, typed } from './live.js'; // the live workspace (issue 15)
+import { mentionPicker } from './mentions.js'; // issue 15
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -160,6 +161,7 @@ export function createConversation({ id, me, onChange }) {
       files.button, files.input),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
     h('div', { class: 'composer-input' }, input, suggestions),
+    mentionPicker({ input, isNote: () => mode === 'note' }), // issue 15: @ offers the team's agents
     files.tray,
     h('div', { class: 'composer-bar' },
       h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,

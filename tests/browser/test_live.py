@@ -59,7 +59,10 @@ def test_two_agents_work_live_without_polling(browser, local_stack):
     bob_unread_before = bob.get_by_test_id("notifications-count").inner_text() or "0"
     local_stack.api("PUT", "/api/me/availability", {"available": False}, role="agent")  # agent@ known too
     ann.get_by_test_id("mode-note").check()
-    ann.get_by_test_id("reply-input").fill("@bob can you check the courier?")
+    ann.get_by_test_id("reply-input").press_sequentially("@bo")  # @ offers the agents: Bob has the app open
+    ann.get_by_test_id("mention-option").filter(has_text="@bob@example.com").click()
+    expect(ann.get_by_test_id("reply-input")).to_have_value("@bob@example.com ")
+    ann.get_by_test_id("reply-input").press_sequentially("can you check the courier?")
     ann.get_by_test_id("reply-send").click()
     expect(bob.get_by_test_id("notifications-count")).to_have_text(str(int(bob_unread_before) + 1), timeout=10_000)
     expect(bob).to_have_title(re.compile(r"^\(\d+\) "))

@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import cache
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from switchboard import clock, observability
 from switchboard.errors import SwitchboardError, Unauthorized
@@ -27,12 +25,20 @@ from switchboard.store.table import Table
 logger = logging.getLogger(__name__)
 
 
-class ClientAction(BaseModel):
-    """What an agent's app sends: it is viewing, or typing in, a conversation."""
+@cache
+def client_action() -> Any:
+    """What an agent's app sends: it is viewing, or typing in, a conversation (pydantic, loaded on first use: the
+    function's init stays light)."""
+    from typing import Literal
 
-    model_config = ConfigDict(extra="ignore")
-    action: Literal["viewing", "typing"]
-    conversation_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class ClientAction(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        action: Literal["viewing", "typing"]
+        conversation_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+    return ClientAction
 
 
 @cache
@@ -95,8 +101,8 @@ def action(table: Table, connection_id: str, body: str | None) -> None:
     """An agent's `{"action": "viewing" | "typing", "conversation_id"}`, fanned out to the others. Bad input and
     visitors' messages are ignored (a socket has no error response to give)."""
     try:
-        parsed = ClientAction.model_validate(json.loads(body or "{}"))
-    except (ValueError, ValidationError):
+        parsed = client_action().model_validate(json.loads(body or "{}"))
+    except ValueError:  # bad JSON, or pydantic's ValidationError (a ValueError)
         observability.count("WebSocketBadActions")
         return
     connection = connections.get(table, connection_id)
