@@ -12,7 +12,8 @@ export function mentionPicker({ input, isNote }) {
                          'data-testid': 'mention-suggestions' });
 
   function word() {
-    const before = input.value.slice(0, input.selectionStart);
+    const caret = input.selectionStart || input.value.length; // (a blurred box may report 0)
+    const before = input.value.slice(0, caret);
     const m = /(^|\s)@([^\s@]*)$/.exec(before);
     return m ? { query: m[2].toLowerCase(), start: before.length - m[2].length - 1 } : null;
   }
@@ -26,25 +27,25 @@ export function mentionPicker({ input, isNote }) {
     const w = isNote() ? word() : null;
     if (!w) return hide();
     if (agents === null) {
-      agents = [];
-      try {
-        agents = ((await api.mentionable()).items || []).map((a) => a.email);
-      } catch {
-        agents = [];
-      }
+      agents = api.mentionable().then((r) => (r.items || []).map((a) => a.email)).catch(() => []);
     }
-    shown = agents.filter((e) => e.startsWith(w.query) || e.split('@')[0].split(/[._+-]/).some((p) => p.startsWith(w.query)))
+    const known = await agents;
+    const now = isNote() ? word() : null; // what is typed now (the list may have taken a moment)
+    if (!now || now.query !== w.query) return undefined;
+    shown = known.filter((e) => e.startsWith(w.query) || e.split('@')[0].split(/[._+-]/).some((p) => p.startsWith(w.query)))
       .slice(0, 6);
     if (!shown.length) return hide();
-    replace(list, shown.map((email) => h('li', { role: 'option', 'data-testid': 'mention-option' },
-      h('button', { type: 'button', class: 'small link', onclick: () => choose(email) }, `@${email}`))));
+    // mousedown on the whole option: the reply box keeps the focus and its caret
+    replace(list, shown.map((email) => h('li', { role: 'option', 'data-testid': 'mention-option',
+                                                 onmousedown: (e) => { e.preventDefault(); choose(email); } },
+      h('button', { type: 'button', class: 'small link', tabindex: '-1' }, `@${email}`))));
     list.hidden = false;
   }
 
   function choose(email) {
     const w = word();
     if (!w) return hide();
-    const end = input.selectionStart;
+    const end = input.selectionStart || input.value.length;
     input.value = `${input.value.slice(0, w.start)}@${email} ${input.value.slice(end)}`;
     const caret = w.start + email.length + 2;
     input.setSelectionRange(caret, caret);
