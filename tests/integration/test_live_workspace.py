@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from switchboard import clock
 from tests.integration.test_agent_api import api, conversation_from
 from tests.integration.test_whatsapp_flow import messages, post, wa_message, wa_payload
 
@@ -126,3 +127,18 @@ def test_erasing_the_contact_deletes_the_notifications_that_name_its_conversatio
     r = stack.http("DELETE", f"/api/contacts/{conv['contact']['id']}", role="admin")
     assert r.status in (200, 204), r
     assert notes_of(stack, "cy@example.com")["items"] == []
+
+
+def test_an_sla_warning_notifies_the_assignee_once_even_when_its_mail_is_retried(stack, monkeypatch):
+    from tests.integration.test_sla import SLA, customer_writes, make_flaky, settings, timers
+
+    settings(stack, {"sla": SLA})
+    api(stack, "PUT", "/api/me/availability", {"available": True})
+    conv = customer_writes(stack, "live.sla.1", "hello", sender="15554441501")
+    assert conv["assignee"] == "agent@example.com"
+    clock.advance(21 * 60)  # the warning is due
+    make_flaky(monkeypatch, "sesv2", "send_email")  # the first mail fails: the timer tries again
+    assert timers(stack)["errors"] == 1
+    assert timers(stack)["sla_done"] == 1
+    warnings = [n for n in notes_of(stack, "agent@example.com")["items"] if n["type"] == "sla_warning"]
+    assert [n["conversation_id"] for n in warnings] == [conv["id"]]  # once, though the timer ran twice
