@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import ROOT, report
 
-SECTIONS = ("imports", "webhook", "items", "cost", "search", "rules", "reports")  # rules: issue 19; reports: issue 16
+SECTIONS = ("imports", "webhook", "items", "cost", "search", "rules", "reports", "push")  # 19, 16, 15
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     from bench import cold_imports, cost, items_read, webhook, webhook_batch  # after sys.path is set up
+    from bench import push as push_bench  # the live workspace (issue 15)
     from bench import reports as reports_bench  # reports and the conversation export (issue 16)
     from bench import search as search_bench  # contacts and search (issue 14)
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     section("rules", rules_bench.measure)
     section("reports", lambda: reports_bench.measure(min(conversations, 20_000), log))
+    section("push", lambda: push_bench.measure(args.quick, log))
 
     functions = [spec.name for spec in cold_imports.function_specs()]
     keys = report.contract_keys(functions)

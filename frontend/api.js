@@ -130,4 +130,11 @@ export const api = {
   search: (q) => request('GET', `/api/search${qs({ q })}`),
   // Rich replies: an upload for a reply's file (an S3 presigned POST the browser posts the file to).
   upload: (body) => request('POST', '/api/uploads', body),
+  // the live workspace (issue 15): a reply carrying the newest message seen (409 conversation_changed when crossed),
+  // notifications
+  replyAfter: (id, text, attachments, after) => request('POST', `${conv(id)}/messages`,
+    { text, ...(attachments && attachments.length ? { attachments } : {}), ...(after ? { after } : {}) }),
+  notifications: () => request('GET', '/api/notifications'),
+  mentionable: () => request('GET', '/api/mentionable'),
+  readNotifications: (ids) => request('POST', '/api/notifications/read', { ids }),
 };

@@ -17,6 +17,8 @@ import { createLinksPage } from './links.js'; // growth
 import { createRulesPage } from './rules.js'; // issue 19: automation rules and macros
 import { createReportsPage } from './reports.js'; // reports (issue 16)
 import { createWebhooksPage } from './webhooks.js'; // reports (issue 16): endpoints for events
+import { startLive, stopLive } from './live.js'; // the live workspace (issue 15)
+import { createNotifications } from './notifications.js'; // issue 15
 import { errorText, h, setChannels, setServerTime, toast, typingIn } from './ui.js';
 
 const app = document.getElementById('app');
@@ -104,12 +106,17 @@ async function start() {
     }
   });
   const main = h('main', { id: 'main', tabindex: '-1' });
+  // the live workspace (issue 15): push events, and the notifications bell with its unread count
+  startLive({ email: me.email, token });
+  let noticed = 0;
+  const notifications = createNotifications({ onCount: (n) => { noticed = n; setTitle(); } });
   const searchBox = createSearchBox(); // keys: / or Ctrl-K (contacts and search, issue 14)
   const topbar = h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/inbox' }, 'Switchboard'),
     h('nav', { 'aria-label': 'Main' }, Object.values(navLinks)),
     searchBox.root,
     h('span', { class: 'who', 'data-testid': 'me' }, `${me.email} · ${me.role}`),
+    notifications.root, // issue 15
     availability,
     h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out', onclick: signOut }, 'Sign out'));
   app.replaceChildren(h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } },
@@ -131,7 +138,8 @@ async function start() {
                     teams: 'Inboxes and teams', contacts: 'Contacts', links: 'Entry links', audit: 'Audit log',
                     articles: 'Help center', automation: 'Automation', reports: 'Reports',
                     webhooks: 'Events for other systems' };
-    document.title = `${unread ? `(${unread}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
+    const count = unread + noticed; // issue 15: unread messages and notifications
+    document.title = `${count ? `(${count}) ` : ''}${names[screen] || 'Inbox'} · Switchboard`;
   }
 
   function route() {
@@ -199,6 +207,8 @@ async function start() {
     window.removeEventListener('hashchange', route);
     document.removeEventListener('keydown', keys);
     searchBox.destroy();
+    notifications.destroy(); // issue 15
+    stopLive();
     inbox.unmount();
     if (conversation) conversation.unmount();
     if (page) page.unmount();

@@ -15,6 +15,8 @@ import { attachmentItem, conversationAttachments } from './uploads.js';
 import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
 import { storyView } from './social.js'; // issue 17: Instagram stories
 import { choicesView, createQuoteBar, messageActions, quoteView, sendReply } from './rich_replies.js'; // issue 13
+import { presenceText, pushing, setViewing, subscribe, typed } from './live.js'; // the live workspace (issue 15)
+import { mentionPicker } from './mentions.js'; // issue 15
 
 const POLL_MS = 3000;
 const MAX_PAGES = 20;
@@ -60,6 +62,7 @@ export function createConversation({ id, me, onChange }) {
   let timer = null;
   let lastCursor = null; // the cursor that fetched the newest page: polling re-reads from there
   let polling = false;
+  let pollAgain = false; // issue 15
   let mode = 'reply';
   let canned = [];
   let agents = []; // for "Assign to…", loaded once per conversation view
@@ -87,6 +90,8 @@ export function createConversation({ id, me, onChange }) {
     h('label', { for: 'label-input', class: 'sr-only' }, 'New label'), labelInput, labelAdd);
   const actionError = h('p', { class: 'form-error', role: 'alert' });
   const pollError = h('p', { class: 'form-error' }); // not live: it would repeat every few seconds
+  // issue 15: "Ann is viewing" / "Ann is typing…" (a polite live region: read when it changes)
+  const livePresence = h('p', { class: 'conv-presence', 'data-testid': 'conv-presence', 'aria-live': 'polite' });
   const panelToggle = h('button', { type: 'button', class: 'small', 'data-testid': 'contact-toggle',
                                     'aria-controls': 'contact-panel', 'aria-expanded': 'false' }, 'Customer profile');
 
@@ -163,6 +168,7 @@ export function createConversation({ id, me, onChange }) {
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
     quoteBar.root,
     h('div', { class: 'composer-input' }, input, suggestions),
+    mentionPicker({ input, isNote: () => mode === 'note' }), // issue 15: @ offers the team's agents
     files.tray,
     h('div', { class: 'composer-bar' },
       h('label', { for: 'canned-select', class: 'sr-only' }, 'Canned responses'), cannedSelect,
@@ -178,7 +184,7 @@ export function createConversation({ id, me, onChange }) {
       subjectLine, authWarning,
       h('div', { class: 'conv-meta' }, assigneeText, actions),
       labelsForm, detailsSlot, actionError, pollError),
-    scroller, windowNotice, consentNotice, templatePanel, composer);
+    scroller, livePresence, windowNotice, consentNotice, templatePanel, composer);
   const panelSlot = h('div', { class: 'panel-slot' });
   const root = h('div', { class: 'conversation-layout' }, main, panelSlot);
 
@@ -488,8 +494,10 @@ export function createConversation({ id, me, onChange }) {
   }
 
   async function poll() {
+    if (polling) pollAgain = true; // issue 15: an event during a fetch is fetched after it
     if (polling || document.visibilityState !== 'visible') return;
     polling = true;
+    pollAgain = false;
     try {
       const [detail, inbound] = await Promise.all([api.conversation(id), loadMessages()]);
       applyConversation(detail);
@@ -500,6 +508,7 @@ export function createConversation({ id, me, onChange }) {
       pollError.textContent = errorText(err, 'Refreshing');
     } finally {
       polling = false;
+      if (pollAgain && timer) poll();
     }
   }
 
@@ -541,7 +550,7 @@ export function createConversation({ id, me, onChange }) {
       actionError.textContent = errorText(err, 'Loading the messages');
     }
     markRead();
-    timer = setInterval(poll, POLL_MS);
+    timer = setInterval(() => { if (!pushing()) poll(); }, POLL_MS); // issue 15: no polling while push works
     const { items, error } = await loadCanned();
     canned = items;
     if (error) {
@@ -619,6 +628,7 @@ export function createConversation({ id, me, onChange }) {
   }
 
   input.addEventListener('input', () => { composerError.textContent = ''; updateSuggestions(); });
+  input.addEventListener('input', () => { if (mode === 'reply' && input.value) typed(id); }); // issue 15
   input.addEventListener('click', updateSuggestions);
   input.addEventListener('blur', () => { suggestions.hidden = true; input.setAttribute('aria-expanded', 'false'); });
   input.addEventListener('keydown', (e) => {
@@ -684,7 +694,7 @@ export function createConversation({ id, me, onChange }) {
     composerError.textContent = '';
     try {
       const m = mode === 'note' ? await api.note(id, text)
-        : await sendReply(id, text, withFiles ? files.ids() : [], quoteBar.id()); // rich replies: a quoted reply
+        : await sendReply(id, text, withFiles ? files.ids() : [], quoteBar.id(), newestSeen()); // quote, and after
       if (mode === 'reply') quoteBar.set(null);
       if (withFiles) files.clear();
       input.value = '';
@@ -700,16 +710,52 @@ export function createConversation({ id, me, onChange }) {
         api.contact(conv.contact.id).then((c) => { contactDetails = c; renderConsent(); }).catch(() => {});
       }
       if (err.code === 'reply_window_closed' && conv && conv.channel === 'whatsapp') showTemplates(true);
+      if (err.code === 'conversation_changed') { // issue 15: someone wrote meanwhile; the draft stays, shown what is new
+        composerError.textContent = 'Not sent: a new message arrived while you were writing. Read it, then send again.';
+        loadMessages().then(() => { scroller.scrollTop = scroller.scrollHeight; }).catch(() => {});
+      }
     } finally {
       updateComposer();
       input.focus();
     }
   });
 
+  /** The live workspace (issue 15): the newest message on screen, sent with a reply as `after`. */
+  function newestSeen() {
+    let newest = null;
+    for (const { data } of messages.values()) if (!newest || data.created_at >= newest.created_at) newest = data;
+    return newest ? newest.id : null;
+  }
+
   function stop() {
     clearInterval(timer);
     timer = null;
+    offLive();
+    setViewing(null);
+    document.removeEventListener('visibilitychange', onVisible);
   }
+
+  // ---- the live workspace (issue 15) -----------------------------------------------------------
+  let liveTimer = null;
+  function showPresence() {
+    const text = presenceText(id);
+    if (livePresence.textContent !== text) livePresence.textContent = text;
+  }
+  const offLive = subscribe((event) => {
+    if (event.type === 'presence' || event.type === 'typing' || event.type === 'presence.tick') {
+      if (!event.conversation_id || event.conversation_id === id) showPresence();
+      return;
+    }
+    const mine = event.conversation_id === id;
+    if ((mine && ['message.created', 'message.updated', 'conversation.updated'].includes(event.type))
+        || event.type === 'resync') {
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(() => { if (timer) poll(); }, 100); // what changed, read through the API
+    }
+  });
+  setViewing(id);
+  const onVisible = () => { if (document.visibilityState === 'visible' && timer) poll(); }; // caught up when shown
+  document.addEventListener('visibilitychange', onVisible);
 
   start();
   return {

@@ -5,6 +5,7 @@ import { filterFields } from './inboxes.js';
 import { newConversationButton } from './newconversation.js'; // templates capability
 import { PRIORITIES, SORTS, createBulkBar, priorityBadge, slaBadge, snoozeBadge } from './organize.js';
 import { sourceChip, sourceFilterField } from './source.js';
+import { presenceText, pushing, subscribe } from './live.js'; // the live workspace (issue 15)
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
 } from './ui.js';
@@ -184,7 +185,13 @@ export function createInbox({ me, onUnread }) {
         (c.labels || []).map((l) => h('span', { class: 'badge label' }, l)),
         c.assignee ? h('span', { class: 'assignee' }, c.assignee === me.email ? 'me' : c.assignee) : null,
         unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
+      livePresence(c.id), // issue 15: "Ann is viewing"
     ];
+  }
+
+  function livePresence(id) {
+    const text = presenceText(id);
+    return text ? h('span', { class: 'row-presence', 'data-testid': 'row-presence' }, text) : null;
   }
 
   function render() {
@@ -257,17 +264,34 @@ export function createInbox({ me, onUnread }) {
     if (open) location.hash = links[next].getAttribute('href');
   }
 
+  // the live workspace (issue 15): what changed is refetched (debounced: a burst of events is one request)
+  let offLive = null;
+  let liveTimer = null;
+  function onLive(event) {
+    if (['message.created', 'conversation.updated', 'resync'].includes(event.type)) {
+      if (event.note) return; // a note changes no row
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(refresh, 150);
+    } else if (event.type === 'presence' || event.type === 'typing' || event.type === 'presence.tick') {
+      render();
+    }
+  }
+
   return {
     root,
     mount(container) {
       if (root.parentNode !== container) container.append(root);
       refresh();
       clearInterval(timer);
-      timer = setInterval(() => { if (document.visibilityState === 'visible') refresh(); }, POLL_MS);
+      // issue 15: no polling while push works (a slow refetch for its events instead), polling when it is down
+      timer = setInterval(() => { if (document.visibilityState === 'visible' && !pushing()) refresh(); }, POLL_MS);
+      if (!offLive) offLive = subscribe(onLive);
     },
     unmount() {
       clearInterval(timer);
       timer = null;
+      if (offLive) offLive();
+      offLive = null;
       root.remove();
     },
     select(id) {

@@ -208,12 +208,18 @@
     return data;
   }
 
+  let starting = null; // one session request at a time (the first poll and the socket both need one)
   async function start() {
     if (session && Date.parse(session.expires_at) > Date.now() + 60000) return;
-    const saved = state();
-    session = await call("POST", "/webchat/sessions", { widget_id: widgetId, visitor_id: saved.visitor_id, source,
-                                                       page_url: location.href });
-    save({ visitor_id: session.visitor_id });
+    if (!starting) {
+      starting = (async () => {
+        const saved = state();
+        session = await call("POST", "/webchat/sessions", { widget_id: widgetId, visitor_id: saved.visitor_id, source,
+                                                           page_url: location.href });
+        save({ visitor_id: session.visitor_id });
+      })().finally(() => { starting = null; });
+    }
+    return starting;
   }
 
   // Pages come oldest first, so new replies are on the last one: each poll reads on from the page it ended on.
@@ -264,11 +270,59 @@
     show("Your message could not be sent. Please try again.");
   }
 
+  // The live workspace (issue 15): agents' replies and typing pushed over a WebSocket (data-ws, else /ws of the
+  // API's origin) with the visitor's token; a reply is then read as a poll would. Reconnects with backoff; polls
+  // while the socket is down, and once a minute while it is up (a safety net).
+  const wsBase = (script && script.dataset.ws) || `${api.replace(/^http/, "ws")}/ws`;
+  let socket = null, live = false, wsAttempt = 0, wsTimer = null, typingTimer = null, isOpen = false;
+  const SAFETY_POLL_MS = 60000;
+
+  function pollEvery(ms) { clearInterval(timer); timer = setInterval(poll, ms); }
+
+  async function connectLive() {
+    clearTimeout(wsTimer);
+    if (!isOpen || socket || typeof WebSocket === "undefined") return;
+    try { await start(); } catch { scheduleLive(); return; }
+    const ws = new WebSocket(`${wsBase}?visitor_token=${encodeURIComponent(session.token)}`);
+    socket = ws;
+    ws.onopen = () => { live = true; wsAttempt = 0; pollEvery(SAFETY_POLL_MS); poll(); };  // caught up after a gap
+    ws.onmessage = (e) => {
+      let event;
+      try { event = JSON.parse(e.data); } catch { return; }
+      if (event.type === "message.created") poll();
+      else if (event.type === "typing") {
+        show("An agent is typing…");
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { if (note.textContent === "An agent is typing…") show(""); }, 6000);
+      }
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      socket = null;
+      live = false;
+      if (isOpen) { pollEvery(POLL_MS); scheduleLive(); }
+    };
+  }
+
+  function scheduleLive() {
+    wsTimer = setTimeout(connectLive, Math.min(30000, 1000 * 2 ** wsAttempt++) * (0.5 + Math.random() / 2));
+  }
+
   function open(yes) {
     panel.classList.toggle("open", yes);
     launcher.setAttribute("aria-expanded", String(yes));
     clearInterval(timer);
-    if (yes) { poll(); timer = setInterval(poll, POLL_MS); input.focus(); } else { launcher.focus(); }
+    isOpen = yes;
+    if (yes) {
+      poll();
+      pollEvery(live ? SAFETY_POLL_MS : POLL_MS);
+      connectLive();
+      input.focus();
+    } else {
+      clearTimeout(wsTimer);
+      if (socket) { const ws = socket; socket = null; live = false; ws.close(); }
+      launcher.focus();
+    }
   }
 
   // A visitor's file: uploaded straight to storage (POST /webchat/uploads answers a presigned POST), with a

@@ -41,6 +41,11 @@ def record_handler(record):
         raise
     logger.info("outbound handled", extra={"conversation_id": job.conversation_id, "message_id": job.message_id,
                                            "result": result})
+    if result in ("sent", "failed", "unknown"):  # the live workspace (issue 15): the app shows the new status
+        from switchboard.services import push
+        from switchboard.store.table import Table
+
+        push.message_updated(Table(), job.conversation_id, job.message_id, "sent" if result == "sent" else "failed")
 
 
 def _log_failure(record, exc):

@@ -19,6 +19,8 @@ from infra.local.events import http_event
 from infra.local.lambdas import FunctionError, match
 from infra.local.sandbox import PREFIX as SANDBOX_PREFIX
 from infra.local.sandbox import Fault
+from infra.local.websocket import MANAGEMENT_PREFIX as WS_MANAGEMENT_PREFIX
+from infra.local.websocket import PATH as WS_PATH
 
 if TYPE_CHECKING:
     from infra.local.stack import LocalStack
@@ -118,6 +120,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
+        if url.path == WS_PATH and self.command == "GET" and "websocket" in self.headers.get("Upgrade", "").lower():
+            self.stack.ws.serve(self)  # issue 15: the WebSocket API, until the socket closes
+            return
         body = self._body()
         if body is None:
             return
@@ -236,6 +241,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, stack.queue_depths())
         elif path == "/_local/iam" and self.command == "GET":
             self._json(200, stack.iam_status())
+        elif path.startswith(WS_MANAGEMENT_PREFIX):  # issue 15: the WebSocket API's @connections API
+            status, headers, data = stack.ws.manage(self.command, path, body)
+            self._send(status, data, headers)
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})
 
@@ -276,7 +284,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/config.json":
             from switchboard.channel_names import CHANNELS
 
-            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS)})
+            # issue 15: the WebSocket at /ws of this very origin (the app makes the ws:// URL from its location)
+            self._json(200, {"apiUrl": "", "local": True, "channels": list(CHANNELS), "ws_url": ""})
             return
         target = (root / path.lstrip("/")).resolve()
         if target.is_dir():

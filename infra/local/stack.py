@@ -17,6 +17,7 @@ from infra.local.pollers import Schedule, SqsSource, note_set_by_function, run_s
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.template import Resolver, function_properties, load
+from infra.local.websocket import Hub
 from infra.local.workers import ProcessFunction, start_forkserver
 
 log = logging.getLogger("local")
@@ -77,6 +78,10 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[key] = overrides.get(key) or env.get(key) or value
     # growth: event endpoints on this machine (a test receiver on 127.0.0.1) are allowed locally, never deployed
     env["LOCAL_WEBHOOK_ALLOW_LOOPBACK"] = overrides.get("LOCAL_WEBHOOK_ALLOW_LOOPBACK") or "1"
+    # issue 15: pushes go to this stack's @connections API (infra/local/websocket.py); agents' tokens at /ws are
+    # checked by its authorizer emulation, so no user pool is named
+    env["WEBSOCKET_MANAGEMENT_URL"] = f"{base_url}/_local/ws"
+    env["COGNITO_USER_POOL_ID"] = env["COGNITO_CLIENT_ID"] = ""
     # help center: the pages are served by this stack at /help/; there is no CloudFront to invalidate (a no-op)
     env["HELP_SITE_URL"] = overrides.get("HELP_SITE_URL") or f"{base_url}/help"
     env["FRONTEND_DISTRIBUTION_ID"] = overrides.get("FRONTEND_DISTRIBUTION_ID") or ""
@@ -157,6 +162,7 @@ class LocalStack:
         self.resolver: Resolver | None = None
         self.sqs: Any = None
         self.secrets_ready = threading.Event()  # the local secrets are in SSM (or the functions get their values)
+        self.ws = Hub(self)  # issue 15: the WebSocket API at /ws
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -362,6 +368,7 @@ class LocalStack:
     def stop(self) -> None:
         for stop in (*(s.stop for s in self.sources), *(s.stop for s in self.schedules)):
             stop.set()
+        self.ws.close_all()
         if self.server:
             self.server.shutdown()
             self.server.server_close()

@@ -100,6 +100,8 @@ def config(outputs: dict[str, str]) -> dict[str, Any]:
             "clientId": outputs["UserPoolClientId"],
             "redirectUri": f"{base}/",
         },
+        # the live workspace (issue 15): the WebSocket API (absent from a stack deployed before it: the app polls)
+        **({"ws_url": outputs["WebSocketUrl"]} if outputs.get("WebSocketUrl") else {}),
     }
 
 

@@ -54,8 +54,20 @@ def s3_presigner() -> Any:
     return _session().client("s3", config=config)
 
 
+@cache
+def websocket_management(endpoint: str, timeout: float) -> Any:
+    """The live workspace (issue 15): API Gateway's @connections API of the WebSocket API (locally, the local
+    stack's). One attempt, short timeouts: a push never holds up the work that caused it."""
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=timeout, read_timeout=timeout,
+                    max_pool_connections=32)
+    return _session().client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+
+
 def reset() -> None:
     """Forget cached clients (tests that swap endpoints)."""
     _client.cache_clear()
     s3_presigner.cache_clear()
+    websocket_management.cache_clear()
     _session.cache_clear()

@@ -131,6 +131,17 @@ class Settings(BaseModel):
     local_webhook_allow_loopback: bool = Field(False, alias="LOCAL_WEBHOOK_ALLOW_LOOPBACK",
                                                description="the local stack only: endpoints on 127.0.0.1 (http)")
     webhook_timeout_seconds: float = Field(10.0, alias="WEBHOOK_TIMEOUT_SECONDS")
+    # the live workspace (issue 15): the WebSocket API's @connections management endpoint (empty: no push), and who
+    # may connect (the user pool's issuer and app client, for agents' tokens at $connect)
+    websocket_management_url: str = Field("", alias="WEBSOCKET_MANAGEMENT_URL")
+    push_timeout_seconds: float = Field(2.0, alias="PUSH_TIMEOUT_SECONDS")
+    ws_connection_seconds: int = Field(2 * 3600, alias="WS_CONNECTION_SECONDS",
+                                       description="API Gateway closes a WebSocket after 2 hours: the items' TTL")
+    cognito_user_pool_id: str = Field("", alias="COGNITO_USER_POOL_ID",
+                                      description="empty only in the local stack, whose authorizer emulation "
+                                                  "verifies agents' tokens at /ws")
+    cognito_client_id: str = Field("", alias="COGNITO_CLIENT_ID")
+    aws_region: str = Field("us-east-1", alias="AWS_REGION")
 
     @field_validator("local_webhook_allow_loopback", mode="before")
     @classmethod

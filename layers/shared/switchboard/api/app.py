@@ -31,6 +31,7 @@ from switchboard.api import (
     webhooks,
 )
 from switchboard.api import articles as article_routes  # help center
+from switchboard.api import live as live_routes  # issue 15: notifications
 from switchboard.api import outreach as outreach_routes  # templates capability
 from switchboard.api import reports as report_routes  # reports and the conversation export (issue 16)
 from switchboard.api import rich_replies as rich_reply_routes  # rich replies: retry a failed reply
@@ -81,6 +82,7 @@ app.include_router(links.router)
 app.include_router(webhooks.router)
 app.include_router(audit.router)
 app.include_router(rule_routes.router)  # issue 19: automation rules and macros
+app.include_router(live_routes.router)  # issue 15: notifications
 app.include_router(article_routes.router)  # help center
 app.include_router(help_public.router)  # help center
 app.include_router(report_routes.router)  # reports and the conversation export (issue 16)

@@ -24,7 +24,7 @@ from switchboard.api.schemas import (
 from switchboard.errors import BadRequest
 from switchboard.models import Conversation
 from switchboard.services import attributes as custom_attributes
-from switchboard.services import inbox, inboxes, links, media, replies, workflow
+from switchboard.services import crossing, inbox, inboxes, links, media, notifications, push, replies, workflow
 from switchboard.services.sending import window_closes_at, window_open
 from switchboard.store.table import Table
 
@@ -86,9 +86,11 @@ def list_messages(
 
 
 @router.post("/api/conversations/<conversation_id>/messages", summary="Reply (queued, then sent)",
-             responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}}})
+             responses={202: {"description": "queued", "content": {"application/json": {"model": MessageOut}}},
+                        409: {"description": "conversation_changed: a message arrived after `after` (issue 15)"}})
 def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     who = auth.current(router)
+    crossing.check(Table(), conversation_id, body.after, who.email)  # issue 15: 409 conversation_changed
     message = replies.reply(conversation_id, body.text, who.email, attachments=body.attachments,
                             template=body.template.model_dump(mode="json") if body.template else None,
                             reply_to=body.reply_to)
@@ -109,7 +111,10 @@ def _detail(conv: Conversation) -> ConversationDetail:
              responses={201: {"description": "stored", "content": {"application/json": {"model": MessageOut}}}})
 def post_note(conversation_id: str, body: NoteIn) -> Response[MessageOut]:
     who = auth.current(router)
-    note = inbox.add_note(Table(), conversation_id, body.text, who.email)
+    table = Table()
+    note = inbox.add_note(table, conversation_id, body.text, who.email)
+    notifications.note_added(table, note)  # issue 15: @mentions notify (a failure is counted, the note stays)
+    push.note_created(table, note)  # issue 15: the other agents' apps
     return Response(status_code=201, content_type="application/json", body=MessageOut.of(note))
 
 
@@ -131,7 +136,7 @@ def pending(conversation_id: str) -> ConversationDetail:
 
 @router.post("/api/conversations/<conversation_id>/assign", summary="Assign to an agent (null unassigns)")
 def assign(conversation_id: str, body: AssignIn) -> ConversationDetail:
-    return _detail(inbox.assign(Table(), conversation_id, body.agent))
+    return _detail(inbox.assign(Table(), conversation_id, body.agent, by=auth.current(router).email))
 
 
 @router.post("/api/conversations/<conversation_id>/labels", summary="Replace the labels")

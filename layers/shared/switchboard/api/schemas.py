@@ -230,6 +230,11 @@ class ReplyIn(ApiModel):
                                                                   "to the media bucket: sent with the text")
     reply_to: str | None = Field(None, max_length=64, description="rich replies: the id of a message of this "
                                  "conversation it quotes, sent as the channel's own reply to it (400 otherwise)")
+    # the live workspace (issue 15): no double replies
+    after: str | None = Field(None, min_length=1, max_length=128,
+                              description="the newest message the agent has seen: when the customer wrote since, or "
+                                          "a colleague replied, the answer is 409 conversation_changed and nothing "
+                                          "is sent")
 
     @model_validator(mode="after")
     def _something(self) -> ReplyIn:

@@ -72,14 +72,21 @@ def status_changed(table: Table, conv: Conversation, old: str | None, *, by: str
         return
     publish(table, "conversation.status_changed", {"conversation_id": conv.id},
             {"from": old, "to": conv.status, "by": by}, stable=stable, required=required)
+    from switchboard.services import push  # issue 15: the apps' inboxes
+
+    push.conversation_updated(table, conv, "status")
 
 
 def assigned(table: Table, conv: Conversation, previous: str | None, *, stable: tuple[str, ...] | None = None,
-             required: bool = False) -> None:
+             required: bool = False, by: str | None = None) -> None:
     if (previous or None) == (conv.assignee or None):
         return
     publish(table, "conversation.assigned", {"conversation_id": conv.id},
             {"assignee": conv.assignee, "previous": previous}, stable=stable, required=required)
+    from switchboard.services import notifications, push  # issue 15: the new assignee is told; the apps' inboxes
+
+    notifications.assigned(table, conv, previous, by=by, stable=stable, required=required)
+    push.conversation_updated(table, conv, "assignee")
 
 
 def message_created(table: Table, message: Message, *, required: bool = False) -> None:

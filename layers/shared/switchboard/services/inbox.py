@@ -61,6 +61,9 @@ def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
     added = [label for label in after.labels if label not in before.labels]
     if added:  # reports: conversations per label, counted when the label is put on
         reports.labelled(table, added, clock.iso(clock.now()))
+    from switchboard.services import push  # issue 15: the apps' inboxes
+
+    push.conversation_updated(table, after, "labels")
     return after
 
 
@@ -68,9 +71,10 @@ def mark_read(table: Table, conv_id: str) -> Conversation:
     return conversations.mark_read(table, conv_id)
 
 
-def assign(table: Table, conv_id: str, agent: str | None) -> Conversation:
-    """By hand (None unassigns): the conversation's weight moves from one agent's load to the other's."""
+def assign(table: Table, conv_id: str, agent: str | None, by: str | None = None) -> Conversation:
+    """By hand (None unassigns): the conversation's weight moves from one agent's load to the other's. `by`: who
+    did it (issue 15: nobody is notified of assigning a conversation to themselves)."""
     before = conversations.require(table, conv_id)
     updated = assignment.reassign(table, before, agent)
-    events.assigned(table, updated, before.assignee)
+    events.assigned(table, updated, before.assignee, by=by)
     return updated

@@ -14,4 +14,8 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 
 
 def set_priority(table: Table, conv_id: str, priority: str) -> Conversation:
-    return queue.set_priority(table, conv_id, priority)
+    conv = queue.set_priority(table, conv_id, priority)
+    from switchboard.services import push  # issue 15: the apps' inboxes
+
+    push.conversation_updated(table, conv, "priority")
+    return conv

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
 from switchboard.errors import RetryableSendError, SwitchboardError
-from switchboard.services import (
+from switchboard.services import (  # issue 15: live, push
     assignment,
     automation,
     channel_survey,
     events,
     inboxes,
     links,
+    live,
     media,
     optouts,
+    push,
     quotes,
     search,
     sla,
@@ -221,6 +223,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     received_at = clock.iso(clock.now())
     also = sla.customer_message(table, conv, received_at)  # issue 14: SLA due times (their timers are put first)
     stored = messages.store_inbound(table, conv, message, received_at, event.sender_id, also=also)
+    live.customer_message(table, conv, message)  # issue 15: the assignee's notification (retried), the apps' push
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -345,6 +348,7 @@ def _echo(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
         result = "duplicate"
     delivery.link_provider_message(table, message)
     events.message_created(table, message, required=True)  # growth: the business's message, sent elsewhere
+    push.message_created(table, conv, message)  # issue 15
     media.store_pending(table, message, attempt)
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome(result, conv.id)
@@ -376,6 +380,8 @@ def _receipt(table: Table, event: StatusUpdate, envelope: InboundEnvelope, attem
                                          event.timestamp, reason)
     if result == "unknown":
         _overtaken(envelope, "the receipt's message", attempt)
+    if result == "applied":  # issue 15: the apps show the new delivery status
+        live.receipt(table, event.channel, event.provider_message_id, event.status)
     return Outcome(result)
 
 

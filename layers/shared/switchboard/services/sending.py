@@ -66,6 +66,9 @@ def hand_over(table: Table, conv: Conversation, message: Message, counts_as_resp
     from switchboard.services import events  # growth: message.created (outbound), for other systems
 
     events.message_created(table, message)
+    from switchboard.services import push  # issue 15: the apps (and a web chat visitor) see it at once
+
+    push.message_created(table, conv, message)
 
 
 def _store_pending(job: OutboundJob) -> bool:

@@ -106,9 +106,11 @@ def handle(table: Table, entry: dict[str, Any]) -> bool:
 
     conv = Conversation.model_validate(item or {})
     if event == "warn":
-        from switchboard.services import sla_warnings
+        from switchboard.services import notifications, sla_warnings
 
         try:
+            # issue 15: the in-app notification (stable: the entry's warning time), then the mail
+            notifications.sla_warning(table, conv, target, due_at, str(entry.get("due_sk", due_at)).split("#", 1)[0])
             sla_warnings.warn(conv, target, due_at)
         except Exception:  # not warned: the mark goes, and the entry stays due for the next run
             _unmark(table, conv.id, mark, due_at)

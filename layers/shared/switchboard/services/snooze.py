@@ -42,4 +42,7 @@ def snooze(table: Table, conv_id: str, until: str | None = None, preset: str | N
     moment = queue.validate_until(until if until is not None else preset_until(table, preset or ""))
     conv = queue.snooze(table, conv_id, moment)
     observability.count("ConversationsSnoozed")
+    from switchboard.services import push  # issue 15: the apps' inboxes
+
+    push.conversation_updated(table, conv, "status")
     return conv

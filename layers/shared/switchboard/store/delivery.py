@@ -117,3 +117,8 @@ def apply_receipt(table: Table, channel: str, provider_message_id: str, status: 
     except ConditionFailed:
         return "stale"
     return "applied"
+
+
+def provider_ref(table: Table, channel: str, provider_message_id: str) -> dict[str, Any] | None:
+    """The live workspace (issue 15): which of our messages a provider's id names ({conversation_id, message_id})."""
+    return table.get(keys.provider_message(channel, provider_message_id))

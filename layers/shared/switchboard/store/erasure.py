@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import aws
 from switchboard.errors import ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import due, keys
+from switchboard.store import due, keys, notifications
 from switchboard.store import search as search_index
 from switchboard.store.table import ConditionFailed, Table
 
@@ -103,6 +103,7 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
         except ConditionFailed:
             pass  # the pointer already leads to a newer conversation (or is gone)
     extra_keys += search_index.conversation_index_keys(items)  # what the search index holds of it (derived)
+    extra_keys += notifications.conversation_keys(items)  # issue 15: agents' notifications naming it
     # The META item goes last: while it exists a rerun finds the rest.
     rest = [{"pk": i["pk"], "sk": i["sk"]} for i in items if i["sk"] != keys.META]
     counts.items += _delete_keys(table, extra_keys + rest)

@@ -42,6 +42,12 @@ Items (pk / sk):
                                                  (DueIndex DUE#webhook while due, DUE#webhook_parked#<endpoint> parked)
   AUDIT#<yyyy-mm>      <at>#<request id>         an agent's or admin's action (who, what, target id)
   (rich replies) message items also carry msg_id: MessageIndex, a message by its id (quoted replies, retries)
+  (the live workspace, issue 15)
+  NOTIFY#<agent email> N#<notification id>       a notification for one agent (id: time-ordered, stable; TTL)
+  CONV#<id>            NOTIFYREF#<agent>#<nid>   the conversation's way to its notifications (erasure, retention)
+  WSCONN#AGENTS        <connection id>           an agent's WebSocket connection (push fan-out; TTL)
+  WSCONN#VISITOR#<v>   <connection id>           a web chat visitor's connection (their conversations' events; TTL)
+  WSCONN#<conn id>     WSCONN                    a connection -> the partition it is listed in ($disconnect)
   ARTICLES             ARTICLE#<id>              help center article: the working copy, its status (one partition)
   ARTICLESLUG#<slug>   ARTICLESLUG               slug uniqueness (slugs are unique across locales)
   HELPPUB              ARTICLE#<id>              the published snapshot of an article (what the static pages show)
@@ -496,6 +502,35 @@ def created_keys(created_at: str, conv_id: str) -> dict[str, str]:
     return {"created_pk": created_pk(created_at[:10]), "created_sk": f"{created_at}#{conv_id}"}
 
 
+# -- the live workspace (issue 15): notifications, WebSocket connections ---------------------------------------------
+NOTIFICATION_PREFIX = "N#"
+NOTIFICATION_REF_PREFIX = "NOTIFYREF#"
+WS_AGENTS_PK = "WSCONN#AGENTS"
+WS_CONNECTION_SK = "WSCONN"
+
+
+def notifications_pk(agent: str) -> str:
+    return f"NOTIFY#{agent.lower()}"
+
+
+def notification(agent: str, notification_id: str) -> Key:
+    return {"pk": notifications_pk(agent), "sk": f"{NOTIFICATION_PREFIX}{notification_id}"}
+
+
+def notification_ref(conv_id: str, agent: str, notification_id: str) -> Key:
+    return {"pk": conversation_pk(conv_id), "sk": f"{NOTIFICATION_REF_PREFIX}{agent.lower()}#{notification_id}"}
+
+
+def ws_visitor_pk(visitor_id: str) -> str:
+    return f"WSCONN#VISITOR#{visitor_id}"
+
+
+def ws_listing(partition: str, connection_id: str) -> Key:
+    return {"pk": partition, "sk": connection_id}
+
+
+def ws_connection(connection_id: str) -> Key:
+    return {"pk": f"WSCONN#{connection_id}", "sk": WS_CONNECTION_SK}
 # -- help center (issue 18) ------------------------------------------------------------------------
 ARTICLES_PK = "ARTICLES"
 ARTICLE_PREFIX = "ARTICLE#"

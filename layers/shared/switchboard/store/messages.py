@@ -208,3 +208,23 @@ def every(table: Table, conv_id: str) -> list[Message]:
     items = table.query_all("pk = :pk AND begins_with(sk, :p)",
                             {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX}, page_size=200)
     return [_message(i) for i in items if live(i)]
+
+
+# -- the live workspace (issue 15): what came after the newest message an agent saw -------------------------------------
+def newer_than(table: Table, conv_id: str, message_id: str, cap: int = 200) -> tuple[bool, list[Message]]:
+    """The messages stored after `message_id`, newest first: (found, newer). Reads back from the newest, a page at
+    a time, and stops at that message, so it costs what arrived since (at most `cap` messages)."""
+    pk = keys.conversation_pk(conv_id)
+    newer: list[Message] = []
+    start: dict[str, Any] | None = None
+    while len(newer) < cap:
+        items, start = table.query("pk = :pk AND begins_with(sk, :p)", {":pk": pk, ":p": keys.MSG_PREFIX},
+                                   forward=False, limit=50, start=start, consistent=True)
+        for item in items:
+            if item.get("id") == message_id:
+                return True, newer
+            if live(item):
+                newer.append(_message(item))
+        if not start:
+            break
+    return False, newer
