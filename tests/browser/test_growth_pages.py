@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 # The tier's fixtures and helpers (importing the module also skips this one without chromium).
-from tests.browser.test_frontend import LAPTOP, browser, open_page, page, shot, sign_in  # noqa: F401
+from tests.browser.test_frontend import LAPTOP, open_page, shot, sign_in
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 

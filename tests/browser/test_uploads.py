@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from tests.browser.test_frontend import expect, open_page, page, shot, sign_in  # noqa: F401
+from tests.browser.test_frontend import expect, open_page, shot, sign_in
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 LAPTOP = {"width": 1280, "height": 800}
