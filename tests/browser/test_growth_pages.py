@@ -17,7 +17,7 @@ from tests.browser.test_frontend import LAPTOP, open_page, shot, sign_in
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 
-def test_an_admin_creates_a_whatsapp_link_whose_qr_code_decodes_to_it(page, local_stack):  # noqa: F811
+def test_an_admin_creates_a_whatsapp_link_whose_qr_code_decodes_to_it(page, local_stack):
     zxingcpp = pytest.importorskip("zxingcpp")
     from PIL import Image
 
@@ -66,7 +66,7 @@ def test_an_admin_creates_a_whatsapp_link_whose_qr_code_decodes_to_it(page, loca
     expect(item.get_by_role("link", name=customer)).to_be_visible()
 
 
-def test_the_audit_page_lists_the_admins_actions_and_agents_cannot_see_it(page, browser, local_stack):  # noqa: F811
+def test_the_audit_page_lists_the_admins_actions_and_agents_cannot_see_it(page, browser, local_stack):
     admin = f"audit.{uuid.uuid4().hex[:5]}@example.com"
     sign_in(page, admin, role="admin")
     page.get_by_test_id("nav-links").click()

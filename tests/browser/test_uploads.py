@@ -71,7 +71,7 @@ DROP = """([b64, name, type]) => {
 }"""
 
 
-def open_conversation(page, customer: dict) -> None:  # noqa: F811
+def open_conversation(page, customer: dict) -> None:
     page.get_by_test_id("conversation").filter(has_text=customer["contact"]["name"]).click()
     expect(page.locator("#conv-title")).to_have_text(customer["contact"]["name"])
     expect(page.get_by_test_id("reply-input")).to_be_enabled()
@@ -82,7 +82,7 @@ def whatsapp_sends(stack, recipient: str) -> list[dict]:
             if i["channel"] == "whatsapp" and isinstance(i["body"], dict) and i["body"].get("to") == recipient]
 
 
-def test_an_agent_pastes_a_screenshot_attaches_a_pdf_and_sees_both_sent(page, customer, local_stack):  # noqa: F811
+def test_an_agent_pastes_a_screenshot_attaches_a_pdf_and_sees_both_sent(page, customer, local_stack):
     uploads_seen: list[str] = []
     page.on("request", lambda r: uploads_seen.append(r.url) if r.method == "POST" else None)
     sign_in(page)
@@ -126,7 +126,7 @@ def test_an_agent_pastes_a_screenshot_attaches_a_pdf_and_sees_both_sent(page, cu
     assert kinds == [("image", "Here is your invoice, and where to find it"), ("document", None)]
 
 
-def test_a_file_dropped_on_the_composer_is_sent_without_text(page, customer, local_stack):  # noqa: F811
+def test_a_file_dropped_on_the_composer_is_sent_without_text(page, customer, local_stack):
     sign_in(page)
     open_conversation(page, customer)
     photo = png(200, 150, (200, 90, 40))
@@ -139,7 +139,7 @@ def test_a_file_dropped_on_the_composer_is_sent_without_text(page, customer, loc
     assert message.locator(".msg-text").count() == 0
 
 
-def test_a_file_whatsapp_cannot_carry_is_refused_on_its_chip_and_blocks_the_send(page, customer):  # noqa: F811
+def test_a_file_whatsapp_cannot_carry_is_refused_on_its_chip_and_blocks_the_send(page, customer):
     sign_in(page)
     open_conversation(page, customer)
     page.get_by_test_id("attach-input").set_input_files(
@@ -158,7 +158,7 @@ def test_a_file_whatsapp_cannot_carry_is_refused_on_its_chip_and_blocks_the_send
         "sent", timeout=15_000)
 
 
-def test_a_visitor_attaches_an_image_and_a_pdf_in_the_widget_and_the_agent_sees_them(page, browser, local_stack):  # noqa: F811
+def test_a_visitor_attaches_an_image_and_a_pdf_in_the_widget_and_the_agent_sees_them(page, browser, local_stack):
     s, tag = local_stack, uuid.uuid4().hex[:8]
     name = f"Widget visitor {tag}"
     session = s.request("POST", "/webchat/sessions", {"name": name}, {"Origin": s.base}).json()
@@ -197,7 +197,7 @@ def test_a_visitor_attaches_an_image_and_a_pdf_in_the_widget_and_the_agent_sees_
     assert not errors
 
 
-def test_pasting_text_still_pastes_text(page, customer):  # noqa: F811
+def test_pasting_text_still_pastes_text(page, customer):
     sign_in(page)
     open_conversation(page, customer)
     page.get_by_test_id("reply-input").focus()
