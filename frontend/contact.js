@@ -2,6 +2,7 @@
 // duplicate into this contact, and (admins) the GDPR export and erasure.
 
 import { api } from './api.js';
+import { resync } from './live.js'; // issue 15: the inbox reads again after an erasure
 import { newConversationButton } from './newconversation.js'; // templates capability
 import { attributesSection } from './organize.js';
 import { contactAddress } from './search.js';
@@ -198,6 +199,7 @@ export function createContactPanel({ contactId, conversationId, fallbackName, is
     try {
       await api.eraseContact(contactId);
       toast('The contact and everything of theirs was erased.');
+      resync(); // no event is pushed for an erasure: the inbox reads again
       window.location.hash = '#/inbox';
     } catch (err) {
       error.textContent = errorText(err, 'Erasing');

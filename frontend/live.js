@@ -39,6 +39,11 @@ export function pushing() {
   return open || pollingOff();
 }
 
+/** Tell this page's views to read again (a change made here that the server does not push, such as an erasure). */
+export function resync() {
+  emit({ type: 'resync' });
+}
+
 export function subscribe(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
