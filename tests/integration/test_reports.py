@@ -182,6 +182,10 @@ def test_report_csv_and_bad_ranges(stack, scenario):
     for query in ("from=2027-01-16&to=2027-01-15", "from=2025-01-01&to=2027-01-15", "from=15-01-2027"):
         bad = stack.http("GET", "/api/reports/channels", role="agent", query=query)
         assert bad.status in (400, 422) and "error" in bad.json(), query
+    for query in ("from=9999-12-31&to=9999-12-31", "to=0001-01-01", "from=1999-12-31&to=2000-01-01"):
+        for path in ("/api/reports/channels", "/api/exports/conversations"):
+            bad = stack.http("GET", path, role="admin", query=query)
+            assert bad.status == 400 and bad.json()["error"]["code"] == "invalid_range", (path, query)
     assert stack.http("GET", "/api/reports/contacts", role="agent").status == 404
     assert stack.http("GET", "/api/reports/channels", role=None).status == 401
 

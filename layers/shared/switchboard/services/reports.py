@@ -15,6 +15,10 @@ from switchboard.store import links, metrics, reports
 from switchboard.store.table import Table
 
 DEFAULT_DAYS = 30
+# Reports and exports cover days a business can have had: the bounds keep `last + 1 day` and the zone's
+# midnight of either end representable (date.max + 1 day overflowed into a 500).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(9000, 12, 31)
 SOURCE_NAMES = {"none": "No source", "page": "Web pages (widget)", "other": "Other references"}
 
 
@@ -25,6 +29,8 @@ def date_range(table: Table, from_: str | None, to: str | None) -> tuple[date, d
         first = date.fromisoformat(from_) if from_ else last - timedelta(days=DEFAULT_DAYS - 1)
     except (ValueError, OverflowError):
         raise BadRequest("from and to are dates (YYYY-MM-DD)", code="invalid_range") from None
+    if not EARLIEST_DAY <= first <= LATEST_DAY or not EARLIEST_DAY <= last <= LATEST_DAY:
+        raise BadRequest(f"from and to are days from {EARLIEST_DAY} to {LATEST_DAY}", code="invalid_range")
     if first > last or (last - first).days >= metrics.MAX_DAYS:
         raise BadRequest(f"from must not be after to, and the range at most {metrics.MAX_DAYS} days",
                          code="invalid_range")
