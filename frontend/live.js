@@ -1,7 +1,8 @@
 // The live workspace (issue 15): one WebSocket per tab to the push API (config.json's ws_url; locally /ws of this
 // origin). Events are thin ({type, conversation_id, ...ids}): the views read what changed through the API.
-// - reconnects with backoff (1 s doubling to 30 s, with jitter), and after any gap tells the views to catch up
-//   (a "resync" event: they refetch what they show);
+// - reconnects with backoff (1 s doubling to 30 s, with jitter), and whenever the socket opens (the first time too:
+//   something may have changed between the views' first read and the connection) tells the views to catch up (a
+//   "resync" event: they refetch what they show); while it is up, a resync every 60 s bounds what a lost push costs;
 // - while the socket is down the views poll as before (pushing() is false); while it is up they do not;
 // - presence and typing: this tab says what it is viewing (every 20 s) and when it types (at most every 3 s);
 //   what the others say is kept for a short while and shown as "Ann is viewing" / "Ann is typing…".
@@ -14,6 +15,7 @@ const VIEWING_FOR_MS = 45_000;
 const TYPING_EVERY_MS = 3_000;
 const TYPING_FOR_MS = 6_000;
 const BACKOFF_MAX_MS = 30_000;
+const SAFETY_RESYNC_MS = 60_000;
 
 const listeners = new Set();
 const presence = new Map(); // conversation id -> Map(agent -> {kind, until})
@@ -28,7 +30,8 @@ let expiryTimer = null;
 let viewing = null; // the conversation this tab shows
 let viewingTimer = null;
 let lastTyping = 0;
-let everOpen = false;
+let pendingTyping = null; // {conversationId, at}: typed before the socket opened, said when it does
+let safetyTimer = null;
 
 export function pollingOff() {
   return sessionStorage.getItem('switchboard.noPoll') === '1';
@@ -88,9 +91,10 @@ function connect() {
     attempt = 0;
     document.body.dataset.live = 'connected';
     emit({ type: 'live.state', connected: true });
-    if (everOpen) emit({ type: 'resync' }); // a gap: whatever happened meanwhile is fetched
-    everOpen = true;
+    emit({ type: 'resync' }); // whatever happened before this socket could hear it is fetched
     if (viewing) send({ action: 'viewing', conversation_id: viewing });
+    if (pendingTyping && Date.now() - pendingTyping.at < TYPING_FOR_MS) typed(pendingTyping.conversationId);
+    pendingTyping = null;
   });
   ws.addEventListener('message', (e) => {
     let event;
@@ -129,6 +133,9 @@ export function startLive({ email, token }) {
   connect();
   // Presence entries run out on their own: re-render the views now and then.
   expiryTimer = setInterval(() => emit({ type: 'presence.tick' }), 5000);
+  safetyTimer = setInterval(() => {
+    if (open && document.visibilityState === 'visible') emit({ type: 'resync' });
+  }, SAFETY_RESYNC_MS);
 }
 
 export function stopLive() {
@@ -136,10 +143,11 @@ export function stopLive() {
   clearTimeout(retryTimer);
   clearInterval(expiryTimer);
   clearInterval(viewingTimer);
+  clearInterval(safetyTimer);
   if (socket) socket.close();
   socket = null;
   open = false;
-  everOpen = false;
+  pendingTyping = null;
 }
 
 /** Drop the connection as a network would: it reconnects and catches up (tried from the console, and by tests). */
@@ -200,6 +208,10 @@ export function setViewing(conversationId) {
 /** The agent typed in a conversation's reply box (throttled). */
 export function typed(conversationId) {
   const now = Date.now();
+  if (!open) {
+    pendingTyping = { conversationId, at: now };
+    return;
+  }
   if (now - lastTyping < TYPING_EVERY_MS) return;
   lastTyping = now;
   send({ action: 'typing', conversation_id: conversationId });

@@ -280,6 +280,8 @@ def install() -> None:
         if not _auth_active():
             original_s3(self, bucket_name=bucket_name, key_name=key_name)
             return
+        if self.method == "OPTIONS":
+            return  # a browser's CORS preflight carries no credentials: S3 answers it from the bucket's CORS rules
         if "Authorization" not in self.headers and self.method == "POST" and "policy" in (self.querystring or {}):
             _presigned_post(self, scoped_s3, bucket_name)  # a browser's upload (help center images)
             return

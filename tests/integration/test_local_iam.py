@@ -51,6 +51,8 @@ EXPECTED = [
     ("AgentApiFunction", "presigned POST outside help-images/", False),
     ("AgentApiFunction", "presigned POST, tampered policy", False),
     ("nobody", "an anonymous POST upload", False),
+    # a browser's CORS preflight before its upload carries no credentials, and S3 does not ask for any
+    ("nobody", "a CORS preflight to the bucket", True),
 ]
 
 
@@ -232,6 +234,17 @@ def _run() -> dict[str, Any]:
             raise urllib.error.HTTPError(endpoint, reply.status_code, reply.text, {}, None)  # type: ignore[arg-type]
 
     case("nobody", "an anonymous POST upload", anonymous_post)
+
+    def preflight(_c: Any) -> None:
+        import requests
+
+        origin = admin_s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["AllowedOrigins"][0]
+        reply = requests.options(f"{endpoint}/{bucket}", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST"}, timeout=10)
+        if reply.status_code >= 300 or reply.headers.get("Access-Control-Allow-Origin") != origin:
+            raise urllib.error.HTTPError(endpoint, reply.status_code, reply.text, {}, None)  # type: ignore[arg-type]
+
+    case("nobody", "a CORS preflight to the bucket", preflight)
     case(api, "erase media (multi-object delete)", delete_objects)
     case(api, "send email", send(None))
     case("RetentionFunction", "erase media (multi-object delete)", delete_objects)
