@@ -289,7 +289,7 @@
     ws.onmessage = (e) => {
       let event;
       try { event = JSON.parse(e.data); } catch { return; }
-      if (event.type === "message.created") poll();
+      if (event.type === "message.created" || event.type === "message.updated") poll(); // a reply; a file stored
       else if (event.type === "typing") {
         show("An agent is typing…");
         clearTimeout(typingTimer);

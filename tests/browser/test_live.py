@@ -31,7 +31,6 @@ def row(page: Page, name: str):
     return page.get_by_test_id("conversation").filter(has_text=name)
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_two_agents_work_live_without_polling(browser, local_stack):
     ann, ann_errors = agent(browser, local_stack, "ann@example.com", NO_POLL)
     bob, bob_errors = agent(browser, local_stack, "bob@example.com", NO_POLL)
@@ -89,7 +88,6 @@ def test_two_agents_work_live_without_polling(browser, local_stack):
     assert not ann_errors and not bob_errors, (ann_errors, bob_errors)
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_a_reply_that_would_cross_a_new_message_is_stopped_and_the_draft_kept(browser, local_stack):
     # A page that hears nothing new (no push, no polling): the customer writes meanwhile
     page, errors = agent(browser, local_stack, "cy@example.com", NO_POLL, NO_SOCKET)

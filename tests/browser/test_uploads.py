@@ -82,7 +82,6 @@ def whatsapp_sends(stack, recipient: str) -> list[dict]:
             if i["channel"] == "whatsapp" and isinstance(i["body"], dict) and i["body"].get("to") == recipient]
 
 
-@pytest.mark.xfail(reason="the browser POST to the local bucket fails since the 2026-12-04 merges", strict=False)
 def test_an_agent_pastes_a_screenshot_attaches_a_pdf_and_sees_both_sent(page, customer, local_stack):
     uploads_seen: list[str] = []
     page.on("request", lambda r: uploads_seen.append(r.url) if r.method == "POST" else None)
@@ -127,7 +126,6 @@ def test_an_agent_pastes_a_screenshot_attaches_a_pdf_and_sees_both_sent(page, cu
     assert kinds == [("image", "Here is your invoice, and where to find it"), ("document", None)]
 
 
-@pytest.mark.xfail(reason="the browser POST to the local bucket fails since the 2026-12-04 merges", strict=False)
 def test_a_file_dropped_on_the_composer_is_sent_without_text(page, customer, local_stack):
     sign_in(page)
     open_conversation(page, customer)
@@ -160,7 +158,6 @@ def test_a_file_whatsapp_cannot_carry_is_refused_on_its_chip_and_blocks_the_send
         "sent", timeout=15_000)
 
 
-@pytest.mark.xfail(reason="the browser POST to the local bucket fails since the 2026-12-04 merges", strict=False)
 def test_a_visitor_attaches_an_image_and_a_pdf_in_the_widget_and_the_agent_sees_them(page, browser, local_stack):
     s, tag = local_stack, uuid.uuid4().hex[:8]
     name = f"Widget visitor {tag}"

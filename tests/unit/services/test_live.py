@@ -10,7 +10,7 @@ import pytest
 
 from switchboard.errors import ServiceUnavailable, Unauthorized
 from switchboard.models import Conversation, Message
-from switchboard.services import notifications, push, websocket
+from switchboard.services import live, notifications, push, websocket
 
 
 class FakeTable:
@@ -177,3 +177,16 @@ def test_a_deployed_connect_ignores_an_authorizer_context_it_did_not_verify(pool
     forged = {"jwt": {"claims": {"email": "admin@example.com"}}}
     with pytest.raises(Unauthorized):
         websocket._agent_claims("not-a-token", forged)
+
+
+def test_stored_files_reach_the_agents_and_the_web_chat_visitor_whose_message_it_is(client):
+    table = FakeTable([])
+    seen: list[str] = []
+    table.query_all = lambda cond, vals, **kw: (seen.append(vals[":pk"]), [])[1]  # type: ignore[method-assign]
+    live.files_stored(table, conversation("webchat", "v_abc"), message("inbound"), 0)  # type: ignore[arg-type]
+    assert seen == []  # nothing was stored: nothing to say
+    live.files_stored(table, conversation("webchat", "v_abc"), message("inbound"), 2)  # type: ignore[arg-type]
+    assert seen == ["WSCONN#AGENTS", "WSCONN#VISITOR#v_abc"]
+    seen.clear()
+    live.files_stored(table, conversation(), message("inbound"), 1)  # type: ignore[arg-type]
+    assert seen == ["WSCONN#AGENTS"]

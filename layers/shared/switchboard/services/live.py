@@ -23,6 +23,12 @@ def customer_message(table: Table, conv: Conversation, message: Message) -> None
     push.message_created(table, conv, message)
 
 
+def files_stored(table: Table, conv: Conversation, message: Message, count: int) -> None:
+    """The customer's files were copied into our bucket (`count` of them): shown from there."""
+    if count:
+        push.files_stored(table, conv, message)
+
+
 def receipt(table: Table, channel: str, provider_message_id: str, status: str) -> None:
     if not push.enabled():
         return

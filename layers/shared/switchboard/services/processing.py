@@ -246,7 +246,7 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
                           new_conversation=stored and new_conversation)
     _rules(table, conv, contact, message, new_conversation=stored and new_conversation,
            reopened_from=status_before if stored and status_before != "open" else None)  # issue 19
-    media.store_pending(table, message, attempt)
+    live.files_stored(table, conv, message, media.store_pending(table, message, attempt))  # issue 15: shown stored
     search.on_inbound(table, conv, contact, message, event)  # its new words, the contact's terms and activity
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
     return Outcome("stored" if stored else "duplicate", conv.id)

@@ -5,7 +5,8 @@ Events are thin: `{"type", "conversation_id", ...ids}`. The app reads what chang
 uses (with its own permissions and presigned links), so that a push carries no message text and a missed push costs
 a refetch, not a wrong screen. Who hears what:
 - agents: every conversation event (every agent may see every conversation), and their own notifications;
-- a web chat visitor: only their own conversation's agent replies and agent typing, never notes or who answered.
+- a web chat visitor: only their own conversation's agent replies, their files once stored, and agent typing;
+  never notes or who answered.
 
 A push never delays or fails the work that caused it by more than its short timeouts: every failure (DynamoDB,
 API Gateway, a bug) is logged with ids and counted (`PushFailed`, EMF), and the caller goes on. A connection API
@@ -130,6 +131,16 @@ def message_updated(table: Table, conv_id: str, message_id: str, status: str) ->
     """A delivery status moved (sent, delivered, read, failed)."""
     to_agents(table, {"type": "message.updated", "conversation_id": conv_id, "message_id": message_id,
                       "status": status})
+
+
+def files_stored(table: Table, conv: Conversation, message: Message) -> None:
+    """A message's files are in our bucket now (after its message.created): the apps, and a web chat visitor whose
+    own message it is, read it again to show them."""
+    event = {"type": "message.updated", "conversation_id": conv.id, "message_id": message.id, "files": "stored"}
+    to_agents(table, event)
+    visitor = _visitor_of(conv)
+    if visitor:
+        to_visitor(table, visitor, event)
 
 
 def conversation_updated(table: Table, conv: Conversation, *changed: str) -> None:
