@@ -8,7 +8,6 @@ import re
 import time
 import uuid
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import new_whatsapp_conversation
