@@ -50,7 +50,7 @@ FROM_ENVIRONMENT = ("EMAIL_RECIPIENT_DOMAINS", "WEBCHAT_ALLOWED_ORIGINS")
 LOCAL_BUSINESS = {"WHATSAPP_BUSINESS_ACCOUNT_ID": "300000000000003", "WHATSAPP_PHONE_NUMBER_ID": "200000000000002",
                   "SMS_FROM_NUMBER": "+15550001111"}
 # What every function gets locally whatever the template says: the stage, no X-Ray, the providers in the sandbox.
-ALWAYS_LOCAL = ("STAGE", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV",
+ALWAYS_LOCAL = ("STAGE", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_DEV", "SETTINGS_CACHE_SECONDS",
                 *(f"{channel.upper()}_API_BASE_URL" for channel in SANDBOX_CHANNELS))
 
 
@@ -78,6 +78,8 @@ def local_environment(functions: dict[str, Function], sandbox: Sandbox, base_url
         env[key] = overrides.get(key) or env.get(key) or value
     # growth: event endpoints on this machine (a test receiver on 127.0.0.1) are allowed locally, never deployed
     env["LOCAL_WEBHOOK_ALLOW_LOOPBACK"] = overrides.get("LOCAL_WEBHOOK_ALLOW_LOOPBACK") or "1"
+    # an admin's change of settings reaches every function within 2 s locally (30 s deployed: one read per instance)
+    env["SETTINGS_CACHE_SECONDS"] = overrides.get("SETTINGS_CACHE_SECONDS") or "2"
     # issue 15: pushes go to this stack's @connections API (infra/local/websocket.py); agents' tokens at /ws are
     # checked by its authorizer emulation, so no user pool is named
     env["WEBSOCKET_MANAGEMENT_URL"] = f"{base_url}/_local/ws"

@@ -890,7 +890,6 @@ def filter_inbox(page, name: str, value: str) -> None:
     page.locator(f"#filter-{name}").select_option(value)
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_snooze_and_see_it_wake_after_the_clock_moves(page, customer, local_stack):
     sign_in(page)
     open_conversation(page, customer)
@@ -914,7 +913,6 @@ def test_snooze_and_see_it_wake_after_the_clock_moves(page, customer, local_stac
     shot(page, "organize-02-woken")
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_bulk_resolve_three_conversations(page, local_stack):
     tag = uuid.uuid4().hex[:5]
     made = [new_whatsapp_conversation(local_stack, f"Bulk {tag} {n}", [f"bulk question {n}"]) for n in range(3)]
@@ -936,7 +934,6 @@ def test_bulk_resolve_three_conversations(page, local_stack):
         assert local_stack.api("GET", f"/api/conversations/{conv['id']}").json()["status"] == "resolved"
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_the_inbox_sorted_by_sla_time_left_shows_breached_first(page, local_stack):
     before = local_stack.api("GET", "/api/settings", role="admin").json()
     sla = {"enabled": True, "first_response_minutes": 30, "next_response_minutes": 30, "resolution_minutes": None,

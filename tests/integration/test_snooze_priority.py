@@ -39,7 +39,13 @@ def timers(stack) -> dict:
 
 
 # -- snooze ------------------------------------------------------------------------------------------------------------
-def test_snooze_hides_it_from_open_and_the_timer_wakes_it_once_after_the_clock_moves(stack):
+def test_snooze_hides_it_from_open_and_the_timer_wakes_it_once_after_the_clock_moves(stack, monkeypatch):
+    from switchboard.services import events
+
+    published: list[tuple[str, dict]] = []
+    real_publish = events.publish
+    monkeypatch.setattr(events, "publish", lambda table, kind, subject, facts=None, **kw: (
+        published.append((kind, facts or {})), real_publish(table, kind, subject, facts, **kw))[1])
     # Given an open conversation, snoozed for an hour
     conv = customer_writes(stack, "sz.1", "snooze me", sender="15556660001")
     r = api(stack, "POST", f"/api/conversations/{conv['id']}/snooze", {"preset": "1h"})
@@ -61,6 +67,9 @@ def test_snooze_hides_it_from_open_and_the_timer_wakes_it_once_after_the_clock_m
     assert woken["status"] == "open" and woken["snoozed_until"] is None
     assert listed(stack, "status=open")[0]["id"] == conv["id"]
     assert timers(stack)["snoozes_due"] == 0  # a rerun finds nothing: never woken twice
+    # the wake is a status change for the systems that listen (and the apps' push), said once
+    woke = [f for kind, f in published if kind == "conversation.status_changed" and f.get("by") == "snooze"]
+    assert woke == [{"from": "snoozed", "to": "open", "by": "snooze"}]
     metrics = api(stack, "GET", "/api/metrics").json()
     assert metrics["by_status"]["open"] == 1 and metrics["by_status"]["snoozed"] == 0
 

@@ -135,6 +135,9 @@ class Settings(BaseModel):
     # may connect (the user pool's issuer and app client, for agents' tokens at $connect)
     websocket_management_url: str = Field("", alias="WEBSOCKET_MANAGEMENT_URL")
     push_timeout_seconds: float = Field(2.0, alias="PUSH_TIMEOUT_SECONDS")
+    settings_cache_seconds: float = Field(30.0, alias="SETTINGS_CACHE_SECONDS", ge=0, description=(
+        "how long a function instance keeps the admins' settings document before reading it again: how long a "
+        "change may take to reach every function (the local stack: 2 s)"))
     ws_connection_seconds: int = Field(2 * 3600, alias="WS_CONNECTION_SECONDS",
                                        description="API Gateway closes a WebSocket after 2 hours: the items' TTL")
     cognito_user_pool_id: str = Field("", alias="COGNITO_USER_POOL_ID",

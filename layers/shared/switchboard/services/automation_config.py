@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from switchboard.automation_settings import AutomationSettings
     from switchboard.channel_names import Channel
 
-CACHE_SECONDS = 30.0
 _cache: tuple[float, AutomationSettings] | None = None
 
 
@@ -49,7 +48,7 @@ def _effective(document: dict[str, Any] | None) -> AutomationSettings:
 
 def load(table: Table, fresh: bool = False) -> AutomationSettings:
     global _cache
-    if not fresh and _cache and time.monotonic() - _cache[0] < CACHE_SECONDS:
+    if not fresh and _cache and time.monotonic() - _cache[0] < get_settings().settings_cache_seconds:
         return _cache[1]
     document, _ = settings_doc.read(table)
     current = _effective(document)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchboard import observability
-from switchboard.services import jobs, sla
+from switchboard.services import events, jobs, sla
 from switchboard.store import due, queue
 from switchboard.store.table import Table
 
@@ -16,6 +16,8 @@ def _wake(table: Table, entry: dict[str, Any]) -> bool:
     """The conversation first (only if it is still snoozed until then), then its entry: a rerun after a stop in between
     finds the conversation awake and just drops the entry."""
     woken = queue.wake(table, entry)
+    if woken:  # a status change like any other: the systems' event (one id per snooze) and the apps' push
+        events.status_changed(table, woken, "snoozed", by="snooze", stable=(woken.id, "woke", str(entry["until"])))
     due.take(table, entry)
     if woken:
         observability.count("SnoozesWoken")
