@@ -2,16 +2,8 @@
 
 from aws_lambda_powertools import Logger
 
-from switchboard import observability
+from switchboard import scheduled
 from switchboard.services import automation
 
 logger = Logger()
-
-
-@observability.traced
-@observability.flush
-@logger.inject_lambda_context
-def handler(event, context):
-    counts = automation.run_auto_reply()
-    logger.info("auto_reply run", extra=counts)
-    return counts
+handler = scheduled.handler(logger, automation.run_auto_reply, "auto_reply run")

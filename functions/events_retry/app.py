@@ -2,16 +2,8 @@
 
 from aws_lambda_powertools import Logger
 
-from switchboard import observability
+from switchboard import scheduled
 from switchboard.services import webhooks
 
 logger = Logger()
-
-
-@observability.traced
-@observability.flush
-@logger.inject_lambda_context
-def handler(event, context):
-    counts = webhooks.run_retries()
-    logger.info("event retries queued", extra=counts)
-    return counts
+handler = scheduled.handler(logger, webhooks.run_retries, "event retries queued")

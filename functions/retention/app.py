@@ -2,16 +2,8 @@
 
 from aws_lambda_powertools import Logger
 
-from switchboard import observability
+from switchboard import scheduled
 from switchboard.services import lifecycle
 
 logger = Logger()
-
-
-@observability.traced
-@observability.flush
-@logger.inject_lambda_context
-def handler(event, context):
-    counts = lifecycle.run_retention()
-    logger.info("retention run", extra=counts)
-    return counts
+handler = scheduled.handler(logger, lifecycle.run_retention, "retention run")

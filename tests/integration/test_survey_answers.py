@@ -93,3 +93,18 @@ def test_the_export_carries_a_held_answer_and_erasure_takes_it(stack):
     assert answers == [{"sent_at": answers[0]["sent_at"], "provisional": 1}]
     assert stack.http("DELETE", f"/api/contacts/{conv['contact']['id']}", role="admin").status == 200
     assert [i for i in stack.items(f"CONV#{conv['id']}") if i["sk"].startswith("SURVEY#")] == []
+
+
+def test_a_counted_answer_publishes_csat_submitted_naming_the_agent_who_resolved(stack, monkeypatch):
+    """The csat.submitted event names the survey's resolving agent, from the record the answer was decided on."""
+    from switchboard.services import events, survey
+
+    conv = conversation(stack, "wamid.sa.9", "15550000609")
+    token = survey_token(stack, conv["id"])
+    clock.advance(3600)
+    published = []
+    monkeypatch.setattr(events, "csat_submitted", lambda table, conv_id, rating, agent: published.append(
+        (conv_id, rating, agent)))
+    survey.answer_token(Table(), token, 4, "page")
+    survey.answer_token(Table(), token, 4, "page")  # the same answer again: unchanged, nothing published
+    assert published == [(conv["id"], 4, "ann@example.com")]

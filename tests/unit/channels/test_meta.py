@@ -13,6 +13,7 @@ import requests
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
 from tests.support import whatsapp_payloads as wa
+from tests.unit.channels import test_messenger
 
 SDK_VECTOR = "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914"  # key "secret", msg "test"
 
@@ -30,6 +31,9 @@ class Meta(MetaChannel):
 
     def fetch_media(self, attachment):
         raise NotImplementedError
+
+    def _auth(self):
+        return {"Authorization": "Bearer t"}
 
 
 @pytest.fixture
@@ -298,3 +302,67 @@ def test_graph_error_passes_retry_after_on(channel: Meta, header: str | None, ex
         channel.graph_error(graph_response(429, {"error": {"code": 4}}, headers=headers))
 
     assert failed.value.retry_after == expected
+
+
+# -- Graph sends and uploads (graph_send, graph_upload: what WhatsApp and Messenger share) --------------------------
+calls = test_messenger.calls  # a fixture: the HTTP session replaced, each call recorded, answered with calls.answer
+
+
+def upload(channel: Meta, id_key: str = "id") -> str:
+    return channel.graph_upload("https://graph.test/1/media", {"type": "image/png"},
+                                {"file": ("a.png", b"png", "image/png")}, id_key=id_key, what="media upload",
+                                id_name="a media id")
+
+
+def test_graph_send_posts_the_body_and_returns_the_id_at_its_path(channel: Meta, calls: Any) -> None:
+    calls.answer = graph_response(200, {"messages": [{"id": "wamid.1"}]})
+
+    result = channel.graph_send("https://graph.test/1/messages", {"a": 1}, "messages", 0, "id")
+
+    assert result.provider_message_id == "wamid.1"
+    assert calls == [{"method": "POST", "url": "https://graph.test/1/messages", "json": {"a": 1},
+                      "headers": {"Authorization": "Bearer t"}}]
+
+
+@pytest.mark.parametrize("payload", [{}, {"messages": []}, {"messages": [{"id": ""}]}, ["wamid.1"], "x"])
+def test_graph_send_accepted_without_an_id_is_permanent_not_retried(channel: Meta, calls: Any,
+                                                                    payload: Any) -> None:
+    calls.answer = graph_response(200, payload)
+
+    with pytest.raises(PermanentSendError, match="delivery unknown"):
+        channel.graph_send("https://graph.test/1/messages", {}, "messages", 0, "id")
+
+
+def test_graph_send_and_upload_raise_what_the_graph_error_means(channel: Meta, calls: Any) -> None:
+    calls.answer = graph_failure(130429)
+
+    with pytest.raises(RetryableSendError, match="130429"):
+        channel.graph_send("https://graph.test/1/messages", {}, "message_id")
+    with pytest.raises(RetryableSendError, match="130429"):
+        upload(channel)
+
+
+def test_graph_upload_posts_the_form_and_returns_the_id(channel: Meta, calls: Any) -> None:
+    calls.answer = graph_response(200, {"id": "77"})
+
+    assert upload(channel) == "77"
+    assert calls[0]["data"] == {"type": "image/png"} and calls[0]["files"] == {"file": ("a.png", b"png", "image/png")}
+
+
+def test_graph_upload_without_an_id_is_tried_again(channel: Meta, calls: Any) -> None:
+    calls.answer = graph_response(200, {"attachment": "no id"})
+
+    with pytest.raises(RetryableSendError) as failed:
+        upload(channel)
+
+    assert failed.value.message == "the Graph API took the media upload without a media id"
+
+
+def test_graph_upload_refused_before_an_answer_is_tried_again(channel: Meta, calls: Any) -> None:
+    # An upload sends nothing to the customer: even a permanent failure of the call itself is retried.
+    calls.answer = PermanentSendError("the provider refused the request")
+
+    with pytest.raises(RetryableSendError) as failed:
+        upload(channel)
+
+    assert failed.value.message == "media upload: the provider refused the request"

@@ -442,32 +442,28 @@ class MessengerChannel(MetaChannel):
         if request.files:
             return self._send_file(request)
         self._check_text(request.text)
-        body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE",
-                                "message": {"text": request.text}}
-        if request.past_window:  # past the 24-hour window: a human agent's answer, within 7 days
-            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
-        # rich replies: a quoted reply answers that message; choices are quick replies (each answers with its id)
-        if request.reply_to:
-            body["reply_to"] = {"mid": request.reply_to}
-        if request.choices:
-            body["message"]["quick_replies"] = [
+        message: dict[str, Any] = {"text": request.text}
+        if request.choices:  # rich replies: choices are quick replies (each answers with its id)
+            message["quick_replies"] = [
                 {"content_type": "text", "title": str(c["title"])[:QUICK_REPLY_TITLE_CHARS], "payload": str(c["id"])}
                 for c in request.choices[:MAX_QUICK_REPLIES]]
+        return self._post_message(self._page(request), request, message)
+
+    def _page(self, request: SendRequest) -> str:
+        """The Page (or Instagram account) the reply goes out as: the inbox id, as a Graph URL path segment."""
         try:
-            page = graph_segment(request.inbox_id)
+            return graph_segment(request.inbox_id)
         except ValueError:
             raise PermanentSendError(f"{self.name}: the inbox id is not a Graph id") from None
-        response = http.request("POST", f"{self._api_base_url()}/{page}/messages", json=body, headers=self._auth())
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            provider_id = _str(response.json()["message_id"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            provider_id = None
-        if not provider_id:
-            # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
-            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
-        return SendResult(provider_message_id=provider_id)
+
+    def _post_message(self, page: str, request: SendRequest, message: dict[str, Any]) -> SendResult:
+        """POST /{page}/messages (the Send API): a text or an attachment to the customer, by its message id."""
+        body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE", "message": message}
+        if request.past_window:  # past the 24-hour window: a human agent's answer, within 7 days
+            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        if request.reply_to:  # rich replies: a quoted reply answers that message (it rides with the first part)
+            body["reply_to"] = {"mid": request.reply_to}
+        return self.graph_send(f"{self._api_base_url()}/{page}/messages", body, "message_id")
 
     # -- files (rich replies) ---------------------------------------------------------------
     def send_parts(self, request: SendRequest) -> list[SendRequest]:
@@ -477,45 +473,18 @@ class MessengerChannel(MetaChannel):
     def _send_file(self, request: SendRequest) -> SendResult:
         (file,) = request.files
         kind = GRAPH_ATTACHMENT_TYPES[file.kind]
-        try:
-            page = graph_segment(request.inbox_id)
-        except ValueError:
-            raise PermanentSendError(f"{self.name}: the inbox id is not a Graph id") from None
+        page = self._page(request)
         message = {"attachment": {"type": kind, "payload": self._attachment_payload(page, kind, file)}}
-        body: dict[str, Any] = {"recipient": {"id": request.recipient}, "messaging_type": "RESPONSE", "message": message}
-        if request.past_window:
-            body |= {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
-        if request.reply_to:  # rich replies: the quote rides with the reply's first part
-            body["reply_to"] = {"mid": request.reply_to}
-        response = http.request("POST", f"{self._api_base_url()}/{page}/messages", json=body, headers=self._auth())
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            provider_id = _str(response.json()["message_id"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            provider_id = None
-        if not provider_id:
-            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
-        return SendResult(provider_message_id=provider_id)
+        return self._post_message(page, request, message)
 
     def _attachment_payload(self, page: str, kind: str, file: Any) -> dict[str, Any]:
         """Messenger: the file uploaded through the Attachment Upload API (POST /{page}/message_attachments), sent
         by its attachment id. An upload sends nothing to the customer: one whose outcome is unknown is retried."""
         form = {"message": json.dumps({"attachment": {"type": kind, "payload": {"is_reusable": False}}})}
         upload = {"filedata": (files.safe_filename(file.filename or "file"), files.read(file), file.mime_type)}
-        try:
-            response = http.request("POST", f"{self._api_base_url()}/{page}/message_attachments", data=form,
-                                    files=upload, headers=self._auth())
-        except PermanentSendError as exc:
-            raise RetryableSendError(f"attachment upload: {exc.message}") from None
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            attachment_id = _str(response.json()["attachment_id"])
-        except (ValueError, KeyError, TypeError):
-            attachment_id = None
-        if not attachment_id:
-            raise RetryableSendError("the Graph API took the attachment upload without an attachment id")
+        attachment_id = self.graph_upload(f"{self._api_base_url()}/{page}/message_attachments", form, upload,
+                                          id_key="attachment_id", what="attachment upload",
+                                          id_name="an attachment id")
         return {"attachment_id": attachment_id}
 
     def graph_error(self, response: Any) -> None:

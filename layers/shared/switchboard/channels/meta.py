@@ -1,4 +1,5 @@
-"""What WhatsApp, Messenger and Instagram share: Meta's GET handshake, X-Hub-Signature-256, Graph errors."""
+"""What WhatsApp, Messenger and Instagram share: Meta's GET handshake, X-Hub-Signature-256, Graph sends, uploads and
+errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from urllib.parse import quote
 from switchboard import http_input, secrets
 from switchboard.channels import http
 from switchboard.channels.base import Channel, WebhookReply, WebhookRequest
+from switchboard.channels.fields import as_str
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
+from switchboard.models import SendResult
 
 
 class MetaChannel(Channel):
@@ -60,6 +63,39 @@ class MetaChannel(Channel):
             raise RetryableSendError(reason, retry_after=http.retry_after(response))
         raise PermanentSendError(reason)
 
+    def _auth(self) -> dict[str, str]:
+        """The Graph API's Authorization header, with the channel's own token (PermanentSendError without one)."""
+        raise NotImplementedError
+
+    def graph_send(self, url: str, body: dict[str, Any], *id_path: str | int) -> SendResult:
+        """POST a message (`body`, JSON) to the Graph API at `url`: its id, found in the answer at `id_path`
+        (WhatsApp's messages[0].id, the Send API's message_id)."""
+        response = http.request("POST", url, json=body, headers=self._auth())
+        if response.status_code >= 400:
+            self.graph_error(response)
+        provider_id = _answer_id(response, id_path)
+        if not provider_id:
+            # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
+            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
+        return SendResult(provider_message_id=provider_id)
+
+    def graph_upload(self, url: str, form: dict[str, Any], upload: dict[str, Any], *, id_key: str, what: str,
+                     id_name: str) -> str:
+        """POST a file (multipart: `form` and `upload`) to the Graph API at `url`: the id it answers with at
+        `id_key`. An upload sends nothing to the customer, so one whose outcome is unknown, or refused for good
+        before it was tried (no token), is simply tried again: RetryableSendError "`what`: ...", or "the Graph
+        API took the `what` without `id_name`"."""
+        try:
+            response = http.request("POST", url, data=form, files=upload, headers=self._auth())
+        except PermanentSendError as exc:
+            raise RetryableSendError(f"{what}: {exc.message}") from None
+        if response.status_code >= 400:
+            self.graph_error(response)
+        upload_id = _answer_id(response, (id_key,))
+        if not upload_id:
+            raise RetryableSendError(f"the Graph API took the {what} without {id_name}")
+        return upload_id
+
 
 def graph_segment(value: str) -> str:
     """An id (Page, PSID, IGSID, phone number id, media id) as one escaped Graph URL path segment. Raises ValueError
@@ -67,6 +103,17 @@ def graph_segment(value: str) -> str:
     if value in ("", ".", ".."):
         raise ValueError("not a Graph id")
     return quote(value, safe="")
+
+
+def _answer_id(response: Any, path: tuple[str | int, ...]) -> str | None:
+    """The id at `path` in a Graph answer's JSON; None when the answer is not JSON or has no such id."""
+    try:
+        found = response.json()
+        for step in path:
+            found = found[step]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return as_str(found)
 
 
 def _error_code(value: Any) -> int | None:

@@ -711,34 +711,42 @@ class TelegramChannel(Channel):
         if not request.text.strip():
             raise PermanentSendError("empty text: Telegram needs 1 to 4096 characters")
         self.check_text(request.text)
-        try:
-            token = self._token()
-        except ServiceUnavailable:
-            raise PermanentSendError("no valid Telegram bot token configured") from None
+        token = self._send_token()
         recipient = request.recipient
         body: dict[str, Any] = {"chat_id": int(recipient) if CHAT_ID.fullmatch(recipient) else recipient,
                                 "text": request.text}
-        prefix = ""
-        if request.inbox_id.startswith(BUSINESS):
-            # A connected business account's chat: sent as the business, through its connection.
-            body["business_connection_id"] = request.inbox_id[len(BUSINESS):]
-            prefix = f"{request.inbox_id}:"
-        reply_id = (request.reply_to or "").rpartition(":")[2]
-        if CHAT_ID.fullmatch(reply_id) and not reply_id.startswith("-"):
-            # The quoted message may have been deleted since: send anyway, unquoted.
-            body["reply_parameters"] = {"message_id": int(reply_id), "allow_sending_without_reply": True}
+        connection, quoted = _business_connection(request), _reply_parameters(request)
+        if connection is not None:
+            body["business_connection_id"] = connection
+        if quoted:
+            body["reply_parameters"] = quoted
         if request.choices:  # rich replies: an inline keyboard; a press comes back as a callback_query (its data)
             body["reply_markup"] = inline_keyboard(request.choices)
-        response = self._call("POST", f"{get_settings().telegram_api_base_url}/bot{token}/sendMessage", json=body)
+        return self._post_send(token, "sendMessage", request, "send", json=body)
+
+    def _send_token(self) -> str:
+        """The bot token, for a send: without a valid one no send can succeed (permanent, not retried)."""
+        try:
+            return self._token()
+        except ServiceUnavailable:
+            raise PermanentSendError("no valid Telegram bot token configured") from None
+
+    def _post_send(self, token: str, method: str, request: SendRequest, what: str, **payload: Any) -> SendResult:
+        """POST a Bot API send method (sendMessage, sendPhoto, ...) with `payload` (json=, or data= and files=): the
+        sent message as "<chat id>:<message id>", prefixed with a connected business account's inbox. `what` names
+        the send when Telegram answers ok without a message id."""
+        response = self._call("POST", f"{get_settings().telegram_api_base_url}/bot{token}/{method}", **payload)
         answer = _answer(response)
         if response.status_code < 400 and answer.get("ok") is True:
             result = _dict(answer.get("result"))
             message_id = _int(result.get("message_id"))
             chat_id = _int(_dict(result.get("chat")).get("id"))
             if message_id is not None:
-                return SendResult(provider_message_id=f"{prefix}{recipient if chat_id is None else chat_id}:{message_id}")
+                prefix = f"{request.inbox_id}:" if _business_connection(request) is not None else ""
+                chat = request.recipient if chat_id is None else chat_id
+                return SendResult(provider_message_id=f"{prefix}{chat}:{message_id}")
             # Telegram said ok: sending it again could deliver it twice, so the outcome is reported instead.
-            raise PermanentSendError("Telegram accepted the send without a message id: delivery unknown; "
+            raise PermanentSendError(f"Telegram accepted the {what} without a message id: delivery unknown; "
                                      "check the conversation before sending again")
         raise _send_error(response, answer)
 
@@ -749,35 +757,18 @@ class TelegramChannel(Channel):
     def _send_file(self, request: SendRequest) -> SendResult:
         """sendPhoto, sendVoice, sendAudio, sendVideo or sendDocument, the file uploaded as multipart/form-data."""
         (file,) = request.files
-        try:
-            token = self._token()
-        except ServiceUnavailable:
-            raise PermanentSendError("no valid Telegram bot token configured") from None
+        token = self._send_token()
         method, field = send_method(file.mime_type, file.kind, file.size)
-        recipient = request.recipient
-        form: dict[str, Any] = {"chat_id": recipient}
-        prefix = ""
-        if request.inbox_id.startswith(BUSINESS):
-            form["business_connection_id"] = request.inbox_id[len(BUSINESS):]
-            prefix = f"{request.inbox_id}:"
+        form: dict[str, Any] = {"chat_id": request.recipient}
+        connection, quoted = _business_connection(request), _reply_parameters(request)
+        if connection is not None:
+            form["business_connection_id"] = connection
         if request.text:
             form["caption"] = request.text
-        reply_id = (request.reply_to or "").rpartition(":")[2]
-        if CHAT_ID.fullmatch(reply_id) and not reply_id.startswith("-"):
-            form["reply_parameters"] = json.dumps({"message_id": int(reply_id), "allow_sending_without_reply": True})
+        if quoted:  # a form field: JSON, as the Bot API takes objects in multipart requests
+            form["reply_parameters"] = json.dumps(quoted)
         upload = {field: (files.safe_filename(file.filename or field), files.read(file), file.mime_type)}
-        response = self._call("POST", f"{get_settings().telegram_api_base_url}/bot{token}/{method}", data=form,
-                              files=upload)
-        answer = _answer(response)
-        if response.status_code < 400 and answer.get("ok") is True:
-            result = _dict(answer.get("result"))
-            message_id = _int(result.get("message_id"))
-            chat_id = _int(_dict(result.get("chat")).get("id"))
-            if message_id is not None:
-                return SendResult(provider_message_id=f"{prefix}{recipient if chat_id is None else chat_id}:{message_id}")
-            raise PermanentSendError("Telegram accepted the file without a message id: delivery unknown; "
-                                     "check the conversation before sending again")
-        raise _send_error(response, answer)
+        return self._post_send(token, method, request, "file", data=form, files=upload)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """getFile, then the file: through http.download, from Telegram's host (or the configured API) only."""
@@ -831,6 +822,21 @@ def _file_path(value: Any) -> str:
     if len(path) > 1024 or "\\" in path or any(seg in ("", ".", "..") for seg in segments):
         raise MediaError("getFile returned an unusable file_path")
     return "/".join(quote(seg, safe="") for seg in segments)
+
+
+def _business_connection(request: SendRequest) -> str | None:
+    """A connected business account's chat (inbox business:<connection id>) is sent to as the business, through
+    its connection: the connection id; None for the bot's own chats."""
+    return request.inbox_id[len(BUSINESS):] if request.inbox_id.startswith(BUSINESS) else None
+
+
+def _reply_parameters(request: SendRequest) -> dict[str, Any] | None:
+    """The message a reply quotes (reply_to "<chat id>:<message id>") as the Bot API's reply_parameters; None when
+    it names none. The quoted message may have been deleted since: sent anyway, unquoted."""
+    reply_id = (request.reply_to or "").rpartition(":")[2]
+    if CHAT_ID.fullmatch(reply_id) and not reply_id.startswith("-"):
+        return {"message_id": int(reply_id), "allow_sending_without_reply": True}
+    return None
 
 
 def _answer(response: Any) -> dict[str, Any]:

@@ -600,23 +600,7 @@ class WhatsAppChannel(MetaChannel):
         elif request.choices:  # rich replies: buttons (up to 3) or a list (up to 10) the customer answers with
             body = {**body, "type": "interactive", "interactive": interactive_choices(request)}
             del body["text"]
-        if _digits(request.recipient):
-            body["to"] = request.recipient
-        else:
-            body["recipient"] = request.recipient  # business-scoped user id
-        if request.reply_to:
-            body["context"] = {"message_id": request.reply_to}
-        response = http.request("POST", graph_url(request.inbox_id, "messages"), json=body, headers=self._auth())
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            provider_id = _str(response.json()["messages"][0]["id"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            provider_id = None
-        if not provider_id:
-            # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
-            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
-        return SendResult(provider_message_id=provider_id)
+        return self._post_message(request, body)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         import requests
@@ -679,39 +663,26 @@ class WhatsAppChannel(MetaChannel):
             media["filename"] = file.filename
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "type": file.kind,
                                 file.kind: media}
-        body["to" if _digits(request.recipient) else "recipient"] = request.recipient
+        return self._post_message(request, body)
+
+    def _post_message(self, request: SendRequest, body: dict[str, Any]) -> SendResult:
+        """POST /{phone_number_id}/messages: a text, template, interactive or file message (`body`) to the
+        customer, quoting what the reply answers; its wamid."""
+        if _digits(request.recipient):
+            body["to"] = request.recipient
+        else:
+            body["recipient"] = request.recipient  # business-scoped user id
         if request.reply_to:
             body["context"] = {"message_id": request.reply_to}
-        response = http.request("POST", graph_url(request.inbox_id, "messages"), json=body, headers=self._auth())
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            provider_id = _str(response.json()["messages"][0]["id"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            provider_id = None
-        if not provider_id:
-            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
-        return SendResult(provider_message_id=provider_id)
+        return self.graph_send(graph_url(request.inbox_id, "messages"), body, "messages", 0, "id")
 
     def _upload(self, inbox_id: str, file: Any) -> str:
         """POST /{phone_number_id}/media (multipart): the media id to send by. An upload sends nothing to the
         customer, so one whose outcome is unknown is simply tried again."""
         form = {"messaging_product": "whatsapp", "type": file.mime_type}
         upload = {"file": (files.safe_filename(file.filename or "file"), files.read(file), file.mime_type)}
-        try:
-            response = http.request("POST", graph_url(inbox_id, "media"), data=form, files=upload,
-                                    headers=self._auth())
-        except PermanentSendError as exc:
-            raise RetryableSendError(f"media upload: {exc.message}") from None
-        if response.status_code >= 400:
-            self.graph_error(response)
-        try:
-            media_id = _str(response.json()["id"])
-        except (ValueError, KeyError, TypeError):
-            media_id = None
-        if not media_id:
-            raise RetryableSendError("the Graph API took the media upload without a media id")
-        return media_id
+        return self.graph_upload(graph_url(inbox_id, "media"), form, upload, id_key="id", what="media upload",
+                                 id_name="a media id")
 
 
 def _hash_matches(data: bytes, expected: str) -> bool:

@@ -153,8 +153,7 @@ def answer_token(table: Table, token: str, rating: int, source: Source = "link")
     if decision.outcome == "counted":  # growth: csat.submitted, for other systems (a held click is not an answer)
         from switchboard.services import events
 
-        record = surveys.get(table, conv_id, resolution) or {}
-        events.csat_submitted(table, conv_id, rating, record.get("resolved_by"))
+        events.csat_submitted(table, conv_id, rating, decision.resolved_by)
     return conv_id, decision
 
 

@@ -54,6 +54,7 @@ class Decision:
     counted: int | None = None  # the survey's counted rating afterwards (the conversation's)
     deltas: dict[str, dict[str, int]] = field(default_factory=dict)  # day -> CSAT counters to add
     new_response: bool = False  # a survey counted for the first time (or again, after a withdrawal)
+    resolved_by: str | None = None  # the agent who resolved the surveyed conversation (the csat event names them)
 
 
 def _csat(rating: int, sign: int = 1) -> dict[str, int]:
@@ -130,6 +131,7 @@ def answer(table: Table, conv_id: str, resolution: str, rating: int, source: Sou
             raise NotFound("this survey is no longer available", code="survey_gone")
         now = clock.now()
         decision = decide(record, rating, source, now)
+        decision.resolved_by = record.get("resolved_by")  # set when the survey was sent; an answer never changes it
         if decision.outcome == "unchanged" and not decision.set_fields:
             return decision
         report = _report_keys(table, conv_id, record, decision, now)
