@@ -12,7 +12,10 @@ from switchboard.channels.instagram import InstagramChannel
 from switchboard.channels.messenger import MessengerChannel
 from switchboard.errors import PermanentSendError
 from switchboard.models import IgnoredEvent, InboundMessage, SendRequest, dedupe_id
-from tests.unit.channels.test_messenger import PAGE, FakeResponse, calls, webhook  # noqa: F401 (calls: a fixture)
+from tests.unit.channels import test_messenger
+from tests.unit.channels.test_messenger import PAGE, FakeResponse, webhook
+
+calls = test_messenger.calls  # the HTTP session replaced (a fixture)
 
 IG_ID = "17841400000000001"
 POST_ID = f"{PAGE}_555"
