@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from switchboard.store.table import Table
 
 COMMENT_CHANNELS = ("messenger", "instagram")
+POST_PICTURE = "post-picture"  # the filename that marks a comment's attachment as the post's picture (not the comment's)
 
 
 def _channel(name: str) -> MessengerChannel:
@@ -79,7 +80,7 @@ def with_comment(conv: Conversation, message: Message, event: InboundMessage) ->
             not any(a.url == thumb for a in message.attachments):
         from switchboard.models import Attachment
 
-        update["attachments"] = [*message.attachments, Attachment(kind="image", url=thumb, filename=None)]
+        update["attachments"] = [*message.attachments, Attachment(kind="image", url=thumb, filename=POST_PICTURE)]
     return message.model_copy(update=update)
 
 
