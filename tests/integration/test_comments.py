@@ -94,6 +94,23 @@ def test_public_then_one_private_reply_and_the_answer_continues_in_messenger(sta
     assert dm["contact"]["id"] == conv["contact"]["id"] and dm["channel"] == "messenger"
 
 
+def test_a_private_reply_to_another_commenter_in_the_thread_links_that_commenter(stack):
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERA"))
+    post(stack, "messenger", comment(f"{c1}_b", "Same question", user="FBUSERB", parent=c1))
+    (conv,) = comment_conversations(stack)
+    second = messages(stack, conv["id"])[1]
+    assert reply(stack, conv["id"], visibility="private", reply_to=second["id"]).status == 202
+    stack.drain("SenderFunction")
+    assert stack.sandbox.outbox[-1]["body"]["recipient"] == {"comment_id": f"{c1}_b"}
+    post(stack, "messenger", {"id": PAGE, "time": now_ms(), "messaging": [
+        from_customer(f"PSID-{c1}_b", message={"mid": f"m_{uuid.uuid4().hex}", "text": "thanks"})]})
+    dm = next(c for c in stack.http("GET", "/api/conversations", role="agent").json()["items"]
+              if c["kind"] == "message")
+    assert dm["contact"]["id"] != conv["contact"]["id"]  # commenter B's contact, not the thread's first commenter
+    assert dm["contact"]["display"] == "Ann Example"
+
+
 def test_a_private_reply_after_seven_days_is_refused(stack):
     c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
     post(stack, "messenger", comment(c1, created=int(time.time()) - 8 * 24 * 3600))

@@ -441,7 +441,8 @@ class Message(Model):
     comment_id: str | None = Field(None, description="inbound: the comment; outbound: the comment answered")
     hidden: bool = Field(False, description="a comment an agent hid (only its author and friends still see it)")
     moderation: dict | None = Field(None, description="the last moderation: {'action', 'by', 'at'}")
-    private_reply_id: str | None = Field(None, description="inbound comment: our private reply to it")
+    comment_from: str | None = Field(None, description="a comment's author (inbound), or the author of the comment "
+                                     "a private reply answers (outbound): their id on the channel")
 
     @property
     def automated(self) -> bool:

@@ -74,7 +74,7 @@ def thread(table: Table, event: InboundMessage, contact: Contact, expires_at: in
 def with_comment(conv: Conversation, message: Message, event: InboundMessage) -> Message:
     """The stored comment: its id, and on the thread's first comment the post's picture, copied into our bucket with
     the message's other files (so that retention and erasure take it with the message)."""
-    update: dict[str, Any] = {"comment_id": event.provider_message_id}
+    update: dict[str, Any] = {"comment_id": event.provider_message_id, "comment_from": event.sender_id}
     thumb = conv.post.thumbnail_url if conv.post else None
     if thumb and event.comment and event.provider_message_id == conv.comment_thread and \
             not any(a.url == thumb for a in message.attachments):
@@ -113,7 +113,8 @@ def reply_target(table: Table, conv: Conversation, visibility: str | None, reply
     if clock.now().timestamp() >= closes:
         raise Conflict("Meta allows a private reply within 7 days of the comment; this one is older",
                        code="private_reply_window_closed")
-    return {"visibility": "private", "comment_id": comment.comment_id or comment.provider_message_id}
+    return {"visibility": "private", "comment_id": comment.comment_id or comment.provider_message_id,
+            "comment_from": comment.comment_from}
 
 
 def _private_target(table: Table, conv: Conversation, reply_to: str | None) -> Message:
@@ -140,14 +141,18 @@ def release_private(table: Table, conv: Conversation, comment_id: str, message_i
     conversations.release_private_reply(table, conv.channel, comment_id, message_id)
 
 
-def after_private_reply(table: Table, conv: Conversation, recipient_id: str | None) -> None:
+def after_private_reply(table: Table, conv: Conversation, message: Message, recipient_id: str | None) -> None:
     """The commenter's inbox id (Messenger's PSID) that the private reply reached: their answer comes from it, and
-    continues as a normal conversation with the same contact."""
+    continues as a normal conversation with the same contact (the comment's author: in a thread, not necessarily the
+    conversation's first commenter)."""
     if not recipient_id:
         return
+    author = contacts.find(table, f"{conv.channel}:{message.comment_from}") if message.comment_from else None
     identity = f"{conv.channel}:{recipient_id}"
+    if identity == f"{conv.channel}:{message.comment_from}":
+        return  # the same id in the inbox as on the comment (Instagram): nothing to link
     try:
-        contacts.add_identity(table, conv.contact_id, identity, conv.channel, recipient_id)
+        contacts.add_identity(table, author.id if author else conv.contact_id, identity, conv.channel, recipient_id)
     except Conflict:  # the customer had written to the Page before: that contact stays theirs (merge to join)
         observability.count_by_reason("EventsIgnored", conv.channel, "private_reply_identity_taken")
 

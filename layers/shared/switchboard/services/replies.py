@@ -67,7 +67,8 @@ def reply(conv_id: str, text: str, agent: str, table: Table | None = None, *, te
         message = uploads.with_files(conv, message, attachments, past_window(conv))
     if target:
         message = message.model_copy(update={"visibility": target["visibility"], "comment_id": target["comment_id"],
-                                             "reply_to": None, "quoted": None})
+                                             "comment_from": target.get("comment_from"), "reply_to": None,
+                                             "quoted": None})
     private = target.get("visibility") == "private"
     if private:  # Meta allows one per comment: claimed before it is queued (a second is a 409)
         comments.claim_private(table, conv, target["comment_id"], message.id)

@@ -169,7 +169,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     if message.visibility == "private":  # issue 17: the commenter's answer continues in their inbox, same contact
         from switchboard.services import comments
 
-        comments.after_private_reply(table, conv, result.recipient_id)
+        comments.after_private_reply(table, conv, message, result.recipient_id)
     for alias in result.aliases:  # the provider's other name for it (SES's message id): its receipts find it too
         delivery.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")
