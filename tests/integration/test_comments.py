@@ -200,3 +200,25 @@ def test_erasure_takes_comment_conversations_and_their_post_picture(stack):
     bucket = stack.resolver.refs["MediaBucket"]
     assert not [o["Key"] for o in stack.clients["s3"].list_objects_v2(Bucket=bucket).get("Contents", [])
                 if conv["id"] in o["Key"]]
+
+
+def test_retention_deletes_a_comment_thread_and_its_post_picture(stack):
+    from switchboard import clock
+    from tests.integration.test_automation import run, settings
+
+    settings(stack, {"retention": {"default_days": 30, "channels": {"messenger": 30}}})
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERR"))
+    (conv,) = comment_conversations(stack)
+    bucket = stack.resolver.refs["MediaBucket"]
+    assert stack.clients["s3"].list_objects_v2(Bucket=bucket, Prefix=f"media/{conv['id']}/").get("KeyCount") == 1
+    clock.advance(31 * 86400)
+    assert run(stack, "RetentionFunction")["conversations"] == 1
+    assert comment_conversations(stack) == []
+    assert stack.clients["s3"].list_objects_v2(Bucket=bucket, Prefix=f"media/{conv['id']}/").get("KeyCount") == 0
+    assert not stack.items("COMMENTTHREAD#")
+    # A new comment on the thread after that starts a new conversation (the pointer went with the old one)
+    post(stack, "messenger", comment(f"{c1}_later", "Still there?", user="FBUSERR", parent=c1,
+                                     created=int(clock.now().timestamp())))
+    (again,) = comment_conversations(stack)
+    assert again["id"] != conv["id"]
