@@ -154,3 +154,12 @@ def test_hide_unhide_and_delete_are_graph_calls(calls, channel, flag):
     assert calls[-1]["json"] == {flag: False}
     comments.moderate(channel(), "C1", "delete")
     assert calls[-1]["method"] == "DELETE" and calls[-1]["url"].endswith("/C1")
+
+
+@pytest.mark.parametrize("changes", [True, "x", [1, None, {"field": "feed"}, {"field": "feed", "value": []}],
+                                     [{"field": "comments", "value": {"id": 5, "from": "x", "media": []}}]])
+def test_comment_changes_of_the_wrong_shape_are_skipped(changes):
+    body = json.dumps({"object": "page", "entry": [{"id": PAGE, "changes": changes}]})
+    assert MessengerChannel().parse(webhook(body)) == []
+    body = json.dumps({"object": "instagram", "entry": [{"id": IG_ID, "changes": changes}]})
+    assert InstagramChannel().parse(webhook(body)) == []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard import clock
 from switchboard.channels import http
 from switchboard.channels.fields import as_dict as _dict
+from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.meta import graph_segment
 from switchboard.errors import PermanentSendError
@@ -40,7 +41,7 @@ def parse_entry(channel: MessengerChannel, entry: dict[str, Any]) -> list[Inboun
     owner = _str(entry.get("id"))
     when = _seconds(entry.get("time"))
     events: list[InboundMessage | IgnoredEvent] = []
-    for change in entry.get("changes") or []:
+    for change in _list(entry.get("changes")):
         change = _dict(change)
         field = _str(change.get("field"))
         value = _dict(change.get("value"))
