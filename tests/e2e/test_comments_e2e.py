@@ -41,14 +41,15 @@ def test_a_page_comment_answered_publicly_then_privately_and_spam_hidden(local_s
     found = s.wait_for(thread, 30)
     assert found, "the comment thread did not land"
     conv, items = found
+    question = next(m for m in items if m["comment_id"] == first)  # both came within the same second
     detail = s.api("GET", f"/api/conversations/{conv['id']}").json()
     assert detail["post"]["permalink"].endswith(post) and detail["post"]["text"]
     # Public, then private
     url = f"/api/conversations/{conv['id']}/messages"
     assert s.api("POST", url, {"text": "Yes, back since Monday!", "visibility": "public"}).status == 202
     assert s.api("POST", url, {"text": "Want me to reserve one?", "visibility": "private",
-                               "reply_to": items[0]["id"]}).status == 202
-    again = s.api("POST", url, {"text": "Again", "visibility": "private", "reply_to": items[0]["id"]})
+                               "reply_to": question["id"]}).status == 202
+    again = s.api("POST", url, {"text": "Again", "visibility": "private", "reply_to": question["id"]})
     assert again.status == 409
 
     def sent():
