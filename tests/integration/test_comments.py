@@ -75,6 +75,15 @@ def test_public_then_one_private_reply_and_the_answer_continues_in_messenger(sta
     assert stack.drain("SenderFunction") == 1
     sent = stack.sandbox.outbox[-1]
     assert sent["url"].endswith(f"/{c1}/comments") and sent["body"] == {"message": "We do!"}
+    # A duplicate job (an SQS redelivery) never posts it twice
+    from switchboard import queue
+    from switchboard.models import OutboundJob
+
+    public = next(m for m in messages(stack, conv["id"]) if m["direction"] == "outbound")
+    queue.send_outbound(OutboundJob(conversation_id=conv["id"], message_id=public["id"],
+                                    created_at=public["created_at"]))
+    stack.drain("SenderFunction")
+    assert len(stack.sandbox.outbox) == 1
     # Private: one message to the commenter, addressed to the comment
     r = reply(stack, conv["id"], visibility="private", text="Let's sort out the shipping here")
     assert r.status == 202 and r.json()["visibility"] == "private"
