@@ -13,7 +13,7 @@ import { macroPicker } from './rules.js'; // issue 19: macros
 import { channelBadge, contactLabel, errorText, fmtDateTime, h, replace } from './ui.js';
 import { attachmentItem, conversationAttachments } from './uploads.js';
 import { transcriptView, voiceActions, VOICE_NOTICE } from './voice.js'; // issue 17: voicemail
-import { storyView } from './social.js'; // issue 17: Instagram stories
+import { commentMarks, moderationActions, POST_PICTURE, postView, SEND_LABEL, storyView, visibilitySwitch } from './social.js'; // issue 17
 import { choicesView, createQuoteBar, messageActions, quoteView, sendReply } from './rich_replies.js'; // issue 13
 import { presenceText, pushing, setViewing, subscribe, typed } from './live.js'; // the live workspace (issue 15)
 import { mentionPicker } from './mentions.js'; // issue 15
@@ -64,6 +64,7 @@ export function createConversation({ id, me, onChange }) {
   let polling = false;
   let pollAgain = false; // issue 15
   let mode = 'reply';
+  let visibility = 'public'; // issue 17: a comment conversation's reply, public on the thread or private
   let canned = [];
   let agents = []; // for "Assign to…", loaded once per conversation view
   let panel = null;
@@ -98,7 +99,8 @@ export function createConversation({ id, me, onChange }) {
   const list = h('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages',
                          'aria-busy': 'true', tabindex: '0' });
   const olderNote = h('p', { class: 'muted older', hidden: true }, 'Older messages are not shown.');
-  const scroller = h('div', { class: 'messages-scroll' }, olderNote, list);
+  const postSlot = h('div', { class: 'comment-post-slot' }); // issue 17: the post, at the top of a comment thread
+  const scroller = h('div', { class: 'messages-scroll' }, postSlot, olderNote, list);
   const windowNotice = h('p', { class: 'reply-window', 'data-testid': 'reply-window', role: 'status' });
 
   const input = h('textarea', { id: 'reply-input', 'data-testid': 'reply-input', rows: 3, 'aria-autocomplete': 'list',
@@ -110,6 +112,7 @@ export function createConversation({ id, me, onChange }) {
     h('option', { value: '' }, 'Insert a canned response…'));
   const send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'reply-send' }, 'Send');
   const composerError = h('p', { class: 'form-error', role: 'alert' });
+  const visibilityChoice = visibilitySwitch((v) => { visibility = v; composerError.textContent = ''; updateComposer(); });
   const files = conversationAttachments(id, () => { composerError.textContent = ''; updateComposer(); }); // rich replies
   const quoteBar = createQuoteBar(() => (conv ? contactLabel(conv.contact) : 'the customer')); // a quoted reply
   const modeRadios = ['reply', 'note'].map((m) => {
@@ -164,7 +167,7 @@ export function createConversation({ id, me, onChange }) {
   const composer = h('form', { class: 'composer', 'aria-label': 'Reply' },
     h('div', { class: 'composer-top' },
       h('div', { class: 'composer-modes', role: 'radiogroup', 'aria-label': 'Message kind' }, modeRadios),
-      files.button, files.input),
+      visibilityChoice, files.button, files.input),
     h('label', { for: 'reply-input', class: 'sr-only' }, 'Message'),
     quoteBar.root,
     h('div', { class: 'composer-input' }, input, suggestions),
@@ -326,15 +329,26 @@ export function createConversation({ id, me, onChange }) {
     files.button.hidden = mode === 'note'; // notes carry no files
     files.tray.hidden = mode === 'note' || !files.count();
     cannedSelect.disabled = off || !canned.length;
-    send.textContent = mode === 'note' ? 'Add note' : 'Send';
+    const comment = conv && conv.kind === 'comment' && mode === 'reply'; // issue 17: public or private, visibly
+    visibilityChoice.hidden = !comment;
+    files.button.hidden = files.button.hidden || Boolean(comment); // a reply to a comment is text only
+    send.textContent = mode === 'note' ? 'Add note' : comment ? SEND_LABEL[visibility] : 'Send';
+    send.classList.toggle('send-public', Boolean(comment) && visibility === 'public');
+    send.classList.toggle('send-private', Boolean(comment) && visibility === 'private');
     input.placeholder = off ? 'Replies are not possible now (you can still add an internal note).'
-      : mode === 'note' ? 'Write an internal note (only agents see it)…' : 'Write a reply…';
+      : mode === 'note' ? 'Write an internal note (only agents see it)…'
+        : comment ? (visibility === 'public' ? 'Write a public reply: everyone who sees the post can read it…'
+          : 'Write a private message to the commenter (one per comment)…')
+          : 'Write a reply…';
     composer.classList.toggle('note-mode', mode === 'note');
   }
 
   let shown = '';
+  let postShown = '';
   function applyConversation(data) {
     conv = { ...(conv || {}), ...data };
+    const postKey = JSON.stringify([conv.kind, conv.post && conv.post.id, Boolean(conv.post && conv.post.thumbnail)]);
+    if (postKey !== postShown) { postShown = postKey; replace(postSlot, postView(conv)); } // issue 17
     replace(slaSlot, conv.status !== 'resolved' ? slaBadge(conv.sla) : null);
     if (details) details.update(conv.attributes);
     const key = JSON.stringify([conv.contact, conv.channel, conv.status, conv.assignee, conv.labels, conv.blocked,
@@ -366,7 +380,7 @@ export function createConversation({ id, me, onChange }) {
         m.template ? h('span', { class: 'template-tag', 'data-testid': 'message-template' },
           `Template ${m.template.name}`) : null, m.template ? ' · ' : null,
         h('time', { datetime: m.created_at }, fmtDateTime(m.created_at)),
-        m.edited ? ' · edited' : ''),
+        m.edited ? ' · edited' : '', commentMarks(m)), // issue 17: public / private reply, hidden comment
       m.warnings && m.warnings.length
         ? h('p', { class: 'auth-warning', 'data-testid': 'message-auth-warning', role: 'note' }, authText(m.warnings)) : null,
       m.auto_submitted ? h('p', { class: 'msg-automated', 'data-testid': 'message-automated' },
@@ -379,11 +393,17 @@ export function createConversation({ id, me, onChange }) {
       m.reaction ? h('p', { class: 'msg-text' }, `Reacted ${m.reaction}`) : null,
       m.location ? h('p', { class: 'location' }, h('a', { href: `geo:${m.location.latitude},${m.location.longitude}` },
         `Location: ${m.location.name || m.location.address || 'Location'} (${m.location.latitude}, ${m.location.longitude})`)) : null,
-      (m.attachments || []).length ? h('ul', { class: 'attachments' }, m.attachments.map(attachmentView)) : null,
+      ownAttachments(m).length ? h('ul', { class: 'attachments' }, ownAttachments(m).map(attachmentView)) : null,
       transcriptView(m), // issue 17: a voicemail's words
       storyView(m), // issue 17: the story a message mentions or answers
       status,
-      messageActions(id, m, { onQuote: quote, onRetried: retried })); // rich replies: Reply, and Retry when failed
+      messageActions(id, m, { onQuote: quote, onRetried: retried }), // rich replies: Reply, and Retry when failed
+      moderationActions(id, m, (updated) => upsert(updated))); // issue 17: hide, unhide, delete a comment
+  }
+
+  /** A comment's files, without the post's picture (issue 17: shown with the post above the thread). */
+  function ownAttachments(m) {
+    return (m.attachments || []).filter((a) => !(m.comment_id && a.filename === POST_PICTURE));
   }
 
   // Rich replies: quote a message in the reply being written; a retried reply shows queued at once.
@@ -694,7 +714,8 @@ export function createConversation({ id, me, onChange }) {
     composerError.textContent = '';
     try {
       const m = mode === 'note' ? await api.note(id, text)
-        : await sendReply(id, text, withFiles ? files.ids() : [], quoteBar.id(), newestSeen()); // quote, and after
+        : await sendReply(id, text, withFiles ? files.ids() : [], quoteBar.id(), newestSeen(), // quote, and after
+          conv && conv.kind === 'comment' ? visibility : null); // issue 17
       if (mode === 'reply') quoteBar.set(null);
       if (withFiles) files.clear();
       input.value = '';

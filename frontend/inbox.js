@@ -6,6 +6,7 @@ import { newConversationButton } from './newconversation.js'; // templates capab
 import { PRIORITIES, SORTS, createBulkBar, priorityBadge, slaBadge, snoozeBadge } from './organize.js';
 import { sourceChip, sourceFilterField } from './source.js';
 import { presenceText, pushing, subscribe } from './live.js'; // the live workspace (issue 15)
+import { commentTag } from './social.js'; // issue 17: comments
 import {
   CHANNELS, channelBadge, channelName, contactLabel, errorText, fmtDateTime, fmtShort, h, replace, serverNow,
 } from './ui.js';
@@ -178,7 +179,7 @@ export function createInbox({ me, onUnread }) {
       h('span', { class: 'row-preview' },
         last ? `${last.direction === 'outbound' ? 'Reply: ' : ''}${last.text || '(attachment)'}` : 'No messages yet'),
       h('span', { class: 'row-tags' },
-        channelBadge(c.channel),
+        channelBadge(c.channel), commentTag(c), // issue 17: a public comment thread
         sourceChip(c.source), // growth: where it came from
         c.status !== 'open' ? h('span', { class: `badge status status-${c.status}` }, c.status) : null,
         priorityBadge(c.priority), snoozeBadge(c), c.status !== 'resolved' ? slaBadge(c.sla) : null,

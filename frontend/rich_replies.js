@@ -7,8 +7,9 @@ import { errorText, fmtDateTime, h, replace } from './ui.js';
 const conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 
 /** POST a reply; `replyTo` quotes one of the conversation's messages (sent as the channel's own reply to it). */
-export function sendReply(convId, text, attachments, replyTo, after) {
+export function sendReply(convId, text, attachments, replyTo, after, visibility) {
   const body = { text };
+  if (visibility) body.visibility = visibility; // issue 17: a comment conversation's public or private reply
   if (attachments && attachments.length) body.attachments = attachments;
   if (replyTo) body.reply_to = replyTo;
   if (after) body.after = after; // the live workspace (issue 15): 409 conversation_changed when the customer wrote since

@@ -10,7 +10,7 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 PREFIX = "/_sandbox"
 
@@ -77,6 +77,18 @@ def profile(user_id: str, instagram: bool = False) -> dict[str, Any]:
     if instagram:
         return {"id": user_id, "name": f"{first} {last}", "username": f"{first}.{last}{digest[2]}".lower()}
     return {"id": user_id, "first_name": first, "last_name": last, "name": f"{first} {last}"}
+
+
+def post_answer(base: str, channel: str, post_id: str) -> dict[str, Any]:
+    """issue 17: a Graph read of a post (Facebook) or media (Instagram): a permalink, a caption, a picture the
+    sandbox serves (GET .../media/<id>)."""
+    picture = f"{base}/media/post-{quote(post_id, safe='')}/picture.png"
+    text = "Our spring collection is here: which colour is your favourite?"
+    if channel == "instagram":
+        return {"id": post_id, "permalink": f"https://www.instagram.com/p/{quote(post_id, safe='')}/",
+                "caption": text, "media_type": "IMAGE", "media_url": picture}
+    return {"id": post_id, "permalink_url": f"https://www.facebook.com/{quote(post_id, safe='')}",
+            "message": text, "full_picture": picture}
 
 
 # templates capability: the WhatsApp Business Account's message templates, as Graph lists them (a few approved ones
@@ -309,7 +321,32 @@ class Sandbox:
         return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": f"wamid.sandbox-{uuid.uuid4().hex}"}]}
 
+    def _comments(self, channel: str, method: str, subpath: str, body: Any,
+                  query: dict[str, list[str]]) -> dict[str, Any] | None:
+        """issue 17: Graph's comment calls (a post or comment read; a public answer; hide, unhide, delete); None for
+        any other call."""
+        parts = [unquote(p) for p in subpath.strip("/").split("/")]
+        fields = (query.get("fields") or [""])[0]
+        if method == "GET" and "permalink" in fields:  # a post (Facebook) or media (Instagram)
+            return post_answer(self.channel_base(channel), channel, parts[-1])
+        if method == "GET" and fields.startswith("text"):  # a mentioned comment
+            return {"id": parts[-1], "text": "Look what I got from @switchboard_shop!", "username": "mia.mention",
+                    "from": {"id": f"IGSID-{parts[-1]}", "username": "mia.mention"}}
+        if method == "DELETE":
+            return {"success": True}
+        if method == "POST" and parts[-1] in ("comments", "replies", "mentions"):
+            return {"id": f"{parts[-2] if parts[-1] != 'mentions' else 'mention'}_reply-{uuid.uuid4().hex[:12]}"}
+        if method == "POST" and isinstance(body, dict) and ("is_hidden" in body or "hide" in body):
+            return {"success": True}
+        recipient = (body.get("recipient") or {}) if isinstance(body, dict) else {}
+        if method == "POST" and isinstance(recipient, dict) and recipient.get("comment_id"):  # a private reply
+            return {"recipient_id": f"PSID-{recipient['comment_id']}", "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
+        return None
+
     def _messenger(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        answer = self._comments("messenger", method, subpath, body, query)
+        if answer is not None:
+            return answer
         if method == "GET":  # user profile look-up: /vNN/{PSID}?fields=...
             return profile(unquote(subpath.strip("/").split("/")[-1]))
         if subpath.rstrip("/").endswith("/message_attachments"):  # rich replies: the Attachment Upload API
@@ -326,6 +363,9 @@ class Sandbox:
         return {"recipient_id": recipient, "message_id": f"m_sandbox-{uuid.uuid4().hex}"}
 
     def _instagram(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        answer = self._comments("instagram", method, subpath, body, query)
+        if answer is not None:
+            return answer
         if method == "GET":  # user profile look-up: /vNN/{IGSID}?fields=name,username
             return profile(unquote(subpath.strip("/").split("/")[-1]), instagram=True)
         return self._messenger(method, subpath, body, query)

@@ -69,6 +69,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--choice", help="rich replies: the id of a button the customer picks (an in-channel survey's "
                         "csat:<n>:<resolution>, from GET /_local/outbox); --text is its title. WhatsApp (a list reply), "
                         "Messenger and Instagram (a quick reply), Telegram (a button press), web chat")
+    # issue 17: comments under a post (Facebook Page `feed`, Instagram `comments`) instead of a direct message
+    parser.add_argument("--comment", action="store_true", help="messenger, instagram: a public comment under a post "
+                        "(--id is the comment id; send it again with --verb edited or remove)")
+    parser.add_argument("--post", default="POST1", help="with --comment: the post's id (default POST1)")
+    parser.add_argument("--parent", help="with --comment: the comment it answers (joins that comment's thread)")
+    parser.add_argument("--verb", choices=("add", "edited", "remove"), default="add", help="with --comment, Facebook: "
+                        "what happened to the comment")
     args = parser.parse_args(argv)
     if not args.url.startswith(("http://", "https://")):
         parser.error("--url must be http:// or https://")
@@ -94,6 +101,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, bytes, dict[str, str]]:
                 "type": "list_reply", "list_reply": {"id": args.choice, "title": args.text}}}
             del payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]
         return _meta("whatsapp", payload)
+    if channel in ("messenger", "instagram") and args.comment:
+        return _meta(channel, comment_payload(args, channel, mid, now))
     if channel in ("messenger", "instagram"):
         payload = {"object": "page" if channel == "messenger" else "instagram", "entry": [{
             "id": BUSINESS[channel], "time": now * 1000, "messaging": [{
@@ -185,6 +194,27 @@ def voice(args: argparse.Namespace) -> tuple[int, str]:
     status, answer = call(args.url + url[len(public):], body, headers)
     answers.append(f"{status} {answer.strip()[:500]}")
     return status, "\n".join(answers)
+
+
+def comment_payload(args: argparse.Namespace, channel: str, mid: str, now: int) -> dict[str, Any]:
+    """issue 17: a comment under one of the business's posts, as Meta's `feed` (Facebook) or `comments` (Instagram)
+    webhook field sends it."""
+    sender = args.sender or "2400000000000001"
+    if channel == "messenger":
+        post_id = f"{BUSINESS['messenger']}_{args.post}"
+        comment_id = args.message_id or f"{post_id}_{mid[:12]}"
+        value: dict[str, Any] = {
+            "from": {"id": sender, "name": args.name}, "post_id": post_id, "comment_id": comment_id,
+            "parent_id": args.parent or post_id, "item": "comment", "verb": args.verb, "created_time": now,
+            "message": args.text}
+        return {"object": "page", "entry": [{"id": BUSINESS["messenger"], "time": now * 1000,
+                                             "changes": [{"field": "feed", "value": value}]}]}
+    value = {"from": {"id": sender, "username": args.name.lower().replace(" ", ".")}, "id": args.message_id or mid[:17],
+             "text": args.text, "media": {"id": args.post, "media_product_type": "FEED"}}
+    if args.parent:
+        value["parent_id"] = args.parent
+    return {"object": "instagram", "entry": [{"id": BUSINESS["instagram"], "time": now * 1000,
+                                              "changes": [{"field": "comments", "value": value}]}]}
 
 
 def _meta(channel: str, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:

@@ -102,6 +102,27 @@ class Story(Model):
     expires_at: str = Field(description="when Instagram's link (and the story) expires: a day after the message")
 
 
+# -- Facebook and Instagram comments and mentions (issue 17) ---------------------------------------------------------
+class Post(Model):
+    """The post a comment conversation is under: what agents see above the thread."""
+
+    id: str
+    permalink: str | None = None
+    text: str | None = Field(None, description="the post's caption or message")
+    thumbnail_url: str | None = Field(None, description="the provider's (expiring) link to its picture: copied into "
+                                      "our bucket as an attachment of the comment that brought it")
+
+
+class CommentRef(Model):
+    """What makes an inbound message a public comment: which comment, which thread (its top-level comment), which
+    post. `mention`: the business was mentioned in a comment on someone else's post (Instagram)."""
+
+    id: str
+    thread_id: str = Field(description="the top-level comment: one conversation per thread")
+    post: Post
+    mention: bool = False
+
+
 class InboundMessage(Model):
     """One customer message, as every channel normalizes it."""
 
@@ -140,6 +161,8 @@ class InboundMessage(Model):
                                                   "{'spf', 'dkim', 'dmarc'}: PASS, FAIL, GRAY or PROCESSING_FAILED")
     referral: Referral | None = Field(None, description="growth: how the customer arrived (link ref, ad, page)")
     story: Story | None = Field(None, description="Instagram: the story mentioned or replied to (issue 17)")
+    comment: CommentRef | None = Field(None, description="a public comment under a post (issue 17): its thread is "
+                                       "a conversation of kind comment")
 
 
 # An automatic reply (out of office, vacation): it joins only the conversation it answers, and changes nothing there.
@@ -246,6 +269,12 @@ class SendRequest(Model):
                                                 "the channel's own form (buttons, a list, an inline keyboard, quick "
                                                 "replies; as text where there is none)")
     choices_label: str | None = Field(None, description="with choices: what opens a list of them (WhatsApp)")
+    # issue 17: an answer to a public comment, on its thread (public) or in the commenter's inbox (private)
+    visibility: Literal["public", "private"] | None = None
+    comment_id: str | None = Field(None, description="with visibility: the comment answered (public: its thread's "
+                                   "top-level comment; private: the commenter's comment)")
+    mention: bool = Field(False, description="Instagram: the comment mentioned the business on someone else's post")
+    post_id: str | None = Field(None, description="with mention: the post it is under")
 
 
 class OutboundFile(Model):
@@ -263,6 +292,8 @@ class SendResult(Model):
     provider_message_id: str
     aliases: list[str] = Field([], description="further ids the provider knows the message by (SES's own message "
                                                "id): recorded too, so that its receipts and replies find it")
+    recipient_id: str | None = Field(None, description="a private reply to a comment: the commenter's id in the "
+                                     "inbox (Messenger's PSID), where their answer will come from")
 
 
 class Contact(Model):
@@ -338,6 +369,11 @@ class Conversation(Model):
                                         "'commented'?}: the rating question asked in the channel")
     # issue 19: a team an automation rule or a macro gave it (assign_team); else its inbox's team is its team
     team: str | None = Field(None, description="the team a rule or macro assigned it to (else its inbox's)")
+    # issue 17: a public comment thread under a Facebook or Instagram post
+    kind: Literal["message", "comment"] = "message"
+    post: Post | None = Field(None, description="kind comment: the post the thread is under")
+    comment_thread: str | None = Field(None, description="kind comment: the thread's top-level comment id")
+    mention: bool = Field(False, description="kind comment: Instagram, the business mentioned on someone's post")
 
 
 class Agent(Model):
@@ -399,6 +435,14 @@ class Message(Model):
     choices: list[dict] | None = Field(None, description="buttons the customer can answer with: [{'id', 'title'}]")
     choices_label: str | None = Field(None, description="with choices: the label of the button that opens them "
                                                         "where the channel needs one (a WhatsApp list)")
+    # issue 17: comments. Inbound: the comment it is (provider_message_id), its moderation. Outbound: where it went.
+    visibility: Literal["public", "private"] | None = Field(None, description="a reply on a comment conversation: "
+                                                            "on the thread, or one private reply to the commenter")
+    comment_id: str | None = Field(None, description="inbound: the comment; outbound: the comment answered")
+    hidden: bool = Field(False, description="a comment an agent hid (only its author and friends still see it)")
+    moderation: dict | None = Field(None, description="the last moderation: {'action', 'by', 'at'}")
+    comment_from: str | None = Field(None, description="a comment's author (inbound), or the author of the comment "
+                                     "a private reply answers (outbound): their id on the channel")
 
     @property
     def automated(self) -> bool:

@@ -18,7 +18,9 @@ from switchboard.api.schemas import (
     LabelsIn,
     MessageOut,
     MessagePage,
+    ModerateIn,
     NoteIn,
+    PostOut,
     ReplyIn,
 )
 from switchboard.errors import BadRequest
@@ -93,8 +95,31 @@ def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
     crossing.check(Table(), conversation_id, body.after, who.email)  # issue 15: 409 conversation_changed
     message = replies.reply(conversation_id, body.text, who.email, attachments=body.attachments,
                             template=body.template.model_dump(mode="json") if body.template else None,
-                            reply_to=body.reply_to)
+                            reply_to=body.reply_to, visibility=body.visibility)
     return Response(status_code=202, content_type="application/json", body=MessageOut.of(message, media.presigned_url))
+
+
+@router.post("/api/conversations/<conversation_id>/messages/<message_id>/moderate",
+             summary="Hide, unhide or delete a customer's comment (comment conversations)",
+             responses={400: {"description": "not_a_comment: only a customer's comment can be moderated"},
+                        409: {"description": "moderation_failed: the provider refused; comment_deleted"}})
+def moderate(conversation_id: str, message_id: str, body: ModerateIn) -> MessageOut:
+    from switchboard.services import comments
+
+    who = auth.current(router)
+    message = comments.moderate(Table(), conversation_id, message_id, body.action, who.email)
+    return MessageOut.of(message, media.presigned_url)
+
+
+def _post(conv: Conversation) -> PostOut | None:
+    """issue 17: the post of a comment thread, with a link to our copy of its picture."""
+    if conv.kind != "comment" or conv.post is None:
+        return None
+    from switchboard.services import comments
+
+    picture = comments.post_picture(Table(), conv)
+    return PostOut(id=conv.post.id, permalink=conv.post.permalink, text=conv.post.text,
+                   thumbnail=media.presigned_url(picture) if picture else None)
 
 
 def _detail(conv: Conversation) -> ConversationDetail:
@@ -104,7 +129,7 @@ def _detail(conv: Conversation) -> ConversationDetail:
                               resolved_at=conv.resolved_at, resolved_by=conv.resolved_by,
                               reply_window_closes_at=window_closes_at(conv), reply_window_open=window_open(conv),
                               blocked=conv.blocked, subject=conv.subject or None, rating=conv.rating,
-                              rating_comment=conv.rating_comment)
+                              rating_comment=conv.rating_comment, post=_post(conv), mention=conv.mention)
 
 
 @router.post("/api/conversations/<conversation_id>/notes", summary="Add an internal note (never sent)",

@@ -80,6 +80,9 @@ class ConversationSummary(ApiModel):
     sla: SlaOut | None = Field(None, description="the SLA targets of this cycle; null when none runs")
     attributes: dict[str, Any] = Field({}, description="custom attributes (GET /api/attributes)")
     source: Source | None = Field(None, description="growth: where it came from (an entry link, an ad, a web page)")
+    kind: Literal["message", "comment"] = Field("message", description="issue 17: comment, a public comment thread "
+                                                "under a Facebook or Instagram post (answered with a visibility); "
+                                                "message, every other conversation")
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationSummary:
@@ -94,12 +97,21 @@ class ConversationSummary(ApiModel):
                    inbox=conv.inbox,
                    priority=conv.priority, snoozed_until=conv.snoozed_until, waiting_since=conv.waiting_since,
                    sla=view(conv.sla), attributes=conv.attributes, source=conv.source,
-                   team=conv.team)  # issue 19: a rule's or macro's team (else the inbox's: api/inboxes.with_teams)
+                   team=conv.team,  # issue 19: a rule's or macro's team (else the inbox's: api/inboxes.with_teams)
+                   kind=conv.kind)  # issue 17
 
 
 class ConversationPage(ApiModel):
     items: list[ConversationSummary]
     next_cursor: str | None = None
+
+
+class PostOut(ApiModel):  # issue 17
+    id: str
+    permalink: str | None = Field(None, description="the post on Facebook or Instagram")
+    text: str | None = Field(None, description="the post's caption or message")
+    thumbnail: str | None = Field(None, description="a short-lived presigned link to our copy of its picture, once "
+                                                    "stored")
 
 
 class ConversationDetail(ConversationSummary):
@@ -116,6 +128,9 @@ class ConversationDetail(ConversationSummary):
     subject: str | None = Field(None, description="email: the thread's subject")
     rating: int | None = Field(None, ge=1, le=5, description="the customer's survey rating of its last resolution")
     rating_comment: str | None = Field(None, description="the comment the customer added to that rating")
+    post: PostOut | None = Field(None, description="kind comment: the post the thread is under (issue 17)")
+    mention: bool = Field(False, description="kind comment: Instagram, the business was mentioned in a comment on "
+                                             "someone else's post")
 
 
 class AttachmentOut(ApiModel):
@@ -182,6 +197,14 @@ class MessageOut(ApiModel):
     quoted: QuotedMessage | None = Field(None, description="the message it quotes (a quoted reply), as it was")
     attempt: int = Field(0, description="how many times an agent retried it after it failed")
     choices: list[Choice] | None = Field(None, description="buttons it offered the customer (an in-channel survey)")
+    # issue 17: public comments
+    visibility: Literal["public", "private"] | None = Field(None, description="a reply on a comment conversation: "
+                                                            "posted on the thread, or sent privately to the commenter")
+    comment_id: str | None = Field(None, description="inbound: the provider's id of the comment; outbound: the "
+                                                     "comment answered")
+    hidden: bool = Field(False, description="an agent hid this comment (POST .../moderate)")
+    moderation: dict | None = Field(None, description="the last moderation: {'action': hide | unhide | delete, "
+                                                      "'by', 'at'}")
 
     @classmethod
     def of(cls, message: Message, link: Callable[[Attachment], str | None] | None = None) -> MessageOut:
@@ -230,6 +253,13 @@ class ReplyIn(ApiModel):
                                                                   "to the media bucket: sent with the text")
     reply_to: str | None = Field(None, max_length=64, description="rich replies: the id of a message of this "
                                  "conversation it quotes, sent as the channel's own reply to it (400 otherwise)")
+    visibility: Literal["public", "private"] | None = Field(
+        None, description="issue 17: required on a comment conversation: public answers on the comment thread, private "
+                          "sends the one private reply Meta allows per comment (within 7 days; the quoted comment, "
+                          "`reply_to`, else the customer's latest). A second private reply to a comment is 409 "
+                          "private_reply_sent, one past 7 days 409 private_reply_window_closed. On other "
+                          "conversations absent or private (a message is private already); public is 400 "
+                          "not_a_comment")
     # the live workspace (issue 15): no double replies
     after: str | None = Field(None, min_length=1, max_length=128,
                               description="the newest message the agent has seen: when the customer wrote since, or "
@@ -243,6 +273,12 @@ class ReplyIn(ApiModel):
                 raise ValueError("write a text, attach a file, or choose a template")
             self.text = ""  # files without a caption
         return self
+
+
+class ModerateIn(ApiModel):  # issue 17
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["hide", "unhide", "delete"] = Field(description="hide (only its author and their friends still "
+                                                        "see it), unhide, or delete the comment at the provider")
 
 
 class NoteIn(ApiModel):

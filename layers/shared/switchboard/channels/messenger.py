@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from switchboard import clock, observability, secrets
-from switchboard.channels import files, http, referrals
+from switchboard.channels import comments, files, http, referrals
 from switchboard.channels.base import (
     ANY_TYPE,
     MB,
@@ -152,6 +152,7 @@ class MessengerChannel(MetaChannel):
             for raw in raws:
                 if isinstance(raw, dict):
                     events.extend(self._parse_event(raw, _str(entry.get("id"))))
+            events.extend(comments.parse_entry(self, entry))  # issue 17: feed / comments / mentions changes
         return events
 
     def _parse_event(self, raw: dict[str, Any], entry_id: str | None) -> list[Event]:
@@ -439,6 +440,8 @@ class MessengerChannel(MetaChannel):
         self.check_text(text)
 
     def send(self, request: SendRequest) -> SendResult:
+        if request.visibility and request.comment_id:  # issue 17: an answer to a public comment
+            return comments.send(self, request)
         if request.files:
             return self._send_file(request)
         self._check_text(request.text)

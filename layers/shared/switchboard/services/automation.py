@@ -33,6 +33,8 @@ def send_automated(table: Table, conv: Conversation, text: str, kind: str,
         return None
     if conv.channel in SILENT_CHANNELS:  # issue 17: a call was greeted by its TwiML; nothing is sent on voice
         return None
+    if conv.kind == "comment":  # issue 17: nothing automated is ever posted on a public comment thread
+        return None
     if optouts.refusal(contact, conv.channel, automated=True):
         return None
     if conv.channel == "email" and mail_feedback.suppression(table, conv.recipient):

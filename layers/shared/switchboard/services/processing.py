@@ -177,8 +177,13 @@ def _conversation(table: Table, event: InboundMessage, contact: Contact) -> Conv
     conv = _threaded(table, event, contact)
     if conv:
         return conv
-    conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
-                                    backstop_expiry(table, event.channel, clock.now().timestamp()))
+    if event.comment is not None:  # issue 17: one conversation per public comment thread
+        from switchboard.services import comments
+
+        conv = comments.thread(table, event, contact, backstop_expiry(table, event.channel, clock.now().timestamp()))
+    else:
+        conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id,
+                                        backstop_expiry(table, event.channel, clock.now().timestamp()))
     if conv.assignee is None and conv.last_inbound_at is None:  # new: round-robin to an available agent
         # (of the inbox's team, when it has one: issue 14)
         conv = assignment.auto_assign(table, conv, inboxes.team_members(table, event.channel, event.inbox_id))
@@ -197,6 +202,10 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
 
     if event.auto_submitted == AUTO_REPLIED:
         return _automatic_reply(table, event, attempt)
+    if event.comment is not None and event.comment.mention:  # issue 17: a mention's author and text, looked up
+        from switchboard.services import comments
+
+        event = comments.enrich(event)
     contact = _contact(table, event, event.sender_name)
     contact = optouts.on_inbound(table, event, contact)  # templates capability: SMS STOP / START keywords
     conv = _conversation(table, event, contact)
@@ -215,6 +224,10 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     message = message_for(event, conv.id, contact.name)
     message = message.model_copy(update={"expires_at": backstop_expiry(table, event.channel, clock.now().timestamp()),
                                          "search_terms": search.message_terms(event)})
+    if event.comment is not None:  # issue 17: the comment's id, and the post's picture on the thread's first one
+        from switchboard.services import comments
+
+        message = comments.with_comment(conv, message, event)
     if message.reply_to:  # rich replies: a customer's quoted reply keeps a copy of what it quotes
         message = message.model_copy(update={"quoted": quotes.inbound_quote(table, message)})
     previous_inbound = conv.last_inbound_at if conv.last_inbound_at != message.created_at else None

@@ -392,6 +392,8 @@ def _send(table: Table, conv: Conversation, value: dict[str, Any], *, by: str, a
         raise Conflict("no automated message to mail whose sender's domain disowns it", code="dmarc_failed")
     if conv.blocked:
         raise Conflict("the customer blocked us on this channel", code="blocked")
+    if conv.kind == "comment":  # issue 17: a rule never posts on a public comment thread
+        raise Conflict("no automated message on a public comment thread", code="comment_conversation")
     if not window_open(conv, human=False):
         raise Conflict("the reply window for automated messages has closed", code="reply_window_closed")
     refusal = optouts.refusal(contact, conv.channel, automated=True)

@@ -32,6 +32,8 @@ def window_closes_at(conv: Conversation, human: bool = True) -> str | None:
     """When free-form replies stop being allowed (None: the channel has no window). `human`: an agent's reply,
     which may have a longer window where the channel has a form for it (HUMAN_AGENT tag, WhatsApp template) and it
     is enabled; automated replies never do."""
+    if conv.kind == "comment":  # issue 17: a thread is answered publicly at any time; a private reply has its own
+        return None  # 7 days per comment, checked when it is written (services/comments.reply_target)
     channel = registry.get(conv.channel)
     seconds = channel.human_reply_window_seconds() if human else channel.reply_window_seconds
     if seconds is None:
@@ -136,7 +138,9 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
                               message_id=message.id, subject=conv.subject, thread_refs=conv.thread_refs,
                               past_window=human and past_window(conv), automated=not human,
                               template=message.template,
-                              choices=message.choices or [], choices_label=message.choices_label)  # rich replies
+                              choices=message.choices or [], choices_label=message.choices_label,  # rich replies
+                              visibility=message.visibility, comment_id=message.comment_id,  # issue 17: comments
+                              mention=conv.mention, post_id=conv.post.id if conv.post else None)
         if message.attachments:  # rich replies: each part of the reply sent once, recorded as it goes
             result = file_sending.send_parts(table, message, channel, request)
         else:
@@ -162,6 +166,10 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         delivery.release_send(table, message)
         raise
     _record_sent(table, message, result.provider_message_id)
+    if message.visibility == "private":  # issue 17: the commenter's answer continues in their inbox, same contact
+        from switchboard.services import comments
+
+        comments.after_private_reply(table, conv, message, result.recipient_id)
     for alias in result.aliases:  # the provider's other name for it (SES's message id): its receipts find it too
         delivery.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")

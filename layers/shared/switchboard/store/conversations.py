@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeIs
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
 from switchboard.store import due, keys, metrics, queue, reports
+from switchboard.store.keys import Key
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
@@ -86,21 +87,26 @@ def set_blocked(table: Table, conv_id: str, blocked: bool) -> None:
                  condition="attribute_exists(pk)")
 
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
-               expires_at: int | None = None) -> Conversation:
+               expires_at: int | None = None, pointer: Key | None = None,
+               extra: dict[str, Any] | None = None) -> Conversation:
     """The contact's current conversation in this inbox, started on first contact.
 
     The active pointer is the claim: of two first messages at once, one names the conversation. Whoever finds a
     pointer claimed moments ago without its conversation (the other delivery is still writing it, or stopped
     half-way) writes it itself, for the claimed id, so nothing waits and nothing is left half-done. A pointer whose
-    conversation is gone for longer (retention, expiry) is replaced by a new conversation, never a live one."""
-    pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
+    conversation is gone for longer (retention, expiry) is replaced by a new conversation, never a live one.
+
+    `pointer`, `extra` (issue 17): a public comment thread's own pointer, and what its conversation item carries
+    (kind comment, the post)."""
+    pointer_key = pointer or keys.active_conversation(channel, inbox_id, contact.id)
     pointer = table.get(pointer_key)
     if pointer:
         conv = get(table, pointer["conversation_id"], consistent=True)
         if conv:
             return conv
         if clock.epoch() - int(pointer.get("claimed_at", 0)) < DANGLING_AFTER_SECONDS:
-            return _create(table, pointer["conversation_id"], channel, inbox_id, contact, recipient, expires_at)
+            return _create(table, pointer["conversation_id"], channel, inbox_id, contact, recipient, expires_at,
+                           extra)
     conv_id = ids.new_id("cv_")
     try:
         table.put({**pointer_key, "type": "active_pointer", "conversation_id": conv_id, "claimed_at": clock.epoch()},
@@ -111,12 +117,13 @@ def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, reci
         if winner is None:  # claimed and gone again (an erasure in between): the queue retries the message
             raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
         conv = get(table, winner["conversation_id"], consistent=True)
-        return conv or _create(table, winner["conversation_id"], channel, inbox_id, contact, recipient, expires_at)
-    return _create(table, conv_id, channel, inbox_id, contact, recipient, expires_at)
+        return conv or _create(table, winner["conversation_id"], channel, inbox_id, contact, recipient, expires_at,
+                               extra)
+    return _create(table, conv_id, channel, inbox_id, contact, recipient, expires_at, extra)
 
 
 def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Contact, recipient: str,
-            expires_at: int | None) -> Conversation:
+            expires_at: int | None, extra: dict[str, Any] | None = None) -> Conversation:
     """The items of a claimed conversation: plain puts (a transaction would bill each item twice), idempotent, the
     conversation item last and only if absent, so that of two deliveries completing it, one writes it and counts
     it in the day's metrics."""
@@ -129,6 +136,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(channel, inbox_id), now, conv_id),  # InboxIndex (issue 14)
         "priority": "normal", "queue_sk": keys.queue_sort("normal", None, conv_id),  # issue 14: QueueIndex
         **keys.created_keys(now, conv_id),  # reports: CreatedIndex, the conversation export by creation day
+        **(extra or {}),  # issue 17: a comment thread's kind, post and thread id
     }
     table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
                "conversation_id": conv_id, "channel": channel, "created_at": now})
@@ -249,3 +257,27 @@ def set_subject(table: Table, conv_id: str, subject: str) -> None:
     """Email: the subject of a conversation an agent started (kept if the conversation has one already)."""
     table.update(keys.conversation(conv_id), "SET subject = if_not_exists(subject, :s)", vals={":s": subject},
                  condition="attribute_exists(pk)")
+
+
+# -- public comments (issue 17) ----------------------------------------------------------------------------------
+def set_post(table: Table, conv_id: str, post: dict[str, Any]) -> None:
+    """The post a comment thread is under, as the Graph API told it (permalink, text, picture)."""
+    table.update(keys.conversation(conv_id), "SET post = :p", vals={":p": post}, condition="attribute_exists(pk)")
+
+
+def claim_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> bool:
+    """Meta allows one private reply per comment: False when one was claimed already."""
+    try:
+        table.put({**keys.private_reply(channel, comment_id), "type": "private_reply", "message_id": message_id,
+                   "at": clock.iso(clock.now())}, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def release_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> None:
+    """A private reply that was never queued gives its claim back."""
+    try:
+        table.delete(keys.private_reply(channel, comment_id), condition="message_id = :m", vals={":m": message_id})
+    except ConditionFailed:
+        pass

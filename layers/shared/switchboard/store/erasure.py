@@ -102,6 +102,11 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
             table.delete(pointer, condition="conversation_id = :c", vals={":c": conv_id})
         except ConditionFailed:
             pass  # the pointer already leads to a newer conversation (or is gone)
+    if meta and meta.get("comment_thread"):  # issue 17: a comment thread's pointer, and its private replies' claims
+        extra_keys.append(keys.comment_thread(meta["channel"], meta["inbox_id"], meta["comment_thread"]))
+        extra_keys += [keys.private_reply(i["channel"], i["comment_id"]) for i in items
+                       if i["sk"].startswith(keys.MSG_PREFIX) and i.get("direction") == "inbound"
+                       and i.get("comment_id")]
     extra_keys += search_index.conversation_index_keys(items)  # what the search index holds of it (derived)
     extra_keys += notifications.conversation_keys(items)  # issue 15: agents' notifications naming it
     # The META item goes last: while it exists a rerun finds the rest.

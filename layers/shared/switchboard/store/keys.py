@@ -9,6 +9,8 @@ Items (pk / sk):
   CONTACT#<id>         CONV#<id>                 the contact's conversations
   IDENTITY#<identity>  IDENTITY                  identity -> contact ("phone:+15551234567")
   ACTIVE#<ch>#<inbox>#<contact>  ACTIVE          the contact's current conversation in an inbox
+  COMMENTTHREAD#<ch>#<inbox>#<comment> ACTIVE    a public comment thread's conversation (issue 17)
+  PRIVATEREPLY#<ch>#<comment>    PRIVATEREPLY    the one private reply to a comment was claimed (issue 17)
   INBOUND#<ch>#<provider id>     INBOUND         dedupe marker of an inbound provider message
   PROVIDERMSG#<ch>#<provider id> PROVIDERMSG     provider message id -> our outbound message
   CONV#<id>            DUE#retention             retention entry: DueIndex DUE#retention#<channel> by last activity
@@ -104,6 +106,16 @@ def contact_conversation(contact_id: str, conv_id: str) -> Key:
 
 def active_conversation(channel: str, inbox_id: str, contact_id: str) -> Key:
     return {"pk": f"ACTIVE#{channel}#{inbox_id}#{contact_id}", "sk": "ACTIVE"}
+
+
+def comment_thread(channel: str, inbox_id: str, thread_id: str) -> Key:
+    """issue 17: the conversation of a public comment thread (its top-level comment), claimed like ACTIVE."""
+    return {"pk": f"COMMENTTHREAD#{channel}#{inbox_id}#{thread_id}", "sk": "ACTIVE"}
+
+
+def private_reply(channel: str, comment_id: str) -> Key:
+    """issue 17: Meta allows one private reply per comment: its claim."""
+    return {"pk": f"PRIVATEREPLY#{channel}#{comment_id}", "sk": "PRIVATEREPLY"}
 
 
 def inbound_marker(channel: str, provider_id: str) -> Key:

@@ -228,3 +228,12 @@ def newer_than(table: Table, conv_id: str, message_id: str, cap: int = 200) -> t
         if not start:
             break
     return False, newer
+
+
+# -- public comments (issue 17) ----------------------------------------------------------------------------------
+def set_moderation(table: Table, message: Message, hidden: bool, moderation: dict[str, Any]) -> None:
+    """An agent hid, unhid or deleted a comment: recorded on its message."""
+    table.update(keys.message(message.conversation_id, message.created_at, message.id),
+                 "SET #h = :h, #m = :m", names={"#h": "hidden", "#m": "moderation"},  # HIDDEN is a reserved word
+                 vals={":h": hidden, ":m": moderation},
+                 condition="attribute_exists(pk)")
