@@ -86,7 +86,6 @@ def test_the_stand_ins_s3_refuses_what_the_policy_does_not_allow(local_stack):
     assert r.status == 400 and r.json()["error"]["code"] == "file_not_accepted"
 
 
-@pytest.mark.xfail(reason="passes alone; fails after other e2e tests since the 2026-12-04 merges", strict=False)
 def test_the_agents_app_may_post_to_the_stand_in_and_play_media_from_it(local_stack):
     html = urllib.request.urlopen(local_stack.base + "/", timeout=10).read().decode()
     csp = html.split('http-equiv="Content-Security-Policy"', 1)[1].split('content="', 1)[1].split('"', 1)[0]
