@@ -76,6 +76,8 @@ export function createSettingsPage({ me }) {
                       subject: line(s.subject, { maxlength: '200' }), text: text(s.text) };
     inputs.surveyInChannel = box(!!s.in_channel, { 'data-testid': 'settings-survey-in-channel' }); // rich replies
     inputs.surveyInChannelText = text(s.in_channel_text || '');
+    inputs.surveyTemplate = line(s.whatsapp_template || '', { placeholder: 'rate_us:en_US', maxlength: '530',
+                                                             'data-testid': 'settings-survey-template' });
     inputs.retention = { days: number(r.default_days, { min: 1, max: 3650, 'data-testid': 'settings-retention-days' }),
                          channels: Object.fromEntries(CHANNELS.map((c) => [c, number(r.channels[c],
                            { min: 1, max: 3650, placeholder: 'default', 'data-testid': `settings-retention-${c}` })])) };
@@ -114,6 +116,8 @@ export function createSettingsPage({ me }) {
         // rich replies (issue 13): the rating question in the customer's own channel, for contacts without an email
         check("Ask contacts without an email in their own channel (WhatsApp, SMS, Messenger, Instagram, Telegram, web chat)",
           inputs.surveyInChannel), field('Question in the channel', inputs.surveyInChannelText),
+        field('WhatsApp template past the 24-hour window (name:language; five quick-reply buttons, 1 to 5)',
+          inputs.surveyTemplate),
         h('p', { class: 'hint' }, 'Every other word of the email and its pages can be set through PUT /api/settings (survey.page).')),
       h('fieldset', {}, h('legend', {}, 'Retention (days after a conversation\'s last activity)'),
         field('Default', inputs.retention.days),
@@ -239,7 +243,8 @@ export function createSettingsPage({ me }) {
                     text: inputs.autoReply.text.value },
       survey: { enabled: inputs.survey.enabled.checked, delay_minutes: int(inputs.survey.delay, 'The survey delay'),
                 subject: inputs.survey.subject.value, text: inputs.survey.text.value,
-                in_channel: inputs.surveyInChannel.checked, in_channel_text: inputs.surveyInChannelText.value },
+                in_channel: inputs.surveyInChannel.checked, in_channel_text: inputs.surveyInChannelText.value,
+                whatsapp_template: inputs.surveyTemplate.value.trim() },
       retention: { default_days: int(inputs.retention.days, 'The default retention'), channels },
       sla: { enabled: inputs.sla.enabled.checked, business_hours_only: inputs.sla.hoursOnly.checked,
              first_response_minutes: optional(inputs.sla.first, 'The first response target'),

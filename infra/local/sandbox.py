@@ -130,6 +130,12 @@ WHATSAPP_TEMPLATES: list[dict[str, Any]] = [
      "parameter_format": "POSITIONAL", "components": [
          {"type": "BODY", "text": "Our support team replied: {{1}}",
           "example": {"body_text": [["Your refund is on its way."]]}}]},
+    # the satisfaction survey past the 24-hour window (settings survey.whatsapp_template = "rate_us:en_US")
+    {"name": "rate_us", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1008",
+     "parameter_format": "POSITIONAL", "components": [
+         {"type": "BODY", "text": "Thanks for contacting us. How would you rate the help you received?"},
+         {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": label}
+                                         for label in ("1 Poor", "2 Fair", "3 Good", "4 Very good", "5 Excellent")]}]},
     {"name": "spring_sale", "language": "en_US", "status": "PENDING", "category": "MARKETING", "id": "1006",
      "components": [{"type": "BODY", "text": "Spring sale: 20% off everything this week."}]},
     {"name": "old_promo", "language": "en_US", "status": "REJECTED", "category": "MARKETING", "id": "1007",

@@ -539,6 +539,9 @@ def test_an_admin_changes_the_settings_on_the_settings_page_and_an_agent_cannot(
         page.get_by_test_id("settings-hours-sat").fill("10:00-14:00")
         page.get_by_test_id("settings-holidays").fill("2026-12-24\n2026-12-25")
         page.get_by_test_id("settings-retention-email").fill("30")
+        page.get_by_test_id("settings-survey-template").fill("rate_us:en_US")  # the survey past WhatsApp's window
+        page.get_by_test_id("settings-survey-template").scroll_into_view_if_needed()
+        shot(page, "11b-settings-survey-template")
         page.locator(".settings-page").evaluate("el => el.scrollTo(0, 0)")
         shot(page, "11-settings")
         page.get_by_test_id("settings-save").click()
@@ -550,6 +553,7 @@ def test_an_admin_changes_the_settings_on_the_settings_page_and_an_agent_cannot(
         assert saved["business_hours"]["days"]["sat"] == [["10:00", "14:00"]]
         assert saved["business_hours"]["holidays"] == ["2026-12-24", "2026-12-25"]
         assert saved["retention"]["channels"]["email"] == 30
+        assert saved["survey"]["whatsapp_template"] == "rate_us:en_US"
         # What the API refuses is shown as it says it, and nothing is saved
         page.get_by_test_id("settings-hours-tue").fill("09:00-17:00, 16:00-18:00")
         page.get_by_test_id("settings-save").click()

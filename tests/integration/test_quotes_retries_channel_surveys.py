@@ -319,6 +319,46 @@ def test_the_in_channel_survey_respects_consent_email_and_the_window(stack):
     assert detail(stack, late["id"])["status"] == "resolved"
 
 
+def test_past_the_window_a_whatsapp_customer_rates_with_the_configured_templates_button(stack):
+    in_channel(stack, whatsapp_template="rate_us:en_US")
+    assert api(stack, "POST", "/api/templates/sync", role="admin").status == 200
+    conv = wa_customer(stack, "wamid.t1", "where is my order", sender="15552220030")
+    resolved(stack, conv["id"])
+    # When the survey is due after the 24-hour window closed
+    clock.advance(25 * 3600)
+    assert run(stack, "SurveyFunction")["done"] == 1
+    stack.drain("SenderFunction")
+    # Then the question goes out as the approved template, each quick-reply button carrying its rating
+    (body,) = [i["body"] for i in sent(stack, "whatsapp") if i["body"].get("type") == "template"]
+    assert body["template"]["name"] == "rate_us" and body["template"]["language"] == {"code": "en_US"}
+    buttons = body["template"]["components"]
+    assert [b["index"] for b in buttons] == ["0", "1", "2", "3", "4"]
+    assert all(b["sub_type"] == "quick_reply" for b in buttons)
+    shown = next(m for m in messages(stack, conv["id"]) if m["type"] == "survey")
+    assert shown["status"] == "sent" and shown["text"].startswith("Thanks for contacting us")
+    # When the customer presses "4 Very good" (the template's button comes back with its payload)
+    payload = buttons[3]["parameters"][0]["payload"]
+    press = wa_message("wamid.t2", sender="15552220030", kind="button", body={"payload": payload, "text": "4 Very good"})
+    for _ in range(2):
+        post(stack, wa_payload(press, sender="15552220030"))
+        stack.drain("ProcessorFunction")
+    after = detail(stack, conv["id"])
+    assert after["status"] == "resolved" and after["rating"] == 4
+    assert metrics(stack)["csat"]["responses"] == 1
+
+
+def test_without_a_usable_survey_template_nothing_goes_past_the_window(stack):
+    in_channel(stack, whatsapp_template="support_reply:en_US")  # its body takes a value: not usable for the survey
+    assert api(stack, "POST", "/api/templates/sync", role="admin").status == 200
+    conv = wa_customer(stack, "wamid.t3", "hello", sender="15552220031")
+    resolved(stack, conv["id"])
+    clock.advance(25 * 3600)
+    assert run(stack, "SurveyFunction")["done"] == 0
+    assert not [i for i in sent(stack, "whatsapp") if i["body"].get("type") == "template"]
+    bad = api(stack, "PUT", "/api/settings", {"survey": {"whatsapp_template": "Rate Us!"}}, role="admin")
+    assert bad.status == 400
+
+
 def test_a_button_pressed_after_the_survey_expired_records_nothing(stack):
     in_channel(stack, expires_days=1)
     conv = wa_customer(stack, "wamid.e1", "hello", sender="15552220030")

@@ -103,7 +103,7 @@ def test_sync_follows_every_page_keeps_only_approved_templates_and_is_idempotent
 
 def test_the_scheduled_sync_runs_the_same_sync(stack):
     stack.functions["TemplateSyncFunction"].invoke({"source": "aws.scheduler"})
-    assert len(api(stack, "GET", "/api/templates").json()["items"]) == 5
+    assert len(api(stack, "GET", "/api/templates").json()["items"]) == 6
 
 
 def test_a_graph_failure_is_a_503_and_keeps_what_was_stored(stack):
@@ -111,7 +111,7 @@ def test_a_graph_failure_is_a_503_and_keeps_what_was_stored(stack):
     stack.sandbox.add_fault("whatsapp", Fault(status=500, count=10))
     answer = api(stack, "POST", "/api/templates/sync", role="admin")
     assert answer.status == 503 and answer.json()["error"]["code"] == "provider_error"
-    assert len(api(stack, "GET", "/api/templates").json()["items"]) == 5
+    assert len(api(stack, "GET", "/api/templates").json()["items"]) == 6
 
 
 # -- a template past the window -----------------------------------------------------------------------------------

@@ -239,6 +239,10 @@ class SurveySettings(_Section):
     in_channel_thanks: Text = Field("Thank you for your rating! Anything to add? Just write it here.",
                                     description="sent after an answer in the channel; what the customer writes next, "
                                     "within comment_minutes, is kept as the rating's comment")
+    whatsapp_template: Annotated[str, Field(pattern=r"^$|^[a-z0-9_]{1,512}:[A-Za-z]{2,3}(_[A-Za-z0-9]{2,4})?$")] = \
+        Field("", description="past WhatsApp's 24-hour window, the question goes out as this approved template "
+              "('name:language'): a body without variables and five quick-reply buttons, ratings 1 to 5 in order "
+              "(empty: no question past the window)")
     comment_minutes: int = Field(30, ge=0, le=1440, description="how long after an in-channel rating a message is "
                                                                 "taken as its comment (0: no comment)")
 

@@ -5,7 +5,8 @@ never reaches them. For those, resolving a conversation schedules the rating que
 (services/workflow.py), and the survey job (SurveyFunction, services/survey.py) sends it once per resolution, as an
 automated message of the conversation with five choices: WhatsApp an interactive list, Telegram an inline keyboard,
 Messenger and Instagram quick replies, web chat buttons, SMS the question asking for a digit. Only while the
-channel's window for automated messages is open, never to a contact who opted out (of surveys, or of the channel)
+channel's window for automated messages is open (past WhatsApp's, as the approved template survey.whatsapp_template
+names, its quick-reply buttons answering as the list would), never to a contact who opted out (of surveys, or of the channel)
 or is marked do not contact, never for automated mail or what automation resolved (as by email).
 
 The answer (a choice's payload `csat:<rating>:<resolution>`, or on any of these channels a lone digit 1 to 5 while
@@ -66,16 +67,19 @@ def send(table: Table, entry: dict[str, Any]) -> bool:
     if not eligible(contacts.get(table, conv.contact_id), conv):
         observability.count_by_reason("SurveysSkipped", conv.channel, "consent")
         return False
+    message = question(table, conv, config, resolution)
     if not window_open(conv, human=False):
-        observability.count_by_reason("SurveysSkipped", conv.channel, "window_closed")
-        return False
+        message = past_window_question(table, conv, config, resolution, message)
+        if message is None:
+            observability.count_by_reason("SurveysSkipped", conv.channel, "window_closed")
+            return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
     if not surveys.claim(table, conv_id, resolution, resolved_by=entry.get("resolved_by"),
                          sent_at=clock.iso(clock.now()), expires_token=expires):
         return False  # asked already for this resolution
     try:
         rich_replies.ask_survey(table, conv_id, {"resolution": resolution, "expires_at": expires})
-        hand_over(table, conv, question(table, conv, config, resolution), counts_as_response=False)
+        hand_over(table, conv, message, counts_as_response=False)
     except Exception:  # not asked: the next run may try again (and the claim must not outlive a send that never was)
         surveys.release(table, conv_id, resolution)
         raise
@@ -94,6 +98,22 @@ def question(table: Table, conv: Conversation, config: SurveySettings, resolutio
                    created_at=clock.iso(now), status="queued", sender=SENDER,
                    choices=choices(config, resolution), choices_label=config.in_channel_button,
                    expires_at=backstop_expiry(table, conv.channel, now.timestamp()))
+
+
+def past_window_question(table: Table, conv: Conversation, config: SurveySettings, resolution: str,
+                         message: Message) -> Message | None:
+    """Past WhatsApp's 24-hour window: the question as the configured approved template, whose quick-reply buttons
+    answer as the list's choices would (None: no template configured or usable, or another channel)."""
+    if conv.channel != "whatsapp" or not config.whatsapp_template:
+        return None
+    from switchboard.services import templates
+
+    made = templates.survey_template(table, config.whatsapp_template, [c["id"] for c in choices(config, resolution)])
+    if made is None:
+        observability.count_by_reason("SurveysSkipped", conv.channel, "template_unusable")
+        return None
+    template, text = made
+    return message.model_copy(update={"template": template, "text": text, "choices": None, "choices_label": None})
 
 
 # -- answers --------------------------------------------------------------------------------------------------------

@@ -285,3 +285,23 @@ def prepare(table: Table, channel: str, chosen: dict[str, Any]) -> tuple[dict[st
     rendered = _fill(stored.get("body") or "", values, named)
     text = "\n\n".join(part for part in (header_text, rendered, stored.get("footer") or "") if part)
     return {"name": stored["name"], "language": stored["language"], "components": components}, text
+
+
+def survey_template(table: Table, setting: str, payloads: list[str]) -> tuple[dict[str, Any], str] | None:
+    """The configured survey template (`name:language`, survey.whatsapp_template) with each quick-reply button
+    answering with its rating's payload: ({'name', 'language', 'components'}, its text), or None when it is not
+    usable (not synced, not approved, a body that takes values, fewer quick-reply buttons than ratings)."""
+    name, _, language = setting.partition(":")
+    stored = store.get(table, CHANNEL, name, language) if name and language else None
+    if stored is None or stored.get("status") != "APPROVED" or (stored.get("parameters") or {}).get("body") \
+            or (stored.get("parameters") or {}).get("header"):
+        return None
+    quick = [i for i, b in enumerate(stored.get("buttons") or []) if b.get("type") == "quick_reply"]
+    if len(quick) < len(payloads):
+        return None
+    components = [{"type": "button", "sub_type": "quick_reply", "index": str(index),
+                   "parameters": [{"type": "payload", "payload": payload}]}
+                  for index, payload in zip(quick, payloads, strict=False)]
+    text = "\n\n".join(part for part in ((stored.get("header") or {}).get("text", ""), stored.get("body") or "",
+                                          stored.get("footer") or "") if part)
+    return {"name": stored["name"], "language": stored["language"], "components": components}, text
