@@ -345,7 +345,9 @@ export function createConversation({ id, me, onChange }) {
 
   let shown = '';
   let postShown = '';
-  function applyConversation(data) {
+  let applied = 0; // what this view applied from its own writes: a poll that started before one of them is stale
+  function applyConversation(data, fromPoll = false) {
+    if (!fromPoll) applied += 1;
     conv = { ...(conv || {}), ...data };
     const postKey = JSON.stringify([conv.kind, conv.post && conv.post.id, Boolean(conv.post && conv.post.thumbnail)]);
     if (postKey !== postShown) { postShown = postKey; replace(postSlot, postView(conv)); } // issue 17
@@ -519,8 +521,10 @@ export function createConversation({ id, me, onChange }) {
     polling = true;
     pollAgain = false;
     try {
+      const before = applied;
       const [detail, inbound] = await Promise.all([api.conversation(id), loadMessages()]);
-      applyConversation(detail);
+      if (applied === before) applyConversation(detail, true);
+      else pollAgain = true; // a change of ours landed meanwhile: what this poll read may predate it
       pollError.textContent = '';
       if (inbound) markRead();
     } catch (err) {

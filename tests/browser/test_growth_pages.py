@@ -66,7 +66,6 @@ def test_an_admin_creates_a_whatsapp_link_whose_qr_code_decodes_to_it(page, loca
     expect(item.get_by_role("link", name=customer)).to_be_visible()
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_the_audit_page_lists_the_admins_actions_and_agents_cannot_see_it(page, browser, local_stack):
     admin = f"audit.{uuid.uuid4().hex[:5]}@example.com"
     sign_in(page, admin, role="admin")

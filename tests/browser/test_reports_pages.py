@@ -11,7 +11,6 @@ import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.sync_api import expect
 
 # The tier's fixtures and helpers (importing the module also skips this one without chromium).
@@ -21,7 +20,6 @@ from tests.e2e.test_growth_e2e import receiver  # noqa: F401  (the fixture)
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_the_agents_report_shows_an_agents_figures_and_downloads_as_csv(page, local_stack):
     admin = f"rep.{uuid.uuid4().hex[:5]}@example.com"
     customer = new_whatsapp_conversation(local_stack, f"Rita {uuid.uuid4().hex[:6]}", ["Where is my parcel?"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from playwright.sync_api import expect
 
 # The tier's fixtures and helpers (importing the module also skips this one without chromium).
@@ -109,7 +108,6 @@ def test_an_admin_builds_the_refund_rule_and_a_matching_message_is_routed(page, 
         local_stack.api("DELETE", f"/api/teams/{team['id']}", role="admin")
 
 
-@pytest.mark.xfail(reason="fails since the 2026-12-04 merges (push and polling); see the closing note", strict=False)
 def test_an_agent_saves_a_macro_sees_what_it_does_and_applies_it(page, local_stack):
     tag = uuid.uuid4().hex[:6]
     try:
