@@ -1,12 +1,12 @@
 // The audit log (admins): who did what, when, to which id; filtered by dates, person and action, newest first.
 
 import { request } from './api.js';
-import { errorText, fmtDateTime, h, replace } from './ui.js';
+import { errorText, fmtDateTime, h, replace, serverNow } from './ui.js';
 
 const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 
 export function createAuditPage() {
-  const today = new Date();
+  const today = serverNow(); // the server's today (the local stack's clock may have moved on)
   const from = h('input', { type: 'date', id: 'audit-from', 'data-testid': 'audit-from',
                             value: isoDay(new Date(today.getTime() - 30 * 86400_000)) });
   const to = h('input', { type: 'date', id: 'audit-to', 'data-testid': 'audit-to', value: isoDay(today) });

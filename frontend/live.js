@@ -2,7 +2,8 @@
 // origin). Events are thin ({type, conversation_id, ...ids}): the views read what changed through the API.
 // - reconnects with backoff (1 s doubling to 30 s, with jitter), and whenever the socket opens (the first time too:
 //   something may have changed between the views' first read and the connection) tells the views to catch up (a
-//   "resync" event: they refetch what they show); while it is up, a resync every 60 s bounds what a lost push costs;
+//   "resync" event: they refetch what they show); while it is up, a resync every 10 s bounds what a lost push costs
+//   (a push is best effort: one that timed out, or went to a connection still being set up, is not sent again);
 // - while the socket is down the views poll as before (pushing() is false); while it is up they do not;
 // - presence and typing: this tab says what it is viewing (every 20 s) and when it types (at most every 3 s);
 //   what the others say is kept for a short while and shown as "Ann is viewing" / "Ann is typing…".
@@ -15,7 +16,7 @@ const VIEWING_FOR_MS = 45_000;
 const TYPING_EVERY_MS = 3_000;
 const TYPING_FOR_MS = 6_000;
 const BACKOFF_MAX_MS = 30_000;
-const SAFETY_RESYNC_MS = 60_000;
+const SAFETY_RESYNC_MS = 10_000;
 
 const listeners = new Set();
 const presence = new Map(); // conversation id -> Map(agent -> {kind, until})
@@ -134,7 +135,7 @@ export function startLive({ email, token }) {
   // Presence entries run out on their own: re-render the views now and then.
   expiryTimer = setInterval(() => emit({ type: 'presence.tick' }), 5000);
   safetyTimer = setInterval(() => {
-    if (open && document.visibilityState === 'visible') emit({ type: 'resync' });
+    if (open && !pollingOff() && document.visibilityState === 'visible') emit({ type: 'resync' });
   }, SAFETY_RESYNC_MS);
 }
 

@@ -69,6 +69,9 @@ class Hub:
     def __init__(self, stack: LocalStack):
         self.stack = stack
         self.connections: dict[str, Connection] = {}
+        # Connections whose $connect is running: the function has listed them already, so a push may come before
+        # the handshake is answered. API Gateway delivers it once the connection is up; so does this: kept, then sent.
+        self.pending: dict[str, list[bytes]] = {}
         self.lock = threading.Lock()
 
     # -- the client's side ----------------------------------------------------------------------------------------
@@ -114,10 +117,19 @@ class Hub:
                 self._answer(handler, protocol, protocol.reject(401, "Unauthorized\n"))
                 return
             context["authorizer"] = {"jwt": {"claims": claims}}
-        result = self._invoke(self._event("$connect", connection_id, context=context, queryStringParameters=query,
-                                          headers=dict(handler.headers.items())))
+        with self.lock:
+            self.pending[connection_id] = []
+        try:
+            result = self._invoke(self._event("$connect", connection_id, context=context,
+                                              queryStringParameters=query, headers=dict(handler.headers.items())))
+        except Exception:
+            with self.lock:
+                self.pending.pop(connection_id, None)
+            raise
         status = int(result.get("statusCode", 500))
         if status != 200:
+            with self.lock:
+                self.pending.pop(connection_id, None)
             self._answer(handler, protocol, protocol.reject(status, str(result.get("body") or "Refused") + "\n"))
             return
         conn = Connection(connection_id, handler, protocol)
@@ -125,7 +137,10 @@ class Hub:
             protocol.send_response(response)
             conn.flush()
         with self.lock:
+            early = self.pending.pop(connection_id, [])
             self.connections[connection_id] = conn
+        for data in early:  # what was pushed while $connect ran, in order
+            conn.send_text(data)
         handler.connection.settimeout(None)  # an idle socket stays open (API Gateway: 10 minutes idle, 2 hours)
         try:
             while True:
@@ -170,6 +185,9 @@ class Hub:
         connection_id = rest[len("@connections/"):]
         with self.lock:
             conn = self.connections.get(connection_id)
+            if conn is None and connection_id in self.pending and method == "POST" and len(body) <= MAX_FRAME:
+                self.pending[connection_id].append(body)  # sent once the handshake is answered
+                return 200, {}, b""
         if conn is None:
             return 410, {"x-amzn-ErrorType": "GoneException"}, json.dumps({"message": "gone"}).encode()
         if method == "POST":

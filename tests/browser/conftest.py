@@ -7,7 +7,12 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import LocalStack, local_stack  # noqa: F401  (the session fixture, reused)
+from tests.e2e.conftest import (  # noqa: F401  (the session fixture and the clock's, reused)
+    LocalStack,
+    _on_the_stacks_clock,
+    follow_stack_clock,
+    local_stack,
+)
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
 
@@ -15,6 +20,7 @@ def new_whatsapp_conversation(stack: LocalStack, name: str, texts: list[str], im
     """A customer writes on WhatsApp (signed webhook); returns the conversation once the processor has made it."""
     sender = "1555" + str(uuid.uuid4().int)[:7]
     tag = uuid.uuid4().hex[:10]
+    follow_stack_clock(stack)  # the test may have moved the stack's clock since it began
     messages = [wa_message(f"wamid.{tag}.{i}", sender=sender, text=text) for i, text in enumerate(texts)]
     if image:
         messages.append(wa_message(f"wamid.{tag}.img", sender=sender, kind="image",

@@ -137,6 +137,23 @@ E2E_RATE_LIMITS = {name: "100000" for name in (
     "WEBCHAT_ADDRESS_SESSIONS_PER_HOUR", "SURVEY_ADDRESS_PAGES_PER_MINUTE", "SURVEY_ADDRESS_POSTS_PER_MINUTE")}
 
 
+def follow_stack_clock(stack: LocalStack) -> None:
+    """This process's clock (switchboard.clock: the webhooks' timestamps tests write) at the stack's, which earlier
+    tests may have moved on (a day, a year): a message stamped by it is new to the stack, not a day old."""
+    from switchboard import clock
+
+    epoch = stack.request("GET", "/_local/clock").json()["epoch"]
+    clock.advance(epoch - clock.epoch())
+
+
+@pytest.fixture(autouse=True)
+def _on_the_stacks_clock(request: pytest.FixtureRequest):
+    """Tests of the session's stack write on its clock (tests of a stack of their own keep the real one)."""
+    if "local_stack" in request.fixturenames:
+        follow_stack_clock(request.getfixturevalue("local_stack"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def local_stack():
     with running_stack(**E2E_RATE_LIMITS) as stack:

@@ -67,12 +67,12 @@ def send(table: Table, entry: dict[str, Any]) -> bool:
     if not eligible(contacts.get(table, conv.contact_id), conv):
         observability.count_by_reason("SurveysSkipped", conv.channel, "consent")
         return False
-    message = question(table, conv, config, resolution)
+    message: Message | None = question(table, conv, config, resolution)
     if not window_open(conv, human=False):
-        message = past_window_question(table, conv, config, resolution, message)
-        if message is None:
-            observability.count_by_reason("SurveysSkipped", conv.channel, "window_closed")
-            return False
+        message = past_window_question(table, conv, config, resolution, question(table, conv, config, resolution))
+    if message is None:
+        observability.count_by_reason("SurveysSkipped", conv.channel, "window_closed")
+        return False
     expires = int((clock.now() + timedelta(days=config.expires_days)).timestamp())
     if not surveys.claim(table, conv_id, resolution, resolved_by=entry.get("resolved_by"),
                          sent_at=clock.iso(clock.now()), expires_token=expires):
