@@ -20,7 +20,7 @@ PHONE = "15557654321"
 
 class FakeChannel:
     indicators = frozenset({"read", "typing"})
-    typing_names_message = True
+    indicators_name_message = True
     reply_window_seconds = 24 * 3600
 
     def __init__(self, fail: Exception | None = None):
@@ -129,3 +129,11 @@ def test_a_failure_is_logged_by_ids_and_never_raised(world, caplog, error):
     shown = record.getMessage() + repr(vars(record))
     assert PHONE not in shown and "4111" not in shown and "invalid recipient" not in shown
     assert world.counted[0][:2] == ("CustomerIndicatorsFailed", "whatsapp")
+
+
+def test_a_channel_whose_indicators_name_only_the_customer_reads_no_message(world, monkeypatch):
+    world.channel.indicators_name_message = False
+    monkeypatch.setattr(messages, "latest_inbound", lambda *a: pytest.fail("no message look-up needed"))
+    assert indicators.on_action(None, "viewing", conv()) == "sent"  # type: ignore[arg-type]
+    assert indicators.on_action(None, "typing", conv()) == "sent"  # type: ignore[arg-type]
+    assert [c[2:] for c in world.channel.calls] == [("read", None), ("typing", None)]

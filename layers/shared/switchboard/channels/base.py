@@ -251,8 +251,9 @@ class Channel(ABC):
     # -- indicators (issue 15) ------------------------------------------------------------------------
     # What the customer can be shown on this channel: "read" (their latest message marked read) and "typing".
     indicators: ClassVar[frozenset[str]] = frozenset()
-    # Whether the typing indicator names the customer's latest message (WhatsApp's rides on its read receipt).
-    typing_names_message: ClassVar[bool] = False
+    # Whether an indicator names the customer's latest message (WhatsApp's read receipt does, and typing rides on it);
+    # Messenger's and Telegram's name only the customer.
+    indicators_name_message: ClassVar[bool] = False
 
     def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
         """Show the customer `kind`: their message `provider_message_id` read, or an agent typing. Best effort: one

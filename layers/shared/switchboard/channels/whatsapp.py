@@ -605,7 +605,7 @@ class WhatsAppChannel(MetaChannel):
 
     # -- indicators (issue 15): a read receipt, and the typing indicator that rides on one ---------------
     indicators = frozenset({"read", "typing"})
-    typing_names_message = True
+    indicators_name_message = True
 
     def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
         """POST /{phone_number_id}/messages with `status: read` for the customer's message (WhatsApp shows the

@@ -97,7 +97,7 @@ def _indicate(table: Table, kind: Indicator, conv: Conversation) -> str:
         if not conversations.claim_typing(table, conv.id, now, TYPING_EVERY_SECONDS):
             return "throttled"
     provider_message_id = None
-    if kind == "read" or channel.typing_names_message:
+    if channel.indicators_name_message:
         latest = messages.latest_inbound(table, conv.id)
         if latest is None:
             return "no_message"
