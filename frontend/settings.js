@@ -96,6 +96,9 @@ export function createSettingsPage({ me }) {
                     logo: line(hc.logo_url, { maxlength: '500', placeholder: 'https://… or /help/images/…' }),
                     color: colour(hc.color, { 'data-testid': 'settings-help-color' }), background: colour(hc.background),
                     text: colour(hc.text_color), locale: line(hc.default_locale, { maxlength: '5' }) };
+    // the live workspace (issue 15): what customers see of an agent at work
+    inputs.customerIndicators = box((doc.live || {}).customer_indicators ?? true,
+      { 'data-testid': 'settings-customer-indicators' });
     const save = h('button', { type: 'submit', class: 'primary', 'data-testid': 'settings-save' }, 'Save settings');
     const form = h('form', { class: 'settings-form', novalidate: true },
       h('fieldset', {}, h('legend', {}, 'Greeting (a contact\'s first message)'),
@@ -128,6 +131,11 @@ export function createSettingsPage({ me }) {
           field('Resolution', inputs.sla.resolution), field('Warn the assignee this many minutes before', inputs.sla.warn)),
         check('Count only business hours', inputs.sla.hoursOnly),
         h('p', { class: 'hint' }, 'Per-priority targets can be set through PUT /api/settings (sla.by_priority).')),
+      h('fieldset', {}, h('legend', {}, 'Live workspace'),
+        check('Show customers that support is on it: their message marked read when an agent opens the conversation, '
+          + 'and "typing…" while an agent writes (WhatsApp, Messenger, Instagram; Telegram shows typing only)',
+          inputs.customerIndicators),
+        h('p', { class: 'hint' }, 'Only while the customer\'s reply window is open; SMS and email have no such indicators.')),
       h('fieldset', { 'data-testid': 'settings-help' }, h('legend', {}, 'Help center (the public pages at /help/)'),
         field('Name', inputs.help.name), field('Logo', inputs.help.logo, 'An https:// address, or an image path of an article'),
         h('div', { class: 'hours' }, field('Accent colour', inputs.help.color), field('Background', inputs.help.background),
@@ -251,6 +259,7 @@ export function createSettingsPage({ me }) {
              next_response_minutes: optional(inputs.sla.next, 'The next response target'),
              resolution_minutes: optional(inputs.sla.resolution, 'The resolution target'),
              warn_before_minutes: int(inputs.sla.warn, 'The warning') },
+      live: { customer_indicators: inputs.customerIndicators.checked },
       help_center: { name: inputs.help.name.value, logo_url: inputs.help.logo.value.trim(), color: inputs.help.color.value,
                      background: inputs.help.background.value, text_color: inputs.help.text.value,
                      default_locale: inputs.help.locale.value.trim().toLowerCase() || 'en' },

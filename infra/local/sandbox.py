@@ -315,6 +315,11 @@ class Sandbox:
                     "messaging_product": "whatsapp"}
         if subpath.rstrip("/").endswith("/media"):  # rich replies: POST /{phone_number_id}/media (multipart)
             return {"id": upload_id("wamedia", body)}
+        if isinstance(body, dict) and body.get("status") == "read":  # issue 15: a read receipt (typing rides on it)
+            if not str(body.get("message_id") or "").startswith("wamid."):
+                raise Refusal(400, {"error": {"message": "(#100) Invalid parameter: message_id", "code": 100,
+                                              "type": "OAuthException"}})
+            return {"success": True}
         link = _media_link(body)
         if link is not None and not fetchable(link):  # sent by link: Meta fetches it, and fails the send if it cannot
             raise Refusal(400, {"error": {"message": "(#131053) Media upload error: the link could not be fetched",
@@ -350,6 +355,11 @@ class Sandbox:
         return None
 
     def _messenger(self, method: str, subpath: str, body: Any, query: dict[str, list[str]]) -> dict[str, Any]:
+        if isinstance(body, dict) and body.get("sender_action"):  # issue 15: mark_seen, typing_on (no message id)
+            if body["sender_action"] not in ("mark_seen", "typing_on", "typing_off"):
+                raise Refusal(400, {"error": {"message": "(#100) Invalid sender_action", "code": 100,
+                                              "type": "OAuthException"}})
+            return {"recipient_id": (body.get("recipient") or {}).get("id")}
         answer = self._comments("messenger", method, subpath, body, query)
         if answer is not None:
             return answer
@@ -381,6 +391,8 @@ class Sandbox:
             file_id = (query.get("file_id") or [""])[0] or (body.get("file_id") if isinstance(body, dict) else "")
             return {"ok": True, "result": {"file_id": file_id, "file_path": f"media/{file_id}/file"}}
         if subpath.endswith("/answerCallbackQuery"):  # a pressed button's spinner stopped
+            return {"ok": True, "result": True}
+        if subpath.endswith("/sendChatAction"):  # issue 15: "typing…" shown to the customer
             return {"ok": True, "result": True}
         keyboard = ((body.get("reply_markup") or {}).get("inline_keyboard") or []) if isinstance(body, dict) else []
         if any(not 1 <= len(str(b.get("callback_data", "")).encode()) <= 64 for row in keyboard for b in row):

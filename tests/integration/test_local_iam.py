@@ -53,6 +53,13 @@ EXPECTED = [
     ("nobody", "an anonymous POST upload", False),
     # a browser's CORS preflight before its upload carries no credentials, and S3 does not ask for any
     ("nobody", "a CORS preflight to the bucket", True),
+    # issue 15: the WebSocket function shows customers read receipts and typing, with the channels' send tokens
+    ("WebSocketFunction", "read the WhatsApp send token", True),
+    ("WebSocketFunction", "read the Telegram bot token", True),
+    ("WebSocketFunction", "read the SMS auth token", False),
+    ("WebSocketFunction", "read a webhook's app secret", False),
+    ("WebSocketFunction", "update the conversation's indicator markers", True),
+    ("WebSocketFunction", "batch write", False),
 ]
 
 
@@ -121,6 +128,8 @@ def _run() -> dict[str, Any]:
     ssm = client("ssm", admin)
     for channel in ("whatsapp", "messenger"):
         ssm.put_parameter(Name=f"/switchboard/dev/{channel}/app-secret", Value="s", Type="SecureString")
+    for name in ("whatsapp/access-token", "telegram/bot-token", "sms/auth-token"):
+        ssm.put_parameter(Name=f"/switchboard/dev/{name}", Value="s", Type="SecureString")
     table, bucket = resolver.refs["Table"], resolver.refs["MediaBucket"]
     inbound, outbound = resolver.refs["InboundQueue"], resolver.refs["OutboundQueue"]
     admin_s3 = client("s3", admin)
@@ -128,7 +137,7 @@ def _run() -> dict[str, Any]:
         admin_s3.put_object(Bucket=bucket, Key=key, Body=b"bytes")
     roles = {name: iam.function_credentials(template, resolver, name, iam.role_id(function_properties(template, name)))[0]
              for name in ("WhatsAppWebhookFunction", "ProcessorFunction", "AgentApiFunction", "RetentionFunction",
-                          "SesEventsFunction", "SurveyFunction")}
+                          "SesEventsFunction", "SurveyFunction", "WebSocketFunction")}
     outcomes: dict[str, Any] = {}
 
     def case(function: str, name: str, call: Any) -> None:
@@ -251,6 +260,18 @@ def _run() -> dict[str, Any]:
     case("SesEventsFunction", "erase media (multi-object delete)", delete_objects)
     case("SurveyFunction", "send email with its configuration set", send(str(resolver.ref("SesConfigurationSet"))))
     case("SurveyFunction", "send email with another configuration set", send("another"))
+    ws = "WebSocketFunction"
+    for case_name, parameter in (("read the WhatsApp send token", "whatsapp/access-token"),
+                                 ("read the Telegram bot token", "telegram/bot-token"),
+                                 ("read the SMS auth token", "sms/auth-token"),
+                                 ("read a webhook's app secret", "whatsapp/app-secret")):
+        case(ws, case_name, lambda c, p=parameter: client("ssm", c).get_parameter(
+            Name=f"/switchboard/dev/{p}", WithDecryption=True))
+    case(ws, "update the conversation's indicator markers", lambda c: client("dynamodb", c).update_item(
+        TableName=table, Key=key, UpdateExpression="SET indicated_typing_at = :n",
+        ExpressionAttributeValues={":n": {"N": "1"}}))
+    case(ws, "batch write", lambda c: client("dynamodb", c).batch_write_item(
+        RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "w"}, "sk": {"S": "w"}}}}]}))
     case("nobody", "an unknown access key", lambda _: client("sqs", iam.Credentials("AKIAUNKNOWN", "x")).receive_message(
         QueueUrl=inbound))
     case("nobody", "an unknown key to DynamoDB", lambda _: client(

@@ -48,7 +48,8 @@ def test_secrets_are_discovered_from_the_template():
     assert secrets[("whatsapp", "verify-token")].env == "META_VERIFY_TOKEN"
     access = secrets[("whatsapp", "access-token")]
     assert access.env == "WHATSAPP_ACCESS_TOKEN" and set(access.functions) == {
-        "ProcessorFunction", "SenderFunction", "AgentApiFunction", "TemplateSyncFunction"}  # templates: the sync
+        "ProcessorFunction", "SenderFunction", "AgentApiFunction", "TemplateSyncFunction",  # templates: the sync
+        "WebSocketFunction"}  # issue 15: read receipts and typing shown to customers
     assert access.path("prod") == "/switchboard/prod/whatsapp/access-token"
     # A Meta app secret is per channel: the same variable may fill several channels' parameters
     assert {c for (c, n), s in secrets.items() if s.env == "META_APP_SECRET"} == {"whatsapp", "messenger", "instagram"}

@@ -318,3 +318,12 @@ def test_a_patch_that_is_not_an_object():
         merge(current(), ["greeting"])  # type: ignore[arg-type]
 
     assert caught.value.code == "invalid_settings"
+
+
+# --- the live workspace (issue 15) ----------------------------------------------------------------------------------
+def test_customer_indicators_are_on_by_default_and_can_be_turned_off():
+    assert defaults(180).live.customer_indicators is True
+    off = merge(defaults(180).model_dump(mode="json"), {"live": {"customer_indicators": False}})
+    assert off.live.customer_indicators is False
+    with pytest.raises(BadRequest):
+        merge(defaults(180).model_dump(mode="json"), {"live": {"typing": True}})

@@ -352,6 +352,14 @@ class HelpCenterSettings(_Section):
     all_articles: Text = "All articles"
 
 
+# -- the live workspace (issue 15) ----------------------------------------------------------------------------------
+class LiveSettings(_Section):
+    customer_indicators: bool = Field(
+        True, description="show customers that support is on it: their message marked read when an agent opens the "
+                          "conversation, and a typing indicator while an agent types (WhatsApp, Messenger, Instagram; "
+                          "Telegram typing only)")
+
+
 class AutomationSettings(_Section):
     greeting: GreetingSettings = Field(default_factory=GreetingSettings)
     away: AwaySettings = Field(default_factory=AwaySettings)
@@ -363,6 +371,7 @@ class AutomationSettings(_Section):
     sla: SlaSettings = Field(default_factory=SlaSettings)  # issue 14
     voice: VoiceSettings = Field(default_factory=VoiceSettings)  # issue 17
     help_center: HelpCenterSettings = Field(default_factory=HelpCenterSettings)  # help center (issue 18)
+    live: LiveSettings = Field(default_factory=LiveSettings)  # issue 15: indicators customers see
 
 
 # --- functions ----------------------------------------------------------------------------------------------------

@@ -374,6 +374,9 @@ class Conversation(Model):
     post: Post | None = Field(None, description="kind comment: the post the thread is under")
     comment_thread: str | None = Field(None, description="kind comment: the thread's top-level comment id")
     mention: bool = Field(False, description="kind comment: Instagram, the business mentioned on someone's post")
+    # issue 15: what the customer was last shown of an agent at work (services/indicators.py)
+    indicated_read_at: str | None = Field(None, description="the last_inbound_at whose messages were marked read")
+    indicated_typing_at: float | None = Field(None, description="when the customer was last shown an agent typing")
 
 
 class Agent(Model):

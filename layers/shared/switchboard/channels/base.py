@@ -6,7 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from switchboard.errors import NotFound, PermanentSendError
 
@@ -117,6 +117,12 @@ SHORT_TYPES = {  # what agents know these types as
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx", "text/plain": "txt",
     "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/x-m4a": "m4a", "video/quicktime": "mov", "video/x-msvideo": "avi"}
+
+
+# -- indicators (issue 15): what the customer sees of an agent at work -----------------------------------------------
+Indicator = Literal["read", "typing"]
+# One attempt, no retries, and this long at most: an indicator is worth nothing a few seconds late.
+INDICATOR_TIMEOUT_SECONDS = 3.0
 
 
 def megabytes(size: int) -> str:
@@ -241,6 +247,19 @@ class Channel(ABC):
     @abstractmethod
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         """Download an attachment the webhook only referenced. Raise MediaError."""
+
+    # -- indicators (issue 15) ------------------------------------------------------------------------
+    # What the customer can be shown on this channel: "read" (their latest message marked read) and "typing".
+    indicators: ClassVar[frozenset[str]] = frozenset()
+    # Whether an indicator names the customer's latest message (WhatsApp's read receipt does, and typing rides on it);
+    # Messenger's and Telegram's name only the customer.
+    indicators_name_message: ClassVar[bool] = False
+
+    def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
+        """Show the customer `kind`: their message `provider_message_id` read, or an agent typing. Best effort: one
+        attempt with a short timeout (INDICATOR_TIMEOUT_SECONDS); a failure raises the send error it is, for the
+        caller to log and count, never to retry. By default nothing: the channel has no such indicator."""
+        return None
 
     def fetch_profile(self, sender_id: str) -> str | None:
         """The customer's display name from the provider's profile look-up, for a new contact the event did not

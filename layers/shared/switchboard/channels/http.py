@@ -81,13 +81,23 @@ def _redact_urllib3_logs() -> None:
 
 
 @cache
-def session(safe_to_repeat: bool = True) -> Any:
-    """`safe_to_repeat`: GETs (look-ups, downloads) retry read errors and every 5xx; sends do not."""
+def session(safe_to_repeat: bool = True, retries: bool = True) -> Any:
+    """`safe_to_repeat`: GETs (look-ups, downloads) retry read errors and every 5xx; sends do not. `retries` False:
+    one attempt and no backoff (best-effort calls such as typing indicators, worth nothing a few seconds late)."""
     import requests
     from requests.adapters import HTTPAdapter
 
     _redact_urllib3_logs()
     settings = get_settings()
+    if not retries:
+        from urllib3.util.retry import Retry
+
+        s = requests.Session()
+        once = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, status=0, redirect=False,
+                                             raise_on_status=False), pool_maxsize=10)
+        s.mount("https://", once)
+        s.mount("http://", once)
+        return s
     retry = _retry_class()(
         total=settings.http_max_retries, connect=settings.http_max_retries, read=1 if safe_to_repeat else 0,
         status=settings.http_max_retries, backoff_factor=0.5, backoff_jitter=0.5, backoff_max=8,
@@ -100,8 +110,8 @@ def session(safe_to_repeat: bool = True) -> Any:
     return s
 
 
-def request(method: str, url: str, **kwargs: Any) -> Any:
-    """One provider call; the caller reads the status.
+def request(method: str, url: str, *, retries: bool = True, **kwargs: Any) -> Any:
+    """One provider call; the caller reads the status (`retries` False: a single attempt, see `session`).
 
     A failure before the request reached the provider is a RetryableSendError. For a send, a failure after it
     went out (read timeout, connection dropped mid-answer) may have delivered it: that is a PermanentSendError
@@ -113,7 +123,7 @@ def request(method: str, url: str, **kwargs: Any) -> Any:
     repeatable = method.upper() in ("GET", "HEAD")
     try:
         with observability.subsegment(f"## {urlsplit(url).hostname or 'provider'}"):  # the host only: paths hold tokens
-            return session(repeatable).request(method, url, **kwargs)
+            return session(repeatable, retries).request(method, url, **kwargs)
     except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
         raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
     except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:

@@ -15,6 +15,7 @@ from switchboard.channels import comments, files, http, referrals
 from switchboard.channels.base import (
     ANY_TYPE,
     MB,
+    Indicator,
     MediaContent,
     MediaLimits,
     MediaRule,
@@ -467,6 +468,21 @@ class MessengerChannel(MetaChannel):
         if request.reply_to:  # rich replies: a quoted reply answers that message (it rides with the first part)
             body["reply_to"] = {"mid": request.reply_to}
         return self.graph_send(f"{self._api_base_url()}/{page}/messages", body, "message_id")
+
+    # -- indicators (issue 15): sender actions ----------------------------------------------------------
+    indicators = frozenset({"read", "typing"})
+    SENDER_ACTIONS: ClassVar[dict[str, str]] = {"read": "mark_seen", "typing": "typing_on"}
+
+    def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
+        """POST /{page}/messages `{"recipient": {"id"}, "sender_action": "mark_seen" | "typing_on"}` (the Send API;
+        Instagram's takes the same): mark_seen marks everything the customer sent as seen, typing_on shows the
+        dots for up to 20 s or until our reply."""
+        try:
+            page = graph_segment(inbox_id)
+        except ValueError:
+            raise PermanentSendError(f"{self.name}: the inbox id is not a Graph id") from None
+        body = {"recipient": {"id": recipient}, "sender_action": self.SENDER_ACTIONS[kind]}
+        self.graph_indicate(f"{self._api_base_url()}/{page}/messages", body)
 
     # -- files (rich replies) ---------------------------------------------------------------
     def send_parts(self, request: SendRequest) -> list[SendRequest]:

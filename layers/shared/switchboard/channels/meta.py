@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from switchboard import http_input, secrets
 from switchboard.channels import http
-from switchboard.channels.base import Channel, WebhookReply, WebhookRequest
+from switchboard.channels.base import INDICATOR_TIMEOUT_SECONDS, Channel, WebhookReply, WebhookRequest
 from switchboard.channels.fields import as_str
 from switchboard.errors import Forbidden, MalformedPayload, PermanentSendError, RetryableSendError, SignatureError
 from switchboard.models import SendResult
@@ -70,14 +70,25 @@ class MetaChannel(Channel):
     def graph_send(self, url: str, body: dict[str, Any], *id_path: str | int) -> SendResult:
         """POST a message (`body`, JSON) to the Graph API at `url`: its id, found in the answer at `id_path`
         (WhatsApp's messages[0].id, the Send API's message_id)."""
-        response = http.request("POST", url, json=body, headers=self._auth())
-        if response.status_code >= 400:
-            self.graph_error(response)
+        response = self.graph_post(url, body)
         provider_id = _answer_id(response, id_path)
         if not provider_id:
             # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
             raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
         return SendResult(provider_message_id=provider_id)
+
+    def graph_post(self, url: str, body: dict[str, Any], **options: Any) -> Any:
+        """POST `body` (JSON) to the Graph API at `url` with the channel's token: the answer, or the send error a
+        failure means. `options` go to http.request (a short timeout and no retries for an indicator)."""
+        response = http.request("POST", url, json=body, headers=self._auth(), **options)
+        if response.status_code >= 400:
+            self.graph_error(response)
+        return response
+
+    def graph_indicate(self, url: str, body: dict[str, Any]) -> None:
+        """An indicator (a read receipt, a typing indicator) POSTed to the Graph API: one attempt, a short timeout.
+        Graph answers `{"success": true}` or the recipient, never a message id."""
+        self.graph_post(url, body, retries=False, timeout=INDICATOR_TIMEOUT_SECONDS)
 
     def graph_upload(self, url: str, form: dict[str, Any], upload: dict[str, Any], *, id_key: str, what: str,
                      id_name: str) -> str:

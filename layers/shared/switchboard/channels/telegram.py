@@ -20,8 +20,10 @@ from switchboard import clock, http_input, secrets
 from switchboard.channels import files, http, referrals
 from switchboard.channels.base import (
     ANY_TYPE,
+    INDICATOR_TIMEOUT_SECONDS,
     MB,
     Channel,
+    Indicator,
     MediaContent,
     MediaLimits,
     MediaRule,
@@ -712,9 +714,7 @@ class TelegramChannel(Channel):
             raise PermanentSendError("empty text: Telegram needs 1 to 4096 characters")
         self.check_text(request.text)
         token = self._send_token()
-        recipient = request.recipient
-        body: dict[str, Any] = {"chat_id": int(recipient) if CHAT_ID.fullmatch(recipient) else recipient,
-                                "text": request.text}
+        body: dict[str, Any] = {"chat_id": _chat_id(request.recipient), "text": request.text}
         connection, quoted = _business_connection(request), _reply_parameters(request)
         if connection is not None:
             body["business_connection_id"] = connection
@@ -749,6 +749,24 @@ class TelegramChannel(Channel):
             raise PermanentSendError(f"Telegram accepted the {what} without a message id: delivery unknown; "
                                      "check the conversation before sending again")
         raise _send_error(response, answer)
+
+    # -- indicators (issue 15): the bot (or the connected business) is typing ---------------------------
+    indicators = frozenset({"typing"})  # the Bot API has no read receipts
+
+    def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
+        """sendChatAction `{"chat_id", "action": "typing"}`, through the business connection where the chat is a
+        connected business account's (as its sends go): shown for up to 5 s, or until our message arrives."""
+        if kind != "typing":
+            return
+        body: dict[str, Any] = {"chat_id": _chat_id(recipient), "action": "typing"}
+        connection = _connection_of(inbox_id)
+        if connection is not None:
+            body["business_connection_id"] = connection
+        url = f"{get_settings().telegram_api_base_url}/bot{self._send_token()}/sendChatAction"
+        response = self._call("POST", url, json=body, retries=False, timeout=INDICATOR_TIMEOUT_SECONDS)
+        answer = _answer(response)
+        if response.status_code >= 400 or answer.get("ok") is not True:
+            raise _send_error(response, answer)
 
     # -- files (rich replies) ---------------------------------------------------------------
     def send_parts(self, request: SendRequest) -> list[SendRequest]:
@@ -827,7 +845,16 @@ def _file_path(value: Any) -> str:
 def _business_connection(request: SendRequest) -> str | None:
     """A connected business account's chat (inbox business:<connection id>) is sent to as the business, through
     its connection: the connection id; None for the bot's own chats."""
-    return request.inbox_id[len(BUSINESS):] if request.inbox_id.startswith(BUSINESS) else None
+    return _connection_of(request.inbox_id)
+
+
+def _connection_of(inbox_id: str) -> str | None:
+    return inbox_id[len(BUSINESS):] if inbox_id.startswith(BUSINESS) else None
+
+
+def _chat_id(recipient: str) -> int | str:
+    """The Bot API's chat_id: a numeric chat as the integer it is, a @channelusername as it is."""
+    return int(recipient) if CHAT_ID.fullmatch(recipient) else recipient
 
 
 def _reply_parameters(request: SendRequest) -> dict[str, Any] | None:

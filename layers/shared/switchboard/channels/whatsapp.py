@@ -15,6 +15,7 @@ from switchboard import clock, secrets
 from switchboard.channels import files, http, referrals
 from switchboard.channels.base import (
     MB,
+    Indicator,
     MediaContent,
     MediaLimits,
     MediaRule,
@@ -601,6 +602,23 @@ class WhatsAppChannel(MetaChannel):
             body = {**body, "type": "interactive", "interactive": interactive_choices(request)}
             del body["text"]
         return self._post_message(request, body)
+
+    # -- indicators (issue 15): a read receipt, and the typing indicator that rides on one ---------------
+    indicators = frozenset({"read", "typing"})
+    indicators_name_message = True
+
+    def indicate(self, inbox_id: str, recipient: str, kind: Indicator, provider_message_id: str | None) -> None:
+        """POST /{phone_number_id}/messages with `status: read` for the customer's message (WhatsApp shows the
+        blue ticks on it and everything before it); typing adds `typing_indicator` (shown up to 25 s, or until
+        our reply). Both name an inbound wamid: without one there is nothing to show."""
+        if not provider_message_id:
+            return
+        if not PHONE_NUMBER_ID.fullmatch(inbox_id):
+            raise PermanentSendError("the conversation's WhatsApp number is not a phone_number_id (digits only)")
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": provider_message_id}
+        if kind == "typing":
+            body["typing_indicator"] = {"type": "text"}
+        self.graph_indicate(graph_url(inbox_id, "messages"), body)
 
     def fetch_media(self, attachment: Attachment) -> MediaContent:
         import requests

@@ -98,8 +98,9 @@ def disconnect(table: Table, connection_id: str) -> None:
 
 
 def action(table: Table, connection_id: str, body: str | None) -> None:
-    """An agent's `{"action": "viewing" | "typing", "conversation_id"}`, fanned out to the others. Bad input and
-    visitors' messages are ignored (a socket has no error response to give)."""
+    """An agent's `{"action": "viewing" | "typing", "conversation_id"}`, fanned out to the others and shown to the
+    customer where their channel can (services/indicators.py). Bad input and visitors' messages are ignored (a socket
+    has no error response to give)."""
     try:
         parsed = client_action().model_validate(json.loads(body or "{}"))
     except ValueError:  # bad JSON, or pydantic's ValidationError (a ValueError)
@@ -111,9 +112,10 @@ def action(table: Table, connection_id: str, body: str | None) -> None:
     conv = conversations.get(table, parsed.conversation_id)
     if conv is None:
         return
-    from switchboard.services import push
+    from switchboard.services import indicators, push
 
     push.activity(table, parsed.action, conv, connection["agent"], skip=connection_id)
+    indicators.on_action(table, parsed.action, conv)  # the customer sees support is on it (best effort)
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ agents and channels make to it (status, assignee, labels, read, blocked, email t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
@@ -250,6 +251,33 @@ def set_labels(table: Table, conv_id: str, labels: list[str]) -> Conversation:
 
 def mark_read(table: Table, conv_id: str) -> Conversation:
     return _update_conversation(table, conv_id, "SET unread_count = :z", {":z": 0})
+
+
+# -- the live workspace (issue 15): indicators shown to the customer, one caller each -----------------------------
+def claim_read_receipt(table: Table, conv_id: str, last_inbound_at: str) -> bool:
+    """Record that the customer's messages up to `last_inbound_at` (the conversation's, as read) are being marked
+    read: True for the one caller (of every agent's tab) that then marks them; False when that or a later customer
+    message was marked already, or the conversation is gone."""
+    try:
+        table.update(keys.conversation(conv_id), "SET indicated_read_at = :li", vals={":li": last_inbound_at},
+                     condition="attribute_exists(pk) AND "
+                               "(attribute_not_exists(indicated_read_at) OR indicated_read_at < :li)")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def claim_typing(table: Table, conv_id: str, now: float, every_seconds: float) -> bool:
+    """Record that the customer is being shown an agent typing, unless they were within `every_seconds`: True for
+    the one caller that then shows it."""
+    try:
+        table.update(keys.conversation(conv_id), "SET indicated_typing_at = :now",
+                     vals={":now": Decimal(str(now)), ":before": Decimal(str(now - every_seconds))},
+                     condition="attribute_exists(pk) AND "
+                               "(attribute_not_exists(indicated_typing_at) OR indicated_typing_at <= :before)")
+    except ConditionFailed:
+        return False
+    return True
 
 
 # -- templates capability ------------------------------------------------------------------------------

@@ -230,6 +230,18 @@ def newer_than(table: Table, conv_id: str, message_id: str, cap: int = 200) -> t
     return False, newer
 
 
+def latest_inbound(table: Table, conv_id: str, look_back: int = 20) -> Message | None:
+    """The customer's newest message with a provider id (what a read receipt or typing indicator names), among the
+    conversation's newest `look_back` messages; None when there is none there. One Query."""
+    items, _ = table.query("pk = :pk AND begins_with(sk, :p)",
+                           {":pk": keys.conversation_pk(conv_id), ":p": keys.MSG_PREFIX}, forward=False,
+                           limit=look_back)
+    for item in items:
+        if item.get("direction") == "inbound" and item.get("provider_message_id") and live(item):
+            return _message(item)
+    return None
+
+
 # -- public comments (issue 17) ----------------------------------------------------------------------------------
 def set_moderation(table: Table, message: Message, hidden: bool, moderation: dict[str, Any]) -> None:
     """An agent hid, unhid or deleted a comment: recorded on its message."""
