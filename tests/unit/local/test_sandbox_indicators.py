@@ -39,3 +39,12 @@ def test_telegram_send_chat_action_is_answered_ok():
     body = {"chat_id": 111, "action": "typing"}
     assert call(sandbox, "telegram/bot123:t/sendChatAction", body) == (200, {"ok": True, "result": True})
     assert sandbox.outbox[0]["body"] == body and sandbox.outbox[0]["url"].endswith("/sendChatAction")
+
+
+def test_a_fault_for_the_next_send_is_not_taken_by_a_read_receipt_or_typing():
+    from infra.local.sandbox import is_indicator
+
+    assert is_indicator("v21.0/200/messages", {"messaging_product": "whatsapp", "status": "read", "message_id": "w"})
+    assert is_indicator("v21.0/me/messages", {"recipient": {"id": "1"}, "sender_action": "typing_on"})
+    assert is_indicator("bot123/sendChatAction", {"chat_id": 1, "action": "typing"})
+    assert not is_indicator("v21.0/200/messages", {"messaging_product": "whatsapp", "type": "text"})
