@@ -245,6 +245,7 @@ class Fault:
     count: int
     retry_after: int | None = None
     body: dict[str, Any] | None = None
+    indicators: bool = False  # also fail read receipts and typing indicators (by default only sends)
 
 
 @dataclass
@@ -261,9 +262,11 @@ class Sandbox:
         with self.lock:
             self.faults.setdefault(channel, []).append(fault)
 
-    def _take_fault(self, channel: str) -> Fault | None:
+    def _take_fault(self, channel: str, indicator: bool = False) -> Fault | None:
         with self.lock:
             queue = self.faults.get(channel) or []
+            if queue and indicator and not queue[0].indicators:
+                return None
             if not queue:
                 return None
             fault = queue[0]
@@ -296,7 +299,7 @@ class Sandbox:
         safe_headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
         # Faults are for what a test sends: a read receipt or typing indicator the app makes meanwhile (issue 15)
         # passes them by, so that "the next send fails" means the next send.
-        fault = None if is_indicator(subpath, recorded) else self._take_fault(channel)
+        fault = self._take_fault(channel, indicator=is_indicator(subpath, recorded))
         if method != "GET":
             with self.lock:
                 self.outbox.append({"channel": channel, "method": method, "url": url, "headers": safe_headers,

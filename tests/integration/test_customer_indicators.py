@@ -99,7 +99,7 @@ def test_a_provider_failure_never_reaches_the_socket_and_is_not_retried(stack):
     from infra.local.sandbox import Fault
 
     conv = conversation_from(stack, "15550002004", "wamid.ind5", "hello")
-    stack.sandbox.add_fault("whatsapp", Fault(status=503, count=5))
+    stack.sandbox.add_fault("whatsapp", Fault(status=503, count=5, indicators=True))
     act = agent_socket(stack)
     started = time.monotonic()
     act("viewing", conv["id"])  # answers 200 to the socket (asserted in act)
