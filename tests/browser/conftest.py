@@ -37,7 +37,19 @@ def new_whatsapp_conversation(stack: LocalStack, name: str, texts: list[str], im
 
     conv = stack.wait_for(landed, timeout=20)
     assert conv, f"the conversation of {name} did not land"
+    settle(stack, conv["id"])
     return conv | {"sender": sender}
+
+
+def settle(stack: LocalStack, conv_id: str, timeout: float = 8) -> None:
+    """Until the automated answer to a new conversation (greeting or away message) is sent: it moves the conversation
+    up the inbox, and a row that moves under a click opens another, or a shift-click picks another range. A stack
+    whose automation is off has none: then this waits `timeout` and goes on."""
+    def sent() -> bool:
+        outbound = [m for m in stack.messages(conv_id) if m["direction"] == "outbound"]
+        return bool(outbound) and all(m["status"] != "queued" for m in outbound)
+
+    stack.wait_for(sent, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import zlib
 
 import pytest
 
+from tests.browser.conftest import settle
 from tests.browser.test_frontend import expect, open_page, shot, sign_in
 from tests.integration.test_whatsapp_flow import wa_message, wa_payload
 
@@ -29,6 +30,7 @@ def customer(local_stack):
     conv = s.wait_for(lambda: next((c for c in s.conversations(status="open", limit="100")
                                     if c["contact"]["name"] == name), None), 20)
     assert conv, f"the conversation of {name} did not land"
+    settle(s, conv["id"])
     return conv | {"sender": sender}
 
 
