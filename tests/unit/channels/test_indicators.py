@@ -3,12 +3,9 @@ send error a refusal is."""
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import pytest
-import requests
 
 from switchboard.channels import http
 from switchboard.channels.base import INDICATOR_TIMEOUT_SECONDS
@@ -19,39 +16,18 @@ from switchboard.channels.sms import SmsChannel
 from switchboard.channels.telegram import TelegramChannel
 from switchboard.channels.whatsapp import WhatsAppChannel
 from switchboard.errors import PermanentSendError, RetryableSendError
+from tests.unit.channels.test_whatsapp import FakeHttp, response
 
 GRAPH = "https://graph.example/v21.0"
 IG_GRAPH = "https://ig.example/v21.0"
 TELEGRAM = "https://telegram.example"
 
 
-def answer(status: int = 200, payload: Any = None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response.raw = io.BytesIO(json.dumps(payload).encode())
-    return response
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.made: list[tuple[str, str, dict[str, Any]]] = []
-        self.answers: list[Any] = []
-
-    def __call__(self, method: str, url: str, **kwargs: Any) -> Any:
-        self.made.append((method, url, kwargs))
-        if not self.answers:
-            raise AssertionError(f"unexpected call {method} {url}")
-        got = self.answers.pop(0)
-        if isinstance(got, BaseException):
-            raise got
-        return got
-
-
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch, settings_env) -> Calls:
+def calls(monkeypatch: pytest.MonkeyPatch, settings_env) -> FakeHttp:
     settings_env(WHATSAPP_API_BASE_URL=GRAPH, MESSENGER_API_BASE_URL=GRAPH, INSTAGRAM_API_BASE_URL=IG_GRAPH,
                  TELEGRAM_API_BASE_URL=TELEGRAM)
-    fake = Calls()
+    fake = FakeHttp()
     monkeypatch.setattr(http, "request", fake)
     return fake
 
@@ -61,52 +37,52 @@ def one_attempt(kwargs: dict[str, Any]) -> None:
 
 
 # -- WhatsApp ------------------------------------------------------------------------------------------------------
-def test_whatsapp_marks_the_customers_message_read(calls: Calls) -> None:
-    calls.answers.append(answer(200, {"success": True}))
+def test_whatsapp_marks_the_customers_message_read(calls: FakeHttp) -> None:
+    calls.answers.append(response(200, {"success": True}))
     WhatsAppChannel().indicate("200000000000002", "15551234567", "read", "wamid.IN1")
-    [(method, url, kwargs)] = calls.made
+    [(method, url, kwargs)] = calls.calls
     assert (method, url) == ("POST", f"{GRAPH}/200000000000002/messages")
     assert kwargs["json"] == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN1"}
     assert kwargs["headers"] == {"Authorization": "Bearer test-whatsapp-token"}
     one_attempt(kwargs)
 
 
-def test_whatsapp_typing_rides_on_a_read_receipt_of_the_latest_message(calls: Calls) -> None:
-    calls.answers.append(answer(200, {"success": True}))
+def test_whatsapp_typing_rides_on_a_read_receipt_of_the_latest_message(calls: FakeHttp) -> None:
+    calls.answers.append(response(200, {"success": True}))
     WhatsAppChannel().indicate("200000000000002", "15551234567", "typing", "wamid.IN2")
-    [(_, url, kwargs)] = calls.made
+    [(_, url, kwargs)] = calls.calls
     assert url == f"{GRAPH}/200000000000002/messages"
     assert kwargs["json"] == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN2",
                               "typing_indicator": {"type": "text"}}
     one_attempt(kwargs)
 
 
-def test_whatsapp_without_a_customer_message_shows_nothing(calls: Calls) -> None:
+def test_whatsapp_without_a_customer_message_shows_nothing(calls: FakeHttp) -> None:
     WhatsAppChannel().indicate("200000000000002", "15551234567", "typing", None)
-    assert calls.made == []
+    assert calls.calls == []
 
 
-def test_whatsapp_refusals_are_the_send_errors_they_are(calls: Calls) -> None:
-    calls.answers += [answer(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}}),
-                      answer(429, {"error": {"message": "throttled", "code": 130429}})]
+def test_whatsapp_refusals_are_the_send_errors_they_are(calls: FakeHttp) -> None:
+    calls.answers += [response(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}}),
+                      response(429, {"error": {"message": "throttled", "code": 130429}})]
     with pytest.raises(PermanentSendError):
         WhatsAppChannel().indicate("200000000000002", "15551234567", "read", "wamid.IN1")
     with pytest.raises(RetryableSendError):
         WhatsAppChannel().indicate("200000000000002", "15551234567", "read", "wamid.IN1")
 
 
-def test_whatsapp_refuses_an_inbox_that_is_not_a_phone_number_id_without_a_call(calls: Calls) -> None:
+def test_whatsapp_refuses_an_inbox_that_is_not_a_phone_number_id_without_a_call(calls: FakeHttp) -> None:
     with pytest.raises(PermanentSendError):
         WhatsAppChannel().indicate("../me", "15551234567", "read", "wamid.IN1")
-    assert calls.made == []
+    assert calls.calls == []
 
 
 # -- Messenger and Instagram -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("kind", "action"), [("read", "mark_seen"), ("typing", "typing_on")])
-def test_messenger_sends_the_sender_action(calls: Calls, kind: str, action: str) -> None:
-    calls.answers.append(answer(200, {"recipient_id": "PSID1"}))  # no message id: that is not a failure
+def test_messenger_sends_the_sender_action(calls: FakeHttp, kind: str, action: str) -> None:
+    calls.answers.append(response(200, {"recipient_id": "PSID1"}))  # no message id: that is not a failure
     MessengerChannel().indicate("PAGE1", "PSID1", kind, "m_1")  # type: ignore[arg-type]
-    [(method, url, kwargs)] = calls.made
+    [(method, url, kwargs)] = calls.calls
     assert (method, url) == ("POST", f"{GRAPH}/PAGE1/messages")
     assert kwargs["json"] == {"recipient": {"id": "PSID1"}, "sender_action": action}
     assert kwargs["headers"] == {"Authorization": "Bearer test-page-token"}
@@ -114,56 +90,56 @@ def test_messenger_sends_the_sender_action(calls: Calls, kind: str, action: str)
 
 
 @pytest.mark.parametrize(("kind", "action"), [("read", "mark_seen"), ("typing", "typing_on")])
-def test_instagram_sends_the_sender_action_to_its_own_graph(calls: Calls, kind: str, action: str) -> None:
-    calls.answers.append(answer(200, {"recipient_id": "IGSID1"}))
+def test_instagram_sends_the_sender_action_to_its_own_graph(calls: FakeHttp, kind: str, action: str) -> None:
+    calls.answers.append(response(200, {"recipient_id": "IGSID1"}))
     InstagramChannel().indicate("IG1", "IGSID1", kind, None)  # type: ignore[arg-type]
-    [(_, url, kwargs)] = calls.made
+    [(_, url, kwargs)] = calls.calls
     assert url == f"{IG_GRAPH}/IG1/messages"
     assert kwargs["json"] == {"recipient": {"id": "IGSID1"}, "sender_action": action}
     assert kwargs["headers"] == {"Authorization": "Bearer test-instagram-token"}
 
 
-def test_messenger_outside_the_window_is_a_permanent_error(calls: Calls) -> None:
-    calls.answers.append(answer(400, {"error": {"message": "outside window", "code": 10, "error_subcode": 2018278}}))
+def test_messenger_outside_the_window_is_a_permanent_error(calls: FakeHttp) -> None:
+    calls.answers.append(response(400, {"error": {"message": "outside window", "code": 10, "error_subcode": 2018278}}))
     with pytest.raises(PermanentSendError):
         MessengerChannel().indicate("PAGE1", "PSID1", "typing", None)
 
 
 # -- Telegram --------------------------------------------------------------------------------------------------------
-def test_telegram_sends_the_typing_chat_action(calls: Calls) -> None:
-    calls.answers.append(answer(200, {"ok": True, "result": True}))
+def test_telegram_sends_the_typing_chat_action(calls: FakeHttp) -> None:
+    calls.answers.append(response(200, {"ok": True, "result": True}))
     TelegramChannel().indicate("123", "111", "typing", None)
-    [(method, url, kwargs)] = calls.made
+    [(method, url, kwargs)] = calls.calls
     assert (method, url) == ("POST", f"{TELEGRAM}/bot123:test-bot-token/sendChatAction")
     assert kwargs["json"] == {"chat_id": 111, "action": "typing"}
     one_attempt(kwargs)
 
 
-def test_telegram_types_through_a_business_connection_as_its_sends_go(calls: Calls) -> None:
-    calls.answers.append(answer(200, {"ok": True, "result": True}))
+def test_telegram_types_through_a_business_connection_as_its_sends_go(calls: FakeHttp) -> None:
+    calls.answers.append(response(200, {"ok": True, "result": True}))
     TelegramChannel().indicate("business:BC1", "222", "typing", None)
-    assert calls.made[0][2]["json"] == {"chat_id": 222, "action": "typing", "business_connection_id": "BC1"}
+    assert calls.calls[0][2]["json"] == {"chat_id": 222, "action": "typing", "business_connection_id": "BC1"}
 
 
-def test_telegram_has_no_read_receipts(calls: Calls) -> None:
+def test_telegram_has_no_read_receipts(calls: FakeHttp) -> None:
     assert TelegramChannel.indicators == frozenset({"typing"})
     TelegramChannel().indicate("123", "111", "read", "111:45")
-    assert calls.made == []
+    assert calls.calls == []
 
 
-def test_telegram_refusals_are_send_errors(calls: Calls) -> None:
-    calls.answers.append(answer(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}))
+def test_telegram_refusals_are_send_errors(calls: FakeHttp) -> None:
+    calls.answers.append(response(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}))
     with pytest.raises(PermanentSendError):
         TelegramChannel().indicate("123", "111", "typing", None)
 
 
 # -- channels without indicators -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("channel", [SmsChannel, EmailChannel])
-def test_channels_without_indicators_do_nothing(calls: Calls, channel: Any) -> None:
+def test_channels_without_indicators_do_nothing(calls: FakeHttp, channel: Any) -> None:
     assert channel.indicators == frozenset()
     channel().indicate("inbox", "someone", "typing", "x")
     channel().indicate("inbox", "someone", "read", "x")
-    assert calls.made == []
+    assert calls.calls == []
 
 
 def test_a_single_attempt_session_does_not_retry() -> None:

@@ -11,6 +11,7 @@ from switchboard.channels import http
 from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
+from switchboard.channels.fields import meta_seconds as _seconds
 from switchboard.channels.meta import graph_segment
 from switchboard.errors import PermanentSendError
 from switchboard.models import Attachment, CommentRef, IgnoredEvent, InboundMessage, Post, SendRequest, SendResult
@@ -22,17 +23,6 @@ if TYPE_CHECKING:
 FIELDS = {"messenger": frozenset({"feed"}), "instagram": frozenset({"comments", "mentions"})}
 PRIVATE_REPLY_SECONDS = 7 * 24 * 3600  # Meta: one private reply per comment, within 7 days of it
 MODERATIONS = ("hide", "unhide", "delete")
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        ts = float(value)
-    except ValueError:
-        return None
-    ts = ts / 1000 if ts > 1e11 else ts
-    return ts if 0 < ts < 1e11 else None
 
 
 def parse_entry(channel: MessengerChannel, entry: dict[str, Any]) -> list[InboundMessage | IgnoredEvent]:

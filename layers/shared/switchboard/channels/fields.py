@@ -55,3 +55,16 @@ def read_capped(response: Any, limit: int) -> bytes:
             raise MediaError("media larger than the configured limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def meta_seconds(value: Any) -> float | None:
+    """A Meta time as unix seconds: milliseconds (seconds tolerated, as some test webhooks send). None unless plausible."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        ts = float(value)
+    except (ValueError, OverflowError):
+        return None
+    if ts > 1e11:
+        ts /= 1000
+    return ts if 0 < ts < 1e11 else None

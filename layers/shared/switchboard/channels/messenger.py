@@ -26,6 +26,7 @@ from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
+from switchboard.channels.fields import meta_seconds as _seconds
 from switchboard.channels.meta import MetaChannel, graph_segment
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError, ServiceUnavailable
 from switchboard.models import (
@@ -67,17 +68,6 @@ PROFILE_TIMEOUT_SECONDS = (2.0, 3.0)
 PROFILE_PAUSE_SECONDS = 60.0
 
 
-def _seconds(value: Any) -> float | None:
-    """A Meta time as unix seconds: milliseconds (seconds tolerated, as some test webhooks send). None unless plausible."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        ts = float(value)
-    except (ValueError, OverflowError):
-        return None
-    if ts > 1e11:
-        ts /= 1000
-    return ts if 0 < ts < 1e11 else None
 
 
 def _short(value: Any, limit: int = 200) -> str | None:

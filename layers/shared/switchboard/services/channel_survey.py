@@ -67,9 +67,8 @@ def send(table: Table, entry: dict[str, Any]) -> bool:
     if not eligible(contacts.get(table, conv.contact_id), conv):
         observability.count_by_reason("SurveysSkipped", conv.channel, "consent")
         return False
-    message: Message | None = question(table, conv, config, resolution)
-    if not window_open(conv, human=False):
-        message = past_window_question(table, conv, config, resolution, question(table, conv, config, resolution))
+    asked = question(table, conv, config, resolution)
+    message = asked if window_open(conv, human=False) else past_window_question(table, conv, config, resolution, asked)
     if message is None:
         observability.count_by_reason("SurveysSkipped", conv.channel, "window_closed")
         return False

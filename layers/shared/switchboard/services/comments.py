@@ -145,14 +145,12 @@ def after_private_reply(table: Table, conv: Conversation, message: Message, reci
     """The commenter's inbox id (Messenger's PSID) that the private reply reached: their answer comes from it, and
     continues as a normal conversation with the same contact (the comment's author: in a thread, not necessarily the
     conversation's first commenter)."""
-    if not recipient_id:
-        return
+    if not recipient_id or recipient_id == message.comment_from:
+        return  # nothing reached, or the same id in the inbox as on the comment (Instagram): nothing to link
     author = contacts.find(table, f"{conv.channel}:{message.comment_from}") if message.comment_from else None
-    identity = f"{conv.channel}:{recipient_id}"
-    if identity == f"{conv.channel}:{message.comment_from}":
-        return  # the same id in the inbox as on the comment (Instagram): nothing to link
     try:
-        contacts.add_identity(table, author.id if author else conv.contact_id, identity, conv.channel, recipient_id)
+        contacts.add_identity(table, author.id if author else conv.contact_id, f"{conv.channel}:{recipient_id}",
+                              conv.channel, recipient_id)
     except Conflict:  # the customer had written to the Page before: that contact stays theirs (merge to join)
         observability.count_by_reason("EventsIgnored", conv.channel, "private_reply_identity_taken")
 
