@@ -44,6 +44,11 @@ export function createInbox({ me, onUnread }) {
     clearTimeout(labelTimer);
     labelTimer = setTimeout(() => setFilter('label', labelInput.value.trim().toLowerCase()), 350);
   });
+  labelInput.addEventListener('keydown', (e) => { // Enter applies the label at once
+    if (e.key !== 'Enter') return;
+    clearTimeout(labelTimer);
+    setFilter('label', labelInput.value.trim().toLowerCase());
+  });
 
   const list = h('ul', { class: 'conv-list', 'aria-label': 'Conversations', 'aria-busy': 'true' });
   const empty = h('p', { class: 'empty', hidden: true }, 'No conversations here.');
