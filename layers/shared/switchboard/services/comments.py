@@ -53,8 +53,8 @@ def thread(table: Table, event: InboundMessage, contact: Contact, expires_at: in
     ref = event.comment
     assert ref is not None
     pointer = keys.comment_thread(event.channel, event.inbox_id, ref.thread_id)
-    found = table.get(pointer)
-    conv = conversations.get(table, found["conversation_id"], consistent=True) if found else None
+    found = table.get(pointer)  # read once: a new thread's conversation is started from what was read here
+    conv = conversations.pointed(table, found)
     if conv is not None:
         return conv
     post = ref.post
@@ -65,8 +65,8 @@ def thread(table: Table, event: InboundMessage, contact: Contact, expires_at: in
                                            if v and not getattr(post, k)})
     extra = {"kind": "comment", "post": post.model_dump(mode="json", exclude_none=True),
              "comment_thread": ref.thread_id, "mention": ref.mention}
-    conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id, expires_at,
-                                    pointer=pointer, extra=extra)
+    conv = conversations.start_for(table, pointer, found, event.channel, event.inbox_id, contact, event.sender_id,
+                                   expires_at, extra)
     observability.count_by_channel("CommentThreadsOpened", conv.channel)
     return conv
 
