@@ -103,6 +103,58 @@ def test_public_then_one_private_reply_and_the_answer_continues_in_messenger(sta
     assert dm["contact"]["id"] == conv["contact"]["id"] and dm["channel"] == "messenger"
 
 
+def test_a_private_reply_the_provider_refuses_gives_the_comment_its_private_reply_back(stack):
+    from infra.local.sandbox import Fault
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERF"))
+    (conv,) = comment_conversations(stack)
+
+    def outbound() -> list[dict]:
+        return [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+
+    # Given Graph refuses the first private reply after it was queued (a 4xx: nothing was delivered)
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {
+        "code": 10900, "message": "Activity already replied to", "type": "OAuthException"}}))
+    assert reply(stack, conv["id"], visibility="private", text="First try").status == 202
+    stack.drain("SenderFunction")
+    (refused,) = outbound()
+    assert refused["status"] == "failed" and "10900" in refused["failure_reason"]
+    # Then the comment's one private reply is free again: the agent writes another, and it goes out
+    assert reply(stack, conv["id"], visibility="private", text="Second try").status == 202
+    stack.drain("SenderFunction")
+    assert [m["status"] for m in outbound()] == ["failed", "sent"]
+    # And the one that went out keeps it: neither a new private reply nor a retry of the refused one is queued
+    again = reply(stack, conv["id"], visibility="private")
+    assert again.status == 409 and again.json()["error"]["code"] == "private_reply_sent"
+    retried = stack.http("POST", f"/api/conversations/{conv['id']}/messages/{refused['id']}/retry", role="agent")
+    assert retried.status == 409 and retried.json()["error"]["code"] == "private_reply_sent"
+    assert [o["answered"] for o in stack.sandbox.outbox if o["url"].endswith("/messages")] == [400, 200]
+
+
+def test_a_refused_private_reply_can_be_retried_and_an_unknown_outcome_keeps_the_claim(stack):
+    from infra.local.sandbox import Fault
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERG"))
+    (conv,) = comment_conversations(stack)
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {"code": 100, "message": "nope"}}))
+    assert reply(stack, conv["id"], visibility="private").status == 202
+    stack.drain("SenderFunction")
+    (refused,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert refused["status"] == "failed"
+    # Retry takes the claim again; this time Graph accepts without saying what it sent (the outcome is unknown)
+    stack.sandbox.add_fault("messenger", Fault(status=200, count=1, body={"accepted": True}))
+    retried = stack.http("POST", f"/api/conversations/{conv['id']}/messages/{refused['id']}/retry", role="agent")
+    assert retried.status == 202, retried
+    stack.drain("SenderFunction")
+    (unknown,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert unknown["status"] == "failed" and "delivery unknown" in unknown["failure_reason"]
+    # It may have arrived: the claim stays, so no second private reply goes to that comment
+    again = reply(stack, conv["id"], visibility="private")
+    assert again.status == 409 and again.json()["error"]["code"] == "private_reply_sent"
+
+
 def test_a_private_reply_to_another_commenter_in_the_thread_links_that_commenter(stack):
     c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
     post(stack, "messenger", comment(c1, user="FBUSERA"))

@@ -67,13 +67,16 @@ class SendError(SwitchboardError):
 
 
 class PermanentSendError(SendError):
-    """Retrying will not help (blocked user, invalid recipient, outside the reply window)."""
+    """Retrying will not help (blocked user, invalid recipient, outside the reply window). `outcome_unknown`: the
+    request went out and no answer came (a read timeout, a dropped connection, an answer without an id): the provider
+    may have acted on it, so it is not sent again blind; otherwise the provider refused it."""
 
     code = "send_failed"
 
-    def __init__(self, message: str = "", *, recipient_blocked: bool = False):
+    def __init__(self, message: str = "", *, recipient_blocked: bool = False, outcome_unknown: bool = False):
         super().__init__(message)
         self.recipient_blocked = recipient_blocked
+        self.outcome_unknown = outcome_unknown
 
 
 class RetryableSendError(SendError):

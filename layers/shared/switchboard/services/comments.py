@@ -141,6 +141,16 @@ def release_private(table: Table, conv: Conversation, comment_id: str, message_i
     conversations.release_private_reply(table, conv.channel, comment_id, message_id)
 
 
+def private_reply_failed(table: Table, conv: Conversation, message: Message, outcome_unknown: bool = False) -> None:
+    """A queued private reply failed for good: the provider refused it (or it never reached the provider), so the
+    comment's one private reply is still unused and its claim goes back (the agent can try again: a new private reply,
+    or Retry). When the outcome is unknown (it went out and no answer came) the claim stays: it may have arrived."""
+    if message.visibility != "private" or not message.comment_id or outcome_unknown:
+        return
+    conversations.release_private_reply(table, conv.channel, message.comment_id, message.id)
+    observability.count_by_reason("PrivateRepliesReleased", conv.channel, "send_failed")
+
+
 def after_private_reply(table: Table, conv: Conversation, message: Message, recipient_id: str | None) -> None:
     """The commenter's inbox id (Messenger's PSID) that the private reply reached: their answer comes from it, and
     continues as a normal conversation with the same contact (the comment's author: in a thread, not necessarily the
@@ -186,3 +196,4 @@ def moderate(table: Table, conv_id: str, message_id: str, action: str, agent: st
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
     observability.count_by_reason("CommentsModerated", conv.channel, action)
     return message
+

@@ -300,17 +300,19 @@ def set_post(table: Table, conv_id: str, post: dict[str, Any]) -> None:
 
 
 def claim_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> bool:
-    """Meta allows one private reply per comment: False when one was claimed already."""
+    """Meta allows one private reply per comment: False when another message claimed it already (the same message
+    claiming again, an agent's retry of it, holds it)."""
     try:
         table.put({**keys.private_reply(channel, comment_id), "type": "private_reply", "message_id": message_id,
-                   "at": clock.iso(clock.now())}, condition="attribute_not_exists(pk)")
+                   "at": clock.iso(clock.now())}, condition="attribute_not_exists(pk) OR message_id = :m",
+                  vals={":m": message_id})
     except ConditionFailed:
         return False
     return True
 
 
 def release_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> None:
-    """A private reply that was never queued gives its claim back."""
+    """A private reply that was never queued, or that the provider refused, gives its claim back (only its own)."""
     try:
         table.delete(keys.private_reply(channel, comment_id), condition="message_id = :m", vals={":m": message_id})
     except ConditionFailed:
