@@ -217,6 +217,46 @@ def test_agents_hide_unhide_and_delete_comments_audited(stack):
     assert r.status == 400 and r.json()["error"]["code"] == "not_a_comment"
 
 
+def test_moderation_the_provider_cannot_do_now_is_a_502_and_a_refusal_a_409(stack, monkeypatch):
+    from infra.local.sandbox import Fault
+    from tests.conftest import reset_caches
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, "BUY CHEAP WATCHES"))
+    (conv,) = comment_conversations(stack)
+    (msg,) = messages(stack, conv["id"])
+    url = f"/api/conversations/{conv['id']}/messages/{msg['id']}/moderate"
+    # Graph fails (5xx, with a Retry-After): 502, the client tries again; nothing recorded
+    stack.sandbox.add_fault("messenger", Fault(status=500, count=1, retry_after=7))
+    failed = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert failed.status == 502 and failed.json()["error"]["code"] == "provider_unavailable"
+    assert failed.headers.get("Retry-After") == "7"
+    assert messages(stack, conv["id"])[0]["hidden"] is False
+    # Graph refuses (4xx): a 409 that says so
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {
+        "code": 100, "message": "Unsupported post request", "type": "GraphMethodException"}}))
+    refused = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert refused.status == 409 and refused.json()["error"]["code"] == "moderation_failed"
+    assert "Unsupported post request" in refused.json()["error"]["message"]
+    # Graph out of reach (nothing listens where it should be): 502 again
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("MESSENGER_API_BASE_URL", f"http://127.0.0.1:{closed}/v21.0")
+    monkeypatch.setenv("HTTP_MAX_RETRIES", "0")
+    reset_caches()
+    unreachable = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert unreachable.status == 502 and unreachable.json()["error"]["code"] == "provider_unavailable"
+    # Back in reach, the client's retry hides it
+    monkeypatch.setenv("MESSENGER_API_BASE_URL", stack.sandbox.channel_base("messenger") + "/v21.0")
+    reset_caches()
+    hidden = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert hidden.status == 200 and hidden.json()["hidden"] is True
+    assert [o["answered"] for o in stack.sandbox.outbox if o["method"] == "POST"] == [500, 400, 200]
+
+
 def test_no_greeting_or_away_message_is_posted_on_a_comment_thread(stack):
     settings = {"greeting": {"enabled": True, "text": "Hi, welcome"},
                 "away": {"enabled": True, "text": "We are away"}}

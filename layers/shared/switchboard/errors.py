@@ -62,6 +62,17 @@ class ServiceUnavailable(SwitchboardError):
     code, status = "service_unavailable", 503
 
 
+class ProviderUnavailable(SwitchboardError):
+    """A provider could not be reached, or failed (5xx), while an agent waited for it (moderating a comment): 502,
+    so that the client tries again; `retry_after`, the seconds the provider asked for (Retry-After), when it did."""
+
+    code, status = "provider_unavailable", 502
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class SendError(SwitchboardError):
     """A provider refused or failed a send."""
 

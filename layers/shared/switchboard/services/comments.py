@@ -176,13 +176,7 @@ def moderate(table: Table, conv_id: str, message_id: str, action: str, agent: st
         raise BadRequest("only a customer's comment can be moderated", code="not_a_comment")
     if message.deleted_at is not None:
         raise Conflict("the comment was deleted", code="comment_deleted")
-    from switchboard.errors import SendError
-
-    try:
-        channel_comments.moderate(_channel(conv.channel), message.comment_id, action)
-    except SendError as exc:  # the provider refused, or could not be reached: nothing recorded
-        raise Conflict(f"the provider did not {action} the comment: {exc.message}", code="moderation_failed") \
-            from None
+    _moderate_at_provider(conv.channel, message.comment_id, action)
     record = {"action": action, "by": agent, "at": clock.iso(clock.now())}
     messages.set_moderation(table, message, action == "hide", record)
     message = message.model_copy(update={"hidden": action == "hide", "moderation": record})
@@ -197,3 +191,24 @@ def moderate(table: Table, conv_id: str, message_id: str, action: str, agent: st
     observability.count_by_reason("CommentsModerated", conv.channel, action)
     return message
 
+
+def _moderate_at_provider(channel: str, comment_id: str, action: str) -> None:
+    """The provider's hide, unhide or delete; nothing is recorded when it fails. A refusal (4xx) is a 409 the agent
+    reads; the provider out of reach, failing (5xx, 429) or not answering in time is a 502 the client tries again
+    (each action is idempotent at the provider: hiding twice, or deleting a deleted comment, changes nothing more)."""
+    from switchboard.errors import PermanentSendError, ProviderUnavailable, RetryableSendError
+
+    try:
+        channel_comments.moderate(_channel(channel), comment_id, action)
+    except RetryableSendError as exc:
+        observability.count_by_reason("ModerationsFailed", channel, "unavailable")
+        raise ProviderUnavailable(f"the provider could not be reached to {action} the comment ({exc.message}): "
+                                  "try again", retry_after=exc.retry_after) from None
+    except PermanentSendError as exc:
+        if exc.outcome_unknown:
+            observability.count_by_reason("ModerationsFailed", channel, "unavailable")
+            raise ProviderUnavailable(f"the provider did not answer in time to {action} the comment: try again") \
+                from None
+        observability.count_by_reason("ModerationsFailed", channel, "refused")
+        raise Conflict(f"the provider did not {action} the comment: {exc.message}", code="moderation_failed") \
+            from None
