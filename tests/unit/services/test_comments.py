@@ -1,5 +1,5 @@
 """Comment threads (issue 17), services/comments.py on the template's table in moto: a thread's conversation is
-found or started from one read of its pointer."""
+found or started from one read of its pointer; moderation failures answered as the client should act on them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from switchboard import clock
+from switchboard.errors import PermanentSendError, RetryableSendError, SwitchboardError
 from switchboard.models import CommentRef, Contact, InboundMessage, Post
 from switchboard.services import comments
 from switchboard.store import keys
@@ -64,3 +65,24 @@ def test_a_new_thread_reads_its_pointer_once_and_a_later_comment_finds_its_conve
     # And a reply in the thread finds the same conversation, again with one read
     again = comments.thread(table, event(f"{THREAD}_r"), contact(), None)
     assert again.id == conv.id and len(reads) == 2
+
+
+@pytest.mark.parametrize(("raised", "status", "code", "retry_after"), [
+    (RetryableSendError("messenger HTTP 503", retry_after=3.5), 502, "provider_unavailable", 3.5),
+    (PermanentSendError("delivery outcome unknown", outcome_unknown=True), 502, "provider_unavailable", None),
+    (PermanentSendError("messenger error 100: Unsupported post request"), 409, "moderation_failed", None),
+])
+def test_moderation_failures_are_a_502_to_retry_or_a_409_refusal(monkeypatch, settings_env, raised, status, code,
+                                                                 retry_after):
+    # A hide the provider could not do now (out of reach, 5xx, no answer in time: safe to repeat) is a 502; a
+    # refusal is a 409 with the provider's reason
+    settings_env(POWERTOOLS_METRICS_NAMESPACE="Switchboard/test")
+
+    def moderate(channel: Any, comment_id: str, action: str) -> None:
+        raise raised
+
+    monkeypatch.setattr(comments.channel_comments, "moderate", moderate)
+    with pytest.raises(SwitchboardError) as failed:
+        comments._moderate_at_provider("messenger", "C1", "hide")
+    assert (failed.value.status, failed.value.code) == (status, code)
+    assert getattr(failed.value, "retry_after", None) == retry_after
