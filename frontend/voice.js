@@ -9,9 +9,15 @@ import { errorText, h, toast } from './ui.js';
 export const VOICE_NOTICE = 'A call cannot be answered by voice: text the caller back by SMS or WhatsApp, '
   + 'or mark it called back.';
 
-/** The voicemail's words, under its player (null for other messages). */
+const TRANSCRIPT_STATES = { pending: 'Transcribing…', failed: 'No transcript: the transcription failed' };
+
+/** The voicemail's words, under its player, or where its transcription is (null for other messages). The words
+ * arrive after the recording (Amazon Transcribe): a message.updated push makes the conversation read it again. */
 export function transcriptView(m) {
-  if (!m.transcript) return null;
+  if (!m.transcript) {
+    const state = TRANSCRIPT_STATES[m.transcript_status];
+    return state ? h('p', { class: 'msg-transcript-status', 'data-testid': 'message-transcript-status' }, state) : null;
+  }
   return h('blockquote', { class: 'msg-transcript', 'data-testid': 'message-transcript' },
     h('span', { class: 'transcript-label' }, 'Transcript'), ' ', m.transcript);
 }

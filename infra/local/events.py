@@ -1,4 +1,5 @@
-"""The event shapes AWS delivers: HTTP API payload v2, SQS batches, EventBridge Scheduler."""
+"""The event shapes AWS delivers: HTTP API payload v2, SQS batches, EventBridge Scheduler, EventBridge events of
+AWS services (Amazon Transcribe's job state changes)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,14 @@ def scheduled_event(function: str) -> dict[str, Any]:
             "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": "us-east-1", "resources": [f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{function}"],
             "detail": {}}
+
+
+def transcribe_event(job_name: str, status: str) -> dict[str, Any]:
+    """Amazon Transcribe's "Transcribe Job State Change" event, as an EventBridge rule delivers it to a function."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Transcribe Job State Change",
+            "source": "aws.transcribe", "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": "us-east-1", "resources": [],
+            "detail": {"TranscriptionJobName": job_name, "TranscriptionJobStatus": status}}
 
 
 def ses_event(raw: bytes, message_id: str, bucket: str) -> dict[str, Any]:

@@ -29,9 +29,25 @@ def media_bytes(media_id: str) -> bytes:
             + chunk(b"IEND", b""))
 
 
-# -- voicemail (issue 17): Twilio's recordings and their transcriptions -------------------------------------
+# -- voicemail (issue 17): Twilio's recordings, and what Amazon Transcribe makes of them -----------------------------
 TRANSCRIPT = ("Hi, this is a message from the sandbox. I ordered a blue jacket last week and it has not arrived "
               "yet. Could you call me back or send me a text? Thank you.")
+
+
+def transcribe_output(job_name: str, account: str, transcript: str = TRANSCRIPT) -> bytes:
+    """A transcription job's output, in Amazon Transcribe's format (the same words for every recording): the
+    transcript in results.transcripts[0].transcript, and its words as items."""
+    words = transcript.replace(".", " .").replace(",", " ,").replace("?", " ?").split()
+    items, at = [], 0.0
+    for word in words:
+        if word in ".,?":
+            items.append({"type": "punctuation", "alternatives": [{"confidence": "0.0", "content": word}]})
+            continue
+        items.append({"start_time": f"{at:.2f}", "end_time": f"{at + 0.3:.2f}", "type": "pronunciation",
+                      "alternatives": [{"confidence": "0.99", "content": word}]})
+        at += 0.35
+    return json.dumps({"jobName": job_name, "accountId": account, "status": "COMPLETED",
+                       "results": {"transcripts": [{"transcript": transcript}], "items": items}}).encode()
 
 
 def recording_bytes(recording_sid: str, seconds: float = 1.5) -> bytes:
@@ -54,14 +70,8 @@ def recording_bytes(recording_sid: str, seconds: float = 1.5) -> bytes:
 
 
 def recording_answer(subpath: str) -> tuple[int, dict[str, str], bytes]:
-    """GET .../Recordings/{sid}[.wav|.mp3] (the audio) and .../Recordings/{sid}/Transcriptions.json (one completed
-    transcription, the same words for every recording)."""
-    rest = subpath.split("/Recordings/", 1)[1].strip("/")
-    sid, _, tail = rest.partition("/")
-    if tail == "Transcriptions.json":
-        body = {"transcriptions": [{"sid": "TR" + hashlib.sha256(sid.encode()).hexdigest()[:32], "status": "completed",
-                                    "recording_sid": sid, "transcription_text": TRANSCRIPT}]}
-        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+    """GET .../Recordings/{sid}[.wav|.mp3]: the audio."""
+    sid = subpath.split("/Recordings/", 1)[1].strip("/").partition("/")[0]
     return 200, {"Content-Type": "audio/x-wav"}, recording_bytes(sid.split(".")[0])
 
 

@@ -17,6 +17,7 @@ from infra.local.pollers import Schedule, SqsSource, note_set_by_function, run_s
 from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.template import Resolver, function_properties, load
+from infra.local.transcribe import LocalTranscribe, targets
 from infra.local.websocket import Hub
 from infra.local.workers import ProcessFunction, start_forkserver
 
@@ -165,6 +166,8 @@ class LocalStack:
         self.sqs: Any = None
         self.secrets_ready = threading.Event()  # the local secrets are in SSM (or the functions get their values)
         self.ws = Hub(self)  # issue 15: the WebSocket API at /ws
+        self.transcribe: LocalTranscribe | None = None  # issue 17: Amazon Transcribe's jobs finished, their events
+        self.transcribe_stop = threading.Event()
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -215,6 +218,7 @@ class LocalStack:
         self.clock = clock
         self.routes = http_routes(template, self.functions)
         self._event_sources(resolver)
+        self._transcribe(resolver, clients["s3"])
         self.server = serve(self, self.port)
         self._thread(self.server.serve_forever, "http")
         self._thread(start_forkserver, "forkserver")  # the workers' parent, with the common libraries loaded
@@ -286,6 +290,16 @@ class LocalStack:
                         self.schedules.append(schedule)
                         self._thread(schedule.run, f"schedule-{fn.name}")
 
+    def _transcribe(self, resolver: Resolver, s3: Any) -> None:
+        """issue 17: voicemail transcripts. moto starts Transcribe jobs and never finishes them: the stack does (the
+        sandbox's transcript), and delivers their events to the template's EventBridge rule (infra/local/transcribe.py).
+        Only with the in-process AWS stand-in, whose jobs it can see."""
+        if self.moto is None:
+            log.warning("Amazon Transcribe is not emulated with an external AWS endpoint: voicemails stay untranscribed")
+            return
+        self.transcribe = LocalTranscribe(targets(self.functions, resolver), s3)
+        self._thread(lambda: self.transcribe.run(self.transcribe_stop) if self.transcribe else None, "transcribe")
+
     def _thread(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
@@ -322,6 +336,7 @@ class LocalStack:
         quiet = 0
         while time.monotonic() < deadline:
             busy = any(d["visible"] or d["in_flight"] or d["busy"] for d in self.queue_depths().values())
+            busy = busy or bool(self.transcribe and self.transcribe.pending())  # a voicemail's transcript to come
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:
                 return True
@@ -368,7 +383,7 @@ class LocalStack:
         return 200, {"message_id": message_id, "result": result}
 
     def stop(self) -> None:
-        for stop in (*(s.stop for s in self.sources), *(s.stop for s in self.schedules)):
+        for stop in (*(s.stop for s in self.sources), *(s.stop for s in self.schedules), self.transcribe_stop):
             stop.set()
         self.ws.close_all()
         if self.server:

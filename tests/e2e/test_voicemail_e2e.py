@@ -1,6 +1,8 @@
 """Voicemail (issue 17) through the local stack, as a new user tries it: a caller who texted before calls (signed
-as Twilio signs), gets TwiML, leaves a message; the recording plays from our bucket with the sandbox's transcript,
-in a voice conversation of the same contact. A forged call is refused; a hang-up is a missed call."""
+as Twilio signs), gets TwiML, leaves a message; the recording plays from our bucket with the sandbox's transcript
+(the local stack's Amazon Transcribe: the processor's job finished, its event delivered to TranscriptsFunction, each
+with its own role), in a voice conversation of the same contact. A forged call is refused; a hang-up is a missed
+call."""
 
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ def test_a_voicemail_plays_from_our_bucket_with_its_transcript_under_the_sms_con
     assert found, "the voicemail did not land under the caller's SMS contact"
     conv, msg = found
     assert msg["transcript"] == TRANSCRIPT and msg["summary"].startswith("Voicemail")
+    assert msg["transcript_status"] == "completed"
     with urllib.request.urlopen(msg["attachments"][0]["url"], timeout=10) as r:
         audio = r.read()
     assert audio[:4] == b"RIFF" and audio[8:12] == b"WAVE"

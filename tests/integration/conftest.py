@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -20,6 +20,7 @@ from infra.local.sandbox import Sandbox
 from infra.local.server import serve
 from infra.local.stack import LOCAL_SENDER, local_environment
 from infra.local.template import Resolver, load
+from infra.local.transcribe import LocalTranscribe, targets
 from tests.conftest import ROOT, TEST_SECRETS, reset_caches
 
 
@@ -40,6 +41,7 @@ class Stack:
     clients: dict[str, Any]
     sandbox: Sandbox
     routes: list[Any]
+    _transcribe: LocalTranscribe | None = field(default=None, repr=False)
 
     def http(self, method: str, path: str, body: bytes | dict | None = None, headers: dict[str, str] | None = None,
              role: str | None = None, query: str = "", source_ip: str = "127.0.0.1") -> Response:
@@ -79,6 +81,14 @@ class Stack:
                 return delivered
             delivered += n
         return delivered
+
+    def transcribe(self) -> list[tuple[str, str, Any]]:
+        """issue 17: finish the Amazon Transcribe jobs started since the last call, as the local stack does (the
+        sandbox's transcript), and deliver their events to the template's EventBridge rule's function: (job, status,
+        the function's results) per job."""
+        if self._transcribe is None:
+            self._transcribe = LocalTranscribe(targets(self.functions, self.resolver), self.clients["s3"])
+        return self._transcribe.finish_jobs()
 
     def queue_count(self, logical_id: str) -> int:
         attrs = self.clients["sqs"].get_queue_attributes(

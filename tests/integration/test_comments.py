@@ -103,6 +103,58 @@ def test_public_then_one_private_reply_and_the_answer_continues_in_messenger(sta
     assert dm["contact"]["id"] == conv["contact"]["id"] and dm["channel"] == "messenger"
 
 
+def test_a_private_reply_the_provider_refuses_gives_the_comment_its_private_reply_back(stack):
+    from infra.local.sandbox import Fault
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERF"))
+    (conv,) = comment_conversations(stack)
+
+    def outbound() -> list[dict]:
+        return [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+
+    # Given Graph refuses the first private reply after it was queued (a 4xx: nothing was delivered)
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {
+        "code": 10900, "message": "Activity already replied to", "type": "OAuthException"}}))
+    assert reply(stack, conv["id"], visibility="private", text="First try").status == 202
+    stack.drain("SenderFunction")
+    (refused,) = outbound()
+    assert refused["status"] == "failed" and "10900" in refused["failure_reason"]
+    # Then the comment's one private reply is free again: the agent writes another, and it goes out
+    assert reply(stack, conv["id"], visibility="private", text="Second try").status == 202
+    stack.drain("SenderFunction")
+    assert [m["status"] for m in outbound()] == ["failed", "sent"]
+    # And the one that went out keeps it: neither a new private reply nor a retry of the refused one is queued
+    again = reply(stack, conv["id"], visibility="private")
+    assert again.status == 409 and again.json()["error"]["code"] == "private_reply_sent"
+    retried = stack.http("POST", f"/api/conversations/{conv['id']}/messages/{refused['id']}/retry", role="agent")
+    assert retried.status == 409 and retried.json()["error"]["code"] == "private_reply_sent"
+    assert [o["answered"] for o in stack.sandbox.outbox if o["url"].endswith("/messages")] == [400, 200]
+
+
+def test_a_refused_private_reply_can_be_retried_and_an_unknown_outcome_keeps_the_claim(stack):
+    from infra.local.sandbox import Fault
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, user="FBUSERG"))
+    (conv,) = comment_conversations(stack)
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {"code": 100, "message": "nope"}}))
+    assert reply(stack, conv["id"], visibility="private").status == 202
+    stack.drain("SenderFunction")
+    (refused,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert refused["status"] == "failed"
+    # Retry takes the claim again; this time Graph accepts without saying what it sent (the outcome is unknown)
+    stack.sandbox.add_fault("messenger", Fault(status=200, count=1, body={"accepted": True}))
+    retried = stack.http("POST", f"/api/conversations/{conv['id']}/messages/{refused['id']}/retry", role="agent")
+    assert retried.status == 202, retried
+    stack.drain("SenderFunction")
+    (unknown,) = [m for m in messages(stack, conv["id"]) if m["direction"] == "outbound"]
+    assert unknown["status"] == "failed" and "delivery unknown" in unknown["failure_reason"]
+    # It may have arrived: the claim stays, so no second private reply goes to that comment
+    again = reply(stack, conv["id"], visibility="private")
+    assert again.status == 409 and again.json()["error"]["code"] == "private_reply_sent"
+
+
 def test_a_private_reply_to_another_commenter_in_the_thread_links_that_commenter(stack):
     c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
     post(stack, "messenger", comment(c1, user="FBUSERA"))
@@ -163,6 +215,46 @@ def test_agents_hide_unhide_and_delete_comments_audited(stack):
     r = stack.http("POST", f"/api/conversations/{dm['id']}/messages/{plain['id']}/moderate", {"action": "hide"},
                    role="agent")
     assert r.status == 400 and r.json()["error"]["code"] == "not_a_comment"
+
+
+def test_moderation_the_provider_cannot_do_now_is_a_502_and_a_refusal_a_409(stack, monkeypatch):
+    from infra.local.sandbox import Fault
+    from tests.conftest import reset_caches
+
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    post(stack, "messenger", comment(c1, "BUY CHEAP WATCHES"))
+    (conv,) = comment_conversations(stack)
+    (msg,) = messages(stack, conv["id"])
+    url = f"/api/conversations/{conv['id']}/messages/{msg['id']}/moderate"
+    # Graph fails (5xx, with a Retry-After): 502, the client tries again; nothing recorded
+    stack.sandbox.add_fault("messenger", Fault(status=500, count=1, retry_after=7))
+    failed = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert failed.status == 502 and failed.json()["error"]["code"] == "provider_unavailable"
+    assert failed.headers.get("Retry-After") == "7"
+    assert messages(stack, conv["id"])[0]["hidden"] is False
+    # Graph refuses (4xx): a 409 that says so
+    stack.sandbox.add_fault("messenger", Fault(status=400, count=1, body={"error": {
+        "code": 100, "message": "Unsupported post request", "type": "GraphMethodException"}}))
+    refused = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert refused.status == 409 and refused.json()["error"]["code"] == "moderation_failed"
+    assert "Unsupported post request" in refused.json()["error"]["message"]
+    # Graph out of reach (nothing listens where it should be): 502 again
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("MESSENGER_API_BASE_URL", f"http://127.0.0.1:{closed}/v21.0")
+    monkeypatch.setenv("HTTP_MAX_RETRIES", "0")
+    reset_caches()
+    unreachable = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert unreachable.status == 502 and unreachable.json()["error"]["code"] == "provider_unavailable"
+    # Back in reach, the client's retry hides it
+    monkeypatch.setenv("MESSENGER_API_BASE_URL", stack.sandbox.channel_base("messenger") + "/v21.0")
+    reset_caches()
+    hidden = stack.http("POST", url, {"action": "hide"}, role="agent")
+    assert hidden.status == 200 and hidden.json()["hidden"] is True
+    assert [o["answered"] for o in stack.sandbox.outbox if o["method"] == "POST"] == [500, 400, 200]
 
 
 def test_no_greeting_or_away_message_is_posted_on_a_comment_thread(stack):

@@ -60,6 +60,17 @@ EXPECTED = [
     ("WebSocketFunction", "read a webhook's app secret", False),
     ("WebSocketFunction", "update the conversation's indicator markers", True),
     ("WebSocketFunction", "batch write", False),
+    # issue 17: voicemail transcripts. The processor starts Amazon Transcribe's jobs (Transcribe writes their output
+    # with its permissions); TranscriptsFunction reads that output, and deletes one whose message was erased
+    ("ProcessorFunction", "start a transcription job", True),
+    ("ProcessorFunction", "put a transcript", True),
+    ("TranscriptsFunction", "read a transcript", True),
+    ("TranscriptsFunction", "delete a transcript", True),
+    ("TranscriptsFunction", "read media", False),
+    ("TranscriptsFunction", "start a transcription job", False),
+    ("AgentApiFunction", "erase a transcript (multi-object delete)", True),
+    ("RetentionFunction", "erase a transcript (multi-object delete)", True),
+    ("SesEventsFunction", "erase a transcript (multi-object delete)", False),
 ]
 
 
@@ -133,11 +144,11 @@ def _run() -> dict[str, Any]:
     table, bucket = resolver.refs["Table"], resolver.refs["MediaBucket"]
     inbound, outbound = resolver.refs["InboundQueue"], resolver.refs["OutboundQueue"]
     admin_s3 = client("s3", admin)
-    for key in ("media/c1/m1/a.png", "inbound-email/x"):
+    for key in ("media/c1/m1/a.png", "inbound-email/x", "transcripts/CA1.json"):
         admin_s3.put_object(Bucket=bucket, Key=key, Body=b"bytes")
     roles = {name: iam.function_credentials(template, resolver, name, iam.role_id(function_properties(template, name)))[0]
              for name in ("WhatsAppWebhookFunction", "ProcessorFunction", "AgentApiFunction", "RetentionFunction",
-                          "SesEventsFunction", "SurveyFunction", "WebSocketFunction")}
+                          "SesEventsFunction", "SurveyFunction", "WebSocketFunction", "TranscriptsFunction")}
     outcomes: dict[str, Any] = {}
 
     def case(function: str, name: str, call: Any) -> None:
@@ -154,12 +165,11 @@ def _run() -> dict[str, Any]:
         with urllib.request.urlopen(url, timeout=10) as reply:
             reply.read()
 
-    def delete_objects(credentials: iam.Credentials) -> None:
-        out = client("s3", credentials).delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "media/c1/m1/a.png"}],
-                                                                                "Quiet": True})
+    def delete_objects(credentials: iam.Credentials, key_: str = "media/c1/m1/a.png") -> None:
+        out = client("s3", credentials).delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key_}], "Quiet": True})
         if out.get("Errors"):
             raise RuntimeError(out["Errors"][0]["Code"])
-        admin_s3.put_object(Bucket=bucket, Key="media/c1/m1/a.png", Body=b"bytes")
+        admin_s3.put_object(Bucket=bucket, Key=key_, Body=b"bytes")
 
     def send(configuration_set: str | None) -> Any:
         extra = {"ConfigurationSetName": configuration_set} if configuration_set else {}
@@ -272,6 +282,23 @@ def _run() -> dict[str, Any]:
         ExpressionAttributeValues={":n": {"N": "1"}}))
     case(ws, "batch write", lambda c: client("dynamodb", c).batch_write_item(
         RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "w"}, "sk": {"S": "w"}}}}]}))
+    def start_job(c: iam.Credentials) -> None:
+        client("transcribe", c).start_transcription_job(
+            TranscriptionJobName=f"switchboard-dev-CA{time.time_ns()}", LanguageCode="en-US",
+            Media={"MediaFileUri": f"s3://{bucket}/media/c1/m1/a.png"}, OutputBucketName=bucket,
+            OutputKey="transcripts/CA1.json")
+
+    case(pr, "start a transcription job", start_job)
+    case(pr, "put a transcript", lambda c: client("s3", c).put_object(Bucket=bucket, Key="transcripts/CA2.json",
+                                                                      Body=b"{}"))
+    tr = "TranscriptsFunction"
+    case(tr, "read a transcript", lambda c: client("s3", c).get_object(Bucket=bucket, Key="transcripts/CA1.json"))
+    case(tr, "delete a transcript", lambda c: client("s3", c).delete_object(Bucket=bucket, Key="transcripts/CA2.json"))
+    case(tr, "read media", lambda c: client("s3", c).get_object(Bucket=bucket, Key="media/c1/m1/a.png"))
+    case(tr, "start a transcription job", start_job)
+    for function in ("AgentApiFunction", "RetentionFunction", "SesEventsFunction"):
+        case(function, "erase a transcript (multi-object delete)",
+             lambda c: delete_objects(c, "transcripts/CA1.json"))
     case("nobody", "an unknown access key", lambda _: client("sqs", iam.Credentials("AKIAUNKNOWN", "x")).receive_message(
         QueueUrl=inbound))
     case("nobody", "an unknown key to DynamoDB", lambda _: client(

@@ -1,6 +1,9 @@
 """Voicemail (issue 17) through the real handlers on moto: a call answered with TwiML, its recording copied from
-the provider sandbox into the media bucket with the sandbox's transcript, under the caller's SMS contact; a call
-that leaves nothing a missed-call entry; either order of callbacks one message; redeliveries stored once."""
+the provider sandbox into the media bucket, under the caller's SMS contact, then transcribed by Amazon Transcribe (the
+local emulation: moto's job finished with the sandbox's transcript, its EventBridge event delivered to
+TranscriptsFunction); a call that leaves nothing a missed-call entry; either order of callbacks one message;
+redeliveries stored once, the transcript added once; a failed job recorded; retention and erasure take the
+transcription's output."""
 
 from __future__ import annotations
 
@@ -61,6 +64,21 @@ def voice_conversation(stack) -> dict[str, Any]:
     return conv
 
 
+def objects(stack, prefix: str = "") -> list[str]:
+    bucket = stack.resolver.refs["MediaBucket"]
+    return [o["Key"] for o in stack.clients["s3"].list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+
+
+def jobs() -> dict[str, Any]:
+    """The Transcribe jobs started (moto's record of them)."""
+    from infra.local.transcribe import LocalTranscribe
+
+    return dict(LocalTranscribe._backend().transcriptions)
+
+
+OUTPUT = f"transcripts/{CALL}.json"
+
+
 def test_a_voicemail_lands_under_the_callers_sms_contact_with_recording_and_transcript(stack):
     # Given a customer who texted from the number before
     assert sms(stack, {"MessageSid": "SM" + "1" * 32, "AccountSid": ACCOUNT, "From": CALLER, "To": CALLED,
@@ -74,22 +92,41 @@ def test_a_voicemail_lands_under_the_callers_sms_contact_with_recording_and_tran
     stack.drain("ProcessorFunction")
     assert ended(stack).status == 200  # the call's status callback follows: not a missed call
     stack.drain("ProcessorFunction")
-    # Then one voice conversation, the same contact, one voicemail with the stored recording and the transcript
+    # Then one voice conversation, the same contact, one voicemail with the stored recording, being transcribed
     conv = voice_conversation(stack)
     assert conv["contact"]["id"] == texted["contact"]["id"]
     (msg,) = messages(stack, conv["id"])
-    assert (msg["type"], msg["direction"], msg["transcript"]) == ("audio", "inbound", TRANSCRIPT)
+    assert (msg["type"], msg["direction"], msg["transcript"], msg["transcript_status"]) == (
+        "audio", "inbound", None, "pending")
     assert msg["summary"] == "Voicemail (12 s)"
     (attachment,) = msg["attachments"]
     assert attachment["status"] == "stored" and attachment["kind"] == "audio"
     bucket = stack.resolver.refs["MediaBucket"]  # the recording's bytes are in our bucket: a WAV
-    bodies = [stack.clients["s3"].get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
-              for o in stack.clients["s3"].list_objects_v2(Bucket=bucket).get("Contents", [])]
-    assert [b[8:12] for b in bodies if b[:4] == b"RIFF"] == [b"WAVE"]
-    # And a redelivered recording callback changes nothing
+    (recorded,) = objects(stack, "media/")
+    assert stack.clients["s3"].get_object(Bucket=bucket, Key=recorded)["Body"].read()[8:12] == b"WAVE"
+    # And Amazon Transcribe was asked, once, for that object: named after the call, in the voice settings' language,
+    # its output under transcripts/ in our bucket
+    (job,) = jobs().values()
+    assert job.transcription_job_name == f"switchboard-dev-{CALL}" and job.language_code == "en-US"
+    assert job.media == {"MediaFileUri": f"s3://{bucket}/{recorded}"}
+    assert (job._output_bucket_name, job.output_key) == (bucket, OUTPUT)
+    # When the job completes (its EventBridge event reaches TranscriptsFunction)
+    ((name, status, results),) = stack.transcribe()
+    assert (name, status, results) == (job.transcription_job_name, "COMPLETED", [{"outcome": "transcribed"}])
+    # Then the sandbox's words are on the voicemail, and Transcribe's output is in our bucket
+    (msg,) = messages(stack, conv["id"])
+    assert (msg["transcript"], msg["transcript_status"]) == (TRANSCRIPT, "completed")
+    assert objects(stack, "transcripts/") == [OUTPUT]
+    # And redeliveries change nothing: the recording callback (no second job), the job's event, a rerun
     assert recording(stack, callback).status == 200
     stack.drain("ProcessorFunction")
-    assert len(messages(stack, conv["id"])) == 1
+    assert len(jobs()) == 1 and stack.transcribe() == []
+    from infra.local.events import transcribe_event
+
+    again = stack.functions["TranscriptsFunction"].invoke(transcribe_event(name, "COMPLETED"))
+    assert again == {"outcome": "stale"}
+    (msg,) = messages(stack, conv["id"])
+    assert (msg["transcript"], msg["transcript_status"]) == (TRANSCRIPT, "completed")
 
 
 def test_a_missed_call_filed_first_becomes_the_voicemail_when_the_recording_arrives(stack):
@@ -105,7 +142,9 @@ def test_a_missed_call_filed_first_becomes_the_voicemail_when_the_recording_arri
     (voicemail,) = messages(stack, conv["id"])
     assert voicemail["id"] == missed["id"] and voicemail["created_at"] == missed["created_at"]
     assert voicemail["type"] == "audio" and voicemail["attachments"][0]["status"] == "stored"
-    assert voicemail["transcript"] == TRANSCRIPT
+    assert voicemail["transcript_status"] == "pending"
+    stack.transcribe()
+    assert messages(stack, conv["id"])[0]["transcript"] == TRANSCRIPT
     (listed,) = [c for c in conversations(stack) if c["id"] == conv["id"]]
     assert listed["last_message"]["text"].startswith("Voicemail")
 
@@ -119,25 +158,70 @@ def test_a_call_that_hangs_up_is_a_missed_call_entry_stored_once(stack):
     assert msg["type"] == "missed_call" and msg["summary"] == "Missed call"
 
 
-def test_the_transcription_callback_adds_the_words_when_twilio_had_none_yet(stack):
-    from switchboard.services import automation_config
-    from switchboard.store.table import Table
-
-    automation_config.save(Table(), {"voice": {"transcribe": False}})  # no look-up: the callback brings the words
+def test_twilio_is_not_asked_to_transcribe_and_its_transcription_callback_is_ignored(stack):
     callback = answer(stack)
-    assert 'transcribe="true"' not in twilio(stack, f"{PUBLIC}/webhooks/voice",
-                                             call_params("CA" + "c" * 32, CallStatus="ringing")).body
+    answered = twilio(stack, f"{PUBLIC}/webhooks/voice", call_params("CA" + "c" * 32, CallStatus="ringing")).body
+    assert "transcribe" not in answered  # neither transcribe="true" nor transcribeCallback
     assert recording(stack, callback).status == 200
     stack.drain("ProcessorFunction")
     conv = voice_conversation(stack)
-    assert messages(stack, conv["id"])[0].get("transcript") is None
+    # A transcription callback of Twilio's (a call answered by an earlier version's TwiML) is acknowledged, not stored
     words = {"CallSid": CALL, "AccountSid": ACCOUNT, "RecordingSid": RECORDING, "TranscriptionSid": "TR" + "d" * 32,
-             "TranscriptionStatus": "completed", "TranscriptionText": "Please call me back about the invoice."}
-    for _ in range(2):  # a redelivery: stored once
-        assert twilio(stack, callback, words).status == 200
-        stack.drain("ProcessorFunction")
+             "TranscriptionStatus": "completed", "TranscriptionText": "Please call me back about the invoice.",
+             "RecordingUrl": f"{stack.sandbox.base_url}/_sandbox/twilio/2010-04-01/Accounts/{ACCOUNT}/Recordings/"
+                             f"{RECORDING}"}
+    assert twilio(stack, callback, words).status == 200
+    assert stack.queue_count("InboundQueue") == 0
+    stack.transcribe()
     (msg,) = messages(stack, conv["id"])
-    assert msg["transcript"] == "Please call me back about the invoice."
+    assert msg["transcript"] == TRANSCRIPT  # Amazon Transcribe's words, not Twilio's
+
+
+def test_with_transcription_off_no_job_is_started(stack):
+    from switchboard.services import automation_config
+    from switchboard.store.table import Table
+
+    automation_config.save(Table(), {"voice": {"transcribe": False}})
+    recording(stack, answer(stack))
+    stack.drain("ProcessorFunction")
+    (msg,) = messages(stack, voice_conversation(stack)["id"])
+    assert msg["attachments"][0]["status"] == "stored"
+    assert (msg["transcript"], msg["transcript_status"]) == (None, None) and jobs() == {}
+
+
+def test_a_failed_transcription_is_recorded_once_and_never_started_again(stack):
+    # Given a recording whose job fails (the emulation fails a job whose media is not in the bucket, as Transcribe)
+    callback = answer(stack)
+    recording(stack, callback)
+    stack.drain("ProcessorFunction")
+    bucket = stack.resolver.refs["MediaBucket"]
+    (recorded,) = objects(stack, "media/")
+    body = stack.clients["s3"].get_object(Bucket=bucket, Key=recorded)["Body"].read()
+    stack.clients["s3"].delete_object(Bucket=bucket, Key=recorded)
+    ((_, status, results),) = stack.transcribe()
+    assert (status, results) == ("FAILED", [{"outcome": "failed"}])
+    stack.clients["s3"].put_object(Bucket=bucket, Key=recorded, Body=body)
+    # Then the voicemail says so, and keeps its recording
+    conv = voice_conversation(stack)
+    (msg,) = messages(stack, conv["id"])
+    assert (msg["transcript"], msg["transcript_status"], msg["attachments"][0]["status"]) == (None, "failed", "stored")
+    # And neither a redelivered recording callback nor the event again starts or records anything more
+    recording(stack, callback)
+    stack.drain("ProcessorFunction")
+    from infra.local.events import transcribe_event
+
+    assert stack.functions["TranscriptsFunction"].invoke(
+        transcribe_event(f"switchboard-dev-{CALL}", "FAILED")) == {"outcome": "stale"}
+    assert len(jobs()) == 1 and stack.transcribe() == []
+    assert messages(stack, conv["id"])[0]["transcript_status"] == "failed"
+
+
+def test_events_of_other_stages_jobs_are_ignored(stack):
+    from infra.local.events import transcribe_event
+
+    fn = stack.functions["TranscriptsFunction"]
+    assert fn.invoke(transcribe_event(f"switchboard-prod-{CALL}", "COMPLETED")) == {"outcome": "ignored"}
+    assert fn.invoke(transcribe_event("someone-elses-job", "COMPLETED")) == {"outcome": "ignored"}
 
 
 def test_forged_and_unsigned_voice_requests_are_refused_and_nothing_is_stored(stack):
@@ -165,22 +249,52 @@ def test_agents_cannot_reply_in_voice_but_can_text_the_caller(stack):
     assert started.json()["channel"] == "sms"
 
 
-def test_export_has_the_voicemail_and_erasure_removes_its_recording(stack):
+def test_export_has_the_voicemail_and_erasure_removes_its_recording_and_transcript(stack):
     callback = answer(stack)
     recording(stack, callback)
     stack.drain("ProcessorFunction")
+    stack.transcribe()
     conv = voice_conversation(stack)
     contact_id = conv["contact"]["id"]
-    bucket = stack.resolver.refs["MediaBucket"]
-
-    def objects() -> list[str]:
-        return [o["Key"] for o in stack.clients["s3"].list_objects_v2(Bucket=bucket).get("Contents", [])]
-
-    assert objects()
+    assert sorted(objects(stack)) == [objects(stack, "media/")[0], OUTPUT]
     exported = stack.http("GET", f"/api/contacts/{contact_id}/export", role="admin")
     assert exported.status == 200, exported
     (held,) = exported.json()["conversations"]
     (msg,) = held["messages"]
     assert msg["channel"] == "voice" and msg["transcript"] == TRANSCRIPT and msg["attachments"][0]["url"]
     assert stack.http("DELETE", f"/api/contacts/{contact_id}", role="admin").status in (200, 204)
-    assert objects() == [] and stack.items(f"CONV#{conv['id']}") == []
+    assert objects(stack) == [] and stack.items(f"CONV#{conv['id']}") == []
+
+
+def test_retention_removes_the_recording_and_the_transcript(stack):
+    from switchboard import clock
+    from tests.integration.test_automation import run, settings
+
+    settings(stack, {"retention": {"default_days": 30, "channels": {"voice": 30}}})
+    recording(stack, answer(stack))
+    stack.drain("ProcessorFunction")
+    stack.transcribe()
+    assert objects(stack, "transcripts/") == [OUTPUT] and objects(stack, "media/")
+    clock.advance(31 * 86400)
+    assert run(stack, "RetentionFunction")["conversations"] == 1
+    assert objects(stack) == [] and [c for c in conversations(stack) if c["channel"] == "voice"] == []
+
+
+def test_a_transcript_that_lands_after_the_caller_was_erased_is_deleted(stack):
+    # Given a voicemail whose transcription is under way (Transcribe has read the recording) when an admin erases
+    # the caller
+    recording(stack, answer(stack))
+    stack.drain("ProcessorFunction")
+    bucket = stack.resolver.refs["MediaBucket"]
+    (recorded,) = objects(stack, "media/")
+    read_by_transcribe = stack.clients["s3"].get_object(Bucket=bucket, Key=recorded)["Body"].read()
+    contact_id = voice_conversation(stack)["contact"]["id"]
+    assert stack.http("DELETE", f"/api/contacts/{contact_id}", role="admin").status in (200, 204)
+    assert objects(stack) == []
+    # When Transcribe writes its output and the job's event comes (the emulation reads the media where it was)
+    stack.clients["s3"].put_object(Bucket=bucket, Key=recorded, Body=read_by_transcribe)
+    ((_, status, results),) = stack.transcribe()
+    stack.clients["s3"].delete_object(Bucket=bucket, Key=recorded)
+    # Then the output is deleted: nothing of the call is kept
+    assert (status, results) == ("COMPLETED", [{"outcome": "dropped"}])
+    assert objects(stack) == []

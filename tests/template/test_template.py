@@ -187,14 +187,39 @@ def test_every_function_has_a_role_of_its_own_with_no_managed_policies(function)
     assert not others, f"{function} shares its role with {others}"
 
 
+# Actions IAM cannot scope to a resource (no resource type): granted on "*" alone in their statement, held by a
+# condition to our own bucket instead. Transcribe's output location (issue 17: voicemail transcripts).
+UNSCOPABLE = {"transcribe:StartTranscriptionJob": {
+    "StringEquals": {"transcribe:OutputBucketName": {"Ref": "MediaBucket"}},
+    "StringLike": {"transcribe:OutputKey": "transcripts/*"}}}
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_function_is_granted_a_wildcard_action_or_resource(function):
     for st in statements(function):
         assert st.effect == "Allow" and "NotAction" not in st.raw and "NotResource" not in st.raw
         for action in st.actions:
             assert "*" not in action, f"{function}: {action}"
-        if set(st.actions) - XRAY_ACTIONS:
+        if set(st.actions) & set(UNSCOPABLE):
+            (action,) = st.actions
+            assert st.raw.get("Condition") == UNSCOPABLE[action], f"{function}: {action} without its condition"
+        elif set(st.actions) - XRAY_ACTIONS:
             assert "*" not in st.resources, f"{function}: {st.actions} on every resource"
+
+
+def test_only_the_processor_starts_transcriptions_and_only_its_stages_jobs_reach_the_transcripts_function():
+    # issue 17: one job name prefix, in the processor that names the jobs, the function and its rule
+    starters = [fn for fn in FUNCTIONS if allowed(fn, "transcribe:StartTranscriptionJob")]
+    assert starters == ["ProcessorFunction"]
+    prefix = {"Fn::Sub": "switchboard-${Stage}-"}
+    for fn in ("ProcessorFunction", "TranscriptsFunction"):
+        assert functions()[fn]["Environment"]["Variables"]["TRANSCRIBE_JOB_PREFIX"] == prefix
+    (rule,) = events("EventBridgeRule")
+    assert rule.function == "TranscriptsFunction"
+    pattern = rule.properties["Pattern"]
+    assert pattern["source"] == ["aws.transcribe"] and pattern["detail-type"] == ["Transcribe Job State Change"]
+    assert pattern["detail"] == {"TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+                                 "TranscriptionJobName": [{"prefix": prefix}]}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -42,6 +42,11 @@ def s3() -> Any:
     return client("s3")
 
 
+def transcribe() -> Any:
+    """Amazon Transcribe (issue 17: voicemail transcripts)."""
+    return client("transcribe")
+
+
 @cache
 def s3_presigner() -> Any:
     """S3 for presigned POSTs the browser uploads to (rich replies): virtual-hosted on the bucket's regional

@@ -62,18 +62,32 @@ class ServiceUnavailable(SwitchboardError):
     code, status = "service_unavailable", 503
 
 
+class ProviderUnavailable(SwitchboardError):
+    """A provider could not be reached, or failed (5xx), while an agent waited for it (moderating a comment): 502,
+    so that the client tries again; `retry_after`, the seconds the provider asked for (Retry-After), when it did."""
+
+    code, status = "provider_unavailable", 502
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class SendError(SwitchboardError):
     """A provider refused or failed a send."""
 
 
 class PermanentSendError(SendError):
-    """Retrying will not help (blocked user, invalid recipient, outside the reply window)."""
+    """Retrying will not help (blocked user, invalid recipient, outside the reply window). `outcome_unknown`: the
+    request went out and no answer came (a read timeout, a dropped connection, an answer without an id): the provider
+    may have acted on it, so it is not sent again blind; otherwise the provider refused it."""
 
     code = "send_failed"
 
-    def __init__(self, message: str = "", *, recipient_blocked: bool = False):
+    def __init__(self, message: str = "", *, recipient_blocked: bool = False, outcome_unknown: bool = False):
         super().__init__(message)
         self.recipient_blocked = recipient_blocked
+        self.outcome_unknown = outcome_unknown
 
 
 class RetryableSendError(SendError):

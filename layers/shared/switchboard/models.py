@@ -393,6 +393,16 @@ AUTOMATED_SENDER = "automation:"  # automated replies' sender: automation:<kind>
 EXTERNAL_SENDER = "external:"  # sent by the business outside Switchboard: external:<where> (e.g. the Business app)
 
 
+TranscriptStatus = Literal["pending", "completed", "failed"]
+
+
+class TranscriptionJobChange(Model):
+    """Amazon Transcribe's EventBridge event ("Transcribe Job State Change"), its `detail`: which job, how it ended."""
+
+    job_name: str = Field(alias="TranscriptionJobName", min_length=1, max_length=200)
+    status: str = Field(alias="TranscriptionJobStatus", max_length=40)
+
+
 class Message(Model):
     id: str
     conversation_id: str
@@ -430,6 +440,11 @@ class Message(Model):
     sent_parts: dict[str, str] | None = Field(None, description="part number -> the provider's id of that part")
     # Voicemail (issue 17): a call's message (type "audio" with the recording, or "missed_call") and its words.
     transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
+    transcript_status: TranscriptStatus | None = Field(None, description="voice: the voicemail's transcription job "
+                                                       "(Amazon Transcribe): pending, completed or failed; none: not "
+                                                       "transcribed (turned off, or no recording)")
+    transcript_ref: str | None = Field(None, description="voice: S3 key of the transcription's output (Transcribe's "
+                                       "JSON), deleted with the message")
     story: Story | None = Field(None, description="Instagram: the story mentioned or replied to (issue 17)")
     # Rich replies (issue 13): quoted replies, a failed reply's retries, and choices (an in-channel survey's buttons).
     quoted: dict | None = Field(None, description="the message it quotes, as it was: {'id', 'direction', 'text', "

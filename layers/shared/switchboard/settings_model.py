@@ -32,6 +32,9 @@ class Settings(BaseModel):
     inbound_queue_url_env: str | None = Field(None, alias="INBOUND_QUEUE_URL")
     outbound_queue_url_env: str | None = Field(None, alias="OUTBOUND_QUEUE_URL")
     media_bucket_env: str | None = Field(None, alias="MEDIA_BUCKET")
+    # issue 17: voicemail transcripts. Amazon Transcribe job names start with it (switchboard-<stage>-), and the
+    # template's EventBridge rule takes only those jobs' state changes: both from one !Sub.
+    transcribe_job_prefix_env: str | None = Field(None, alias="TRANSCRIBE_JOB_PREFIX")
     channel: str = Field("", alias="CHANNEL", description="the webhook function's own channel")
 
     # Provider endpoints are settings so that the local stack can point them at its sandbox.
@@ -200,3 +203,7 @@ class Settings(BaseModel):
     @property
     def media_bucket(self) -> str:
         return _required(self.media_bucket_env, "MEDIA_BUCKET")
+
+    @property
+    def transcribe_job_prefix(self) -> str:
+        return _required(self.transcribe_job_prefix_env, "TRANSCRIBE_JOB_PREFIX")

@@ -137,13 +137,16 @@ def test_a_recording_that_is_silent_or_failed_files_nothing():
     assert [e.reason for e in events if isinstance(e, IgnoredEvent)] == ["recording_absent"]
 
 
-def test_a_transcription_callback_carries_the_words():
-    params = {"CallSid": CALL, "RecordingSid": RECORDING, "TranscriptionSid": TRANSCRIPTION,
-              "TranscriptionStatus": "completed", "TranscriptionText": "Please call me back."}
-    [event] = VoiceChannel().parse(signed("/webhooks/voice/recording", params, CALLBACK_QUERY))
-    assert isinstance(event, InboundMessage)
-    assert (event.type, event.text, event.event_id) == ("transcript", "Please call me back.",
-                                                        f"transcript#{TRANSCRIPTION}")
+@pytest.mark.parametrize("query", [CALLBACK_QUERY, ""])
+def test_a_transcription_callback_of_twilios_is_acknowledged_and_ignored(query):
+    # Transcripts are Amazon Transcribe's: one that an earlier version's TwiML asked Twilio for stores nothing
+    params = recording_params(TranscriptionSid=TRANSCRIPTION, TranscriptionStatus="completed",
+                              TranscriptionText="Please call me back.")
+    channel = VoiceChannel()
+    events = channel.parse(signed("/webhooks/voice/recording", params, query))
+    assert [(type(e), e.reason) for e in events] == [(IgnoredEvent, "twilio_transcription")]
+    reply = channel.acknowledge(events)
+    assert reply.status == 200 and "<Hangup" not in reply.body
 
 
 @pytest.mark.parametrize("params", [
@@ -194,8 +197,8 @@ def test_in_business_hours_the_greeting_is_spoken_then_the_call_recorded(monkeyp
     callback = urlsplit(record.get("recordingStatusCallback") or "")
     assert f"{callback.scheme}://{callback.netloc}{callback.path}" == f"{PUBLIC}/webhooks/voice/recording"
     assert parse_qs(callback.query) == {"caller": [CALLER], "called": [CALLED]}
-    assert record.get("transcribe") == "true" and record.get("transcribeCallback") == record.get(
-        "recordingStatusCallback")
+    # Twilio is not asked to transcribe: Amazon Transcribe does, once the recording is in our bucket
+    assert record.get("transcribe") is None and record.get("transcribeCallback") is None
 
 
 def test_outside_business_hours_the_away_text_is_spoken_in_the_configured_language(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from typing import Any
@@ -40,7 +41,7 @@ from switchboard.api import search as search_routes  # contacts and search (issu
 from switchboard.api import templates as template_routes  # templates capability
 from switchboard.api import uploads as upload_routes  # rich replies: POST /api/uploads
 from switchboard.api.schemas import ErrorResponse, Health
-from switchboard.errors import Forbidden, SwitchboardError, TooManyRequests, Unauthorized
+from switchboard.errors import Forbidden, ProviderUnavailable, SwitchboardError, TooManyRequests, Unauthorized
 
 logger = Logger(child=True)
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -100,6 +101,8 @@ def domain_error(exc: SwitchboardError) -> Response:
     response = error(exc.status, exc.code, exc.message)
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, ProviderUnavailable) and exc.retry_after:  # the provider's own Retry-After, passed on
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 

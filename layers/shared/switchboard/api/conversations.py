@@ -102,7 +102,9 @@ def post_message(conversation_id: str, body: ReplyIn) -> Response[MessageOut]:
 @router.post("/api/conversations/<conversation_id>/messages/<message_id>/moderate",
              summary="Hide, unhide or delete a customer's comment (comment conversations)",
              responses={400: {"description": "not_a_comment: only a customer's comment can be moderated"},
-                        409: {"description": "moderation_failed: the provider refused; comment_deleted"}})
+                        409: {"description": "moderation_failed: the provider refused; comment_deleted"},
+                        502: {"description": "provider_unavailable: the provider could not be reached, failed or "
+                                             "did not answer in time; nothing was recorded: try again"}})
 def moderate(conversation_id: str, message_id: str, body: ModerateIn) -> MessageOut:
     from switchboard.services import comments
 

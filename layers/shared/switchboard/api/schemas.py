@@ -191,6 +191,10 @@ class MessageOut(ApiModel):
                                 "could not be made)")
     # issue 17: voicemail
     transcript: str | None = Field(None, description="voice: the voicemail's transcription, when there is one")
+    transcript_status: Literal["pending", "completed", "failed"] | None = Field(
+        None, description="voice: the voicemail's transcription (Amazon Transcribe): pending (the words follow, pushed "
+                          "as message.updated), completed (`transcript` holds the words; absent when nothing was "
+                          "said) or failed; null when it is not transcribed")
     story: StoryOut | None = Field(None, description="Instagram: the story this message mentions us in or replies "
                                    "to (its media, our copy, is also among the attachments)")
     # rich replies (issue 13): what it quotes, how often it was retried, the buttons it offered

@@ -156,7 +156,8 @@ def send(channel: MessengerChannel, request: SendRequest) -> SendResult:
         data = {}
     provider_id = _str(data.get(key))
     if not provider_id:  # accepted (2xx) without an id: a retry could post it twice
-        raise PermanentSendError("the Graph API accepted the reply without an id: delivery unknown")
+        raise PermanentSendError("the Graph API accepted the reply without an id: delivery unknown",
+                                 outcome_unknown=True)
     recipient = _str(data.get("recipient_id"))
     return SendResult(provider_message_id=provider_id, recipient_id=recipient)
 

@@ -130,12 +130,12 @@ def request(method: str, url: str, *, retries: bool = True, **kwargs: Any) -> An
         if repeatable:
             raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
         raise PermanentSendError("delivery outcome unknown: the provider did not answer in time; "
-                                 "check the conversation before sending again") from exc
+                                 "check the conversation before sending again", outcome_unknown=True) from exc
     except requests.ConnectionError as exc:
         if repeatable or _never_connected(exc):
             raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
         raise PermanentSendError("delivery outcome unknown: the connection broke after sending; "
-                                 "check the conversation before sending again") from exc
+                                 "check the conversation before sending again", outcome_unknown=True) from exc
     except requests.RequestException as exc:
         raise RetryableSendError(f"{type(exc).__name__} calling the provider") from exc
 

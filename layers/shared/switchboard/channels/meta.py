@@ -74,7 +74,8 @@ class MetaChannel(Channel):
         provider_id = _answer_id(response, id_path)
         if not provider_id:
             # Graph accepted the message (2xx): retrying could deliver it twice, so the outcome is reported instead.
-            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown")
+            raise PermanentSendError("the Graph API accepted the send without a message id: delivery unknown",
+                                     outcome_unknown=True)
         return SendResult(provider_message_id=provider_id)
 
     def graph_post(self, url: str, body: dict[str, Any], **options: Any) -> Any:

@@ -285,7 +285,7 @@ class SmsChannel(Channel):
                 return SendResult(provider_message_id=provider_id)
             # Twilio accepted the request (2xx): sending it again could deliver it twice, so the outcome is reported.
             raise PermanentSendError("Twilio accepted the send without a message sid: delivery unknown; "
-                                     "check the conversation before sending again")
+                                     "check the conversation before sending again", outcome_unknown=True)
         raise _send_error(response, answer)
 
     def files_problem(self, files: Any, recipient: str, *, inbox_id: str = "", past_window: bool = False) -> str | None:

@@ -747,7 +747,7 @@ class TelegramChannel(Channel):
                 return SendResult(provider_message_id=f"{prefix}{chat}:{message_id}")
             # Telegram said ok: sending it again could deliver it twice, so the outcome is reported instead.
             raise PermanentSendError(f"Telegram accepted the {what} without a message id: delivery unknown; "
-                                     "check the conversation before sending again")
+                                     "check the conversation before sending again", outcome_unknown=True)
         raise _send_error(response, answer)
 
     # -- indicators (issue 15): the bot (or the connected business) is typing ---------------------------

@@ -3,7 +3,11 @@
 Three requests reach `/webhooks/voice`: the incoming call (answered with TwiML that greets and records), the
 `<Record>` verb's action once the caller has spoken (answered with a hang-up), and the call's status callback (a
 completed call that left no recording becomes a missed-call entry). `/webhooks/voice/recording` takes the recording's
-status callback (the voicemail itself) and Twilio's transcription callback. Every request is signed as for SMS.
+status callback (the voicemail itself). Every request is signed as for SMS.
+
+Transcripts are Amazon Transcribe's (services/transcription.py): Twilio is not asked to transcribe. A transcription
+callback of Twilio's that still arrives (a call answered by an earlier version's TwiML, which asked for one) is
+acknowledged and ignored, so that Twilio neither retries it nor reports a failing webhook.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ TWIML_CONTENT_TYPE = "text/xml"
 # Reasons for the requests that are answered with TwiML but carry nothing to store.
 INCOMING_CALL = "incoming_call"
 RECORDED = "recorded"
+TWILIO_TRANSCRIPTION = "twilio_transcription"
 # A call that ended in one of these states without a recording is a missed call (an inbound call Twilio could not
 # connect to our TwiML, or one the caller hung up on before the beep).
 MISSED_STATES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -61,7 +66,8 @@ def identity(caller: str) -> str:
 
 def call_key(call_sid: str) -> str:
     """The dedupe key every event of one call claims first (services/voice.py): its first sight is the time of the
-    call's one message, whichever event (missed call, recording, transcript) comes first."""
+    call's one message, whichever event (missed call, recording) comes first; once processed, it leads to that
+    message (where the transcription's end finds it)."""
     return f"call#{call_sid}"
 
 
@@ -101,8 +107,8 @@ class VoiceChannel(Channel):
 
     @staticmethod
     def _caller(params: dict[str, list[str]], query: dict[str, str]) -> tuple[str, str]:
-        """The caller and the number called: the call's own parameters, or (recording and transcription callbacks,
-        which carry neither) the callback URL's, which we wrote into the TwiML and Twilio signed with the rest."""
+        """The caller and the number called: the call's own parameters, or (the recording callback, which carries
+        neither) the callback URL's, which we wrote into the TwiML and Twilio signed with the rest."""
         caller = _first(params, "From") or query.get("caller", "")
         called = _first(params, "To") or query.get("called", "")
         if not caller or not called:
@@ -118,18 +124,12 @@ class VoiceChannel(Channel):
 
     def _recording(self, request: WebhookRequest, params: dict[str, list[str]],
                    call_sid: str) -> InboundMessage | IgnoredEvent:
+        if _first(params, "TranscriptionSid"):  # Twilio's transcription: not asked for, not stored (see above)
+            return IgnoredEvent(channel="voice", reason=TWILIO_TRANSCRIPTION)
         caller, called = self._caller(params, request.query)
         common: dict[str, Any] = {"channel": "voice", "provider_message_id": call_sid, "inbox_id": called,
                                   "sender_id": caller, "identity": identity(caller),
                                   "timestamp": clock.now().timestamp()}
-        transcription = _first(params, "TranscriptionSid")
-        if transcription:  # Twilio's transcription callback: the voicemail's words, when it has them
-            if not SID.fullmatch(transcription):
-                raise MalformedPayload("bad TranscriptionSid")
-            if _first(params, "TranscriptionStatus").strip().lower() != "completed":
-                return IgnoredEvent(channel="voice", reason="transcription_failed")
-            return InboundMessage(**common, event_id=f"transcript#{transcription}", type="transcript",
-                                  text=_first(params, "TranscriptionText"))
         recording, url = _first(params, "RecordingSid"), _first(params, "RecordingUrl")
         if not SID.fullmatch(recording) or not url:
             raise MalformedPayload("a recording callback without RecordingSid or RecordingUrl")

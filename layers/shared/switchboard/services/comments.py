@@ -53,8 +53,8 @@ def thread(table: Table, event: InboundMessage, contact: Contact, expires_at: in
     ref = event.comment
     assert ref is not None
     pointer = keys.comment_thread(event.channel, event.inbox_id, ref.thread_id)
-    found = table.get(pointer)
-    conv = conversations.get(table, found["conversation_id"], consistent=True) if found else None
+    found = table.get(pointer)  # read once: a new thread's conversation is started from what was read here
+    conv = conversations.pointed(table, found)
     if conv is not None:
         return conv
     post = ref.post
@@ -65,8 +65,8 @@ def thread(table: Table, event: InboundMessage, contact: Contact, expires_at: in
                                            if v and not getattr(post, k)})
     extra = {"kind": "comment", "post": post.model_dump(mode="json", exclude_none=True),
              "comment_thread": ref.thread_id, "mention": ref.mention}
-    conv = conversations.active_for(table, event.channel, event.inbox_id, contact, event.sender_id, expires_at,
-                                    pointer=pointer, extra=extra)
+    conv = conversations.start_for(table, pointer, found, event.channel, event.inbox_id, contact, event.sender_id,
+                                   expires_at, extra)
     observability.count_by_channel("CommentThreadsOpened", conv.channel)
     return conv
 
@@ -141,6 +141,16 @@ def release_private(table: Table, conv: Conversation, comment_id: str, message_i
     conversations.release_private_reply(table, conv.channel, comment_id, message_id)
 
 
+def private_reply_failed(table: Table, conv: Conversation, message: Message, outcome_unknown: bool = False) -> None:
+    """A queued private reply failed for good: the provider refused it (or it never reached the provider), so the
+    comment's one private reply is still unused and its claim goes back (the agent can try again: a new private reply,
+    or Retry). When the outcome is unknown (it went out and no answer came) the claim stays: it may have arrived."""
+    if message.visibility != "private" or not message.comment_id or outcome_unknown:
+        return
+    conversations.release_private_reply(table, conv.channel, message.comment_id, message.id)
+    observability.count_by_reason("PrivateRepliesReleased", conv.channel, "send_failed")
+
+
 def after_private_reply(table: Table, conv: Conversation, message: Message, recipient_id: str | None) -> None:
     """The commenter's inbox id (Messenger's PSID) that the private reply reached: their answer comes from it, and
     continues as a normal conversation with the same contact (the comment's author: in a thread, not necessarily the
@@ -166,13 +176,7 @@ def moderate(table: Table, conv_id: str, message_id: str, action: str, agent: st
         raise BadRequest("only a customer's comment can be moderated", code="not_a_comment")
     if message.deleted_at is not None:
         raise Conflict("the comment was deleted", code="comment_deleted")
-    from switchboard.errors import SendError
-
-    try:
-        channel_comments.moderate(_channel(conv.channel), message.comment_id, action)
-    except SendError as exc:  # the provider refused, or could not be reached: nothing recorded
-        raise Conflict(f"the provider did not {action} the comment: {exc.message}", code="moderation_failed") \
-            from None
+    _moderate_at_provider(conv.channel, message.comment_id, action)
     record = {"action": action, "by": agent, "at": clock.iso(clock.now())}
     messages.set_moderation(table, message, action == "hide", record)
     message = message.model_copy(update={"hidden": action == "hide", "moderation": record})
@@ -186,3 +190,25 @@ def moderate(table: Table, conv_id: str, message_id: str, action: str, agent: st
         message = messages.get_message(table, conv.id, message.created_at, message.id) or message
     observability.count_by_reason("CommentsModerated", conv.channel, action)
     return message
+
+
+def _moderate_at_provider(channel: str, comment_id: str, action: str) -> None:
+    """The provider's hide, unhide or delete; nothing is recorded when it fails. A refusal (4xx) is a 409 the agent
+    reads; the provider out of reach, failing (5xx, 429) or not answering in time is a 502 the client tries again
+    (each action is idempotent at the provider: hiding twice, or deleting a deleted comment, changes nothing more)."""
+    from switchboard.errors import PermanentSendError, ProviderUnavailable, RetryableSendError
+
+    try:
+        channel_comments.moderate(_channel(channel), comment_id, action)
+    except RetryableSendError as exc:
+        observability.count_by_reason("ModerationsFailed", channel, "unavailable")
+        raise ProviderUnavailable(f"the provider could not be reached to {action} the comment ({exc.message}): "
+                                  "try again", retry_after=exc.retry_after) from None
+    except PermanentSendError as exc:
+        if exc.outcome_unknown:
+            observability.count_by_reason("ModerationsFailed", channel, "unavailable")
+            raise ProviderUnavailable(f"the provider did not answer in time to {action} the comment: try again") \
+                from None
+        observability.count_by_reason("ModerationsFailed", channel, "refused")
+        raise Conflict(f"the provider did not {action} the comment: {exc.message}", code="moderation_failed") \
+            from None

@@ -133,6 +133,12 @@ def message_updated(table: Table, conv_id: str, message_id: str, status: str) ->
                       "status": status})
 
 
+def transcript_changed(table: Table, conv_id: str, message_id: str, status: str) -> None:
+    """issue 17: a voicemail's transcription finished (completed or failed): the apps read the message again."""
+    to_agents(table, {"type": "message.updated", "conversation_id": conv_id, "message_id": message_id,
+                      "transcript": status})
+
+
 def files_stored(table: Table, conv: Conversation, message: Message) -> None:
     """A message's files are in our bucket now (after its message.created): the apps, and a web chat visitor whose
     own message it is, read it again to show them."""

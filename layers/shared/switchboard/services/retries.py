@@ -37,10 +37,20 @@ def retry(table: Table, conv_id: str, message_id: str) -> Message:
         raise Conflict("the reply window of this conversation has closed; the customer has to write first, or send "
                        "an approved template (GET /api/templates)", code="reply_window_closed")
     optouts.check_send(contacts.get(table, conv.contact_id), conv.channel)
+    private = message.visibility == "private" and bool(message.comment_id)
+    if private:  # issue 17: the comment's one private reply, claimed again (409 private_reply_sent if taken since)
+        from switchboard.services import comments
+
+        comments.claim_private(table, conv, str(message.comment_id), message.id)
     attempt = message.attempt + 1
-    queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
-                                    correlation_id=observability.correlation_id(), retry=attempt,
-                                    retry_requested_at=clock.iso(clock.now())))
+    try:
+        queue.send_outbound(OutboundJob(conversation_id=conv.id, message_id=message.id, created_at=message.created_at,
+                                        correlation_id=observability.correlation_id(), retry=attempt,
+                                        retry_requested_at=clock.iso(clock.now())))
+    except Exception:  # nothing queued: a 5xx, and the claim goes back as for a new reply (services/replies.py)
+        if private:
+            comments.release_private(table, conv, str(message.comment_id), message.id)
+        raise
     if not rich_replies.requeue_failed(table, message, attempt, fresh=bool(message.provider_message_id)):
         raise Conflict("this reply is being retried already", code="not_failed")
     observability.count("RepliesRetried")

@@ -148,6 +148,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
     except PermanentSendError as exc:
         observability.count("SendFailures")
         delivery.record_failed(table, message, exc.message)
+        _private_reply_failed(table, conv, message, exc.outcome_unknown)
         if exc.recipient_blocked:
             conversations.set_blocked(table, conv.id, True)
             if conv.channel == "sms":  # Twilio 21610: the customer replied STOP (templates capability)
@@ -160,6 +161,7 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
             # The queue would move the job to its DLQ next, leaving the reply "queued" for good: say it failed.
             observability.count("SendFailures")
             delivery.record_failed(table, message, f"gave up after {attempt} attempts: {exc.message}")
+            _private_reply_failed(table, conv, message)  # none of the attempts reached the provider
             return "failed"
         if exc.retry_after:
             _defer(table, message, exc.retry_after)
@@ -174,6 +176,14 @@ def send(job: OutboundJob, table: Table | None = None, attempt: int = 1) -> str:
         delivery.link_provider_message(table, message.model_copy(update={"provider_message_id": alias}))
     observability.count("RepliesSent")
     return "sent"
+
+
+def _private_reply_failed(table: Table, conv: Conversation, message: Message, outcome_unknown: bool = False) -> None:
+    """issue 17: a refused private reply gives the comment's one private reply back (recorded failed first)."""
+    if message.visibility == "private":
+        from switchboard.services import comments
+
+        comments.private_reply_failed(table, conv, message, outcome_unknown)
 
 
 def _retry_not_recorded(job: OutboundJob, message: Message) -> str:

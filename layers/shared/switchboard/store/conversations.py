@@ -88,31 +88,37 @@ def set_blocked(table: Table, conv_id: str, blocked: bool) -> None:
                  condition="attribute_exists(pk)")
 
 def active_for(table: Table, channel: str, inbox_id: str, contact: Contact, recipient: str,
-               expires_at: int | None = None, pointer: Key | None = None,
-               extra: dict[str, Any] | None = None) -> Conversation:
+               expires_at: int | None = None) -> Conversation:
     """The contact's current conversation in this inbox, started on first contact.
 
     The active pointer is the claim: of two first messages at once, one names the conversation. Whoever finds a
     pointer claimed moments ago without its conversation (the other delivery is still writing it, or stopped
     half-way) writes it itself, for the claimed id, so nothing waits and nothing is left half-done. A pointer whose
-    conversation is gone for longer (retention, expiry) is replaced by a new conversation, never a live one.
+    conversation is gone for longer (retention, expiry) is replaced by a new conversation, never a live one."""
+    pointer_key = keys.active_conversation(channel, inbox_id, contact.id)
+    found = table.get(pointer_key)
+    return pointed(table, found) or start_for(table, pointer_key, found, channel, inbox_id, contact, recipient,
+                                              expires_at)
 
-    `pointer`, `extra` (issue 17): a public comment thread's own pointer, and what its conversation item carries
-    (kind comment, the post)."""
-    pointer_key = pointer or keys.active_conversation(channel, inbox_id, contact.id)
-    pointer = table.get(pointer_key)
-    if pointer:
-        conv = get(table, pointer["conversation_id"], consistent=True)
-        if conv:
-            return conv
-        if clock.epoch() - int(pointer.get("claimed_at", 0)) < DANGLING_AFTER_SECONDS:
-            return _create(table, pointer["conversation_id"], channel, inbox_id, contact, recipient, expires_at,
-                           extra)
+
+def pointed(table: Table, found: dict[str, Any] | None) -> Conversation | None:
+    """The conversation a pointer item (as read) leads to, if it exists."""
+    return get(table, found["conversation_id"], consistent=True) if found else None
+
+
+def start_for(table: Table, pointer_key: Key, found: dict[str, Any] | None, channel: str, inbox_id: str,
+              contact: Contact, recipient: str, expires_at: int | None = None,
+              extra: dict[str, Any] | None = None) -> Conversation:
+    """active_for's second half, for a caller that has read the pointer (`found`, as read) and found no conversation
+    behind it: the one claimed moments ago, written now, or a new one claimed. `extra` (issue 17): what a comment
+    thread's conversation item carries (kind comment, the post), under the thread's own pointer."""
+    if found and clock.epoch() - int(found.get("claimed_at", 0)) < DANGLING_AFTER_SECONDS:
+        return _create(table, found["conversation_id"], channel, inbox_id, contact, recipient, expires_at, extra)
     conv_id = ids.new_id("cv_")
     try:
         table.put({**pointer_key, "type": "active_pointer", "conversation_id": conv_id, "claimed_at": clock.epoch()},
                   condition="attribute_not_exists(pk) OR conversation_id = :old",
-                  vals={":old": pointer["conversation_id"] if pointer else "-"})
+                  vals={":old": found["conversation_id"] if found else "-"})
     except ConditionFailed:
         winner = table.get(pointer_key, consistent=True)
         if winner is None:  # claimed and gone again (an erasure in between): the queue retries the message
@@ -294,17 +300,19 @@ def set_post(table: Table, conv_id: str, post: dict[str, Any]) -> None:
 
 
 def claim_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> bool:
-    """Meta allows one private reply per comment: False when one was claimed already."""
+    """Meta allows one private reply per comment: False when another message claimed it already (the same message
+    claiming again, an agent's retry of it, holds it)."""
     try:
         table.put({**keys.private_reply(channel, comment_id), "type": "private_reply", "message_id": message_id,
-                   "at": clock.iso(clock.now())}, condition="attribute_not_exists(pk)")
+                   "at": clock.iso(clock.now())}, condition="attribute_not_exists(pk) OR message_id = :m",
+                  vals={":m": message_id})
     except ConditionFailed:
         return False
     return True
 
 
 def release_private_reply(table: Table, channel: str, comment_id: str, message_id: str) -> None:
-    """A private reply that was never queued gives its claim back."""
+    """A private reply that was never queued, or that the provider refused, gives its claim back (only its own)."""
     try:
         table.delete(keys.private_reply(channel, comment_id), condition="message_id = :m", vals={":m": message_id})
     except ConditionFailed:

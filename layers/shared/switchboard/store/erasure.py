@@ -73,6 +73,8 @@ def delete_conversation(table: Table, conv_id: str, counts: Counts,
             objects += [a["upload_key"] for a in item.get("attachments", []) if a.get("upload_key")]  # not copied yet
             if item.get("raw_ref"):
                 objects.append(item["raw_ref"])
+            if item.get("transcript_ref"):  # issue 17: a voicemail's transcription output (Amazon Transcribe's JSON)
+                objects.append(item["transcript_ref"])
             for part_id in set((item.get("sent_parts") or {}).values()) - {item.get("provider_message_id")}:
                 extra_keys.append(keys.provider_message(item["channel"], part_id))  # a reply's other parts (files)
             if item.get("direction") == "outbound" and item.get("provider_message_id"):

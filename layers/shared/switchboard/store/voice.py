@@ -1,4 +1,5 @@
-"""Voicemail (issue 17): a call's one message, turned from a missed call into a voicemail, and its transcript."""
+"""Voicemail (issue 17): a call's one message, turned from a missed call into a voicemail, and its transcription
+(started once, finished once)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,31 @@ def make_voicemail(table: Table, missed: Message, voicemail: Message) -> bool:
     return True
 
 
-def set_transcript(table: Table, conv_id: str, created_at: str, msg_id: str, transcript: str) -> bool:
-    """Record the voicemail's transcript once (a later callback with the same words changes nothing). False when
-    the message is not there (erased, or not stored yet) or already has one."""
+def start_transcript(table: Table, conv_id: str, created_at: str, msg_id: str, ref: str) -> bool:
+    """Record that the voicemail is being transcribed, and where the output will be (`ref`, deleted with the message),
+    before the job starts. False when the message is gone (erased), unsent, or its transcription was recorded already
+    (another delivery of the recording starts the job)."""
     try:
-        table.update(keys.message(conv_id, created_at, msg_id), "SET transcript = :t", vals={":t": transcript},
-                     condition="attribute_exists(pk) AND attribute_not_exists(transcript)"
-                               " AND attribute_not_exists(deleted_at)")
+        table.update(keys.message(conv_id, created_at, msg_id), "SET transcript_status = :pending, transcript_ref = :r",
+                     vals={":pending": "pending", ":r": ref},
+                     condition="attribute_exists(pk) AND attribute_not_exists(deleted_at)"
+                               " AND attribute_not_exists(transcript_status) AND attribute_not_exists(transcript)")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def finish_transcript(table: Table, conv_id: str, created_at: str, msg_id: str, status: str,
+                      transcript: str | None) -> bool:
+    """The transcription's outcome (`status` completed, with its words when something was said, or failed), recorded
+    once: False when the message is gone (erased) or unsent, or the outcome is there already (a redelivered event)."""
+    update, vals = "SET transcript_status = :s", {":s": status, ":pending": "pending"}
+    if transcript:
+        update, vals = update + ", transcript = :t", vals | {":t": transcript}
+    try:
+        table.update(keys.message(conv_id, created_at, msg_id), update, vals=vals,
+                     condition="attribute_exists(pk) AND attribute_not_exists(deleted_at)"
+                               " AND transcript_status = :pending")
     except ConditionFailed:
         return False
     return True

@@ -1,0 +1,21 @@
+"""Amazon Transcribe's job state changes (EventBridge rule "Transcribe Job State Change", this stage's jobs): a
+voicemail's transcript joins its message, once; a failed job is recorded."""
+
+from aws_lambda_powertools import Logger
+
+from switchboard import observability
+from switchboard.models import TranscriptionJobChange
+from switchboard.services import transcription
+from switchboard.store.table import Table
+
+logger = Logger()
+
+
+@observability.traced
+@observability.flush
+@logger.inject_lambda_context
+def handler(event, context):
+    change = TranscriptionJobChange.model_validate(event.get("detail") or {})
+    outcome = transcription.finished(Table(), change.job_name, change.status)
+    logger.info("transcription job ended", extra={"job": change.job_name, "status": change.status, "outcome": outcome})
+    return {"outcome": outcome}
