@@ -323,3 +323,35 @@ def test_retention_deletes_a_comment_thread_and_its_post_picture(stack):
                                      created=int(clock.now().timestamp())))
     (again,) = comment_conversations(stack)
     assert again["id"] != conv["id"]
+
+
+def test_a_commenter_who_wrote_to_the_page_before_is_one_contact_after_the_private_reply(stack):
+    c1 = f"{POST_ID}_{uuid.uuid4().hex[:6]}"
+    # Given a customer wrote to the Page in Messenger before (their PSID is a contact already)
+    post(stack, "messenger", {"id": PAGE, "time": now_ms(), "messaging": [
+        from_customer(f"PSID-{c1}", message={"mid": f"m_{uuid.uuid4().hex}", "text": "hello"})]})
+    (dm,) = [c for c in stack.http("GET", "/api/conversations", role="agent").json()["items"] if c["kind"] == "message"]
+    # and then comments under a post, under the id Facebook gives commenters: a contact of its own
+    post(stack, "messenger", comment(c1, user="FBUSERC"))
+    (conv,) = comment_conversations(stack)
+    assert conv["contact"]["id"] != dm["contact"]["id"]
+    # When the agent answers privately and Meta says the reply reached that PSID
+    assert reply(stack, conv["id"], visibility="private").status == 202
+    stack.drain("SenderFunction")
+    # Then the two are one contact: the Messenger one, which the comment thread now belongs to, found by both ids
+    assert detail(stack, conv["id"])["contact"]["id"] == dm["contact"]["id"]
+    assert stack.http("GET", f"/api/contacts/{conv['contact']['id']}", role="agent").status == 404
+    # and a rerun of the send step (an SQS redelivery) merges nothing twice and fails nothing
+    from switchboard.services import comments
+    from switchboard.store import conversations, rich_replies
+    from switchboard.store.table import Table
+
+    table = Table()
+    moved = conversations.require(table, conv["id"])
+    sent = next(m for m in messages(stack, conv["id"]) if m["direction"] == "outbound")
+    message = rich_replies.find_message(table, conv["id"], sent["id"])
+    assert message is not None
+    comments.after_private_reply(table, moved, message, f"PSID-{c1}")
+    assert detail(stack, conv["id"])["contact"]["id"] == dm["contact"]["id"]
+    post(stack, "messenger", comment(f"{c1}_2", "and another", user="FBUSERC", parent=c1))
+    assert detail(stack, conv["id"])["contact"]["id"] == dm["contact"]["id"]

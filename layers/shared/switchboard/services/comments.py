@@ -154,15 +154,25 @@ def private_reply_failed(table: Table, conv: Conversation, message: Message, out
 def after_private_reply(table: Table, conv: Conversation, message: Message, recipient_id: str | None) -> None:
     """The commenter's inbox id (Messenger's PSID) that the private reply reached: their answer comes from it, and
     continues as a normal conversation with the same contact (the comment's author: in a thread, not necessarily the
-    conversation's first commenter)."""
+    conversation's first commenter). A commenter who had written to the Page before has a contact by that id already:
+    Meta has just said the two are one person, so the comment's contact is merged into it (audited, as an agent's
+    merge is), and the comment thread and the inbox conversation share one contact."""
     if not recipient_id or recipient_id == message.comment_from:
         return  # nothing reached, or the same id in the inbox as on the comment (Instagram): nothing to link
     author = contacts.find(table, f"{conv.channel}:{message.comment_from}") if message.comment_from else None
+    author_id = author.id if author else conv.contact_id
+    identity = f"{conv.channel}:{recipient_id}"
     try:
-        contacts.add_identity(table, author.id if author else conv.contact_id, f"{conv.channel}:{recipient_id}",
-                              conv.channel, recipient_id)
-    except Conflict:  # the customer had written to the Page before: that contact stays theirs (merge to join)
-        observability.count_by_reason("EventsIgnored", conv.channel, "private_reply_identity_taken")
+        contacts.add_identity(table, author_id, identity, conv.channel, recipient_id)
+    except Conflict:  # the customer had written to the Page before, as a contact of their own
+        owner = contacts.find(table, identity)
+        if owner is None or owner.id == author_id:
+            return  # gone meanwhile (erased), or joined by a rerun of this very step
+        from switchboard.services import contacts as contact_service
+        from switchboard.services.workflow import AUTOMATION
+
+        contact_service.merge(table, owner.id, author_id, actor=f"{AUTOMATION}:private_reply")
+        observability.count_by_reason("ContactsMerged", conv.channel, "private_reply")
 
 
 # -- moderation ----------------------------------------------------------------------------------------------------
