@@ -101,11 +101,11 @@ def item_size(item: dict[str, Any] | None) -> int:
     return sum(len(k.encode()) + attribute_size(v) for k, v in (item or {}).items())
 
 
+TABLE_KEYS = ("pk", "sk")
+
+
 def _key_of(item_or_key: dict[str, Any]) -> dict[str, Any]:
     return {k: item_or_key[k] for k in TABLE_KEYS}
-
-
-TABLE_KEYS = ("pk", "sk")
 
 
 @dataclass(frozen=True)
