@@ -344,6 +344,20 @@ def test_ttl_backstop_on_conversations_and_messages_and_expired_items_read_as_go
     assert conversations(stack) == []
 
 
+def test_messages_of_one_day_leave_the_conversations_backstop_as_it_was(stack):
+    # Every write of a UTC day sets the same backstop: a customer's next message that day does not change the
+    # conversation's expires_at, so CreatedIndex (which projects it, not the activity) is not written again.
+    clock.advance(86400 - clock.epoch() % 86400 + 3600)  # 01:00 UTC: the next ten minutes are the same day
+    conv = customer_writes(stack, "ttl.day.1", "first of the day", sender="15557770126")
+    before = next(i for i in stack.items(f"CONV#{conv['id']}") if i["sk"] == "META")
+    clock.advance(600)
+    customer_writes(stack, "ttl.day.2", "ten minutes later", sender="15557770126")
+    items = stack.items(f"CONV#{conv['id']}")
+    after = next(i for i in items if i["sk"] == "META")
+    assert after["updated_at"] > before["updated_at"] and after["expires_at"] == before["expires_at"]
+    assert {i["expires_at"] for i in items if i["sk"].startswith("MSG#")} == {before["expires_at"]}
+
+
 def test_raising_retention_moves_the_ttl_backstops_out_so_nothing_expires_before_the_new_policy(stack):
     settings(stack, {"retention": {"default_days": 10, "channels": {"whatsapp": 10}}})
     conv = customer_writes(stack, "ttl.2", "keep me longer", sender="15557770124")

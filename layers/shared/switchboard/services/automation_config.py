@@ -86,8 +86,11 @@ def backstop_expiry(table: Table, channel: Channel, start: float) -> int:
 
 
 def backstop_after(days: int, start: float) -> int:
-    """The TTL backstop of an item written at `start` under a retention of `days`."""
-    return int(start) + (2 * days + GRACE_DAYS) * 86400
+    """The TTL backstop of an item written at `start` under a retention of `days`, rounded up to the end of its UTC
+    day (less than a day later than the exact time, against a grace of GRACE_DAYS): every write of one day sets the
+    same value, so a conversation's messages of that day leave its `expires_at` as it was, and the indexes that
+    project it without the activity (CreatedIndex) are not written again for each message."""
+    return -(-(int(start) + (2 * days + GRACE_DAYS) * 86400) // 86400) * 86400
 
 
 def forget() -> None:
