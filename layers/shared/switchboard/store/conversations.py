@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeIs
 
 from switchboard import clock, ids
 from switchboard.errors import NotFound, RetryableSendError
+from switchboard.parallel import parallel
 from switchboard.store import due, keys, metrics, queue, reports
 from switchboard.store.keys import Key
 from switchboard.store.table import ConditionFailed, Table
@@ -149,9 +150,12 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         if existing:
             return existing
         raise RetryableSendError("the conversation changed while it was being created: retry shortly") from None
-    metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1, "status_open": 1})
     created = _conversation(item)
-    reports.opened(table, created)  # reports: counted by channel, inbox and (not yet known) source
+    # Counted once (this call's put made it): the day's metrics, and the reports by channel, inbox and (not yet known)
+    # source, side by side (neither raises), not one round trip after another ahead of the customer's message.
+    parallel(lambda count: count(), [
+        lambda: metrics.record(table, now[:10], {"conversations": 1, f"channel_{channel}": 1, "status_open": 1}),
+        lambda: reports.opened(table, created)])
     return created
 
 def _update_conversation(table: Table, conv_id: str, expression: str, vals: dict[str, Any],
