@@ -140,9 +140,10 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         **keys.created_keys(now, conv_id),  # reports: CreatedIndex, the conversation export by creation day
         **(extra or {}),  # issue 17: a comment thread's kind, post and thread id
     }
-    table.put({**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
-               "conversation_id": conv_id, "channel": channel, "created_at": now})
-    table.put(due.retention_entry(conv_id, channel, contact.id, now))
+    # The contact's link to it and its retention entry (one request), then the conversation item itself.
+    table.batch_put([{**keys.contact_conversation(contact.id, conv_id), "type": "contact_conversation",
+                      "conversation_id": conv_id, "channel": channel, "created_at": now},
+                     due.retention_entry(conv_id, channel, contact.id, now)])
     try:
         table.put(item, condition="attribute_not_exists(pk)")
     except ConditionFailed:  # the other delivery wrote it first: theirs stands
