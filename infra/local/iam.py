@@ -251,6 +251,57 @@ def _scoped_request_classes() -> tuple[type, type]:
     return Scoped, ScopedS3
 
 
+# -- API Gateway's @connections API (the local stack serves it: infra/local/websocket.py) ------------------------------
+class Refused(Exception):
+    """What API Gateway answers a call it does not authorize: (HTTP status, x-amzn-ErrorType, message)."""
+
+    def __init__(self, status: int, error: str, message: str):
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def _execute_api_request_class() -> type:
+    from moto.iam.access_control import IAMRequest
+
+    class ExecuteApiRequest(IAMRequest):
+        """A SigV4-signed call to an IAM-authorized API Gateway API, checked as moto checks its own services."""
+
+        def check_action_permitted(self, resource: str) -> None:
+            self._resource = resource
+            super().check_action_permitted(resource)
+
+        def _raise_access_denied(self) -> None:
+            message = _denial_message(self._access_key.arn, self._action, self._resource)
+            log.warning("AccessDenied: %s: %s", _who(self._access_key.arn), message)
+            raise Refused(403, "AccessDeniedException", message)
+
+        def _raise_invalid_access_key(self, reason: str) -> None:
+            raise Refused(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+
+        def _raise_signature_does_not_match(self) -> None:
+            raise Refused(403, "InvalidSignatureException", "The request signature we calculated does not match the "
+                          "signature you provided.")
+
+    return ExecuteApiRequest
+
+
+def authorize_execute_api(method: str, target: str, headers: Any, body: bytes, resource: str) -> Refused | None:
+    """API Gateway's IAM check of one request (`target`: its path and query, as signed): a SigV4 signature by a key
+    moto knows (a function's role session), then `execute-api:ManageConnections` (the @connections API's only
+    action) on `resource`, `arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/@connections/<id>`.
+    None when allowed; the refusal otherwise (a denial is logged in AWS's words, as the other services' are)."""
+    if "Authorization" not in headers or "Credential=" not in str(headers["Authorization"]):
+        return Refused(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    try:
+        request = _execute_api_request_class()(account_id=_account(), method=method, path=target, data={}, body=body,
+                                               headers=headers, action="ManageConnections")
+        request.check_signature()
+        request.check_action_permitted(resource)
+    except Refused as refused:
+        return refused
+    return None
+
+
 def _auth_active() -> bool:
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin

@@ -242,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_local/iam" and self.command == "GET":
             self._json(200, stack.iam_status())
         elif path.startswith(WS_MANAGEMENT_PREFIX):  # issue 15: the WebSocket API's @connections API
-            status, headers, data = stack.ws.manage(self.command, path, body)
+            status, headers, data = stack.ws.manage(self.command, path, body, self.headers, self.path)
             self._send(status, data, headers)
         else:
             self._json(404, {"error": {"code": "not_found", "message": "no such local control"}})

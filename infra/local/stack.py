@@ -206,6 +206,7 @@ class LocalStack:
         resolver.parameters["FrontendOrigin"] = self.base_url
         resolver.parameters["WebchatAllowedOrigins"] = os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "")
         resources.create_all(template, resolver, clients)
+        self.ws.bind(template, resolver)  # issue 15: the WebSocket API and stage its roles' statements name
         boto3.client("sesv2").create_email_identity(EmailIdentity=LOCAL_SENDER.split("@", 1)[1])
         functions = load_functions(self.template_path.parent, template, resolver)
         if self.enforcing:

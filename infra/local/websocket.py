@@ -8,7 +8,10 @@
 - Each text frame is the `$default` route's event; a close (or a dropped socket) is `$disconnect`.
 - The @connections management API the functions push through is served at `/_local/ws/@connections/{id}`
   (`WEBSOCKET_MANAGEMENT_URL`): POST sends a text frame, GET describes, DELETE closes; an unknown connection is a
-  410 GoneException, as API Gateway answers.
+  410 GoneException, as API Gateway answers. With the roles enforced (infra/local/iam.py), each call is authorized as
+  API Gateway authorizes it: the caller's SigV4 signature, then `execute-api:ManageConnections` on
+  `arn:aws:execute-api:<region>:<account>:<WebSocketApi>/<stage>/<METHOD>/@connections/<id>` (the API and stage the
+  template's roles name); a function whose role lacks it gets 403 AccessDeniedException, and the denial is logged.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from infra.local import auth
+from infra.local import auth, iam
 
 if TYPE_CHECKING:
     from http.server import BaseHTTPRequestHandler
@@ -68,16 +71,36 @@ class Hub:
 
     def __init__(self, stack: LocalStack):
         self.stack = stack
+        self.api_id, self.stage = "local", "local"  # the template's, once the stack has resolved it (`bind`)
+        self.region, self.account = "us-east-1", "123456789012"
         self.connections: dict[str, Connection] = {}
         # Connections whose $connect is running: the function has listed them already, so a push may come before
         # the handshake is answered. API Gateway delivers it once the connection is up; so does this: kept, then sent.
         self.pending: dict[str, list[bytes]] = {}
         self.lock = threading.Lock()
 
+    def bind(self, template: dict[str, Any], resolver: Any) -> None:
+        """The template's WebSocket API and its stage, as the roles' statements name them (`${WebSocketApi}/${Stage}`)."""
+        self.region, self.account = resolver.region, resolver.account
+        for name, resource in (template.get("Resources") or {}).items():
+            props = resource.get("Properties") or {}
+            if resource.get("Type") == "AWS::ApiGatewayV2::Api" and props.get("ProtocolType") == "WEBSOCKET":
+                self.api_id = str(resolver.ref(name))
+                stages = [r.get("Properties") or {} for r in template["Resources"].values()
+                          if r.get("Type") == "AWS::ApiGatewayV2::Stage"
+                          and (r.get("Properties") or {}).get("ApiId") == {"Ref": name}]
+                if stages:
+                    self.stage = str(resolver.resolve(stages[0].get("StageName")))
+                return
+
+    def _arn(self, method: str, connection_id: str) -> str:
+        return (f"arn:aws:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}/{method}/@connections/"
+                f"{connection_id}")
+
     # -- the client's side ----------------------------------------------------------------------------------------
     def _event(self, route: str, connection_id: str, **extra: Any) -> dict[str, Any]:
         context = {"routeKey": route, "eventType": {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(
-            route, "MESSAGE"), "connectionId": connection_id, "stage": "local", "apiId": "local",
+            route, "MESSAGE"), "connectionId": connection_id, "stage": self.stage, "apiId": self.api_id,
             "domainName": "127.0.0.1", "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
             **extra.pop("context", {})}
         return {"requestContext": context, "isBase64Encoded": False, **extra}
@@ -177,12 +200,20 @@ class Hub:
                 handler.connection.sendall(data)
 
     # -- the @connections management API ---------------------------------------------------------------------------
-    def manage(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body) for `{method} /_local/ws/@connections/{id}`."""
+    def manage(self, method: str, path: str, body: bytes, headers: Any = None,
+               target: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) for `{method} /_local/ws/@connections/{id}` (`headers` and `target`, the path and
+        query as sent: what the caller signed)."""
         rest = unquote(path[len(MANAGEMENT_PREFIX):])
         if not rest.startswith("@connections/"):
             return 404, {}, b'{"message": "Not Found"}'
         connection_id = rest[len("@connections/"):]
+        if self.stack.enforcing:  # API Gateway authorizes before it looks the connection up
+            refused = iam.authorize_execute_api(method, target or path, headers or {}, body,
+                                                self._arn(method, connection_id))
+            if refused is not None:
+                return refused.status, {"x-amzn-ErrorType": refused.error}, json.dumps(
+                    {"message": refused.message}).encode()
         with self.lock:
             conn = self.connections.get(connection_id)
             if conn is None and connection_id in self.pending and method == "POST" and len(body) <= MAX_FRAME:

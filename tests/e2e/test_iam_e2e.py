@@ -38,6 +38,19 @@ def narrowed(tmp_path_factory):
         yield stack
 
 
+@pytest.fixture(scope="module")
+def without_push(tmp_path_factory):
+    """The stack on a copy of template.yaml whose processor may not post to the WebSocket API's @connections."""
+    root = tmp_path_factory.mktemp("without-push")
+    template = load(ROOT / "template.yaml")
+    without_statement(template, "ProcessorRole", "PushToApps")
+    (root / "template.yaml").write_text(json.dumps(template))
+    for folder in ("functions", "layers"):
+        (root / folder).symlink_to(ROOT / folder)
+    with running_stack(LOCAL_TEMPLATE=str(root / "template.yaml")) as stack:
+        yield stack
+
+
 def telegram_update(text: str) -> tuple[bytes, dict[str, str]]:
     chat = int(uuid.uuid4().hex[:8], 16)
     update = {"update_id": chat, "message": {"message_id": 1, "from": {"id": chat, "is_bot": False, "first_name": "Ilze"},
@@ -84,22 +97,56 @@ def test_a_processor_whose_role_may_not_touch_the_table_processes_nothing(narrow
     assert not [c for c in narrowed.conversations() if c["channel"] == "telegram"]
 
 
+def test_a_processor_whose_role_may_not_post_to_connections_stores_the_message_but_its_push_is_refused(without_push):
+    from tests.e2e.test_live_e2e import agent_socket, next_event, no_event
+
+    s = without_push
+    with agent_socket(s, "ann@example.com") as ws:
+        start = s.log_size()
+        sender = "3713" + str(uuid.uuid4().int)[:7]
+        wamid = f"wamid.{uuid.uuid4().hex}"
+        # When a customer writes
+        assert s.post_meta("whatsapp", wa_payload(wa_message(wamid, sender=sender), sender=sender)).status == 200
+        conv = s.wait_for(lambda: next((c for c in s.conversations() if c["channel"] == "whatsapp"), None))
+        # Then the message is stored all the same, but API Gateway (here, the stack) refused the processor's push
+        assert conv, "the message was not processed"
+        (line, *_) = s.wait_for(lambda: [d for d in denials(s, start) if "ProcessorFunction" in d], 10)
+        assert "is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:" in line
+        assert "/POST/@connections/" in line
+        no_event(ws, lambda e: e.get("type") == "message.created" and e.get("conversation_id") == conv["id"]
+                 and e.get("direction") == "inbound", wait=2)
+        # while a function whose role keeps the statement still reaches the app (an agent's note: the agent API)
+        assert s.api("POST", f"/api/conversations/{conv['id']}/notes", {"text": "seen"}).status == 201
+        next_event(ws, lambda e: e.get("type") == "message.created" and e.get("conversation_id") == conv["id"]
+                   and e.get("note"), timeout=10)
+    assert not [d for d in denials(s, start) if "AgentApiFunction" in d]
+
+
 def test_the_templates_own_roles_allow_every_call_of_a_message_in_and_a_reply_out(local_stack):
+    from tests.e2e.test_live_e2e import agent_socket, every_event
+
     s = local_stack
     status = s.request("GET", "/_local/iam").json()
     assert status["enforced"] is True
     assert status["roles"]["ProcessorFunction"].endswith(":role/switchboard-local-ProcessorRole")
-    start = s.log_size()
-    text = f"sveiki {uuid.uuid4().hex[:8]}"
-    body, headers = telegram_update(text)
-    assert s.request("POST", "/webhooks/telegram", body, headers).status == 200
+    with agent_socket(s, "iam@example.com") as ws:  # so that every function that pushes posts to @connections
+        start = s.log_size()
+        text = f"sveiki {uuid.uuid4().hex[:8]}"
+        body, headers = telegram_update(text)
+        assert s.request("POST", "/webhooks/telegram", body, headers).status == 200
 
-    def landed():
-        return next((c for c in s.conversations() if c["channel"] == "telegram"
-                     and any(m["text"] == text for m in s.messages(c["id"]))), None)
+        def landed():
+            return next((c for c in s.conversations() if c["channel"] == "telegram"
+                         and any(m["text"] == text for m in s.messages(c["id"]))), None)
 
-    conv = s.wait_for(landed)
-    assert conv, "the message was not processed"
-    assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": "labdien"}).status == 202
-    assert s.wait_for(lambda: any(m["text"] == "labdien" and m["status"] == "sent" for m in s.messages(conv["id"])))
+        conv = s.wait_for(landed)
+        assert conv, "the message was not processed"
+        assert s.api("POST", f"/api/conversations/{conv['id']}/messages", {"text": "labdien"}).status == 202
+        assert s.wait_for(lambda: any(m["text"] == "labdien" and m["status"] == "sent"
+                                      for m in s.messages(conv["id"])))
+        every_event(ws, lambda e: e.get("type") == "message.created" and e.get("conversation_id") == conv["id"]
+                    and e.get("direction") == "inbound",  # the processor's
+                    lambda e: e.get("type") == "message.created" and e.get("conversation_id") == conv["id"]
+                    and e.get("direction") == "outbound",  # the agent API's
+                    lambda e: e.get("type") == "message.updated" and e.get("conversation_id") == conv["id"])  # sender
     assert denials(s, start) == []

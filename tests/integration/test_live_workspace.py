@@ -142,3 +142,84 @@ def test_an_sla_warning_notifies_the_assignee_once_even_when_its_mail_is_retried
     assert timers(stack)["sla_done"] == 1
     warnings = [n for n in notes_of(stack, "agent@example.com")["items"] if n["type"] == "sla_warning"]
     assert [n["conversation_id"] for n in warnings] == [conv["id"]]  # once, though the timer ran twice
+
+
+# -- erasure and retention forget web chat visitors' connections ------------------------------------------------------
+WS_API = "https://ws1.execute-api.us-east-1.amazonaws.com/local"  # moto's @connections API stands in for API Gateway
+
+
+def visitor_socket(stack, connection_id: str, token: str) -> None:
+    event = {"requestContext": {"routeKey": "$connect", "connectionId": connection_id},
+             "queryStringParameters": {"visitor_token": token}}
+    assert stack.functions["WebSocketFunction"].invoke(event)["statusCode"] == 200
+
+
+def posted() -> dict:
+    """What moto's @connections API was sent, by connection (a DeleteConnection forgets the connection)."""
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return {c: bytes(conn.data) for c, conn in
+            apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].connections.items()}
+
+
+def web_chat_conversation(stack, text: str = "hello"):
+    from switchboard.services import webchat
+    from tests.integration.test_webchat import visitor
+
+    session, me = visitor()
+    webchat.post_message(me, {"client_message_id": f"c-{time.time_ns()}", "text": text})
+    stack.drain("ProcessorFunction")
+    (conv,) = [c for c in conversations_of(stack) if c["channel"] == "webchat"]
+    return session, conv
+
+
+def conversations_of(stack) -> list[dict]:
+    return api(stack, "GET", "/api/conversations").json()["items"]
+
+
+def test_erasing_a_contact_forgets_and_closes_their_visitors_connections_and_no_later_push_reaches_them(
+        stack, settings_env):
+    from switchboard.models import Message
+    from switchboard.services import push
+    from switchboard.store import conversations
+    from switchboard.store.table import Table
+
+    settings_env(WEBSOCKET_MANAGEMENT_URL=WS_API)
+    session, conv = web_chat_conversation(stack)
+    # Given the visitor's widget connected (two browser tabs), and a reply that reached it
+    visitor_socket(stack, "c_visitor1", session["token"])
+    visitor_socket(stack, "c_visitor2", session["token"])
+    assert len(stack.items("WSCONN#")) == 4  # each connection's listing and pointer
+    assert api(stack, "POST", f"/api/conversations/{conv['id']}/messages", {"text": "Hi!"}).status == 202
+    stack.drain("SenderFunction")
+    assert b'"message.created"' in posted()["c_visitor1"]
+    before = conversations.get(Table(), conv["id"])
+    # When an admin erases the contact
+    r = stack.http("DELETE", f"/api/contacts/{conv['contact']['id']}", role="admin")
+    assert r.status == 200, r
+    assert r.json()["erased"]["connections"] == 2
+    # Then the connection items are gone, and each socket was closed (moto forgets a deleted connection)
+    assert stack.items("WSCONN#") == []
+    assert posted() == {}
+    # and a later push about that conversation (work still in flight) reaches no one
+    assert before is not None
+    late = Message(id="m_late", conversation_id=conv["id"], direction="outbound", channel="webchat",
+                   created_at=clock.iso(clock.now()), status="queued", text="x")
+    push.message_created(Table(), before, late)
+    push.to_visitor(Table(), before.recipient, {"type": "typing", "conversation_id": conv["id"]})
+    assert posted() == {}
+
+
+def test_retention_forgets_the_visitors_connections_with_the_contact(stack, settings_env):
+    from switchboard.services import lifecycle
+
+    settings_env(WEBSOCKET_MANAGEMENT_URL=WS_API)
+    session, _ = web_chat_conversation(stack)
+    visitor_socket(stack, "c_visitor3", session["token"])
+    assert len(stack.items("WSCONN#VISITOR#")) == 1
+    clock.advance(400 * 86400)  # past every retention (the connection's own TTL too: TTL deletion lags by days)
+    counts = lifecycle.run_retention()
+    assert counts["contacts"] == 1 and counts["connections"] == 1
+    assert stack.items("WSCONN#") == []
+    assert posted() == {}

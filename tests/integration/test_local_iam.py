@@ -71,6 +71,18 @@ EXPECTED = [
     ("AgentApiFunction", "erase a transcript (multi-object delete)", True),
     ("RetentionFunction", "erase a transcript (multi-object delete)", True),
     ("SesEventsFunction", "erase a transcript (multi-object delete)", False),
+    # issue 15: API Gateway's @connections API, served by the local stack, authorizes as API Gateway does
+    ("ProcessorFunction", "post to a connection", True),
+    ("ProcessorFunction", "close a connection", False),
+    ("ProcessorFunction", "post to a connection, body changed after signing", False),
+    ("SurveyFunction", "post to a connection", True),  # an in-channel survey's question is a message
+    ("TranscriptsFunction", "post to a connection", True),  # issue 17: the open conversation shows the transcript
+    ("AgentApiFunction", "close a connection", True),  # erasure disconnects the contact's web chat visitors
+    ("RetentionFunction", "close a connection", True),
+    ("RetentionFunction", "post to a connection", False),
+    ("WhatsAppWebhookFunction", "post to a connection", False),
+    ("nobody", "an unsigned post to a connection", False),
+    ("nobody", "an unknown key to @connections", False),
 ]
 
 
@@ -94,6 +106,17 @@ def test_a_denial_answers_as_the_service_does_and_is_logged_in_aws_words(probe):
     assert probe["outcomes"]["WhatsAppWebhookFunction: enqueue outbound"]["code"] == "AccessDenied"
     assert probe["outcomes"]["nobody: an unknown access key"]["code"] == "InvalidClientTokenId"
     assert probe["outcomes"]["nobody: an unknown key to DynamoDB"]["code"] == "UnrecognizedClientException"
+    assert probe["outcomes"]["RetentionFunction: post to a connection"]["code"] == "AccessDeniedException"
+    assert probe["outcomes"]["nobody: an unsigned post to a connection"]["code"] == "MissingAuthenticationTokenException"
+    assert probe["outcomes"]["nobody: an unknown key to @connections"]["code"] == "UnrecognizedClientException"
+    assert probe["outcomes"]["ProcessorFunction: post to a connection, body changed after signing"]["code"] \
+        == "InvalidSignatureException"
+    line = next(line for line in probe["log"] if "execute-api:ManageConnections" in line)
+    assert line.startswith("AccessDenied: ProcessorFunction (role switchboard-local-ProcessorRole): User: "
+                           "arn:aws:sts::123456789012:assumed-role/switchboard-local-ProcessorRole/ProcessorFunction "
+                           "is not authorized to perform: execute-api:ManageConnections on resource: "
+                           "arn:aws:execute-api:us-east-1:123456789012:local-WebSocketApi/dev/DELETE/@connections/c_1 "
+                           "because no identity-based policy allows the execute-api:ManageConnections action"), line
     line = next(line for line in probe["log"] if "dynamodb:GetItem" in line)
     assert line.startswith("AccessDenied: WhatsAppWebhookFunction (role switchboard-local-WhatsAppWebhookRole): User: "
                            "arn:aws:sts::123456789012:assumed-role/switchboard-local-WhatsAppWebhookRole/"
@@ -304,8 +327,73 @@ def _run() -> dict[str, Any]:
     case("nobody", "an unknown key to DynamoDB", lambda _: client(
         "dynamodb", iam.Credentials("AKIAUNKNOWN", "x")).get_item(TableName=table, Key=key))
     case("nobody", "an anonymous request for media", lambda _: fetch(f"{endpoint}/{bucket}/media/c1/m1/a.png"))
+    _connections_cases(template, resolver, case)
     server.stop()
     return {"outcomes": outcomes, "log": lines}
+
+
+def _connections_cases(template: dict[str, Any], resolver: Any, case: Any) -> None:
+    """The stack's @connections API (its HTTP front and hub, no stack behind them): allowed means API Gateway's
+    answer for a connection that is not open (410), refused means 403."""
+    import threading
+    import types
+
+    import boto3
+    from botocore.config import Config
+
+    from infra.local import iam
+    from infra.local.server import serve
+    from infra.local.websocket import Hub
+
+    hub = Hub(types.SimpleNamespace(enforcing=True))  # type: ignore[arg-type]
+    hub.bind(template, resolver)
+    front = serve(types.SimpleNamespace(ws=hub), 0)  # type: ignore[arg-type]
+    threading.Thread(target=front.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{front.server_address[1]}/_local/ws"
+
+    def manage(operation: str, tamper: bool = False) -> Any:
+        def call(credentials: iam.Credentials) -> None:
+            client = boto3.client("apigatewaymanagementapi", endpoint_url=url, region_name="us-east-1",
+                                  config=Config(retries={"max_attempts": 1}), **credentials.client_arguments())
+            if tamper:
+                def change(request: Any, **_: Any) -> None:
+                    request.body = b'{"type":"other"}'
+                    request.headers["Content-Length"] = str(len(request.body))
+                client.meta.events.register("before-send", change)
+            try:
+                if operation == "post":
+                    client.post_to_connection(ConnectionId="c_1", Data=b'{"type":"x"}')
+                else:
+                    client.delete_connection(ConnectionId="c_1")
+            except client.exceptions.GoneException:
+                return  # authorized; the connection is not open
+        return call
+
+    def unsigned(_c: Any) -> None:
+        import requests
+        from botocore.exceptions import ClientError
+
+        reply = requests.post(f"{url}/@connections/c_1", data=b"{}", timeout=10)
+        raise ClientError({"Error": {"Code": reply.headers.get("x-amzn-ErrorType") or str(reply.status_code)}},
+                          "PostToConnection")
+
+    try:
+        for function, name, call in (
+                ("ProcessorFunction", "post to a connection", manage("post")),
+                ("ProcessorFunction", "close a connection", manage("delete")),
+                ("ProcessorFunction", "post to a connection, body changed after signing", manage("post", tamper=True)),
+                ("SurveyFunction", "post to a connection", manage("post")),
+                ("TranscriptsFunction", "post to a connection", manage("post")),
+                ("AgentApiFunction", "close a connection", manage("delete")),
+                ("RetentionFunction", "close a connection", manage("delete")),
+                ("RetentionFunction", "post to a connection", manage("post")),
+                ("WhatsAppWebhookFunction", "post to a connection", manage("post"))):
+            case(function, name, call)
+        case("nobody", "an unsigned post to a connection", unsigned)
+        case("nobody", "an unknown key to @connections", lambda _: manage("post")(iam.Credentials("AKIAUNKNOWN", "x")))
+    finally:
+        front.shutdown()
+        front.server_close()
 
 
 if __name__ == "__main__":

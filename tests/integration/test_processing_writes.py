@@ -148,3 +148,39 @@ def test_a_conversation_claimed_but_not_written_is_completed_by_the_next_deliver
     (again,) = conversations(stack)
     assert again["id"] == conv["id"]  # the claimed conversation, written at once, not a second one
     assert [m["text"] for m in messages(stack, again["id"])] == ["first", "second"]
+
+
+# -- the processor files a whole batch before any message's follow-up (issue 15: push latency) -----------------------
+def test_a_batch_is_shown_before_its_follow_ups_and_a_failed_follow_up_fails_only_its_record(stack, monkeypatch):
+    from switchboard.services import push, search
+
+    order: list[str] = []
+    shown, indexed = push.message_created, search.on_inbound
+    monkeypatch.setattr(push, "message_created", lambda table, conv, message: (
+        order.append(f"shown {message.text}"), shown(table, conv, message))[-1])
+
+    failures = [1]
+
+    def index(table, conv, contact, message, event):
+        order.append(f"followed {message.text}")
+        if message.text == "second" and failures:
+            failures.pop()
+            raise ServiceUnavailable("DynamoDB failed")  # once: this record comes back, the others are done
+        return indexed(table, conv, contact, message, event)
+
+    monkeypatch.setattr(search, "on_inbound", index)
+    for n, text in enumerate(("first", "second", "third")):
+        sender = f"1555000270{n}"
+        post(stack, wa_payload(wa_message(f"wamid.batch.{n}", sender=sender, text=text), sender=sender))
+    source = stack.source("ProcessorFunction")
+    assert source.poll_once() == 3  # one batch of three
+    # every message was shown before the slower work of any of them, and that work ran in the batch's order
+    assert order == ["shown first", "shown second", "shown third", "followed first", "followed second",
+                     "followed third"]
+    # the failed follow-up's record came back (and only it): its redelivery finishes its work, shown again
+    order.clear()
+    clock.advance(5)
+    assert stack.drain("ProcessorFunction") == 1
+    assert order == ["shown second", "followed second"]
+    assert sorted(m["text"] for c in conversations(stack) for m in messages(stack, c["id"])) == \
+        ["first", "second", "third"]

@@ -32,6 +32,12 @@ class FakeTable:
     def delete(self, key: dict[str, str], **kwargs: Any) -> None:
         self.deleted.append(key)
 
+    def batch_delete(self, keys: list[dict[str, str]]) -> int:
+        if self.fail:
+            raise ServiceUnavailable("DynamoDB failed")
+        self.deleted += keys
+        return len(keys)
+
 
 class FakeClient:
     class exceptions:
@@ -47,6 +53,13 @@ class FakeClient:
         if ConnectionId in self.broken:
             raise TimeoutError("read timeout")
         self.posted.append((ConnectionId, Data))
+
+    def delete_connection(self, ConnectionId: str) -> None:
+        if ConnectionId in self.gone:
+            raise self.exceptions.GoneException()
+        if ConnectionId in self.broken:
+            raise TimeoutError("read timeout")
+        self.posted.append((ConnectionId, b"<closed>"))
 
 
 def connection(cid: str, agent: str = "ann@example.com") -> dict[str, Any]:
@@ -108,6 +121,36 @@ def test_a_failing_store_or_api_never_fails_the_caller(client, monkeypatch):
 def test_without_a_websocket_api_nothing_is_read(settings_env):
     settings_env(WEBSOCKET_MANAGEMENT_URL="")
     push.message_created(FakeTable([], fail=True), conversation(), message())  # type: ignore[arg-type]
+
+
+def test_disconnecting_visitors_forgets_every_connection_then_closes_each_a_failed_close_is_only_counted(client):
+    listed = [{"pk": "WSCONN#VISITOR#v_1", "sk": c, "connection_id": c, "expires_at": 1}  # expired ones too
+              for c in ("c_ok", "c_gone", "c_broken")]
+    table = FakeTable(listed)
+    assert push.disconnect_visitors(table, ["v_1", "v_1"]) == 3  # type: ignore[arg-type]
+    assert {"pk": "WSCONN#VISITOR#v_1", "sk": "c_broken"} in table.deleted
+    assert {"pk": "WSCONN#c_gone", "sk": "WSCONN"} in table.deleted and len(table.deleted) == 6
+    assert client.posted == [("c_ok", b"<closed>")]
+
+
+def test_disconnecting_visitors_raises_when_the_store_fails_so_the_erasure_is_retried(client):
+    with pytest.raises(ServiceUnavailable):
+        push.disconnect_visitors(FakeTable([], fail=True), ["v_1"])  # type: ignore[arg-type]
+    assert client.posted == []
+
+
+def test_the_visitors_a_web_chat_conversation_names():
+    from switchboard.services import webchat
+
+    items = [{"pk": "CONV#cv_1", "sk": "META", "channel": "webchat", "recipient": "v_new"},
+             {"pk": "CONV#cv_1", "sk": "MSG#1", "channel": "webchat", "direction": "inbound",
+              "provider_message_id": "v_old:c-0000001"},
+             {"pk": "CONV#cv_1", "sk": "MSG#2", "channel": "webchat", "direction": "inbound",
+              "provider_message_id": "v_new:c-0000002"},
+             {"pk": "CONV#cv_1", "sk": "MSG#3", "channel": "webchat", "direction": "outbound",
+              "provider_message_id": "x:y"}]
+    assert webchat.visitors_in(items) == ["v_new", "v_old"]
+    assert webchat.visitors_in([{**items[0], "channel": "whatsapp"}]) == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ def run_retention(table: Table | None = None) -> dict[str, int]:
     table = table or Table()
     current = load_settings(table)
     policy = current.retention
-    counts = erasure.Counts(extra={"read": 0, "rescheduled": 0})
+    counts = erasure.Counts(extra={"read": 0, "rescheduled": 0, "connections": 0})
     now = clock.now()
     for channel in CHANNELS:
         days = policy.channels.get(channel, policy.default_days)
@@ -117,7 +118,22 @@ def _expire(table: Table, entry: dict[str, Any], cutoff: str, counts: erasure.Co
         return
     contact_id = erasure.delete_conversation(table, entry["conversation_id"], counts, items) or entry.get("contact_id")
     if contact_id and not erasure.contact_has_conversations(table, contact_id):
-        erasure.delete_contact(table, contact_id, counts)
+        identities = erasure.delete_contact(table, contact_id, counts)
+        # The contact is gone: so are their web chat visitors' connections (a widget still open reconnects afresh).
+        counts.extra["connections"] += _disconnect(table, _visitors(identities), [items])
+
+
+def _visitors(identities: list[dict[str, Any]]) -> list[str]:
+    """A contact's web chat visitor ids, as their identities name them."""
+    return [str(i["address"]) for i in identities if i.get("channel") == "webchat" and i.get("address")]
+
+
+def _disconnect(table: Table, visitors: list[str], partitions: Iterable[list[dict[str, Any]]]) -> int:
+    """Forget and close the connections of these visitors and of every visitor the conversations name."""
+    from switchboard.services import push, webchat
+
+    named = [v for items in partitions for v in webchat.visitors_in(items)]
+    return push.disconnect_visitors(table, [*visitors, *named])
 
 
 def export_contact(table: Table, contact_id: str) -> dict[str, Any]:
@@ -151,11 +167,14 @@ def erase_contact(table: Table, contact_id: str) -> dict[str, int]:
         raise NotFound(f"contact {contact_id} not found")
     _, identities, conversation_ids = contacts.related(table, contact_id)
     counts = erasure.Counts()
+    partitions = {conv_id: erasure.conversation_items(table, conv_id) for conv_id in conversation_ids}
+    visitors = _visitors(identities)
+    # Their web chat widgets first, so that nothing this erasure does (or work still in flight) reaches them.
+    counts.extra["connections"] = _disconnect(table, visitors, partitions.values())
     # Rich replies: files uploaded for their conversations (or by them in web chat) that no message used yet.
-    visitors = [str(i.get("address") or "") for i in identities if i.get("channel") == "webchat"]
-    counts.objects += uploads.erase_unused(conversation_ids, [v for v in visitors if v])
-    for conv_id in conversation_ids:
-        erasure.delete_conversation(table, conv_id, counts)
+    counts.objects += uploads.erase_unused(conversation_ids, visitors)
+    for conv_id, items in partitions.items():
+        erasure.delete_conversation(table, conv_id, counts, items)
     erasure.delete_contact(table, contact_id, counts)
     result = counts.as_dict()
     audit(table, "erasure", result)  # no id, no name: nothing that identifies the person

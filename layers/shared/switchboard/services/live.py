@@ -17,10 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def customer_message(table: Table, conv: Conversation, message: Message) -> None:
-    """Notification first and required (stored under the message's own id: a redelivery writes the same one), then
-    the push, which never fails."""
-    notifications.customer_replied(table, conv, message, required=True)
+    """The push first (it never fails), so that the apps show the stored message without waiting for the assignee's
+    notification (its write and its own push); then the notification, required (stored under the message's own id:
+    a redelivery writes the same one, and pushes the message again, which the apps take as a refetch)."""
     push.message_created(table, conv, message)
+    notifications.customer_replied(table, conv, message, required=True)
 
 
 def files_stored(table: Table, conv: Conversation, message: Message, count: int) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from switchboard import clock, ids, observability
@@ -49,13 +51,34 @@ class Outcome:
     result: str
     conversation_id: str | None = None
     inbox: str | None = None  # an ignored event's inbox id (issue 14), for the log line
+    # What is left to do once the event is shown (a customer's message: stored and pushed), when deferred.
+    follow_up: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
-def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int = 1) -> Outcome:
-    """`attempt` is the queue's receive count: some failures are given up on after a few."""
+def process(envelope: InboundEnvelope, table: Table | None = None, attempt: int = 1, *,
+            defer_follow_up: bool = False) -> Outcome:
+    """`attempt` is the queue's receive count: some failures are given up on after a few.
+
+    `defer_follow_up`: return once a customer's message is stored and pushed to the apps, with the rest of its work
+    as the outcome's `follow_up` (the processor files every message of its batch before any follow-up, so that the
+    agents see the batch's last message without waiting for the automated replies, rules, media downloads and
+    indexing of all the others). A follow-up may then run after a later message of the same conversation was
+    stored: the order concurrent deliveries of a standard queue give anyway. Otherwise all of it is done here."""
+    outcome = _process(envelope, table or Table(), attempt)
+    return outcome if defer_follow_up else completed(outcome)
+
+
+def completed(outcome: Outcome) -> Outcome:
+    """The outcome once its follow-up (if any) has run."""
+    if outcome.follow_up is not None:
+        outcome.follow_up()
+        outcome.follow_up = None
+    return outcome
+
+
+def _process(envelope: InboundEnvelope, table: Table, attempt: int) -> Outcome:
     from switchboard.models import ContactEvent, StatusUpdate
 
-    table = table or Table()
     event = envelope.event
     if isinstance(event, StatusUpdate):
         return _receipt(table, event, envelope, attempt)
@@ -236,7 +259,20 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     received_at = clock.iso(clock.now())
     also = sla.customer_message(table, conv, received_at)  # issue 14: SLA due times (their timers are put first)
     stored = messages.store_inbound(table, conv, message, received_at, event.sender_id, also=also)
-    live.customer_message(table, conv, message)  # issue 15: the assignee's notification (retried), the apps' push
+    live.customer_message(table, conv, message)  # issue 15: the apps' push, then the assignee's notification
+    follow_up = partial(_after_stored, table, event, attempt, conv, contact, message, stored=stored,
+                        new_conversation=new_conversation, previous_inbound=previous_inbound, waiting=waiting,
+                        status_before=status_before)
+    return Outcome("stored" if stored else "duplicate", conv.id, follow_up=follow_up)
+
+
+def _after_stored(table: Table, event: InboundMessage, attempt: int, conv: Conversation, contact: Contact,
+                  message: Message, *, stored: bool, new_conversation: bool, previous_inbound: str | None,
+                  waiting: bool, status_before: str) -> None:
+    """A customer's message is stored and shown: the rest of its work (threading, reopening, events for other
+    systems, automated replies, rules, its files, the search index), then the mark that it was processed."""
+    from switchboard.models import dedupe_id
+
     if event.message_ref:  # email: replies name this message; the thread continues in this conversation
         conversations.record_thread(table, conv, message, event.message_ref, event.thread_refs, event.subject)
     if stored and conv.status == "resolved":
@@ -262,7 +298,6 @@ def _message(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
     live.files_stored(table, conv, message, media.store_pending(table, message, attempt))  # issue 15: shown stored
     search.on_inbound(table, conv, contact, message, event)  # its new words, the contact's terms and activity
     markers.mark_processed(table, event.channel, dedupe_id(event), conv.id, message.created_at, message.id)
-    return Outcome("stored" if stored else "duplicate", conv.id)
 
 
 def _automatic_reply(table: Table, event: InboundMessage, attempt: int = 1) -> Outcome:
@@ -310,7 +345,7 @@ def _edit(table: Table, event: InboundMessage, envelope: InboundEnvelope, attemp
         # the message itself, so that a late original is a duplicate of it and does not undo the edit.
         kept = event.model_copy(update={"edited": False})
         outcome = _echo(table, kept, attempt) if event.echo else _message(table, kept, attempt)
-        return Outcome("edit_kept", outcome.conversation_id)
+        return Outcome("edit_kept", outcome.conversation_id, follow_up=outcome.follow_up)
     conv_id = original["conversation_id"]
     changed = messages.edit_message(table, conv_id, original["message_created_at"], original["message_id"],
                                          event.text, event.timestamp)

@@ -11,7 +11,10 @@ a refetch, not a wrong screen. Who hears what:
 A push never delays or fails the work that caused it by more than its short timeouts: every failure (DynamoDB,
 API Gateway, a bug) is logged with ids and counted (`PushFailed`, EMF), and the caller goes on. A connection API
 Gateway reports gone (410) is forgotten (`PushGone`). Fan-out: one Query of the agents' connections and one
-PostToConnection per connection, side by side (switchboard.parallel)."""
+PostToConnection per connection, side by side (switchboard.parallel).
+
+Erasing a contact (or retention deleting one) disconnects their web chat visitors: their connection items are
+deleted, so that no later event finds them, and each socket is closed (DeleteConnection)."""
 
 from __future__ import annotations
 
@@ -87,6 +90,32 @@ def send(table: Table, targets: list[dict[str, Any]], event: dict[str, Any]) -> 
     if counts["failed"]:
         observability.count("PushFailed", counts["failed"])
     return counts
+
+
+def _close(connection_id: str) -> str:
+    client = _client()
+    try:
+        client.delete_connection(ConnectionId=connection_id)
+    except client.exceptions.GoneException:
+        return "gone"
+    except Exception:  # the socket stays open, but nothing lists it any more: no event reaches it, its TTL ends it
+        logger.warning("closing a connection failed", exc_info=True, extra={"connection_id": connection_id})
+        return "failed"
+    return "closed"
+
+
+def disconnect_visitors(table: Table, visitor_ids: list[str]) -> int:
+    """Forget every connection of these web chat visitors (raises if the store fails: the erasure or retention run
+    is retried), then close them (best effort, counted). Returns how many were forgotten."""
+    from switchboard.parallel import parallel
+
+    forgotten = [c for visitor_id in dict.fromkeys(visitor_ids) for c in connections.remove_visitor(table, visitor_id)]
+    if forgotten and enabled():
+        outcomes = parallel(_close, forgotten)
+        for outcome, metric in (("closed", "VisitorsDisconnected"), ("failed", "PushFailed")):
+            if outcomes.count(outcome):
+                observability.count(metric, outcomes.count(outcome))
+    return len(forgotten)
 
 
 # -- what the code calls where things happen --------------------------------------------------------------------------

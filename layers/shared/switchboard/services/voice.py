@@ -58,7 +58,8 @@ def process(table: Table, event: InboundMessage, envelope: InboundEnvelope, atte
                                   clock.epoch() + get_settings().dedupe_ttl_seconds)
     seen = (first or {}).get("received_at") or envelope.received_at
     event = event.model_copy(update={"timestamp": clock.parse_iso(seen).timestamp()})
-    outcome = processing._message(table, event, attempt)  # contact, conversation, message, events, media
+    # contact, conversation, message, events, media: all done before the call's own steps, which read them
+    outcome = processing.completed(processing._message(table, event, attempt))
     conv_id = outcome.conversation_id
     if conv_id is None:
         return outcome

@@ -23,6 +23,7 @@ from switchboard.store import contacts, conversations, markers, messages
 from switchboard.store.table import Table
 
 DEFAULT_WIDGET = "default"
+VISITOR_SEPARATOR = ":"  # a visitor's message has the provider id `<visitor id>:<client message id>`
 
 
 def start_session(origin: str | None, body: dict[str, Any], source_ip: str | None = None) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def post_message(visitor: Visitor, body: dict[str, Any], source_ip: str | None =
     if payload is not None and (not isinstance(payload, str) or not 1 <= len(payload) <= 64
                                 or not _token_like(payload)):
         raise BadRequest("payload must be a button's id (1 to 64 printable ASCII characters)", code="invalid_message")
-    provider_id = f"{visitor.visitor_id}:{client_id}"
+    provider_id = f"{visitor.visitor_id}{VISITOR_SEPARATOR}{client_id}"
     try:
         files = uploads.visitor_attachments(visitor, upload_ids) if upload_ids else []
     except BadRequest as exc:
@@ -153,3 +154,17 @@ def create_upload(visitor: Visitor, body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("filename, content_type and size (bytes) are required", code="invalid_upload")
     grant = uploads.grant_for_visitor(visitor, filename, mime_type, size)
     return {"upload_id": grant.upload_id, "url": grant.url, "fields": grant.fields}
+
+
+# -- erasure and retention ---------------------------------------------------------------------------------------------
+def visitors_in(items: list[dict[str, Any]]) -> list[str]:
+    """The web chat visitors a conversation's items name: whom it was last written from (its recipient) and who wrote
+    each of its customer messages (from other browsers, perhaps, under one vouched email)."""
+    from switchboard.store import keys
+
+    webchat = [i for i in items if i.get("channel") == "webchat"]
+    found = [str(i["recipient"]) for i in webchat if i["sk"] == keys.META and i.get("recipient")]
+    found += [str(i["provider_message_id"]).partition(VISITOR_SEPARATOR)[0] for i in webchat
+              if i["sk"].startswith(keys.MSG_PREFIX) and i.get("direction") == "inbound"
+              and VISITOR_SEPARATOR in str(i.get("provider_message_id") or "")]
+    return list(dict.fromkeys(found))

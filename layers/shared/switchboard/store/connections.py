@@ -1,7 +1,8 @@
 """WebSocket connections (issue 15, the live workspace): agents' in one partition (every agent's app hears about
 every conversation), a web chat visitor's under their visitor id, and each connection's own pointer item so that
 $disconnect (which knows only the connection id) finds its listing. Every item carries a TTL: API Gateway closes a
-connection after two hours at most, and a $disconnect that never ran leaves nothing behind for long."""
+connection after two hours at most, and a $disconnect that never ran leaves nothing behind for long. A visitor's are
+also deleted with the contact they belong to (erasure, retention): one Query of their partition finds them."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def remove(table: Table, connection_id: str, partition: str | None = None) -> No
     if partition:
         table.delete(keys.ws_listing(partition, connection_id))
     table.delete(keys.ws_connection(connection_id))
+
+
+def remove_visitor(table: Table, visitor_id: str) -> list[str]:
+    """Forget every connection of a web chat visitor, live or expired (TTL deletion lags): their listings and each
+    one's pointer. Returns the connection ids (for the caller to close them)."""
+    listed = table.query_all("pk = :pk", {":pk": keys.ws_visitor_pk(visitor_id)}, consistent=True)
+    ids = [str(i["sk"]) for i in listed]
+    table.batch_delete([keys.ws_listing(keys.ws_visitor_pk(visitor_id), c) for c in ids]
+                       + [keys.ws_connection(c) for c in ids])
+    return ids
 
 
 def _listed(table: Table, partition: str) -> list[dict[str, Any]]:

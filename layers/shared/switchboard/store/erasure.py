@@ -126,8 +126,9 @@ def contact_has_conversations(table: Table, contact_id: str) -> bool:
     return bool(items)
 
 
-def delete_contact(table: Table, contact_id: str, counts: Counts) -> None:
-    """The contact's profile and identities (their conversations must be gone first)."""
+def delete_contact(table: Table, contact_id: str, counts: Counts) -> list[dict[str, Any]]:
+    """The contact's profile and identities (their conversations must be gone first). Returns the identities it held
+    (`{"identity", "channel", "address"}`), for what else goes with them (web chat visitors' connections)."""
     items = _partition(table, keys.contact_pk(contact_id))
     identity_keys = [keys.identity(i["identity"]) for i in items if i["sk"].startswith("IDENTITY#")]
     for key in identity_keys:  # only if it still points at this contact (a merge may have moved it)
@@ -142,3 +143,4 @@ def delete_contact(table: Table, contact_id: str, counts: Counts) -> None:
                                                    if i["sk"] != "PROFILE"] + profile)
     if profile:
         counts.contacts += 1
+    return [{k: i.get(k) for k in ("identity", "channel", "address")} for i in items if i["sk"].startswith("IDENTITY#")]

@@ -108,11 +108,12 @@ def record(table: Table, day: str, dimension: str, counts: dict[str, dict[str, i
 
 
 def record_all(table: Table, day: str, dims: Mapping[str, Iterable[str]], counters: dict[str, int]) -> None:
-    """The same counters for every key of every dimension in `dims` ({"agents": ["a@x"], "labels": [...]})."""
-    for dimension, found in dims.items():
-        wanted = {k: counters for k in dict.fromkeys(found) if k}
-        if wanted:
-            record(table, day, dimension, wanted)
+    """The same counters for every key of every dimension in `dims` ({"agents": ["a@x"], "labels": [...]}): one
+    UpdateItem per dimension, side by side (independent items, and `record` never raises)."""
+    from switchboard.parallel import parallel
+
+    updates = [(dimension, {k: counters for k in dict.fromkeys(found) if k}) for dimension, found in dims.items()]
+    parallel(lambda update: record(table, day, *update), [u for u in updates if u[1]])
 
 
 # -- the events counted -----------------------------------------------------------------------------------------------
