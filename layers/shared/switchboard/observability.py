@@ -22,7 +22,10 @@ def _metrics() -> Any:
 
 
 def forget() -> None:
-    """Tests: the next metric, tracer and logger read their namespace and service from the environment again."""
+    """Tests: the next metric, tracer and logger read their namespace and service from the environment again, and
+    no metric one test recorded outside a handler is published by the next test's flush (Powertools keeps one set
+    for every Metrics instance)."""
+    _metrics().clear_metrics()
     _metrics.cache_clear()
     _tracer.cache_clear()
     _logger.cache_clear()
