@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -23,14 +25,14 @@ def without_statement(template: dict, role: str, sid: str) -> None:
     statements[:] = kept
 
 
-@pytest.fixture(scope="module")
-def narrowed(tmp_path_factory):
-    """The stack on a copy of template.yaml whose WhatsApp webhook may not enqueue and whose processor may not
-    touch the table (the copy sits beside links to the code, which SAM reads relative to the template)."""
-    root = tmp_path_factory.mktemp("narrowed")
+@contextmanager
+def stack_without(tmp_path_factory, name: str, *statements: tuple[str, str]) -> Iterator[LocalStack]:
+    """The local stack on a copy of template.yaml without these (role, Sid) statements (the copy sits beside links
+    to the code, which SAM reads relative to the template)."""
+    root = tmp_path_factory.mktemp(name)
     template = load(ROOT / "template.yaml")  # intrinsics in their long form: JSON is YAML too
-    without_statement(template, "WhatsAppWebhookRole", "Enqueue")
-    without_statement(template, "ProcessorRole", "Store")
+    for role, sid in statements:
+        without_statement(template, role, sid)
     (root / "template.yaml").write_text(json.dumps(template))
     for folder in ("functions", "layers"):
         (root / folder).symlink_to(ROOT / folder)
@@ -39,15 +41,18 @@ def narrowed(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def narrowed(tmp_path_factory):
+    """The stack on a copy of template.yaml whose WhatsApp webhook may not enqueue and whose processor may not
+    touch the table (the copy sits beside links to the code, which SAM reads relative to the template)."""
+    with stack_without(tmp_path_factory, "narrowed", ("WhatsAppWebhookRole", "Enqueue"), ("ProcessorRole", "Store")) \
+            as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
 def without_push(tmp_path_factory):
     """The stack on a copy of template.yaml whose processor may not post to the WebSocket API's @connections."""
-    root = tmp_path_factory.mktemp("without-push")
-    template = load(ROOT / "template.yaml")
-    without_statement(template, "ProcessorRole", "PushToApps")
-    (root / "template.yaml").write_text(json.dumps(template))
-    for folder in ("functions", "layers"):
-        (root / folder).symlink_to(ROOT / folder)
-    with running_stack(LOCAL_TEMPLATE=str(root / "template.yaml")) as stack:
+    with stack_without(tmp_path_factory, "without-push", ("ProcessorRole", "PushToApps")) as stack:
         yield stack
 
 
