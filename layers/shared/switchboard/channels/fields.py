@@ -35,15 +35,22 @@ def storable(value: str) -> str:
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
-def coordinate(value: Any, limit: float) -> float | None:
-    """A finite degree within ±limit (NaN and infinities parse as JSON but serialize as null)."""
+def number(value: Any) -> float | None:
+    """A JSON number, or a string of one, as a finite float (NaN and infinities parse as JSON but serialize as null);
+    None for anything else (booleans too)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        number = float(value)
+        parsed = float(value)
     except (ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) and -limit <= number <= limit else None
+    return parsed if math.isfinite(parsed) else None
+
+
+def coordinate(value: Any, limit: float) -> float | None:
+    """A finite degree within ±limit."""
+    degree = number(value)
+    return degree if degree is not None and -limit <= degree <= limit else None
 
 
 def read_capped(response: Any, limit: int) -> bytes:
@@ -59,12 +66,7 @@ def read_capped(response: Any, limit: int) -> bytes:
 
 def meta_seconds(value: Any) -> float | None:
     """A Meta time as unix seconds: milliseconds (seconds tolerated, as some test webhooks send). None unless plausible."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        ts = float(value)
-    except (ValueError, OverflowError):
-        return None
-    if ts > 1e11:
+    ts = number(value)
+    if ts is not None and ts > 1e11:
         ts /= 1000
-    return ts if 0 < ts < 1e11 else None
+    return ts if ts is not None and 0 < ts < 1e11 else None

@@ -26,6 +26,7 @@ from switchboard.channels.fields import as_dict as _dict
 from switchboard.channels.fields import as_list as _list
 from switchboard.channels.fields import as_str as _str
 from switchboard.channels.fields import coordinate as _coordinate
+from switchboard.channels.fields import number as _number
 from switchboard.channels.meta import MetaChannel
 from switchboard.errors import MalformedPayload, MediaError, PermanentSendError, RetryableSendError
 from switchboard.models import (
@@ -92,13 +93,8 @@ def _timestamp(value: Any) -> float:
 
 def _epoch(value: Any) -> float | None:
     """A plausible unix time in seconds, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        ts = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return ts if 0 < ts < 1e11 else None
+    ts = _number(value)
+    return ts if ts is not None and 0 < ts < 1e11 else None
 
 
 def _location(body: dict[str, Any]) -> Location | None:
