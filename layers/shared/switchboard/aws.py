@@ -70,6 +70,11 @@ def websocket_management(endpoint: str, timeout: float) -> Any:
     return _session().client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
 
 
+def error_code(exc: Any) -> str:
+    """The AWS error code of a botocore ClientError ("NoSuchKey", "ConflictException", "404"...); "" when none."""
+    return str(exc.response.get("Error", {}).get("Code") or "")
+
+
 def reset() -> None:
     """Forget cached clients (tests that swap endpoints)."""
     _client.cache_clear()

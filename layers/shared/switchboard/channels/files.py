@@ -25,7 +25,7 @@ def read(file: OutboundFile) -> bytes:
         answer = aws.s3().get_object(Bucket=get_settings().media_bucket, Key=file.s3_key)
         return bytes(answer["Body"].read())
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = aws.error_code(exc)
         if code in ("NoSuchKey", "404", "NotFound"):
             raise PermanentSendError("the file is no longer stored (erased?): not sent") from None
         raise RetryableSendError(f"S3 could not read the file ({code or 'error'})") from None

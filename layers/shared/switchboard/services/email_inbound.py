@@ -163,7 +163,7 @@ def _set_aside(bucket: str, key: str, target: str) -> None:
     try:
         s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+        if aws.error_code(exc) not in ("NoSuchKey", "404"):
             raise ServiceUnavailable("S3 copy of the raw email failed") from exc
         return  # moved by an earlier attempt
     except BotoCoreError as exc:

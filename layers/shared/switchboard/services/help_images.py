@@ -109,7 +109,7 @@ def read_checked(key: str) -> tuple[bytes, str] | None:
         out = aws.s3().get_object(Bucket=get_settings().media_bucket, Key=key)
         body = out["Body"].read(get_settings().help_image_max_bytes + 1)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "AccessDenied"):
+        if aws.error_code(exc) in ("NoSuchKey", "404", "AccessDenied"):
             return None
         raise ServiceUnavailable("S3 GetObject failed") from exc
     except BotoCoreError as exc:

@@ -63,7 +63,7 @@ def _index(locale: str) -> list[dict[str, Any]]:
         entries = json.loads(out["Body"].read()).get("articles") or []
         etag = str(out.get("ETag", ""))
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = aws.error_code(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if cached and (code == "304" or status == 304):
             entries, etag = cached[2], cached[1]

@@ -78,7 +78,7 @@ def start(table: Table, message: Message, language: str) -> str | None:
             TranscriptionJobName=job_name(call_sid), Media={"MediaFileUri": f"s3://{bucket}/{recording.s3_key}"},
             OutputBucketName=bucket, OutputKey=key, **spoken)
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = aws.error_code(exc)
         if code == "ConflictException":  # this call's job exists: started by an earlier delivery
             return "started_already"
         if code in REFUSALS:
@@ -149,7 +149,7 @@ def _words(key: str) -> str | None:
     try:
         body = aws.s3().get_object(Bucket=get_settings().media_bucket, Key=key)["Body"].read()
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+        if aws.error_code(exc) in ("NoSuchKey", "404"):
             return None
         raise ServiceUnavailable("S3 get failed") from exc  # the event is delivered again (Lambda's retries)
     except BotoCoreError as exc:

@@ -153,7 +153,7 @@ def _head(key: str, upload_id: str) -> Upload | None:
     try:
         head = aws.s3().head_object(Bucket=get_settings().media_bucket, Key=key)
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = aws.error_code(exc)
         if code in ("404", "403", "NoSuchKey", "NotFound", "Forbidden", "AccessDenied"):
             return None
         raise ServiceUnavailable("S3 head failed") from exc
@@ -241,7 +241,7 @@ def copy_upload(source: str, target: str) -> bool:
         aws.s3().copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source},
                              MetadataDirective="COPY")
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404", "403", "AccessDenied"):
+        if aws.error_code(exc) in ("NoSuchKey", "404", "403", "AccessDenied"):
             return False
         raise ServiceUnavailable("S3 copy failed") from exc
     except BotoCoreError as exc:
