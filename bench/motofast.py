@@ -163,17 +163,37 @@ def sorted_partitions() -> Iterator[None]:
     """For read-only phases (the search benchmark's queries): a base-table Query reads its partition
     in range-key order from a sorted list built once per partition, and a begins_with condition starts where the
     prefix starts (bisect), instead of moto comparing and sorting every item of the partition for every Query (a
-    word that 70,000 conversations have). The answer is moto's own: the same items in the same order, the same
-    Limit and 1 MB page size, the same ScannedCount (moto counts only items that meet the key condition) and
-    LastEvaluatedKey. Writes while it is active are not seen by partitions already listed: never use it then."""
+    word that 70,000 conversations have). An index Query is given only the items of its index partition (grouped
+    once per index) to look through, instead of every item of the table; moto then checks, sorts, pages and
+    projects them as ever. The answer is moto's own: the same items in the same order, the same Limit and 1 MB page
+    size, the same ScannedCount (moto counts only items that meet the key condition) and LastEvaluatedKey. Writes
+    while it is active are not seen by partitions already listed: never use it then."""
     import bisect
     import copy
 
     from moto.dynamodb.models import table as moto_table
 
     cls = moto_table.Table
-    original = cls.query
+    original, original_all_items = cls.query, cls.all_items
     listed: dict[tuple[int, Any], tuple[list[str], list[Any]]] = {}
+    grouped: dict[tuple[int, str], dict[str, list[Any]]] = {}
+
+    def all_items(self: Any) -> list[Any]:
+        wanted = getattr(_state, "index_partition", None)
+        if wanted is None:
+            return original_all_items(self)
+        index_name, value = wanted
+        key = (id(self), index_name)
+        if key not in grouped:
+            index = next(i for i in self.all_indexes() if i.name == index_name)
+            attr = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+            groups: dict[str, list[Any]] = {}
+            for item in original_all_items(self):
+                found = item.attrs.get(attr)
+                if found is not None and found.type == "S":
+                    groups.setdefault(found.value, []).append(item)
+            grouped[key] = groups
+        return list(grouped[key].get(value, []))
 
     def sorted_partition(table: Any, hash_key: Any) -> tuple[list[str], list[Any]]:
         key = (id(table), hash_key.value)
@@ -193,9 +213,16 @@ def sorted_partitions() -> Iterator[None]:
                   and all(o.type == "S" for o in range_objs)
                   and (not range_key_conditions or len(range_key_conditions) == 1))
         if not simple:
-            return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                            scan_index_forward, projection_expressions, index_name, consistent_read,
-                            filter_expression, hash_key_conditions, range_key_conditions, **filter_kwargs)
+            one_partition = (index_name is not None and hash_key is not None and hash_key.type == "S"
+                             and (not hash_key_conditions or len(hash_key_conditions) == 1))
+            previous = getattr(_state, "index_partition", None)
+            _state.index_partition = (index_name, hash_key.value) if one_partition else None
+            try:
+                return original(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                                scan_index_forward, projection_expressions, index_name, consistent_read,
+                                filter_expression, hash_key_conditions, range_key_conditions, **filter_kwargs)
+            finally:
+                _state.index_partition = previous
         values, items = sorted_partition(self, hash_key)
         low, high = 0, len(values)
         if range_comparison == "BEGINS_WITH":
@@ -235,8 +262,8 @@ def sorted_partitions() -> Iterator[None]:
             results = [r.project(projection_expressions) for r in results]
         return results, scanned, last
 
-    cls.query = query  # type: ignore[method-assign]  # patched for the bench's read-only phase
+    cls.query, cls.all_items = query, all_items  # type: ignore[method-assign]  # patched for the bench's read-only phase
     try:
         yield
     finally:
-        cls.query = original  # type: ignore[method-assign]  # restored
+        cls.query, cls.all_items = original, original_all_items  # type: ignore[method-assign]  # restored
