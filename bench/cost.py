@@ -200,6 +200,14 @@ class Units:
                 total += index_wru(index, old, new)
         return total
 
+    def index_wru(self, call: Call, name: str) -> float:
+        """Of `wru(call)`, what the index `name` took."""
+        if call.service != "dynamodb" or call.before is None or call.error:
+            return 0.0
+        index = next(i for i in self.indexes if i.name == name)
+        return sum(index_wru(index, old, new) for old, new in zip(call.before, call.after or call.before, strict=False)
+                   if old != new)
+
     @staticmethod
     def rru(call: Call) -> float:
         if call.service != "dynamodb" or call.error:

@@ -5,7 +5,8 @@ The population is the seed script's corpus (infra/scripts/seed.py: names with ac
 numbers of a dozen, email addresses, order numbers, the words customers write), indexed exactly as the processor
 indexes it: each customer message's terms (search_text.message_terms), written once per conversation and term
 (the first message that has it gives the snippet), each contact's terms (search_text.contact_terms) with what a
-result shows, profiles in the directory (GSI2) and the contact->conversation links. Every conversation has ten
+result shows, profiles in the directory (GSI2), the contact->conversation links, and each conversation's
+ContactIndex keys (what a found contact's conversations are listed from). Every conversation has ten
 messages, six of them the customer's (indexed) and four replies (never indexed). The message items themselves are
 not put into moto: search never reads them, and a million of them would only cost the machine memory; the META
 items (status, contact, preview) are, as the inbox bench writes them. Items go straight into moto's table
@@ -104,6 +105,7 @@ class Population:
             status = "open" if i % 10 < 6 else "pending" if i % 10 < 8 else "resolved"
             recipient = (person.phone or "").lstrip("+") or person.email or str(person.telegram)
             meta = {**keys.conversation(conv_id), **keys.inbox_keys(status, None, updated, conv_id),
+                    **keys.created_keys(created, conv_id), **keys.contact_conversations(contact_id),
                     "type": "conversation", "id": conv_id, "channel": person.channel, "inbox_id": "bench",
                     "contact_id": contact_id, "contact_name": person.name, "recipient": recipient, "status": status,
                     "labels": [], "created_at": created, "updated_at": updated, "last_inbound_at": updated,
@@ -354,6 +356,7 @@ def cost_line(lives: list[Any], units: Any, prices: dict[str, float]) -> dict[st
     for s, step in enumerate(life.steps):
         calls = [c for c in step.calls if is_search_request(c)]
         wru = sum(units.wru(c) for c in calls) + sum(_message_growth_wru(c) for c in step.calls)
+        wru += sum(units.index_wru(c, "ContactIndex") for c in step.calls)  # a found contact's conversations
         rru = sum(_read_units(units, c) for c in calls)
         memory = next((i.memory_mb for i in step.invocations if i.function == "ProcessorFunction"), 512)
         ms = statistics.median(other.steps[s].search_ms for other in lives)
@@ -374,7 +377,8 @@ def cost_line(lives: list[Any], units: Any, prices: dict[str, float]) -> dict[st
         "by_phase": {k: {m: round(x, 3) if isinstance(x, float) else x for m, x in v.items() if m != "usd"}
                      for k, v in by_phase.items()},
         "what": "the search index's requests (its items, the contact's index fields and directory keys, the read "
-                "of a contact's partition when it is reindexed), priced as the rest of the life, plus the "
+                "of a contact's partition when it is reindexed) and the conversation's ContactIndex entry (written "
+                "when it opens and when its status or labels change), priced as the rest of the life, plus the "
                 "processor's time inside services.search.on_inbound (median of the lives) and any write unit the "
                 "words recorded on the message item add",
         "assumption": "the life's follow-up message ('Any news?') brings one new word to its conversation; a "

@@ -95,9 +95,11 @@ export function createSearchBox() {
       'search-conversation',
       h('span', { class: 'search-title' }, channelBadge(cv.channel), ' ', highlighted(contactLabel(cv.contact), terms), ' ',
         h('span', { class: `badge status-${cv.status}` }, cv.status),
-        h('time', { class: 'search-time', datetime: cv.updated_at }, fmtShort(cv.updated_at))),
+        cv.updated_at ? h('time', { class: 'search-time', datetime: cv.updated_at }, fmtShort(cv.updated_at)) : null),
       h('span', { class: 'search-sub' }, cv.matched === 'label' ? `Label: ${(cv.labels || []).join(', ')} · ` : '',
-        highlighted(cv.snippet || '', terms))));
+        // a found contact's conversation: listed by when it began (its subject, if it has one)
+        cv.snippet ? highlighted(cv.snippet, terms) : h('span', {}, 'Started ',
+          h('time', { datetime: cv.created_at }, fmtShort(cv.created_at))))));
     options = [...contacts, ...convs];
     active = -1;
     replace(results,

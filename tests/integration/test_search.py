@@ -128,6 +128,31 @@ def test_words_the_customer_wrote_find_the_conversation_with_a_snippet(stack, ja
     assert search(stack, "blender")["conversations"][0]["status"] == "resolved"
 
 
+def test_a_found_contact_s_conversations_are_listed_as_they_are_now_without_reading_them(stack, janis, monkeypatch):
+    from switchboard.store import search as index
+
+    mail_in(stack, email_of("Where is my refund?", "Refund for order 77", "<m7@example.org>"))
+    (mail,) = [c for c in conversations(stack) if c["channel"] == "email"]
+    stack.http("POST", f"/api/conversations/{janis['id']}/labels", {"labels": ["VIP"]}, role="agent")
+    stack.http("POST", f"/api/conversations/{janis['id']}/resolve", role="agent")
+    read: list[list[str]] = []
+    cards = index.conversation_cards
+    monkeypatch.setattr(index, "conversation_cards", lambda table, ids: read.append(ids) or cards(table, ids))
+    # A customer found by a piece of their name lists their conversations: status and labels as they are now,
+    # listed by when they began, from ContactIndex alone (no conversation item is read)
+    found = search(stack, "berz")
+    (hit,) = found["conversations"]
+    assert (hit["id"], hit["matched"], hit["status"], hit["labels"]) == (janis["id"], "contact", "resolved", ["vip"])
+    assert hit["contact"] == janis["contact"] and hit["snippet"] == "" and hit["updated_at"] is None
+    assert hit["created_at"] and read == [[]]
+    # An email customer's conversation shows its subject
+    (mailed,) = search(stack, "ann.smith")["conversations"]
+    assert (mailed["id"], mailed["snippet"], mailed["subject"]) == (mail["id"], "Refund for order 77", "Refund for order 77")
+    # A word match is read from its conversation, with its latest activity
+    (word,) = search(stack, "blender")["conversations"]
+    assert word["matched"] == "message" and word["updated_at"] and read[-1] == [janis["id"]]
+
+
 def test_a_word_repeated_later_is_written_once(stack, janis):
     before = [i for i in stack.items("TERM#blender")]
     customer(stack, "37120000000", "Jānis Bērziņš", "the blender still does not work")

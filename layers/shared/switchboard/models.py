@@ -379,6 +379,23 @@ class Conversation(Model):
     indicated_typing_at: float | None = Field(None, description="when the customer was last shown an agent typing")
 
 
+class ConversationCard(Model):
+    """What a search result shows of a conversation, as it is now: read from its item, or for a contact's
+    conversations from ContactIndex, which projects all of this but the activity (updated_at, last_message)."""
+    id: str
+    channel: Channel
+    inbox_id: str = ""
+    contact_id: str
+    contact_name: str | None = None
+    recipient: str = ""
+    status: ConversationStatus = "open"
+    labels: list[str] = []
+    subject: str | None = None
+    created_at: str
+    updated_at: str | None = Field(None, description="the latest activity: from the conversation's item only")
+    last_message: dict | None = None
+
+
 class Agent(Model):
     """An agent's availability for round-robin assignment, their cap and their open load."""
 

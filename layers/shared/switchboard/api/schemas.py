@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from switchboard.channel_names import Channel
-from switchboard.models import Attachment, Conversation, Location, Message, Source
+from switchboard.models import Attachment, Conversation, ConversationCard, Location, Message, Source
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -52,6 +52,12 @@ class ContactRef(ApiModel):
     display: str = Field("", description="what to call the contact: the name, else the phone number, email "
                                          "address, handle or channel id the conversation knows; never empty")
 
+    @classmethod
+    def of(cls, conv: Conversation | ConversationCard) -> ContactRef:
+        """The contact of a conversation, as the conversation knows it."""
+        return cls(id=conv.contact_id, name=conv.contact_name, display=conv.contact_name or address_label(
+            conv.channel, conv.recipient) or f"Contact {conv.contact_id}")
+
 
 class LastMessage(ApiModel):
     text: str
@@ -89,9 +95,7 @@ class ConversationSummary(ApiModel):
         from switchboard.services.sla import view
 
         return cls(id=conv.id, channel=conv.channel, status=conv.status,
-                   contact=ContactRef(id=conv.contact_id, name=conv.contact_name,
-                                      display=conv.contact_name or address_label(conv.channel, conv.recipient)
-                                      or f"Contact {conv.contact_id}"), assignee=conv.assignee,
+                   contact=ContactRef.of(conv), assignee=conv.assignee,
                    labels=conv.labels, last_message=LastMessage.model_validate(conv.last_message)
                    if conv.last_message else None, updated_at=conv.updated_at, unread_count=conv.unread_count,
                    inbox=conv.inbox,

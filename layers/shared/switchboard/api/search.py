@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ConfigDict, Field, model_validator
 
 from switchboard.api.contacts import contact_view
-from switchboard.api.schemas import EMAIL_PATTERN, ApiModel, ContactOut, ContactRef, ConversationSummary, address_label
+from switchboard.api.schemas import EMAIL_PATTERN, ApiModel, ContactOut, ContactRef, address_label
 from switchboard.services import search
 from switchboard.store.table import Table
 
@@ -61,11 +61,21 @@ class SearchConversation(ApiModel):
     channel: str
     status: str
     contact: ContactRef
-    snippet: str = Field(description="the words around the match, else the subject or the latest message")
+    snippet: str = Field(description="the words around the match, else the subject or the latest message (a found "
+                                     "contact's conversations: the subject, else empty)")
     matched: Literal["message", "subject", "label", "contact", "id"] = Field(description="what the query matched")
     subject: str | None = None
     labels: list[str] = []
-    updated_at: str
+    created_at: str
+    updated_at: str | None = Field(None, description="the latest activity; not given for a found contact's "
+                                                     "conversations, which are listed by when they began")
+
+    @classmethod
+    def of(cls, hit: search.ConversationHit) -> SearchConversation:
+        card = hit.conversation
+        return cls(id=card.id, channel=card.channel, status=card.status, contact=ContactRef.of(card),
+                   snippet=hit.snippet, matched=hit.matched, subject=card.subject or None, labels=card.labels,
+                   created_at=card.created_at, updated_at=card.updated_at)
 
 
 class SearchOut(ApiModel):
@@ -100,8 +110,5 @@ def search_all(q: Annotated[str, Query(min_length=1, max_length=200, description
                                        "address, handle, label, conversation or contact id, or words the customer "
                                        "wrote (all of them)")]) -> SearchOut:
     contacts, conversations = search.search(Table(), q)
-    return SearchOut(
-        contacts=[ContactListItem.of(h) for h in contacts],
-        conversations=[SearchConversation(**ConversationSummary.of(h.conversation).model_dump(
-            include={"id", "channel", "status", "contact", "labels", "updated_at"}), snippet=h.snippet,
-            matched=h.matched, subject=h.conversation.subject or None) for h in conversations])
+    return SearchOut(contacts=[ContactListItem.of(h) for h in contacts],
+                     conversations=[SearchConversation.of(h) for h in conversations])

@@ -20,7 +20,7 @@ from switchboard.store import search as index
 from switchboard.store.table import Table, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
-    from switchboard.models import Contact, Conversation, InboundMessage, Message
+    from switchboard.models import Contact, Conversation, ConversationCard, InboundMessage, Message
 
 ACTIVITY_STEP = timedelta(minutes=15)  # the directory's order is exact to this: a chat does not move it per message
 RESULTS = 10  # conversations a search returns (the newest matches: the search box shows them as you type)
@@ -174,7 +174,7 @@ class ContactHit:
 
 @dataclass
 class ConversationHit:
-    conversation: Conversation
+    conversation: ConversationCard
     snippet: str
     matched: str
 
@@ -256,9 +256,9 @@ def contacts_page(table: Table, q: str | None, limit: int = 25, cursor: str | No
 
 
 def search(table: Table, q: str) -> tuple[list[ContactHit], list[ConversationHit]]:
-    """Contacts and conversations a query finds: contacts by name, phone, email or handle; conversations by their
-    contact, email subject, label, id, or words of their customer messages (all words required), newest activity
-    first."""
+    """Contacts and conversations a query finds: contacts by name, phone, email or handle; conversations by words of
+    their customer messages (all words required), email subject, label or id, newest activity first; then the
+    best matching contacts' conversations, newest first, as far as the page has room."""
     query = _parse(q)
     contacts, _ = _contact_hits(table, query, CONTACT_RESULTS)
     found: dict[str, tuple[str | None, str]] = {}  # conversation id -> (snippet, what matched)
@@ -269,18 +269,26 @@ def search(table: Table, q: str) -> tuple[list[ContactHit], list[ConversationHit
     if query.label:
         for item in index.label_page(table, query.label, RESULTS):
             found.setdefault(item["sk"], (None, "label"))
-    for contact in contacts[:CONTACTS_WITH_CONVERSATIONS]:
-        for conv_id in index.contact_conversation_ids(table, contact.id, CONVERSATIONS_PER_CONTACT):
-            found.setdefault(conv_id, (None, "contact"))
     hits = []
-    for conv in index.conversation_cards(table, list(found)):  # status, contact, channel now; gone ones left out
-        around, matched = found[conv.id]
-        snippet = around if around is not None else (conv.last_message or {}).get("text") or conv.subject or ""
-        hits.append(ConversationHit(conv, snippet, matched))
-    hits.sort(key=lambda h: h.conversation.updated_at, reverse=True)
+    for card in index.conversation_cards(table, list(found)):  # status, contact, channel now; gone ones left out
+        around, matched = found[card.id]
+        snippet = around if around is not None else (card.last_message or {}).get("text") or card.subject or ""
+        hits.append(ConversationHit(card, snippet, matched))
+    hits.sort(key=lambda h: h.conversation.updated_at or h.conversation.created_at, reverse=True)
+    hits = hits[:RESULTS]
+    # A found contact's conversations come from ContactIndex, as they are now, without reading them one by one: what
+    # a result shows but the latest activity (they are listed by when they began, their subject as the snippet).
+    for contact in contacts[:CONTACTS_WITH_CONVERSATIONS]:
+        room = min(CONVERSATIONS_PER_CONTACT, RESULTS - len(hits))
+        if room <= 0:
+            break
+        for card in index.contact_conversation_cards(table, contact.id, room):
+            if card.id not in found:
+                found[card.id] = (None, "contact")
+                hits.append(ConversationHit(card, card.subject or "", "contact"))
     observability.count("Searches")
-    observability.count("SearchResults", len(contacts) + min(len(hits), RESULTS))
-    return contacts, hits[:RESULTS]
+    observability.count("SearchResults", len(contacts) + len(hits))
+    return contacts, hits
 
 
 def _word_hits(table: Table, terms: list[str]) -> list[tuple[str, str, str]]:

@@ -144,6 +144,7 @@ def _create(table: Table, conv_id: str, channel: str, inbox_id: str, contact: Co
         "inbox_sk": keys.inbox_scope_sk(ids.inbox_id(channel, inbox_id), now, conv_id),  # InboxIndex (issue 14)
         "priority": "normal", "queue_sk": keys.queue_sort("normal", None, conv_id),  # issue 14: QueueIndex
         **keys.created_keys(now, conv_id),  # reports: CreatedIndex, the conversation export by creation day
+        **keys.contact_conversations(contact.id),  # search: ContactIndex, the contact's conversations
         **(extra or {}),  # issue 17: a comment thread's kind, post and thread id
     }
     # The contact's link to it and its retention entry (one request), then the conversation item itself.
@@ -221,8 +222,8 @@ def mark_resolved(table: Table, conv: Conversation, at: str, by: str, also: list
 
 def move_to_contact(table: Table, conv: Conversation, contact_id: str, contact_name: str) -> None:
     """A merge: the conversation belongs to `contact_id` from now on, and is among its conversations."""
-    table.update(keys.conversation(conv.id), "SET contact_id = :t, contact_name = :n",
-                 vals={":t": contact_id, ":n": contact_name})
+    table.update(keys.conversation(conv.id), "SET contact_id = :t, contact_name = :n, contact_pk = :cp",
+                 vals={":t": contact_id, ":n": contact_name, ":cp": keys.contact_pk(contact_id)})
     table.put({**keys.contact_conversation(contact_id, conv.id), "type": "contact_conversation",
                "conversation_id": conv.id, "channel": conv.channel, "created_at": conv.created_at})
 

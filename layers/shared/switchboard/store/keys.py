@@ -61,7 +61,8 @@ Items (pk / sk):
                                                  sources, inboxes), per key; the day in the business time zone
   CONV#<id>            HANDLED#<agent>           the agent handled it (counted once in the agents report)
   conversations also carry created_pk = CREATED#<utc day>, created_sk = <created>#<id>: CreatedIndex, conversations
-  by the day they were created (the conversation export)
+  by the day they were created (the conversation export); and contact_pk = CONTACT#<contact id> (with created_sk):
+  ContactIndex, a contact's conversations newest first with what a search result shows of them
 """
 
 from __future__ import annotations
@@ -512,6 +513,15 @@ def created_pk(utc_day: str) -> str:
 def created_keys(created_at: str, conv_id: str) -> dict[str, str]:
     """CreatedIndex's attributes on a conversation item."""
     return {"created_pk": created_pk(created_at[:10]), "created_sk": f"{created_at}#{conv_id}"}
+
+
+CONTACT_CONVERSATIONS = "ContactIndex"  # contact_pk / created_sk: a contact's conversations, newest first
+
+
+def contact_conversations(contact_id: str) -> dict[str, str]:
+    """ContactIndex's partition attribute on a conversation item (its sort key is CreatedIndex's created_sk). Its
+    own attribute, not contact_id: other items carry a contact_id, and an index key must be a string wherever it is."""
+    return {"contact_pk": contact_pk(contact_id)}
 
 
 # -- the live workspace (issue 15): notifications, WebSocket connections ---------------------------------------------

@@ -11,7 +11,8 @@ from switchboard.store.conversations import live
 from switchboard.store.table import ConditionFailed, Table
 
 if TYPE_CHECKING:
-    from switchboard.models import Conversation
+    from switchboard.models import ConversationCard
+
 
 Key = dict[str, str]
 
@@ -78,15 +79,25 @@ CARD = ["id", "channel", "inbox_id", "contact_id", "contact_name", "recipient", 
         "created_at", "updated_at", "subject", "expires_at"]
 
 
-def conversation_cards(table: Table, conv_ids: list[str]) -> list[Conversation]:
+def conversation_cards(table: Table, conv_ids: list[str]) -> list[ConversationCard]:
     """What a search result shows of each conversation, as it is now (one BatchGetItem of the META items, only the
     attributes a result needs); gone and expired ones are left out."""
-    from switchboard.models import Conversation
+    from switchboard.models import ConversationCard
 
     if not conv_ids:
         return []
     items = table.batch_get([keys.conversation(c) for c in conv_ids[:100]], attributes=CARD)
-    return [Conversation.model_validate(i) for i in items if live(i) and i.get("id")]
+    return [ConversationCard.model_validate(i) for i in items if live(i) and i.get("id")]
+
+
+def contact_conversation_cards(table: Table, contact_id: str, limit: int) -> list[ConversationCard]:
+    """The contact's newest conversations, each as a result shows it (status, labels, channel as they are now):
+    one Query of ContactIndex, reading one entry per conversation and no conversation item."""
+    from switchboard.models import ConversationCard
+
+    items, _ = table.query("contact_pk = :pk", {":pk": keys.contact_pk(contact_id)},
+                           index=keys.CONTACT_CONVERSATIONS, forward=False, limit=limit)
+    return [ConversationCard.model_validate(i) for i in items if live(i) and i.get("id")]
 
 
 # -- a contact's terms ---------------------------------------------------------------------------------------
@@ -147,13 +158,6 @@ def directory_page(table: Table, limit: int, start: dict[str, Any] | None = None
     """Contacts, newest activity first: one Query of the directory's index partition."""
     return table.query("gsi2pk = :pk", {":pk": keys.CONTACTS_PK}, index=keys.CONTACTS_BY_ACTIVITY, forward=False,
                        limit=limit, start=start)
-
-
-def contact_conversation_ids(table: Table, contact_id: str, limit: int) -> list[str]:
-    """The contact's newest conversations (their ids are time-ordered), from its links: one Query."""
-    items, _ = table.query("pk = :pk AND begins_with(sk, :p)", {":pk": keys.contact_pk(contact_id), ":p": "CONV#"},
-                           forward=False, limit=limit)
-    return [i["conversation_id"] for i in items]
 
 
 # -- what deleting a conversation or a contact deletes from the index --------------------------------------------
