@@ -4,8 +4,10 @@
 Every business address its conversations came in by becomes an inbox (so that a deployment serving several
 WhatsApp numbers or Pages keeps filing all of them: otherwise only the first to write after the upgrade is adopted),
 and each conversation gets its place in the inbox and team views (InboxIndex); conversations that get a message do
-so by themselves. It reads every conversation once (GSI1, a page at a time) and can be run again safely.
-It prints counts only.
+so by themselves. It also gives conversations from before the conversation export (CreatedIndex) and the search of a
+contact's conversations (ContactIndex) their keys in those indexes. Run it after each deploy that adds one of these
+indexes. It reads every conversation once (GSI1, a page at a time) and can be run again safely. It prints counts
+only.
 
   .venv/bin/python infra/scripts/upgrade-inboxes.py --stage prod
 """
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except ScriptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{totals['inboxes']} inboxes made, {totals['conversations']} conversations put in the inbox views "
+    print(f"{totals['inboxes']} inboxes made, {totals['conversations']} conversations given their index keys "
           f"({totals['pages']} pages read)")
     return 0
 

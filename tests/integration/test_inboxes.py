@@ -294,6 +294,12 @@ def test_the_list_filters_by_inbox_and_by_team_newest_first_page_by_page(stack):
 
 
 # -- upgrading a deployment older than inboxes ----------------------------------------------------------------------
+def contact_conversation_ids(contact_id: str) -> list[str]:
+    from switchboard.store import search as index
+
+    return [card.id for card in index.contact_conversation_cards(Table(), contact_id, 10)]
+
+
 def test_the_upgrade_makes_inboxes_of_existing_addresses_and_puts_old_conversations_in_their_views(stack):
     import importlib.util
 
@@ -309,9 +315,12 @@ def test_the_upgrade_makes_inboxes_of_existing_addresses_and_puts_old_conversati
     ddb, name = stack.clients["dynamodb"], stack.resolver.refs["Table"]
     for item in stack.items("DIRECTORY"):
         ddb.delete_item(TableName=name, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
-    for conv_id in made:
+    for conv_id in made:  # and before the export's and the contact search's indexes (the first has no ContactIndex key)
         ddb.update_item(TableName=name, Key={k: {"S": v} for k, v in keys.conversation(conv_id or "").items()},
-                        UpdateExpression="REMOVE inbox_sk")
+                        UpdateExpression="REMOVE inbox_sk" + (", contact_pk" if conv_id == made[0] else
+                                                              ", created_pk, created_sk" if conv_id == made[3] else ""))
+    old_contact = next(i for i in stack.items(keys.conversation(made[0] or "")["pk"]) if i["sk"] == keys.META)["contact_id"]
+    assert contact_conversation_ids(old_contact) == []
     accept_new(stack, False)
     inbox = ids.inbox_id("whatsapp", "200000000000022")
     assert page_ids(stack, f"inbox={inbox}&status=resolved") == []
@@ -329,6 +338,10 @@ def test_the_upgrade_makes_inboxes_of_existing_addresses_and_puts_old_conversati
     assert process(inbound("whatsapp", "200000000000022")).result == "stored"
     assert process(inbound("whatsapp", "200000000000099")).result == "ignored:unknown_inbox"
     assert page_ids(stack, f"inbox={inbox}&status=resolved") == [made[2]]
+    assert contact_conversation_ids(old_contact) == [made[0]]  # the search lists a found contact's conversations
+    day = next(i for i in stack.items(keys.conversation(made[3] or "")["pk"]) if i["sk"] == keys.META)["created_at"][:10]
+    exported = stack.http("GET", "/api/exports/conversations", role="admin", query=f"from={day}&to={day}")
+    assert exported.status == 200 and made[3] in exported.body  # and the export lists it
     # And running it again changes nothing
     assert service.upgrade(Table())[0] == {"conversations": 0, "inboxes": 0}
     assert stack.http("GET", "/api/conversations", role="agent", query="inbox=x").status == 200

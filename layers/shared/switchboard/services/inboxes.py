@@ -266,7 +266,8 @@ UPGRADE_PAGE = 200
 def upgrade(table: Table, cursor: str | None = None, limit: int = UPGRADE_PAGE) -> tuple[dict[str, int], str | None]:
     """For a deployment that had conversations before inboxes existed (infra/scripts/upgrade-inboxes.py): every
     business address its conversations came in by becomes an inbox (it was being filed, and stays so), and each
-    conversation gets its place in InboxIndex. One page of one status per call; rerun with the cursor until None.
+    conversation gets its place in InboxIndex (and in CreatedIndex and ContactIndex, when it is older than them).
+    One page of one status per call; rerun with the cursor until None.
     Idempotent: a conversation that has moved since it was read keeps the key its own activity wrote."""
     from switchboard.store.inbox import STATUSES
     from switchboard.store.table import decode_cursor, encode_cursor

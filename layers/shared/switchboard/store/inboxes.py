@@ -165,21 +165,26 @@ def delete_team(table: Table, team_id: str) -> bool:
     return True
 
 
-# -- upgrading a deployment older than inboxes ------------------------------------------------------------------------
+# -- upgrading a deployment older than inboxes (and than CreatedIndex and ContactIndex) ------------------------------
 def unindexed(table: Table, status: str, start: dict[str, Any] | None, limit: int
               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Conversations of one status without InboxIndex's key (written before it existed): one page of GSI1."""
+    """Conversations of one status written before InboxIndex, CreatedIndex or ContactIndex existed (without one of
+    their keys): one page of GSI1."""
     return table.query("gsi1pk = :pk", {":pk": keys.inbox_status_pk(status)}, index=keys.INBOX_BY_STATUS,
-                       limit=limit, start=start, filter_expression="attribute_not_exists(inbox_sk)")
+                       limit=limit, start=start, filter_expression="attribute_not_exists(inbox_sk) OR "
+                       "attribute_not_exists(created_sk) OR attribute_not_exists(contact_pk)")
 
 
 def index_conversation(table: Table, item: dict[str, Any]) -> bool:
-    """Give a conversation its InboxIndex key, at the place its last activity gives it. False when it changed
-    meanwhile (its new activity wrote the key itself) or is gone."""
+    """Give a conversation the index keys it lacks: InboxIndex's at the place its last activity gives it,
+    CreatedIndex's and ContactIndex's. A key its own activity (or a merge) wrote since it was read stays as that
+    wrote it. False when it is gone."""
     inbox_sk = keys.inbox_scope_sk(ids.inbox_id(item["channel"], item["inbox_id"]), item["updated_at"], item["id"])
+    wanted = {"inbox_sk": inbox_sk, **keys.created_keys(item["created_at"], item["id"]),
+              **keys.contact_conversations(item["contact_id"])}
     try:
-        table.update(keys.conversation(item["id"]), "SET inbox_sk = :isk", vals={":isk": inbox_sk, ":s": item["gsi1sk"]},
-                     condition="attribute_exists(pk) AND attribute_not_exists(inbox_sk) AND gsi1sk = :s")
+        table.update(keys.conversation(item["id"]), "SET " + ", ".join(f"{k} = if_not_exists({k}, :{k})" for k in wanted),
+                     vals={f":{k}": v for k, v in wanted.items()}, condition="attribute_exists(pk)")
     except ConditionFailed:
         return False
     return True
