@@ -7,6 +7,12 @@ event the way the template's EventBridge rules route it.
 - FAILED: a job whose media is not in the bucket, as Transcribe fails it (with a FailureReason).
 - Delivery: to each function whose `EventBridgeRule` pattern matches the event, as an asynchronous invocation: an
   error is retried twice (Lambda's default), then logged (deployed, the function's failure destination gets it).
+  `finish_jobs(deliver=False)` finishes the jobs and loses their events, as EventBridge might: what TimersFunction's
+  check of a job (GetTranscriptionJob) is for.
+- A job's state is the emulation's alone: moto would move a job on by itself (to COMPLETED, with no output written)
+  whenever it is read, so its jobs are held where they start until `finish_jobs` ends them. That first state names
+  no status (GetTranscriptionJob answers without TranscriptionJobStatus), which the check takes as a job under way,
+  as it takes QUEUED and IN_PROGRESS.
 
 The local stack runs `run` in a thread (a second between looks); the integration tier calls `finish_jobs` itself.
 """
@@ -28,6 +34,7 @@ log = logging.getLogger("local.transcribe")
 REGION = "us-east-1"
 ASYNC_RETRIES = 2
 MEDIA_MISSING = "The media file couldn't be found. Check the media file URI and try your request again."
+JOB_MODEL = "transcribe::transcriptionjob"  # moto's name for a job's state (its state manager)
 
 
 @dataclass
@@ -85,6 +92,24 @@ class LocalTranscribe:
     done: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.hold_jobs()
+
+    @staticmethod
+    def hold_jobs() -> None:
+        """moto moves a job on by itself each time it is read (its default: at once to COMPLETED); here it stays
+        where it starts until `finish_jobs` ends it, as Transcribe's jobs run until they are done."""
+        from moto.moto_api import state_manager
+
+        state_manager.set_transition(JOB_MODEL, {"progression": "manual", "times": 2**62})
+
+    @staticmethod
+    def release_jobs() -> None:
+        """moto's own way again (for whatever runs in this process after the emulation)."""
+        from moto.moto_api import state_manager
+
+        state_manager.unset_transition(JOB_MODEL)
+
     @staticmethod
     def _backend() -> Any:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -96,16 +121,17 @@ class LocalTranscribe:
         """Jobs started and not finished yet."""
         return [name for name in list(self._backend().transcriptions) if name not in self.done]
 
-    def finish_jobs(self) -> list[tuple[str, str, Any]]:
+    def finish_jobs(self, deliver: bool = True) -> list[tuple[str, str, Any]]:
         """Finish every job started since the last look and deliver its event: (job, status, each target's result or
-        error) per job."""
+        error) per job. With `deliver` False the events are lost (no target gets them; no results)."""
         with self.lock:
             jobs = [job for name, job in list(self._backend().transcriptions.items()) if name not in self.done]
             finished = []
             for job in jobs:
                 self.done.add(job.transcription_job_name)
                 finished.append((job.transcription_job_name, self._finish(job)))
-        return [(name, status, self._deliver(transcribe_event(name, status))) for name, status in finished]
+        return [(name, status, self._deliver(transcribe_event(name, status)) if deliver else [])
+                for name, status in finished]
 
     def _finish(self, job: Any) -> str:
         from botocore.exceptions import ClientError

@@ -56,6 +56,14 @@ def without_push(tmp_path_factory):
         yield stack
 
 
+@pytest.fixture(scope="module")
+def transcripts_unreadable(tmp_path_factory):
+    """issue 17: the stack on a copy of template.yaml whose TranscriptsFunction may not read Transcribe's output: a
+    job's end fails its three invocations, as an event EventBridge never delivers is lost to it."""
+    with stack_without(tmp_path_factory, "transcripts-unreadable", ("TranscriptsRole", "ReadTranscripts")) as stack:
+        yield stack
+
+
 def telegram_update(text: str) -> tuple[bytes, dict[str, str]]:
     chat = int(uuid.uuid4().hex[:8], 16)
     update = {"update_id": chat, "message": {"message_id": 1, "from": {"id": chat, "is_bot": False, "first_name": "Ilze"},
@@ -155,3 +163,32 @@ def test_the_templates_own_roles_allow_every_call_of_a_message_in_and_a_reply_ou
                     and e.get("direction") == "outbound",  # the agent API's
                     lambda e: e.get("type") == "message.updated" and e.get("conversation_id") == conv["id"])  # sender
     assert denials(s, start) == []
+
+
+def test_a_transcript_whose_event_failed_is_stored_by_timers_with_a_role_that_allows_every_call(
+        transcripts_unreadable):
+    from infra.local.sandbox import TRANSCRIPT
+    from tests.e2e.test_voicemail_e2e import caller, script
+
+    s = transcripts_unreadable
+    start = s.log_size()
+    # Given a voicemail whose job's end TranscriptsFunction failed (S3 refused it the output, three times)
+    assert script(s, "--from", caller()).returncode == 0
+
+    def voicemail():
+        return next(((c, m) for c in s.conversations(channel="voice") for m in s.messages(c["id"])
+                     if m["type"] == "audio"), None)
+
+    found = s.wait_for(voicemail, 30)
+    assert found, "the voicemail did not land"
+    conv, _ = found
+    refused = s.wait_for(lambda: [d for d in denials(s, start) if "TranscriptsFunction" in d], 30)
+    assert refused and "is not authorized to perform: s3:GetObject" in refused[0]
+    assert next(m for m in s.messages(conv["id"]) if m["type"] == "audio")["transcript_status"] == "pending"
+    # When TimersFunction runs 15 minutes on (with its own role)
+    s.request("POST", "/_local/clock", {"advance_seconds": 15 * 60 + 1})
+    assert s.request("POST", "/_local/run/TimersFunction", b"").status == 200
+    # Then it asked Transcribe, read the output and stored the words, with no call refused
+    msg = s.wait_for(lambda: next((m for m in s.messages(conv["id"]) if m.get("transcript")), None), 10)
+    assert msg and (msg["transcript"], msg["transcript_status"]) == (TRANSCRIPT, "completed")
+    assert not [d for d in denials(s, start) if "TimersFunction" in d]

@@ -82,13 +82,16 @@ class Stack:
             delivered += n
         return delivered
 
-    def transcribe(self) -> list[tuple[str, str, Any]]:
+    def __post_init__(self) -> None:
+        # issue 17: from the start, so that moto's jobs stay as they are until `transcribe` ends them
+        self._transcribe = LocalTranscribe(targets(self.functions, self.resolver), self.clients["s3"])
+
+    def transcribe(self, deliver: bool = True) -> list[tuple[str, str, Any]]:
         """issue 17: finish the Amazon Transcribe jobs started since the last call, as the local stack does (the
         sandbox's transcript), and deliver their events to the template's EventBridge rule's function: (job, status,
-        the function's results) per job."""
-        if self._transcribe is None:
-            self._transcribe = LocalTranscribe(targets(self.functions, self.resolver), self.clients["s3"])
-        return self._transcribe.finish_jobs()
+        the function's results) per job. `deliver` False: the events are lost on the way (no results)."""
+        assert self._transcribe is not None
+        return self._transcribe.finish_jobs(deliver)
 
     def queue_count(self, logical_id: str) -> int:
         attrs = self.clients["sqs"].get_queue_attributes(
@@ -135,5 +138,6 @@ def stack(monkeypatch: pytest.MonkeyPatch):
             yield Stack(functions, resolver, clients, sandbox, http_routes(template, functions))
         finally:
             automation_config.forget()
+            LocalTranscribe.release_jobs()
             server.shutdown()
             server.server_close()

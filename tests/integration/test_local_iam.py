@@ -71,12 +71,21 @@ EXPECTED = [
     ("AgentApiFunction", "erase a transcript (multi-object delete)", True),
     ("RetentionFunction", "erase a transcript (multi-object delete)", True),
     ("SesEventsFunction", "erase a transcript (multi-object delete)", False),
+    # TimersFunction checks a job whose end's event did not come, and records its end as TranscriptsFunction does
+    ("TimersFunction", "get a transcription job", True),
+    ("TimersFunction", "read a transcript", True),
+    ("TimersFunction", "delete a transcript", True),
+    ("TimersFunction", "read media", False),
+    ("TimersFunction", "start a transcription job", False),
+    ("TranscriptsFunction", "get a transcription job", False),
+    ("ProcessorFunction", "get a transcription job", False),
     # issue 15: API Gateway's @connections API, served by the local stack, authorizes as API Gateway does
     ("ProcessorFunction", "post to a connection", True),
     ("ProcessorFunction", "close a connection", False),
     ("ProcessorFunction", "post to a connection, body changed after signing", False),
     ("SurveyFunction", "post to a connection", True),  # an in-channel survey's question is a message
     ("TranscriptsFunction", "post to a connection", True),  # issue 17: the open conversation shows the transcript
+    ("TimersFunction", "post to a connection", True),  # and when TimersFunction records it
     ("AgentApiFunction", "close a connection", True),  # erasure disconnects the contact's web chat visitors
     ("RetentionFunction", "close a connection", True),
     ("RetentionFunction", "post to a connection", False),
@@ -171,7 +180,8 @@ def _run() -> dict[str, Any]:
         admin_s3.put_object(Bucket=bucket, Key=key, Body=b"bytes")
     roles = {name: iam.function_credentials(template, resolver, name, iam.role_id(function_properties(template, name)))[0]
              for name in ("WhatsAppWebhookFunction", "ProcessorFunction", "AgentApiFunction", "RetentionFunction",
-                          "SesEventsFunction", "SurveyFunction", "WebSocketFunction", "TranscriptsFunction")}
+                          "SesEventsFunction", "SurveyFunction", "WebSocketFunction", "TranscriptsFunction",
+                          "TimersFunction")}
     outcomes: dict[str, Any] = {}
 
     def case(function: str, name: str, call: Any) -> None:
@@ -322,6 +332,22 @@ def _run() -> dict[str, Any]:
     for function in ("AgentApiFunction", "RetentionFunction", "SesEventsFunction"):
         case(function, "erase a transcript (multi-object delete)",
              lambda c: delete_objects(c, "transcripts/CA1.json"))
+    start_job(admin)  # a job of this stage's, for the check to ask about
+
+    def get_job(c: iam.Credentials) -> None:
+        (job,) = client("transcribe", admin).list_transcription_jobs(JobNameContains="switchboard-dev-CA")[
+            "TranscriptionJobSummaries"][-1:]
+        client("transcribe", c).get_transcription_job(TranscriptionJobName=job["TranscriptionJobName"])
+
+    ti = "TimersFunction"
+    admin_s3.put_object(Bucket=bucket, Key="transcripts/CA2.json", Body=b"{}")
+    case(ti, "get a transcription job", get_job)
+    case(ti, "read a transcript", lambda c: client("s3", c).get_object(Bucket=bucket, Key="transcripts/CA1.json"))
+    case(ti, "delete a transcript", lambda c: client("s3", c).delete_object(Bucket=bucket, Key="transcripts/CA2.json"))
+    case(ti, "read media", lambda c: client("s3", c).get_object(Bucket=bucket, Key="media/c1/m1/a.png"))
+    case(ti, "start a transcription job", start_job)
+    case(tr, "get a transcription job", get_job)
+    case(pr, "get a transcription job", get_job)
     case("nobody", "an unknown access key", lambda _: client("sqs", iam.Credentials("AKIAUNKNOWN", "x")).receive_message(
         QueueUrl=inbound))
     case("nobody", "an unknown key to DynamoDB", lambda _: client(
@@ -384,6 +410,7 @@ def _connections_cases(template: dict[str, Any], resolver: Any, case: Any) -> No
                 ("ProcessorFunction", "post to a connection, body changed after signing", manage("post", tamper=True)),
                 ("SurveyFunction", "post to a connection", manage("post")),
                 ("TranscriptsFunction", "post to a connection", manage("post")),
+                ("TimersFunction", "post to a connection", manage("post")),
                 ("AgentApiFunction", "close a connection", manage("delete")),
                 ("RetentionFunction", "close a connection", manage("delete")),
                 ("RetentionFunction", "post to a connection", manage("post")),

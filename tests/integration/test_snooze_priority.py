@@ -62,7 +62,8 @@ def test_snooze_hides_it_from_open_and_the_timer_wakes_it_once_after_the_clock_m
     # When the clock moves past it, the run wakes it: open again, at the top of the inbox, once
     clock.advance(3601)
     assert timers(stack) | {} == {"snoozes_due": 1, "woken": 1, "sla_due": 0, "sla_done": 0, "errors": 0,
-                                  "idle_due": 0, "idle_ran": 0, "rule_mails": 0}  # issue 19's idle rules, mails
+                                  "idle_due": 0, "idle_ran": 0, "rule_mails": 0,  # issue 19's idle rules, mails
+                                  "transcripts_due": 0, "transcripts_recorded": 0}  # issue 17's transcript checks
     woken = api(stack, "GET", f"/api/conversations/{conv['id']}").json()
     assert woken["status"] == "open" and woken["snoozed_until"] is None
     assert listed(stack, "status=open")[0]["id"] == conv["id"]

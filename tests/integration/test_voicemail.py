@@ -3,7 +3,9 @@ the provider sandbox into the media bucket, under the caller's SMS contact, then
 local emulation: moto's job finished with the sandbox's transcript, its EventBridge event delivered to
 TranscriptsFunction); a call that leaves nothing a missed-call entry; either order of callbacks one message;
 redeliveries stored once, the transcript added once; a failed job recorded; retention and erasure take the
-transcription's output."""
+transcription's output. A job whose event is lost on the way is checked by TimersFunction (GetTranscriptionJob, 15
+minutes on): its words stored once, a job still running asked about again, one past six hours or unknown to
+Transcribe recorded failed; retention and erasure take the check too."""
 
 from __future__ import annotations
 
@@ -298,3 +300,175 @@ def test_a_transcript_that_lands_after_the_caller_was_erased_is_deleted(stack):
     # Then the output is deleted: nothing of the call is kept
     assert (status, results) == ("COMPLETED", [{"outcome": "dropped"}])
     assert objects(stack) == []
+
+
+# -- the check of a job whose event is lost (TimersFunction) -----------------------------------------------------------
+def timers(stack) -> dict[str, Any]:
+    from tests.integration.test_automation import run
+
+    return run(stack, "TimersFunction")
+
+
+def checks(stack, conv_id: str) -> list[dict[str, Any]]:
+    return [i for i in stack.items(f"CONV#{conv_id}") if i["sk"].startswith("DUE#transcript#")]
+
+
+def voicemail_pending(stack) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A call's voicemail, its transcription started (the job not ended): its conversation and message."""
+    recording(stack, answer(stack))
+    stack.drain("ProcessorFunction")
+    conv = voice_conversation(stack)
+    (msg,) = messages(stack, conv["id"])
+    assert msg["transcript_status"] == "pending"
+    return conv, msg
+
+
+def test_a_transcript_whose_event_is_lost_is_stored_once_by_timers(stack):
+    from switchboard import clock
+
+    # Given a voicemail being transcribed: its job started, and its check 15 minutes on
+    conv, msg = voicemail_pending(stack)
+    (check,) = checks(stack, conv["id"])
+    assert (check["sk"], check["due_pk"], check["transcription_job"]) == (
+        f"DUE#transcript#{msg['id']}", "DUE#transcript", f"switchboard-dev-{CALL}")
+    assert (check["conversation_id"], check["message_id"], check["message_created_at"]) == (
+        conv["id"], msg["id"], msg["created_at"])
+    # A redelivered recording: no second job, the same check
+    callback = answer(stack)
+    recording(stack, callback)
+    stack.drain("ProcessorFunction")
+    assert len(jobs()) == 1 and checks(stack, conv["id"]) == [check]
+    # When the job completes and its event is lost on the way to TranscriptsFunction
+    ((_, status, results),) = stack.transcribe(deliver=False)
+    assert (status, results) == ("COMPLETED", [])
+    assert messages(stack, conv["id"])[0]["transcript_status"] == "pending"
+    assert timers(stack)["transcripts_due"] == 0  # not before its time
+    # Then TimersFunction's run 15 minutes on asks Transcribe, and stores the words, once
+    clock.advance(15 * 60 + 1)
+    counts = timers(stack)
+    assert (counts["transcripts_due"], counts["transcripts_recorded"], counts["errors"]) == (1, 1, 0)
+    (msg,) = messages(stack, conv["id"])
+    assert (msg["transcript"], msg["transcript_status"]) == (TRANSCRIPT, "completed")
+    assert checks(stack, conv["id"]) == [] and objects(stack, "transcripts/") == [OUTPUT]
+    # And a second run changes nothing, nor does the event if it comes after all
+    assert timers(stack)["transcripts_due"] == 0
+    from infra.local.events import transcribe_event
+
+    assert stack.functions["TranscriptsFunction"].invoke(
+        transcribe_event(f"switchboard-dev-{CALL}", "COMPLETED")) == {"outcome": "stale"}
+    (again,) = messages(stack, conv["id"])
+    assert (again["transcript"], again["transcript_status"]) == (TRANSCRIPT, "completed")
+
+
+def test_a_job_still_running_is_checked_again_15_minutes_later(stack):
+    from switchboard import clock
+
+    conv, _ = voicemail_pending(stack)
+    # When the check is due and Transcribe still has the job under way
+    clock.advance(15 * 60 + 1)
+    counts = timers(stack)
+    assert (counts["transcripts_due"], counts["transcripts_recorded"], counts["errors"]) == (1, 0, 0)
+    # Then the voicemail is still being transcribed, and its check moved on 15 minutes
+    assert messages(stack, conv["id"])[0]["transcript_status"] == "pending"
+    (check,) = checks(stack, conv["id"])
+    assert check["due_sk"] > clock.iso(clock.now() + __import__("datetime").timedelta(minutes=14))
+    assert timers(stack)["transcripts_due"] == 0
+    # When the job ends (its event lost), the next check records it
+    stack.transcribe(deliver=False)
+    clock.advance(15 * 60 + 1)
+    assert timers(stack)["transcripts_recorded"] == 1
+    assert messages(stack, conv["id"])[0]["transcript"] == TRANSCRIPT and checks(stack, conv["id"]) == []
+
+
+def test_a_job_that_never_ends_is_recorded_failed_after_six_hours(stack, capsys):
+    import json
+
+    from switchboard import clock
+
+    conv, _ = voicemail_pending(stack)
+    capsys.readouterr()
+    for _ in range(6 * 4):  # every 15 minutes, the job still under way
+        clock.advance(15 * 60 + 1)
+        counts = timers(stack)
+        assert counts["errors"] == 0
+    assert counts["transcripts_recorded"] == 1
+    (msg,) = messages(stack, conv["id"])
+    assert (msg["transcript"], msg["transcript_status"], msg["attachments"][0]["status"]) == (None, "failed", "stored")
+    assert checks(stack, conv["id"]) == [] and timers(stack)["transcripts_due"] == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [(r["reason"], r["TranscriptsFailed"]) for r in records if "TranscriptsFailed" in r] == [
+        ("timed_out", [1.0])]
+
+
+def test_a_job_transcribe_does_not_know_is_recorded_failed(stack):
+    import boto3
+
+    from switchboard import clock
+
+    conv, _ = voicemail_pending(stack)
+    boto3.client("transcribe", region_name="us-east-1").delete_transcription_job(
+        TranscriptionJobName=f"switchboard-dev-{CALL}")
+    clock.advance(15 * 60 + 1)
+    assert timers(stack)["transcripts_recorded"] == 1
+    assert messages(stack, conv["id"])[0]["transcript_status"] == "failed" and checks(stack, conv["id"]) == []
+
+
+def test_when_the_event_came_the_check_is_just_dropped(stack, monkeypatch):
+    from switchboard import aws, clock
+
+    conv, _ = voicemail_pending(stack)
+    ((_, _, results),) = stack.transcribe()
+    assert results == [{"outcome": "transcribed"}]
+    asked: list[str] = []
+    monkeypatch.setattr(aws, "transcribe", lambda: asked.append("transcribe"))  # Transcribe is not asked
+    clock.advance(15 * 60 + 1)
+    counts = timers(stack)
+    assert (counts["transcripts_due"], counts["transcripts_recorded"], counts["errors"]) == (1, 0, 0)
+    assert asked == [] and checks(stack, conv["id"]) == []
+    assert messages(stack, conv["id"])[0]["transcript"] == TRANSCRIPT
+
+
+def test_a_transcribe_outage_leaves_the_check_for_the_next_run(stack, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from switchboard import aws, clock
+
+    conv, _ = voicemail_pending(stack)
+    stack.transcribe(deliver=False)
+    real = aws.transcribe
+
+    class Throttled:
+        def get_transcription_job(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetTranscriptionJob")
+
+    monkeypatch.setattr(aws, "transcribe", Throttled)
+    clock.advance(15 * 60 + 1)
+    counts = timers(stack)
+    assert (counts["transcripts_due"], counts["transcripts_recorded"], counts["errors"]) == (1, 0, 1)
+    assert messages(stack, conv["id"])[0]["transcript_status"] == "pending" and len(checks(stack, conv["id"])) == 1
+    monkeypatch.setattr(aws, "transcribe", real)
+    assert timers(stack)["transcripts_recorded"] == 1  # the next run (a minute on)
+    assert messages(stack, conv["id"])[0]["transcript"] == TRANSCRIPT
+
+
+def test_erasure_and_retention_delete_a_voicemails_check(stack):
+    from switchboard import clock
+    from tests.integration.test_automation import run, settings
+
+    # Erasure: the caller erased while the transcription is under way
+    conv, _ = voicemail_pending(stack)
+    assert len(checks(stack, conv["id"])) == 1
+    contact_id = conv["contact"]["id"]
+    assert stack.http("DELETE", f"/api/contacts/{contact_id}", role="admin").status in (200, 204)
+    assert stack.items(f"CONV#{conv['id']}") == []
+    clock.advance(15 * 60 + 1)
+    assert timers(stack)["transcripts_due"] == 0
+    # Retention: a voicemail whose job never ended, past the voice channel's days
+    settings(stack, {"retention": {"default_days": 30, "channels": {"voice": 30}}})
+    recording(stack, answer(stack, "CA" + "e" * 32), "CA" + "e" * 32, "RE" + "f" * 32)
+    stack.drain("ProcessorFunction")
+    conv = voice_conversation(stack)
+    assert len(checks(stack, conv["id"])) == 1
+    clock.advance(31 * 86400)
+    assert run(stack, "RetentionFunction")["conversations"] == 1
+    assert stack.items(f"CONV#{conv['id']}") == []

@@ -188,10 +188,12 @@ def test_every_function_has_a_role_of_its_own_with_no_managed_policies(function)
 
 
 # Actions IAM cannot scope to a resource (no resource type): granted on "*" alone in their statement, held by a
-# condition to our own bucket instead. Transcribe's output location (issue 17: voicemail transcripts).
+# condition to our own bucket instead where the action has one. Transcribe's output location (issue 17: voicemail
+# transcripts); a job's state (TimersFunction's check of a job whose end did not come), a read with no condition key.
 UNSCOPABLE = {"transcribe:StartTranscriptionJob": {
     "StringEquals": {"transcribe:OutputBucketName": {"Ref": "MediaBucket"}},
-    "StringLike": {"transcribe:OutputKey": "transcripts/*"}}}
+    "StringLike": {"transcribe:OutputKey": "transcripts/*"}},
+    "transcribe:GetTranscriptionJob": None}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -208,11 +210,13 @@ def test_no_function_is_granted_a_wildcard_action_or_resource(function):
 
 
 def test_only_the_processor_starts_transcriptions_and_only_its_stages_jobs_reach_the_transcripts_function():
-    # issue 17: one job name prefix, in the processor that names the jobs, the function and its rule
+    # issue 17: one job name prefix, in the processor that names the jobs, the function and its rule, and the timers
+    # that check a job whose end did not come (they alone ask Transcribe about a job)
     starters = [fn for fn in FUNCTIONS if allowed(fn, "transcribe:StartTranscriptionJob")]
     assert starters == ["ProcessorFunction"]
+    assert [fn for fn in FUNCTIONS if allowed(fn, "transcribe:GetTranscriptionJob")] == ["TimersFunction"]
     prefix = {"Fn::Sub": "switchboard-${Stage}-"}
-    for fn in ("ProcessorFunction", "TranscriptsFunction"):
+    for fn in ("ProcessorFunction", "TranscriptsFunction", "TimersFunction"):
         assert functions()[fn]["Environment"]["Variables"]["TRANSCRIBE_JOB_PREFIX"] == prefix
     (rule,) = events("EventBridgeRule")
     assert rule.function == "TranscriptsFunction"

@@ -54,3 +54,37 @@ def test_the_sandbox_writes_transcribes_output_format():
     spoken = [i["alternatives"][0]["content"] for i in document["results"]["items"] if i["type"] == "pronunciation"]
     assert spoken[:3] == ["Hi", "this", "is"]
     assert words_of(body) == TRANSCRIPT
+
+
+def test_a_job_stays_queued_until_finished_and_its_event_can_be_lost():
+    # moto alone moves a job to COMPLETED as soon as it is read, with no output written: the emulation holds it, so
+    # that TimersFunction's check (GetTranscriptionJob) sees a job under way until the emulation ends it
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.transcribe import LocalTranscribe, Target
+
+    delivered: list[dict] = []
+    function = types.SimpleNamespace(name="TranscriptsFunction", invoke=lambda event: delivered.append(event) or {})
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="media")
+        s3.put_object(Bucket="media", Key="media/a.wav", Body=b"RIFF")
+        local = LocalTranscribe([Target(function, rule_pattern())], s3)  # type: ignore[arg-type]
+        try:
+            transcribe = boto3.client("transcribe", region_name="us-east-1")
+            name = f"switchboard-dev-{CALL}"
+            transcribe.start_transcription_job(TranscriptionJobName=name, LanguageCode="en-US",
+                                               Media={"MediaFileUri": "s3://media/media/a.wav"},
+                                               OutputBucketName="media", OutputKey=f"transcripts/{CALL}.json")
+            for _ in range(3):  # under way: moto's first state, which names no status
+                job = transcribe.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
+                assert job["TranscriptionJobName"] == name and "TranscriptionJobStatus" not in job
+            assert local.finish_jobs(deliver=False) == [(name, "COMPLETED", [])]
+            assert delivered == []  # the event lost on the way
+            job = transcribe.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
+            assert job["TranscriptionJobStatus"] == "COMPLETED"
+            body = s3.get_object(Bucket="media", Key=f"transcripts/{CALL}.json")["Body"].read()
+            assert words_of(body) == TRANSCRIPT
+        finally:
+            LocalTranscribe.release_jobs()

@@ -1,10 +1,13 @@
 """Voicemail transcripts (issue 17), services/transcription.py on the template's table and a bucket in moto, with a
 fake Amazon Transcribe client: the job started once (named after the call, in the configured language, its output
-in our bucket), the job's end recorded once (the words, or a failure), output of an erased call deleted."""
+in our bucket), the job's end recorded once (the words, or a failure), output of an erased call deleted; and the
+check TimersFunction makes of a job whose end's event did not come (recorded as the event would, asked again while
+it runs, given up after 6 hours, a job Transcribe does not know recorded failed, an outage left for the next run)."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -15,7 +18,7 @@ from switchboard import aws, clock
 from switchboard.errors import ServiceUnavailable
 from switchboard.models import Attachment, Message
 from switchboard.services import transcription
-from switchboard.store import markers, messages
+from switchboard.store import due, keys, markers, messages
 from switchboard.store.table import Table
 from tests.conftest import TEST_INFRASTRUCTURE
 from tests.support.dynamodb import template_table
@@ -28,11 +31,26 @@ RECORDING_KEY = "media/cv_1/m_1/0"
 
 
 class FakeTranscribe:
-    """StartTranscriptionJob as Transcribe answers it: recorded, or the error it is told to raise."""
+    """StartTranscriptionJob and GetTranscriptionJob as Transcribe answers them: recorded, or the error it is told to
+    raise; a started job's state is `status` (QUEUED until a test ends it)."""
 
     def __init__(self) -> None:
         self.started: list[dict[str, Any]] = []
         self.error: str | None = None
+        self.status = "QUEUED"
+        self.asked: list[str] = []
+        self.get_error: str | None = None
+
+    def get_transcription_job(self, TranscriptionJobName: str) -> dict[str, Any]:
+        self.asked.append(TranscriptionJobName)
+        if self.get_error:
+            raise ClientError({"Error": {"Code": self.get_error, "Message": "no"}}, "GetTranscriptionJob")
+        if not any(r["TranscriptionJobName"] == TranscriptionJobName for r in self.started):
+            raise ClientError({"Error": {"Code": "BadRequestException", "Message": "The requested job couldn't be "
+                                         "found. Check the job name and try your request again."}},
+                              "GetTranscriptionJob")
+        return {"TranscriptionJob": {"TranscriptionJobName": TranscriptionJobName,
+                                     "TranscriptionJobStatus": self.status}}
 
     def start_transcription_job(self, **request: Any) -> dict[str, Any]:
         if self.error:
@@ -202,3 +220,180 @@ def test_events_that_are_not_ours_or_not_an_end_are_ignored(table, fake):
     assert transcription.finished(table, f"switchboard-prod-{CALL}", "COMPLETED") == "ignored"
     assert transcription.finished(table, JOB, "IN_PROGRESS") == "ignored"
     assert keys_in_bucket() == [OUTPUT]
+
+
+# -- the check of a job whose end's event did not come (TimersFunction) ----------------------------------------------
+def check_entry(table: Table, message: Message) -> dict[str, Any] | None:
+    return table.get(keys.transcript_check(message.conversation_id, message.id), consistent=True)
+
+
+def due_checks(table: Table, after_minutes: float = 0) -> list[dict[str, Any]]:
+    clock.advance(after_minutes * 60)
+    return list(due.due_items(table, due.TRANSCRIPT))
+
+
+def test_a_started_job_is_checked_15_minutes_on_and_a_redelivery_keeps_its_one_check(table, fake):
+    message = voicemail(table)
+    started_at = clock.now()
+    assert transcription.start(table, message, "en-US") == "started"
+    ended_at = clock.now()
+    entry = check_entry(table, message)
+    assert entry is not None and entry["sk"] == f"DUE#transcript#{message.id}"
+    assert {k: entry[k] for k in ("job", "conversation_id", "message_created_at", "message_id",
+                                  "transcription_job")} == {
+        "job": "transcript", "conversation_id": "cv_1", "message_created_at": message.created_at,
+        "message_id": "m_1", "transcription_job": JOB}
+    assert started_at - timedelta(milliseconds=1) <= clock.parse_iso(entry["since"]) <= ended_at
+    assert entry["due_pk"] == "DUE#transcript"
+    assert clock.parse_iso(entry["due_sk"].split("#")[0]) - clock.parse_iso(entry["since"]) == timedelta(minutes=15)
+    assert due_checks(table) == [] and due_checks(table, 15) != []
+    # A redelivered recording (Transcribe has the job): the same key, its first time kept
+    pending = stored(table, message)
+    assert pending is not None and transcription.start(table, pending, "en-US") == "started_already"
+    assert check_entry(table, message) == entry
+
+
+def test_a_refused_or_untried_job_has_no_check(table, fake):
+    message = voicemail(table)
+    fake.error = "LimitExceededException"  # not started: the queue delivers the recording again
+    with pytest.raises(ServiceUnavailable):
+        transcription.start(table, message, "en-US")
+    assert check_entry(table, message) is None
+    fake.error = "BadRequestException"  # refused for good: recorded failed, nothing to check
+    pending = stored(table, message)
+    assert pending is not None and transcription.start(table, pending, "xx-XX") == "failed"
+    assert check_entry(table, message) is None
+
+
+def test_a_completed_job_whose_event_was_lost_is_recorded_once_by_the_check(table, fake, capsys):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    put_output(output("Call me back, please."))
+    fake.status = "COMPLETED"
+    assert transcription.run_checks(table) == {"due": 0, "done": 0, "errors": 0}  # not before its time
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 1, "errors": 0}
+    done = stored(table, message)
+    assert done is not None and (done.transcript, done.transcript_status) == ("Call me back, please.", "completed")
+    assert check_entry(table, message) is None and fake.asked == [JOB]
+    assert transcription.run_checks(table) == {"due": 0, "done": 0, "errors": 0}
+    # The event after all: recorded already
+    assert transcription.finished(table, JOB, "COMPLETED") == "stale"
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [m["TranscriptEventsMissed"] for m in metrics if "TranscriptEventsMissed" in m] == [[1.0]]
+    assert "Call me back" not in json.dumps(metrics)
+
+
+def test_a_failed_job_whose_event_was_lost_is_recorded_failed(table, fake):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    fake.status = "FAILED"
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table)["done"] == 1
+    failed = stored(table, message)
+    assert failed is not None and failed.transcript_status == "failed" and check_entry(table, message) is None
+
+
+def test_a_job_still_running_is_asked_about_again_later(table, fake):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    for status in ("QUEUED", "IN_PROGRESS"):
+        fake.status = status
+        (entry,) = due_checks(table, 15)
+        asked_at = clock.now()
+        assert transcription.check(table, entry) is False
+        moved = check_entry(table, message)
+        assert moved is not None and moved["since"] == entry["since"]
+        again = clock.parse_iso(moved["due_sk"].split("#")[0]) - timedelta(minutes=15)
+        assert asked_at - timedelta(milliseconds=1) <= again <= clock.now()  # 15 minutes on from the check
+        assert due_checks(table) == []  # not due again until then
+    pending = stored(table, message)
+    assert pending is not None and pending.transcript_status == "pending"
+    put_output(output("Later words."))
+    fake.status = "COMPLETED"
+    (entry,) = due_checks(table, 15)
+    assert transcription.check(table, entry) is True
+    done = stored(table, message)
+    assert done is not None and done.transcript == "Later words."
+
+
+def test_a_job_running_past_six_hours_is_recorded_timed_out(table, fake, capsys):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    fake.status = "IN_PROGRESS"
+    clock.advance(6 * 3600 - 60)
+    (entry,) = due_checks(table)
+    assert transcription.check(table, entry) is False  # 5 h 59 min: asked again later
+    (entry,) = due_checks(table, 15)
+    assert transcription.check(table, entry) is True
+    failed = stored(table, message)
+    assert failed is not None and (failed.transcript, failed.transcript_status) == (None, "failed")
+    assert check_entry(table, message) is None
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [(m["reason"], m["TranscriptsFailed"]) for m in metrics if "TranscriptsFailed" in m] == [
+        ("timed_out", [1.0])]
+
+
+@pytest.mark.parametrize("code", ["BadRequestException", "NotFoundException"])
+def test_a_job_transcribe_does_not_know_is_recorded_failed(table, fake, code, capsys):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    fake.started.clear()  # deleted (or Transcribe forgot it)
+    if code != "BadRequestException":
+        fake.get_error = code
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 1, "errors": 0}
+    failed = stored(table, message)
+    assert failed is not None and failed.transcript_status == "failed" and check_entry(table, message) is None
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [m["reason"] for m in metrics if "TranscriptsFailed" in m] == ["job_missing"]
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "LimitExceededException", "InternalFailureException"])
+def test_a_transcribe_outage_leaves_the_check_for_the_next_run(table, fake, code):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    fake.get_error = code
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 0, "errors": 1}
+    pending = stored(table, message)
+    assert pending is not None and pending.transcript_status == "pending"
+    assert due_checks(table) != []  # still due: the next run asks again
+    fake.get_error, fake.status = None, "FAILED"
+    assert transcription.run_checks(table) == {"due": 1, "done": 1, "errors": 0}
+
+
+def test_an_unreachable_transcribe_is_an_outage_too(table, fake, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+
+    def unreachable(**_: Any) -> dict[str, Any]:
+        raise EndpointConnectionError(endpoint_url="https://transcribe.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(fake, "get_transcription_job", unreachable)
+    assert transcription.run_checks(table) == {"due": 0, "done": 0, "errors": 0}
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 0, "errors": 1}
+    assert check_entry(table, message) is not None
+
+
+def test_a_voicemail_whose_event_came_loses_its_check_without_asking_transcribe(table, fake):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    put_output(output())
+    assert transcription.finished(table, JOB, "COMPLETED") == "transcribed"
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 0, "errors": 0}
+    assert check_entry(table, message) is None and fake.asked == []
+
+
+def test_the_check_of_an_erased_voicemail_deletes_its_output_and_itself(table, fake):
+    message = voicemail(table)
+    transcription.start(table, message, "en-US")
+    put_output(output())
+    Table().delete(keys.message(message.conversation_id, message.created_at, message.id))
+    clock.advance(15 * 60)
+    assert transcription.run_checks(table) == {"due": 1, "done": 0, "errors": 0}
+    assert check_entry(table, message) is None and keys_in_bucket() == [] and fake.asked == []

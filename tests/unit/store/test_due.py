@@ -70,3 +70,19 @@ def test_retention_pages_by_channel_and_cut_off_and_rescheduling(table):
     due.move_retention(table, "cv_old", "ct_9")
     due.move_retention(table, "cv_none", "ct_9")  # no entry: nothing happens
     assert table.get(keys.due("cv_old", due.RETENTION))["contact_id"] == "ct_9"
+
+
+def test_a_transcript_check_is_put_once_per_voicemail_and_moves_only_as_read(table):
+    # issue 17: an entry per voicemail (two calls of one conversation: two checks), in the conversation's partition
+    at, later = clock.iso(clock.now()), clock.iso(clock.now() + __import__("datetime").timedelta(minutes=15))
+    assert due.schedule_transcript_check(table, "cv_1", at, "m_1", "switchboard-test-CA1", at, at)
+    assert not due.schedule_transcript_check(table, "cv_1", at, "m_1", "switchboard-test-CA1", later, later)
+    assert due.schedule_transcript_check(table, "cv_1", at, "m_2", "switchboard-test-CA2", at, at)
+    first, second = sorted(due.due_items(table, due.TRANSCRIPT), key=lambda i: i["sk"])
+    assert (first["pk"], first["sk"], first["since"], first["transcription_job"]) == (
+        "CONV#cv_1", "DUE#transcript#m_1", at, "switchboard-test-CA1")
+    assert second["transcription_job"] == "switchboard-test-CA2"
+    # postponed by one run; a second run holding the old read moves nothing
+    assert due.postpone(table, first, due.TRANSCRIPT, later) and not due.postpone(table, first, due.TRANSCRIPT, later)
+    assert [i["sk"] for i in due.due_items(table, due.TRANSCRIPT)] == ["DUE#transcript#m_2"]
+    assert table.get(keys.transcript_check("cv_1", "m_1"))["due_sk"] == f"{later}#cv_1"

@@ -1,6 +1,7 @@
 """TimersFunction's run (issue 14): what is due in the sparse DueIndex, and nothing else. Snoozed conversations wake;
-SLA targets get their warning and their breach. Each step is claimed by a conditional write, so a rerun (or two runs
-at once) never wakes, warns or counts twice."""
+SLA targets get their warning and their breach; voicemail transcriptions whose end's event did not come are checked
+with Amazon Transcribe (issue 17). Each step is claimed by a conditional write, so a rerun (or two runs at once) never
+wakes, warns, records or counts twice."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ def run(table: Table | None = None) -> dict[str, int]:
 
     idle = rules.run_idle(table)
     mailed = rules.run_mail(table)
+    # issue 17: transcription jobs whose end's event did not come (loaded here, not at init: it loads the models)
+    from switchboard.services import transcription
+
+    transcripts = transcription.run_checks(table)
     return {"snoozes_due": woke["due"], "woken": woke["done"], "sla_due": checked["due"], "sla_done": checked["done"],
             "idle_due": idle["due"], "idle_ran": idle["done"], "rule_mails": mailed["done"],
-            "errors": woke["errors"] + checked["errors"] + idle["errors"] + mailed["errors"]}
+            "transcripts_due": transcripts["due"], "transcripts_recorded": transcripts["done"],
+            "errors": woke["errors"] + checked["errors"] + idle["errors"] + mailed["errors"] + transcripts["errors"]}

@@ -10,18 +10,25 @@ message, once.
   that retention and erasure delete the output with the message. Its end is recorded once (completed with the words,
   or failed) by a conditional write: a redelivered event, or a rerun, changes nothing. A failed job is recorded, not
   started again. Output that lands after its message was erased is deleted when its event comes.
+- Nothing waits for an event that never comes (EventBridge failing to deliver it past its retries, a rule broken
+  during a deploy): the job's start also puts a check in the DueIndex (`DUE#transcript`, 15 minutes on), and
+  TimersFunction asks Transcribe about the job then. An ended job's end is recorded as its event would record it; a
+  job still running is asked about again 15 minutes later, until 6 hours after it started (then recorded failed,
+  `timed_out`); a job Transcribe does not know is recorded failed (`job_missing`). A voicemail whose end was recorded
+  (its event came) just loses its check.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from switchboard import aws, observability
+from switchboard import aws, clock, observability
 from switchboard.channels import voice
 from switchboard.errors import ServiceUnavailable
 from switchboard.settings import get_settings
-from switchboard.store import markers, messages
+from switchboard.store import due, markers, messages
 from switchboard.store import voice as store
 
 if TYPE_CHECKING:
@@ -33,6 +40,11 @@ PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
 MAX_TRANSCRIPT_CHARS = 10_000
 # Transcribe refuses these for good (an unsupported language, unreadable media): the voicemail is kept, untranscribed.
 REFUSALS = frozenset({"BadRequestException"})
+ENDS = ("COMPLETED", "FAILED")
+# The check of a job whose end's event did not come (TimersFunction): first after CHECK_EVERY, then as often while the
+# job runs, until GIVE_UP_AFTER since it started. GetTranscriptionJob answers these for a job it does not know.
+CHECK_EVERY, GIVE_UP_AFTER = timedelta(minutes=15), timedelta(hours=6)
+UNKNOWN_JOB = frozenset({"BadRequestException", "NotFoundException"})
 
 
 def job_name(call_sid: str) -> str:
@@ -73,23 +85,30 @@ def start(table: Table, message: Message, language: str) -> str | None:
     bucket = get_settings().media_bucket
     # A language with its region (en-US) is Transcribe's language code; a bare one (en) is identified instead.
     spoken: dict[str, Any] = {"LanguageCode": language} if "-" in language else {"IdentifyLanguage": True}
+    job = job_name(call_sid)
     try:
         aws.transcribe().start_transcription_job(
-            TranscriptionJobName=job_name(call_sid), Media={"MediaFileUri": f"s3://{bucket}/{recording.s3_key}"},
+            TranscriptionJobName=job, Media={"MediaFileUri": f"s3://{bucket}/{recording.s3_key}"},
             OutputBucketName=bucket, OutputKey=key, **spoken)
     except ClientError as exc:
         code = aws.error_code(exc)
-        if code == "ConflictException":  # this call's job exists: started by an earlier delivery
-            return "started_already"
         if code in REFUSALS:
             store.finish_transcript(table, message.conversation_id, message.created_at, message.id, FAILED, None)
             observability.count_by_reason("TranscriptsFailed", "voice", "refused")
             return FAILED
-        raise ServiceUnavailable(f"Transcribe did not start the job ({code})") from exc
+        if code != "ConflictException":
+            raise ServiceUnavailable(f"Transcribe did not start the job ({code})") from exc
+        outcome = "started_already"  # this call's job exists: started by an earlier delivery
     except BotoCoreError as exc:
         raise ServiceUnavailable("Transcribe could not be reached") from exc
-    observability.count_by_channel("TranscriptionsStarted", "voice")
-    return "started"
+    else:
+        outcome = "started"
+        observability.count_by_channel("TranscriptionsStarted", "voice")
+    # Its check, in case the job's end never reaches TranscriptsFunction (put once: a redelivery keeps the first)
+    now = clock.now()
+    due.schedule_transcript_check(table, message.conversation_id, message.created_at, message.id, job,
+                                  clock.iso(now + CHECK_EVERY), clock.iso(now))
+    return outcome
 
 
 # -- the job's end, from EventBridge --------------------------------------------------------------------------------
@@ -97,11 +116,16 @@ def finished(table: Table, job: str, status: str) -> str:
     """A job of ours ended (`status` COMPLETED or FAILED, as Transcribe reports it): its words join the call's message
     (completed), or the message records that it failed. Once: a redelivered event or a rerun changes nothing."""
     call_sid = call_of(job)
-    if call_sid is None or status not in ("COMPLETED", "FAILED"):
+    if call_sid is None or status not in ENDS:
         observability.count_by_reason("EventsIgnored", "voice", "not_our_transcription")
         return "ignored"
+    return _ended(table, call_sid, _message_of(table, call_sid), status)
+
+
+def _ended(table: Table, call_sid: str, message: Message | None, status: str) -> str:
+    """The call's job ended (`status` one of ENDS): recorded on its message (None: gone), once. The event's way
+    (`finished`) and the check's (`check`) both come here."""
     key = output_key(call_sid)
-    message = _message_of(table, call_sid)
     if message is None:  # erased (or never filed): its words are not kept either
         _delete_output(key)
         observability.count_by_reason("EventsDropped", "voice", "transcript_of_unknown_call")
@@ -173,3 +197,53 @@ def _delete_output(key: str) -> None:
     from switchboard.store import erasure
 
     erasure.delete_objects([key])
+
+
+# -- the check, when the job's end did not come (TimersFunction) ---------------------------------------------------
+def check(table: Table, entry: dict[str, Any]) -> bool:
+    """A due check of one voicemail's transcription (`due.schedule_transcript_check`): its end recorded if the job
+    ended (as its event would have), or failed if it ran too long or Transcribe does not know it; asked again later
+    while it runs. True when this check recorded the end. Raises ServiceUnavailable when Transcribe or S3 could not
+    answer now: the entry stays due, and the next run asks again."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    message = messages.get_message(table, str(entry["conversation_id"]), str(entry["message_created_at"]),
+                                   str(entry["message_id"]))
+    job = str(entry["transcription_job"])
+    call_sid = call_of(job)
+    if message is None and call_sid is not None:  # erased meanwhile: whatever output there is goes too
+        _delete_output(output_key(call_sid))
+    if call_sid is None or message is None or message.transcript_status != PENDING:
+        due.take(table, entry)  # erased, or its end is recorded already (its event came)
+        return False
+    try:
+        found = aws.transcribe().get_transcription_job(TranscriptionJobName=job).get("TranscriptionJob") or {}
+        status = str(found.get("TranscriptionJobStatus") or "")  # anything but an end: still under way
+    except ClientError as exc:
+        code = aws.error_code(exc)
+        if code not in UNKNOWN_JOB:
+            raise ServiceUnavailable(f"Transcribe did not answer ({code})") from exc
+        status = "MISSING"  # deleted, or never started
+    except BotoCoreError as exc:
+        raise ServiceUnavailable("Transcribe could not be reached") from exc
+    key = output_key(call_sid)
+    if status in ENDS:
+        outcome = _ended(table, call_sid, message, status)
+        if outcome in ("transcribed", FAILED):
+            observability.count_by_channel("TranscriptEventsMissed", "voice")  # lost, or later than the check
+    elif status == "MISSING":
+        outcome = _record(table, message, FAILED, None, key, reason="job_missing")
+    elif clock.now() - clock.parse_iso(str(entry["since"])) >= GIVE_UP_AFTER:
+        outcome = _record(table, message, FAILED, None, key, reason="timed_out")
+    else:  # queued or in progress: asked again later
+        due.postpone(table, entry, due.TRANSCRIPT, clock.iso(clock.now() + CHECK_EVERY))
+        return False
+    due.take(table, entry)
+    return outcome in ("transcribed", FAILED)
+
+
+def run_checks(table: Table) -> dict[str, int]:
+    """TimersFunction: every transcription check due (`jobs.run`: one failure never stops the run)."""
+    from switchboard.services import jobs
+
+    return jobs.run(due.TRANSCRIPT, check, table)

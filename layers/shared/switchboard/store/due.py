@@ -1,5 +1,6 @@
-"""Due work of the scheduled jobs (DueIndex, sparse): the auto-reply's wait, the survey to send, and each
-conversation's retention entry. Every read and write of a `DUE#` item is here, so a job reads only what is due."""
+"""Due work of the scheduled jobs (DueIndex, sparse): the auto-reply's wait, the survey to send, each
+conversation's retention entry, and a voicemail's transcription to check. Every read and write of a `DUE#` item is
+here, so a job reads only what is due."""
 
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ def settle(table: Table, item: dict[str, Any], **attrs: Any) -> bool:
     try:
         table.update({"pk": item["pk"], "sk": item["sk"]}, (f"SET {sets} " if sets else "") + "REMOVE due_pk, due_sk",
                      names=names or None, vals=vals, condition="due_sk = :s")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def postpone(table: Table, item: dict[str, Any], job: str, due_at: str) -> bool:
+    """Move an entry of `job` on to a later time, if nobody moved or took it meanwhile."""
+    try:
+        table.update({"pk": item["pk"], "sk": item["sk"]}, "SET due_sk = :n",
+                     vals={":n": keys.due_index(job, due_at, item["conversation_id"])["due_sk"],
+                           ":s": item["due_sk"]}, condition="due_sk = :s")
     except ConditionFailed:
         return False
     return True
@@ -143,6 +155,26 @@ def advance_sla(table: Table, item: dict[str, Any], at: str, event: str) -> bool
                      vals={":n": keys.due_index(SLA, at, item["conversation_id"])["due_sk"], ":ev": event,
                            ":s": item["due_sk"]},
                      condition="due_sk = :s")
+    except ConditionFailed:
+        return False
+    return True
+
+
+# -- voicemail (issue 17): a transcription whose end's event may be lost --------------------------------------------
+TRANSCRIPT = keys.TRANSCRIPT
+
+
+def schedule_transcript_check(table: Table, conv_id: str, created_at: str, msg_id: str, transcription_job: str,
+                              due_at: str, since: str) -> bool:
+    """A voicemail's transcription job started (`since`): TimersFunction asks Transcribe about it at `due_at`, in
+    case its end's event never comes. The entry names the message and the job, so that the check reads nothing
+    else to find them; in the conversation's partition, so that retention and erasure delete it with the rest.
+    Once: False when it exists already (a redelivered recording keeps the first entry, and its `since`)."""
+    try:
+        table.put({**keys.transcript_check(conv_id, msg_id), **keys.due_index(TRANSCRIPT, due_at, conv_id),
+                   "type": "due", "job": TRANSCRIPT, "conversation_id": conv_id, "message_created_at": created_at,
+                   "message_id": msg_id, "transcription_job": transcription_job, "since": since},
+                  condition="attribute_not_exists(pk)")
     except ConditionFailed:
         return False
     return True

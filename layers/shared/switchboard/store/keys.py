@@ -35,6 +35,7 @@ Items (pk / sk):
   RATE#<scope>#<mac>   HOUR#<epoch>              a public client's request counters for one hour (rate limits; TTL)
   CONV#<id>            DUE#snooze                a snoozed conversation's wake-up     DueIndex DUE#snooze
   CONV#<id>            DUE#sla#<target>          an SLA target's next warning/breach  DueIndex DUE#sla
+  CONV#<id>            DUE#transcript#<msg id>   a voicemail's transcription checked  DueIndex DUE#transcript
   ATTRDEF              ATTR#<key>                a custom attribute's definition
   (growth)
   LINKS                LINK#<link id>            an entry link (wa.me, m.me, t.me, ig.me, the widget's data-source)
@@ -489,6 +490,14 @@ def rule_run_index(rule_id: str, at: str, conv_id: str) -> dict[str, str]:
 
 def rule_mail(conv_id: str, run_key: str) -> Key:
     return due(conv_id, f"{RULE_MAIL}#{run_key}")
+
+
+# -- voicemail (issue 17): a transcription job's end, checked by TimersFunction if its event never came -------------
+TRANSCRIPT = "transcript"  # DueIndex job DUE#transcript; an entry per voicemail, in its conversation's partition
+
+
+def transcript_check(conv_id: str, msg_id: str) -> Key:
+    return due(conv_id, f"{TRANSCRIPT}#{msg_id}")
 
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from switchboard import clock
 from switchboard.errors import NotFound
-from switchboard.store import keys
+from switchboard.store import due, keys
 from switchboard.store.table import ConditionFailed, Table
 
 RUN_DAYS = 30  # a run's record is kept this long (and goes sooner with its conversation: it is in its partition)
@@ -124,13 +124,7 @@ def arm_idle(table: Table, conv_id: str, status: str, since: str, due_at: str) -
 
 def reschedule_idle(table: Table, entry: dict[str, Any], due_at: str) -> bool:
     """Move a timer on to its next rule's time, if nobody replaced it meanwhile."""
-    try:
-        table.update({"pk": entry["pk"], "sk": entry["sk"]}, "SET due_sk = :n",
-                     vals={":n": keys.due_index(keys.IDLE, due_at, entry["conversation_id"])["due_sk"],
-                           ":s": entry["due_sk"]}, condition="due_sk = :s")
-    except ConditionFailed:
-        return False
-    return True
+    return due.postpone(table, entry, keys.IDLE, due_at)
 
 
 # -- notify_email's mails ---------------------------------------------------------------------------------------
