@@ -10,6 +10,17 @@ from moto import mock_aws
 from bench.motofast import sorted_partitions
 
 
+def pages(ddb, limit, **query):
+    """Every page of a Query: (items, Count, ScannedCount, LastEvaluatedKey) each."""
+    out, start = [], None
+    while True:
+        page = ddb.query(**query, **({"Limit": limit} if limit else {}), **({"ExclusiveStartKey": start} if start else {}))
+        out.append((page["Items"], page["Count"], page["ScannedCount"], page.get("LastEvaluatedKey")))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return out
+
+
 def test_sorted_partitions_answer_as_moto_does():
     rng = random.Random(5)
     with mock_aws():
@@ -33,20 +44,9 @@ def test_sorted_partitions_answer_as_moto_does():
                         cases.append((pk, prefix, forward, limit))
 
         def run(pk, prefix, forward, limit):
-            pages, start = [], None
-            while True:
-                kwargs = {"TableName": "t", "ScanIndexForward": forward,
-                          "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :p)" if prefix else ""),
-                          "ExpressionAttributeValues": {":pk": {"S": pk}, **({":p": {"S": prefix}} if prefix else {})}}
-                if limit:
-                    kwargs["Limit"] = limit
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                out = ddb.query(**kwargs)
-                pages.append((out["Items"], out["Count"], out["ScannedCount"], out.get("LastEvaluatedKey")))
-                start = out.get("LastEvaluatedKey")
-                if not start:
-                    return pages
+            return pages(ddb, limit, TableName="t", ScanIndexForward=forward,
+                         KeyConditionExpression="pk = :pk" + (" AND begins_with(sk, :p)" if prefix else ""),
+                         ExpressionAttributeValues={":pk": {"S": pk}, **({":p": {"S": prefix}} if prefix else {})})
 
         expected = [run(*case) for case in cases]
         with sorted_partitions():
@@ -79,19 +79,8 @@ def test_index_queries_answer_as_moto_does():
             ddb.put_item(TableName="t", Item=item)
 
         def run(gpk, forward, limit):
-            pages, start = [], None
-            while True:
-                kwargs = {"TableName": "t", "IndexName": "GIX", "ScanIndexForward": forward,
-                          "KeyConditionExpression": "gpk = :pk", "ExpressionAttributeValues": {":pk": {"S": gpk}}}
-                if limit:
-                    kwargs["Limit"] = limit
-                if start:
-                    kwargs["ExclusiveStartKey"] = start
-                out = ddb.query(**kwargs)
-                pages.append((out["Items"], out["Count"], out["ScannedCount"], out.get("LastEvaluatedKey")))
-                start = out.get("LastEvaluatedKey")
-                if not start:
-                    return pages
+            return pages(ddb, limit, TableName="t", IndexName="GIX", ScanIndexForward=forward,
+                         KeyConditionExpression="gpk = :pk", ExpressionAttributeValues={":pk": {"S": gpk}})
 
         cases = [(gpk, forward, limit) for gpk in ("A", "B", "Z") for forward in (True, False) for limit in (5, None)]
         expected = [run(*case) for case in cases]
