@@ -351,12 +351,14 @@ def _message_growth_wru(call: Any) -> float:
 def cost_line(lives: list[Any], units: Any, prices: dict[str, float]) -> dict[str, Any]:
     """The search index's cost in the measured lives, per unit as bench/cost.py counts them: the follow-up customer
     message (the contract's figure) and the conversation its first message opens."""
+    from switchboard.store import keys
+
     life = lives[0]
     by_phase: dict[str, dict[str, float]] = {}
     for s, step in enumerate(life.steps):
         calls = [c for c in step.calls if is_search_request(c)]
         wru = sum(units.wru(c) for c in calls) + sum(_message_growth_wru(c) for c in step.calls)
-        wru += sum(units.index_wru(c, "ContactIndex") for c in step.calls)  # a found contact's conversations
+        wru += sum(units.index_wru(c, keys.CONTACT_CONVERSATIONS) for c in step.calls)  # a contact's conversations
         rru = sum(_read_units(units, c) for c in calls)
         memory = next((i.memory_mb for i in step.invocations if i.function == "ProcessorFunction"), 512)
         ms = statistics.median(other.steps[s].search_ms for other in lives)

@@ -82,21 +82,23 @@ CARD = ["id", "channel", "inbox_id", "contact_id", "contact_name", "recipient", 
 def conversation_cards(table: Table, conv_ids: list[str]) -> list[ConversationCard]:
     """What a search result shows of each conversation, as it is now (one BatchGetItem of the META items, only the
     attributes a result needs); gone and expired ones are left out."""
-    from switchboard.models import ConversationCard
-
     if not conv_ids:
         return []
-    items = table.batch_get([keys.conversation(c) for c in conv_ids[:100]], attributes=CARD)
-    return [ConversationCard.model_validate(i) for i in items if live(i) and i.get("id")]
+    return _cards(table.batch_get([keys.conversation(c) for c in conv_ids[:100]], attributes=CARD))
 
 
 def contact_conversation_cards(table: Table, contact_id: str, limit: int) -> list[ConversationCard]:
     """The contact's newest conversations, each as a result shows it (status, labels, channel as they are now):
     one Query of ContactIndex, reading one entry per conversation and no conversation item."""
-    from switchboard.models import ConversationCard
-
     items, _ = table.query("contact_pk = :pk", {":pk": keys.contact_pk(contact_id)},
                            index=keys.CONTACT_CONVERSATIONS, forward=False, limit=limit)
+    return _cards(items)
+
+
+def _cards(items: list[dict[str, Any]]) -> list[ConversationCard]:
+    """Conversation items (or index entries) as results show them; gone and expired ones left out."""
+    from switchboard.models import ConversationCard
+
     return [ConversationCard.model_validate(i) for i in items if live(i) and i.get("id")]
 
 
