@@ -4,6 +4,9 @@ DynamoDB: moto's backend is not safe for concurrent requests (TransactWriteItems
 back, and fails with "dictionary changed size during iteration" while another request writes), and the local
 stack's functions and webhooks call it at once. Its operations are serialized by one lock: DynamoDB serializes
 writes to an item anyway, and locally throughput matters less than never failing a correct request.
+TransactWriteItems is idempotent under its ClientRequestToken, as DynamoDB makes it for 10 minutes: botocore puts
+one token on a call and keeps it across its retries, so a retry after a lost answer (a read timeout while the
+first try waited for the lock) answers as the first did instead of failing its own conditions.
 
 S3 browser uploads (rich replies): moto stores whatever a presigned POST brings. S3 checks the signed policy first,
 and refuses a file of another size or type, a key or field the policy does not name, or a POST after its
@@ -29,6 +32,7 @@ COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_
 
 def apply() -> None:
     _serialize_dynamodb()
+    _idempotent_transactions()
     _cheap_sqs_sends()
     _enforce_post_policies()
 
@@ -49,6 +53,55 @@ def _serialize_dynamodb() -> None:
 
         setattr(DynamoDBBackend, name, wraps(method)(locked))
     DynamoDBBackend.serialized = True  # type: ignore[attr-defined]
+
+
+TOKEN_SECONDS = 600  # DynamoDB: "A client request token is valid for 10 minutes after the first request"
+
+
+def _idempotent_transactions() -> None:
+    import hashlib
+    import time
+
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "idempotent", False):
+        return
+
+    class Mismatch(DynamodbException):
+        def __init__(self) -> None:
+            super().__init__(ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                             "the client request token was used with another request")
+
+    guard = threading.Lock()
+    calls: dict[str, tuple[float, threading.Lock]] = {}  # token -> (its first try, one try at a time)
+    answered: dict[str, tuple[str, Any]] = {}  # token -> (the request's digest, its answer)
+
+    @wraps(original)
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        digest = hashlib.sha256(repr(self.body.get("TransactItems")).encode()).hexdigest()
+        with guard:
+            now = time.monotonic()
+            for old in [t for t, (first, _) in calls.items() if now - first > TOKEN_SECONDS]:
+                calls.pop(old)
+                answered.pop(old, None)
+            _, lock = calls.setdefault(token, (now, threading.Lock()))
+        with lock:  # a retry that arrives while its first try runs waits for that try's answer
+            if token in answered:
+                first_digest, answer = answered[token]
+                if first_digest != digest:
+                    raise Mismatch()
+                return answer
+            answer = original(self)  # a failure is not remembered: DynamoDB runs a failed call's retry again
+            answered[token] = (digest, answer)
+            return answer
+
+    transact_write_items.idempotent = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _cheap_sqs_sends() -> None:

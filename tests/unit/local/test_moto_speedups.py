@@ -1,0 +1,71 @@
+"""infra/local/moto_speedups.py: TransactWriteItems answers a retry under its ClientRequestToken as DynamoDB does,
+so that botocore's retry after a lost answer does not fail on the first try's own writes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.local import moto_speedups
+from tests.support.dynamodb import TABLE_NAME, template_table
+
+
+def put(n: int) -> list[dict]:
+    return [{"Put": {"TableName": TABLE_NAME, "Item": {"pk": {"S": f"K#{n}"}, "sk": {"S": "X"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}]
+
+
+@pytest.fixture
+def client():
+    moto_speedups._idempotent_transactions()
+    with template_table() as client:
+        yield client
+
+
+def test_a_retry_with_the_token_answers_as_the_first_try(client):
+    client.transact_write_items(TransactItems=put(1), ClientRequestToken="t-1")
+    client.transact_write_items(TransactItems=put(1), ClientRequestToken="t-1")  # no ConditionalCheckFailed
+    assert client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": "K#1"}, "sk": {"S": "X"}})["Item"]
+
+
+def test_another_token_runs_again_and_fails_its_condition(client):
+    client.transact_write_items(TransactItems=put(2), ClientRequestToken="t-2")
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=put(2), ClientRequestToken="t-3")
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+
+
+def test_the_token_with_another_request_is_a_mismatch(client):
+    client.transact_write_items(TransactItems=put(4), ClientRequestToken="t-4")
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=put(5), ClientRequestToken="t-4")
+    assert raised.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    assert "Item" not in client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": "K#5"}, "sk": {"S": "X"}})
+
+
+def test_a_failed_try_is_not_remembered(client):
+    client.put_item(TableName=TABLE_NAME, Item={"pk": {"S": "K#6"}, "sk": {"S": "X"}})
+    with pytest.raises(ClientError):
+        client.transact_write_items(TransactItems=put(6), ClientRequestToken="t-6")
+    client.delete_item(TableName=TABLE_NAME, Key={"pk": {"S": "K#6"}, "sk": {"S": "X"}})
+    client.transact_write_items(TransactItems=put(6), ClientRequestToken="t-6")  # the retry runs, and lands
+
+
+def test_tries_at_once_write_once(client):
+    answers: list[str] = []
+
+    def attempt() -> None:
+        try:
+            client.transact_write_items(TransactItems=put(7), ClientRequestToken="t-7")
+            answers.append("ok")
+        except ClientError as exc:
+            answers.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == ["ok"] * 4
