@@ -18,7 +18,7 @@ def test_quick_bench_writes_every_contract_key(tmp_path):
     output = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))}
     command = [sys.executable, "-m", "bench", "--quick", "--repeat", "1", "--output", str(output)]  # one import run
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads(output.read_text())
     keys = report.contract_keys([spec.name for spec in function_specs()])

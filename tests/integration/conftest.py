@@ -119,7 +119,7 @@ def stack(monkeypatch: pytest.MonkeyPatch):
         sandbox = Sandbox("http://127.0.0.1:0")
         server = serve(types.SimpleNamespace(sandbox=sandbox), 0)
         sandbox.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         env = local_environment(functions, sandbox, "https://hooks.example.com", TEST_SECRETS)
         for key, value in env.items():

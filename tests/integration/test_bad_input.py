@@ -189,7 +189,7 @@ def test_a_204_has_no_body_and_no_content_type(stack):
 def front(stack):
     """The local stack's HTTP front (infra/local/server.py) over the integration stack's routes and functions."""
     server = serve(types.SimpleNamespace(routes=stack.routes, functions=stack.functions, sandbox=stack.sandbox), 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield stack, server.server_address[1]

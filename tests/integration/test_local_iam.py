@@ -374,7 +374,7 @@ def _connections_cases(template: dict[str, Any], resolver: Any, case: Any) -> No
     hub = Hub(types.SimpleNamespace(enforcing=True))  # type: ignore[arg-type]
     hub.bind(template, resolver)
     front = serve(types.SimpleNamespace(ws=hub), 0)  # type: ignore[arg-type]
-    threading.Thread(target=front.serve_forever, daemon=True).start()
+    threading.Thread(target=front.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = f"http://127.0.0.1:{front.server_address[1]}/_local/ws"
 
     def manage(operation: str, tamper: bool = False) -> Any:
