@@ -4,6 +4,14 @@ DynamoDB: moto's backend is not safe for concurrent requests (TransactWriteItems
 back, and fails with "dictionary changed size during iteration" while another request writes), and the local
 stack's functions and webhooks call it at once. Its operations are serialized by one lock: DynamoDB serializes
 writes to an item anyway, and locally throughput matters less than never failing a correct request.
+TransactWriteItems backs up only the items it names (moto deep-copies the whole table first, to restore it if the
+transaction is cancelled: about a second per transaction once `make dev` holds a few thousand conversations, which
+made seeding crawl and let botocore's 5 s read timeout retry a transaction that had landed).
+A Query looks only at its own partition (a base-table Query) or at the items unsorted (an index Query, which moto
+then filters on the index key and sorts itself): moto sorts every item of the table for every Query first, the
+cost that grew with the table most. Its answers are the same (bench/motofast.py uses both patches, and its tests
+compare the answers with plain moto).
+The server finds a request's service without listing moto's package directory for every request.
 TransactWriteItems is idempotent under its ClientRequestToken, as DynamoDB makes it for 10 minutes: botocore puts
 one token on a call and keeps it across its retries, so a retry after a lost answer (a read timeout while the
 first try waited for the lock) answers as the first did instead of failing its own conditions.
@@ -22,6 +30,7 @@ walks the queue and answers them exactly.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -31,7 +40,10 @@ COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_
 
 
 def apply() -> None:
+    install_light_transactions()  # before the lock wraps the backend's methods, this one among them
+    install_fast_queries()
     _serialize_dynamodb()
+    _cached_service_list()
     _idempotent_transactions()
     _cheap_sqs_sends()
     _enforce_post_policies()
@@ -53,6 +65,133 @@ def _serialize_dynamodb() -> None:
 
         setattr(DynamoDBBackend, name, wraps(method)(locked))
     DynamoDBBackend.serialized = True  # type: ignore[attr-defined]
+
+
+def install_light_transactions() -> Callable[[], None]:
+    """TransactWriteItems backs up, and on failure restores, only the items it names: the same outcome as moto's
+    whole-table copy for transactions on tables with a range key (ours). Returns what undoes the patch."""
+    import copy
+
+    import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    cls = backend_module.DynamoDBBackend
+    if getattr(cls.transact_write_items, "light", False):
+        return lambda: None
+    original = cls.transact_write_items
+    real_copy = backend_module.copy
+
+    class _Copy:
+        """moto's module's `copy`: within a light transaction, its whole-table backup is the table itself."""
+
+        def deepcopy(self, obj: Any, memo: Any = None) -> Any:
+            return obj if getattr(_state, "light", False) else copy.deepcopy(obj, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+    @wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = []
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = self.tables.get(op.get("TableName"))
+            key = op.get("Key") or op.get("Item") or {}
+            if table is None or not table.range_key_attr or table.hash_key_attr not in key \
+                    or table.range_key_attr not in key:
+                continue  # moto answers it (a validation error) before it writes anything
+            h, r = DynamoType(key[table.hash_key_attr]), DynamoType(key[table.range_key_attr])
+            current = table.get_item(h, r)
+            saved.append((table, h, r, copy.deepcopy(current) if current is not None else None))
+        _state.light = True
+        try:
+            return original(self, transact_items)
+        except Exception:  # whatever cancelled the transaction (raised again): its writes are undone
+            for table, h, r, item in reversed(saved):
+                partition = table.items[h]
+                if item is None:
+                    partition.pop(r, None)
+                else:
+                    partition[r] = item
+            raise
+        finally:
+            _state.light = False
+
+    transact_write_items.light = True  # type: ignore[attr-defined]
+    backend_module.copy = _Copy()  # type: ignore[assignment]
+    cls.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        cls.transact_write_items = original  # type: ignore[method-assign]
+        backend_module.copy = real_copy
+
+    return undo
+
+
+def install_fast_queries() -> Callable[[], None]:
+    """Table.query gives moto only the items that can answer: the partition of a base-table Query, every item
+    unsorted for an index Query (moto sorts the whole table by its primary key first, then filters). Returns what
+    undoes the patch."""
+    from moto.dynamodb.models import table as moto_table
+
+    cls = moto_table.Table
+    if getattr(cls.query, "fast", False):
+        return lambda: None
+    original_query, original_all_items, original_sorted_items = cls.query, cls.all_items, cls.sorted_items
+
+    def all_items(self: Any) -> list[Any]:
+        mode = getattr(_state, "mode", None)
+        if mode is None:
+            return original_all_items(self)
+        kind, hash_key = mode
+        if kind == "base":
+            partition = self.items.get(hash_key) if hash_key is not None else None
+            if partition is None:
+                return original_all_items(self) if hash_key is None else []
+            return list(partition.values()) if self.range_key_attr else [partition]
+        if self.range_key_attr:
+            return [item for partition in self.items.values() for item in partition.values()]
+        return list(self.items.values())
+
+    @wraps(original_query)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        hash_key = kwargs.get("hash_key", args[0] if args else None)
+        index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+        previous = getattr(_state, "mode", None)
+        _state.mode = ("index", None) if index_name else ("base", hash_key)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _state.mode = previous
+
+    def sorted_items(self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]) -> Any:
+        # The same order, compared on plain strings when every sort attribute is a string (all our keys are).
+        attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        if all(item.attrs[a].type == "S" for item in items for a in attrs):
+            items.sort(key=lambda x: tuple(x.attrs[a].value for a in attrs))
+            return items
+        return original_sorted_items(self, hash_key_attrs, range_key_attrs, items)
+
+    query.fast = True  # type: ignore[attr-defined]
+    cls.query, cls.all_items, cls.sorted_items = query, all_items, sorted_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        cls.query, cls.all_items, cls.sorted_items = original_query, original_all_items, original_sorted_items  # type: ignore[method-assign]
+
+    return undo
+
+
+def _cached_service_list() -> None:
+    """moto's server matches each request's host against its services by listing its package directory (an
+    `isdir` per entry, per request): listed once here."""
+    import functools
+
+    from moto import backends
+
+    if hasattr(backends.list_of_moto_modules, "cache_info"):
+        return
+    original = backends.list_of_moto_modules
+    backends.list_of_moto_modules = functools.cache(lambda: tuple(original()))
 
 
 TOKEN_SECONDS = 600  # DynamoDB: "A client request token is valid for 10 minutes after the first request"

@@ -235,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
             stack.sandbox.add_fault(channel, fault)
             self._json(200, {"ok": True})
         elif path == "/_local/email" and self.command == "POST":
-            status, answer = stack.deliver_email(body)
+            status, answer = stack.deliver_email(body, wait="wait=0" not in query.split("&"))
             self._json(status, answer)
         elif path == "/_local/queues" and self.command == "GET":
             self._json(200, stack.queue_depths())

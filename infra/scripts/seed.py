@@ -239,7 +239,7 @@ def single_requests(person: Person, base: str) -> list[tuple[str, bytes, dict[st
             if i:
                 mail["In-Reply-To"] = mail["References"] = f"<seed-{local}-0@example.org>"
             mail.set_content(text)
-            out.append((base + "/_local/email", mail.as_bytes(), {"Content-Type": "message/rfc822"}))
+            out.append((base + "/_local/email?wait=0", mail.as_bytes(), {"Content-Type": "message/rfc822"}))
     return out
 
 

@@ -69,3 +69,44 @@ def test_tries_at_once_write_once(client):
     for t in threads:
         t.join()
     assert answers == ["ok"] * 4
+
+
+@pytest.fixture
+def light(client):
+    undo = moto_speedups.install_light_transactions()
+    yield client
+    undo()
+
+
+def key(n: int) -> dict:
+    return {"pk": {"S": f"K#{n}"}, "sk": {"S": "X"}}
+
+
+def test_a_cancelled_light_transaction_leaves_every_item_as_it_was(light):
+    light.put_item(TableName=TABLE_NAME, Item={**key(10), "n": {"N": "1"}})
+    light.put_item(TableName=TABLE_NAME, Item={**key(12), "n": {"N": "1"}})
+    with pytest.raises(ClientError) as raised:
+        light.transact_write_items(TransactItems=[
+            {"Put": {"TableName": TABLE_NAME, "Item": {**key(11), "n": {"N": "1"}}}},  # new: removed again
+            {"Update": {"TableName": TABLE_NAME, "Key": key(10), "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}}}},  # changed: put back
+            {"Delete": {"TableName": TABLE_NAME, "Key": key(12)}},  # deleted: put back
+            {"Put": {"TableName": TABLE_NAME, "Item": key(13), "ConditionExpression": "attribute_exists(pk)"}}])
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert "Item" not in light.get_item(TableName=TABLE_NAME, Key=key(11))
+    assert light.get_item(TableName=TABLE_NAME, Key=key(10))["Item"]["n"] == {"N": "1"}
+    assert light.get_item(TableName=TABLE_NAME, Key=key(12))["Item"]["n"] == {"N": "1"}
+    assert "Item" not in light.get_item(TableName=TABLE_NAME, Key=key(13))
+
+
+def test_a_light_transaction_does_not_copy_the_table(light, monkeypatch):
+    import copy
+
+    from moto.dynamodb.models.table import Table
+
+    copied: list[str] = []
+    real = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda obj, memo=None: copied.append(type(obj).__name__) or real(obj, memo))
+    light.transact_write_items(TransactItems=put(20))
+    assert Table.__name__ not in copied
+    assert "Item" in light.get_item(TableName=TABLE_NAME, Key=key(20))
