@@ -341,7 +341,21 @@ def _inbox_page(stack: Any, log: CallLog, out: OutputCapture, query: str) -> tup
     returned = len(json.loads(response["body"]).get("items", [])) if response.get("statusCode") == 200 else 0
     reads = items_read(calls)
     return _ratio(reads["items_read"], returned), {"query": query, "status": response.get("statusCode"),
-                                                   "returned": returned, **reads, "requests": by_operation(calls)}
+                                                   "returned": returned, **reads, "requests": by_operation(calls),
+                                                   "queries": _queries(calls)}
+
+
+def _queries(calls: list[Any]) -> list[dict[str, Any]]:
+    """Each Query of a page: its index, limit, range and what it read (to see where a page reads more)."""
+    out = []
+    for c in calls:
+        if c.service == "dynamodb" and c.operation == "Query" and not c.error:
+            values = {k: next(iter(v.values())) for k, v in (c.params.get("ExpressionAttributeValues") or {}).items()
+                      if isinstance(v, dict) and len(v) == 1}
+            out.append({"index": c.params.get("IndexName"), "limit": c.params.get("Limit"),
+                        "from": str(values.get(":vlo", ""))[:80], "to": str(values.get(":vhi", ""))[:80],
+                        "read": c.parsed.get("ScannedCount"), "kept": c.parsed.get("Count")})
+    return out
 
 
 def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
@@ -393,7 +407,7 @@ def measure(conversations: int, log_progress: Any = print) -> dict[str, Any]:
             reads = items_read(calls)
             results[key] = _ratio(reads["items_read"], returned)
             detail[key] = {"query": query, "status": response.get("statusCode"), "returned": returned, **reads,
-                           "requests": by_operation(calls),
+                           "requests": by_operation(calls), "queries": _queries(calls),
                            "first_request_items_read": directory_reads["items_read"]}
 
         for function, key, done_key in (("AutoReplyFunction", "auto_reply_items_read_per_item_due", "due"),

@@ -21,6 +21,10 @@ and refuses a file of another size or type, a key or field the policy does not n
 expiration: the local stack checks the same conditions (not the signature, which moto cannot verify without the
 signer's secret), so that a limit refused by AWS is refused locally too.
 
+ReceiveMessage in moto checks each message it hands out against the queue's retention period by reading the queue's
+whole attribute set (three walks of the queue, for the approximate counts), and GetQueueAttributes builds that set
+again for every name asked: with the seed script's thousands of messages queued, the processor's polls took most of
+the local stack's time. The retention period is read as itself, and the set is built once per GetQueueAttributes.
 SendMessage in moto reads the queue's whole attribute set, whose approximate counts walk every message in the queue:
 each send costs O(queue depth), so a webhook POST of 1,000 messages took seconds in SQS alone. SQS itself keeps
 those counts as it goes. While moto sends, the counts (which a send never needs) read as 0; GetQueueAttributes still
@@ -44,6 +48,7 @@ def apply() -> None:
     install_fast_queries()
     _serialize_dynamodb()
     _cached_service_list()
+    _cheap_sqs_receives()
     _idempotent_transactions()
     _cheap_sqs_sends()
     _enforce_post_policies()
@@ -241,6 +246,35 @@ def _idempotent_transactions() -> None:
 
     transact_write_items.idempotent = True  # type: ignore[attr-defined]
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _cheap_sqs_receives() -> None:
+    from moto.sqs import models
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend.get_queue_attributes, "sped_up", False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > models.unix_time())
+
+    original = SQSBackend.get_queue_attributes
+
+    @wraps(original)
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        if not attribute_names or "All" in attribute_names:
+            return original(self, queue_name, attribute_names)
+        queue = self.get_queue(queue_name)
+        known = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
+        if any(not name or name not in known for name in attribute_names):
+            return original(self, queue_name, attribute_names)  # moto's own error
+        everything = queue.attributes  # once, not twice per name
+        return {name: everything[name] for name in attribute_names if everything.get(name) is not None}
+
+    get_queue_attributes.sped_up = True  # type: ignore[attr-defined]
+    SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
 
 
 def _cheap_sqs_sends() -> None:

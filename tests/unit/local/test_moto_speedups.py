@@ -110,3 +110,31 @@ def test_a_light_transaction_does_not_copy_the_table(light, monkeypatch):
     light.transact_write_items(TransactItems=put(20))
     assert Table.__name__ not in copied
     assert "Item" in light.get_item(TableName=TABLE_NAME, Key=key(20))
+
+
+def test_sqs_answers_as_moto_with_the_cheap_receives(monkeypatch):
+    import boto3
+    from moto import mock_aws
+    from moto.sqs import models as sqs_models
+
+    moto_speedups._cheap_sqs_receives()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        for n in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "MessageRetentionPeriod"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"] == {
+            "ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesNotVisible": "0",
+            "MessageRetentionPeriod": "60"}
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+        assert [m["Body"] for m in got] == ["0", "1"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names[:2])["Attributes"] == {
+            "ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "2"}
+        with pytest.raises(ClientError):
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+        # past the retention period a message is not handed out (and is gone)
+        later = sqs_models.unix_time() + 61
+        monkeypatch.setattr(sqs_models, "unix_time", lambda *a: later)
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
