@@ -74,7 +74,7 @@ def _serialize_dynamodb() -> None:
 
 def install_light_transactions() -> Callable[[], None]:
     """TransactWriteItems backs up, and on failure restores, only the items it names: the same outcome as moto's
-    whole-table copy for transactions on tables with a range key (ours). Returns what undoes the patch."""
+    whole-table copy. Returns what undoes the patch."""
     import copy
 
     import moto.dynamodb.models as backend_module
@@ -102,10 +102,11 @@ def install_light_transactions() -> Callable[[], None]:
             op = next(iter(entry.values()))
             table = self.tables.get(op.get("TableName"))
             key = op.get("Key") or op.get("Item") or {}
-            if table is None or not table.range_key_attr or table.hash_key_attr not in key \
-                    or table.range_key_attr not in key:
-                continue  # moto answers it (a validation error) before it writes anything
-            h, r = DynamoType(key[table.hash_key_attr]), DynamoType(key[table.range_key_attr])
+            if table is None or table.hash_key_attr not in key \
+                    or (table.range_key_attr and table.range_key_attr not in key):
+                continue  # an action without its key: moto refuses it, and writes nothing for it
+            h = DynamoType(key[table.hash_key_attr])
+            r = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
             current = table.get_item(h, r)
             saved.append((table, h, r, copy.deepcopy(current) if current is not None else None))
         _state.light = True
@@ -113,11 +114,11 @@ def install_light_transactions() -> Callable[[], None]:
             return original(self, transact_items)
         except Exception:  # whatever cancelled the transaction (raised again): its writes are undone
             for table, h, r, item in reversed(saved):
-                partition = table.items[h]
+                where, at = (table.items, h) if r is None else (table.items[h], r)  # hash-only: items[h] is the item
                 if item is None:
-                    partition.pop(r, None)
+                    where.pop(at, None)
                 else:
-                    partition[r] = item
+                    where[at] = item
             raise
         finally:
             _state.light = False

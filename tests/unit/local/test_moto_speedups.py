@@ -138,3 +138,17 @@ def test_sqs_answers_as_moto_with_the_cheap_receives(monkeypatch):
         monkeypatch.setattr(sqs_models, "unix_time", lambda *a: later)
         assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
 
+
+
+def test_a_cancelled_light_transaction_restores_a_table_without_a_range_key(light):
+    light.create_table(TableName="plain", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST")
+    light.put_item(TableName="plain", Item={"id": {"S": "a"}, "n": {"N": "1"}})
+    with pytest.raises(ClientError):
+        light.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "plain", "Item": {"id": {"S": "a"}, "n": {"N": "2"}}}},
+            {"Put": {"TableName": "plain", "Item": {"id": {"S": "b"}}}},
+            {"Put": {"TableName": "plain", "Item": {"id": {"S": "c"}}, "ConditionExpression": "attribute_exists(id)"}}])
+    assert light.get_item(TableName="plain", Key={"id": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert "Item" not in light.get_item(TableName="plain", Key={"id": {"S": "b"}})
