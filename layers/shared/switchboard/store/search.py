@@ -215,15 +215,12 @@ def create_contact(table: Table, contact_id: str, name: str | None, email: str |
     try:
         table.transact(actions)
     except ConditionFailed:
-        owners = {}
-        for identity, _, _ in owned:
-            found = table.get(keys.identity(identity), consistent=True)
-            if found:
-                owners[identity] = str(found["contact_id"])
-        if len(owners) == len(owned) and set(owners.values()) == {contact_id}:
+        owners = {identity: str(found["contact_id"]) for identity, _, _ in owned
+                  if (found := table.get(keys.identity(identity), consistent=True))}
+        taken = next(((identity, owner) for identity, owner in owners.items() if owner != contact_id), None)
+        if taken:
+            return taken
+        if len(owners) == len(owned):
             return None  # a retried transaction whose first try landed (its answer lost): all of them are its own
-        for identity, owner in owners.items():
-            if owner != contact_id:
-                return identity, owner
         raise
     return None
